@@ -1,0 +1,134 @@
+"""The mock engine: many 1v1 games in preallocated arrays, stepped by one Numba kernel call."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from melee_envs.backends.mock import kernel
+from melee_envs.backends.mock.tables import tables
+from melee_envs.controller import ControllerCodec
+from melee_envs.data import characters, stages
+from melee_envs.state import GameState, PackedState
+
+FRAMES_PER_MINUTE = 60 * 60
+
+
+@dataclass(frozen=True)
+class MockConfig:
+    """Game settings for the mock engine.
+
+    Args:
+        characters: one character per player (names, aliases such as ``puff`` or ids).
+        stage: a legal stage (name, alias such as ``bf``/``fd``, or libmelee id), or
+            ``"random"`` to draw one of the six legal stages per game at reset.
+        stocks: stocks per player.
+        time_limit_minutes: game timer; the game ends when it runs out.
+    """
+
+    characters: tuple[str, str] = ("FOX", "FOX")
+    stage: str = "FINAL_DESTINATION"
+    stocks: int = 4
+    time_limit_minutes: float = 8.0
+
+    def __post_init__(self) -> None:
+        if len(self.characters) != 2:
+            raise ValueError(f"characters must name two players; got {self.characters!r}")
+        for name in self.characters:
+            if characters.get(name).name == "NANA":
+                raise ValueError("NANA is not selectable; pick POPO (ics) for Ice Climbers")
+        if str(self.stage).lower() != "random":
+            stages.get(self.stage)
+        if self.stocks < 1:
+            raise ValueError(f"stocks must be >= 1; got {self.stocks}")
+        if self.time_limit_minutes <= 0:
+            raise ValueError(f"time_limit_minutes must be > 0; got {self.time_limit_minutes}")
+
+    @property
+    def time_limit_frames(self) -> int:
+        return int(round(self.time_limit_minutes * FRAMES_PER_MINUTE))
+
+
+class MockBackend:
+    """``num_games`` mock games; all state in :class:`PackedState` buffers, stepped in place.
+
+    ``step`` returns the same ``GameState`` views every call (read them before the next step, or
+    ``copy()``). Games that end are not stepped further until :meth:`reset_done` resets them.
+    """
+
+    num_players = 2
+
+    def __init__(self, num_games: int = 1, config: MockConfig | None = None,
+                 codec: ControllerCodec | None = None) -> None:
+        if num_games < 1:
+            raise ValueError(f"num_games must be >= 1; got {num_games}")
+        self.config = config or MockConfig()
+        self.codec = codec or ControllerCodec()
+        self.num_games = num_games
+        self.packed = PackedState((num_games,), self.num_players)
+        self.ei, self.ef = kernel.empty_engine_arrays(num_games, self.num_players)
+        self.done = np.zeros(num_games, np.bool_)
+        self.winner = np.full(num_games, -1, np.int32)
+        self._chars = np.array(
+            [[characters.get(c).internal_id for c in self.config.characters]] * num_games, np.int32)
+        self._t = tables()
+        self._rng = np.random.default_rng()
+        self._legal_ids = np.array([s.internal_id for s in stages.stages().values()], np.int32)
+        self._noop = np.broadcast_to(self.codec.noop(), (num_games, self.num_players, 13)).copy()
+        self._stick = self.codec.stick_centres
+        self._shoulder = self.codec.shoulder_levels
+
+    @property
+    def state(self) -> GameState:
+        return self.packed.view()
+
+    def _draw_stages(self, mask: np.ndarray) -> None:
+        if str(self.config.stage).lower() == "random":
+            self.packed.stage[mask] = self._rng.choice(self._legal_ids, size=int(mask.sum()))
+        else:
+            self.packed.stage[mask] = stages.get(self.config.stage).internal_id
+
+    def reset(self, seed: int | None = None) -> GameState:
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+        self._reset_mask(np.ones(self.num_games, np.bool_))
+        return self.state
+
+    def reset_done(self) -> np.ndarray:
+        """Reset the games that have ended; returns the mask of games reset."""
+        mask = self.done.copy()
+        if mask.any():
+            self._reset_mask(mask)
+        return mask
+
+    def _reset_mask(self, mask: np.ndarray) -> None:
+        self._draw_stages(mask)
+        p = self.packed
+        kernel.reset_games(p.pi, p.pf, p.pb, self.ei, self.ef, p.stage, p.frame, self.done, self.winner,
+                           mask, self._chars, self.config.stocks, self._t.ground_x)
+
+    def step(self, actions: np.ndarray | None = None, *, checked: bool = False) -> GameState:
+        """Step every game one frame. ``actions``: ints ``(num_games, 2, 13)`` (None = no input).
+
+        Set ``checked=True`` when the caller has already validated the actions (the envs do).
+        """
+        if actions is None:
+            actions = self._noop
+        elif not checked:
+            actions = self.codec.check(actions)
+            if actions.shape != (self.num_games, self.num_players, 13):
+                raise ValueError(f"actions must have shape ({self.num_games}, 2, 13); got {actions.shape}")
+        p, t = self.packed, self._t
+        kernel.step_games(p.pi, p.pf, p.pb, self.ei, self.ef, p.stage, p.frame, self.done, self.winner,
+                          actions, self._stick, self._shoulder, t.chars, t.moves, t.ground_x, t.ledge_x,
+                          t.blast, t.platforms, t.num_platforms, self.config.time_limit_frames)
+        return self.state
+
+    def close(self) -> None:
+        pass
+
+
+def chars_of(names: Sequence[str]) -> tuple[str, str]:
+    return tuple(characters.get(n).name for n in names)  # type: ignore[return-value]

@@ -1,0 +1,639 @@
+"""The mock engine's Numba kernel: one call steps every game of a batch by one frame.
+
+State lives in :class:`~melee_envs.state.PackedState` arrays plus two engine-private arrays
+(``ei`` ints, ``ef`` floats, per player). Ids are the game's (libmelee ``Action`` values).
+What is modelled and what is approximated is listed in ``docs/mock-engine.md``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from melee_envs.backends.mock.tables import CHAR_FIELDS
+from melee_envs.data.actions import actions
+from melee_envs.data.moves import MOVE_FIELDS, MOVE_INDEX
+from melee_envs.state import PLAYER_BOOL_COLUMNS as PB
+from melee_envs.state import PLAYER_FLOAT_COLUMNS as PF
+from melee_envs.state import PLAYER_INT_COLUMNS as PI
+
+_A = actions()
+DEAD_DOWN, DEAD_LEFT, DEAD_RIGHT, DEAD_UP = (_A[n] for n in ("DEAD_DOWN", "DEAD_LEFT", "DEAD_RIGHT", "DEAD_UP"))
+ON_HALO_WAIT, STANDING, WALK_SLOW, WALK_MIDDLE, WALK_FAST = (
+    _A[n] for n in ("ON_HALO_WAIT", "STANDING", "WALK_SLOW", "WALK_MIDDLE", "WALK_FAST"))
+TURNING, DASHING, RUNNING, KNEE_BEND = (_A[n] for n in ("TURNING", "DASHING", "RUNNING", "KNEE_BEND"))
+JUMPING_FORWARD, JUMPING_BACKWARD, JUMPING_ARIAL_FORWARD, JUMPING_ARIAL_BACKWARD = (
+    _A[n] for n in ("JUMPING_FORWARD", "JUMPING_BACKWARD", "JUMPING_ARIAL_FORWARD", "JUMPING_ARIAL_BACKWARD"))
+FALLING, TUMBLING, CROUCHING, LANDING = (_A[n] for n in ("FALLING", "TUMBLING", "CROUCHING", "LANDING"))
+NAIR_LANDING = _A["NAIR_LANDING"]
+DAMAGE_NEUTRAL_1, DAMAGE_AIR_1, DAMAGE_FLY_NEUTRAL = (
+    _A[n] for n in ("DAMAGE_NEUTRAL_1", "DAMAGE_AIR_1", "DAMAGE_FLY_NEUTRAL"))
+LYING = _A["LYING_GROUND_UP"]
+EDGE_CATCHING, EDGE_HANGING, EDGE_GETUP_QUICK, EDGE_JUMP_1_QUICK = (
+    _A[n] for n in ("EDGE_CATCHING", "EDGE_HANGING", "EDGE_GETUP_QUICK", "EDGE_JUMP_1_QUICK"))
+
+# Packed column indices.
+P_CHAR, P_ACTION, P_STOCKS, P_JUMPS = (PI.index(n) for n in ("character", "action", "stocks", "jumps_left"))
+P_X, P_Y, P_PCT, P_FACE, P_AFRAME, P_SHIELD, P_HITSTUN, P_HITLAG = (
+    PF.index(n) for n in ("x", "y", "percent", "facing", "action_frame", "shield", "hitstun", "hitlag"))
+P_VAIR, P_VY, P_VGROUND, P_KBX, P_KBY, P_LEDGE = (
+    PF.index(n) for n in ("speed_air_x", "speed_y", "speed_ground_x", "speed_attack_x", "speed_attack_y",
+                          "ledge_distance"))
+P_MAIN_X = PF.index("main_x")
+P_EXISTS, P_GROUND, P_INVULN = (PB.index(n) for n in ("exists", "on_ground", "invulnerable"))
+P_BUTTON0 = PB.index("button_A")
+
+# Engine-private columns.
+EI_MOVE, EI_HIT, EI_TIMER, EI_DROP, EI_LEDGE_CD, EI_FASTFALL, EI_LCANCEL, EI_TUMBLE, EI_PREV_BUTTONS, EI_INVULN = range(10)
+NUM_EI = 10
+EF_PREV_SX, EF_PREV_SY, EF_PREV_CX, EF_PREV_CY = range(4)
+NUM_EF = 4
+
+# Character attribute and move columns.
+C = {n: i for i, n in enumerate(CHAR_FIELDS)}
+C_WEIGHT, C_GRAV, C_TERM, C_FF, C_WALK, C_DASH, C_RUN, C_DASHF, C_SQUAT, C_FH, C_SH, C_DJ, C_DJX, C_AIRSPD, C_AIRMOB, C_AIRFRIC, C_FRIC, C_XJUMPS, C_SIZE = (
+    C[n] for n in CHAR_FIELDS)
+M = {n: i for i, n in enumerate(MOVE_FIELDS)}
+M_ACTION, M_TOTAL, M_START, M_END, M_IASA, M_HBX, M_HBY, M_HBR, M_DMG, M_ANGLE, M_BKB, M_KBG, M_SKB, M_HITLAG, M_SSTUN, M_LAND, M_LCANCEL = (
+    M[n] for n in MOVE_FIELDS)
+JAB, FTILT, UTILT, DTILT, FSMASH, USMASH, DSMASH, DATTACK, NAIR, FAIR, BAIR, UAIR, DAIR = (
+    MOVE_INDEX[n] for n in ("jab1", "ftilt", "utilt", "dtilt", "fsmash", "usmash", "dsmash", "dattack",
+                            "nair", "fair", "bair", "uair", "dair"))
+
+# Constants of the game (SSBWiki "Knockback", "Hitstun", "Landing lag" for Melee).
+KB_DECAY = 0.051
+KB_SPEED = 0.03
+HITSTUN_PER_KB = 0.4
+TUMBLE_KB = 80.0
+NORMAL_LANDING_LAG = 4
+LCANCEL_WINDOW = 7
+DEAD_FRAMES = 60
+HALO_MAX_FRAMES = 150
+RESPAWN_INVULN = 120
+LEDGE_INVULN = 30
+LEDGE_COOLDOWN = 30
+GETUP_FRAMES = 30
+CATCH_FRAMES = 7
+DI_MAX_DEG = 18.0
+STICK_TAP = 0.8
+STICK_DEAD = 0.3
+BUTTON_A, BUTTON_B, BUTTON_X, BUTTON_Y, BUTTON_Z, BUTTON_L, BUTTON_R = 0, 1, 2, 3, 4, 5, 6
+
+
+@numba.njit(cache=True, inline="always")
+def _set_action(pi, pf, b, p, action):
+    if pi[b, p, 0, P_ACTION] != action:
+        pi[b, p, 0, P_ACTION] = action
+        pf[b, p, 0, P_AFRAME] = 1.0
+
+
+@numba.njit(cache=True)
+def _knockback(percent_after, damage, weight, bkb, kbg, skb):
+    if skb > 0:
+        percent_after = 10.0
+        damage = skb
+    return ((percent_after / 10.0 + percent_after * damage / 20.0) * 200.0 / (weight + 100.0) * 1.4 + 18.0) * kbg / 100.0 + bkb
+
+
+@numba.njit(cache=True)
+def _surface_under(x, y_prev, y_new, st, ground_x, platforms, num_platforms, can_platform):
+    """Height of the surface crossed moving from y_prev down to y_new at x, or NaN."""
+    if abs(x) <= ground_x[st] and y_prev >= 0.0 and y_new <= 0.0:
+        return 0.0
+    if can_platform:
+        for k in range(num_platforms[st]):
+            h = platforms[st, k, 0]
+            if platforms[st, k, 1] <= x <= platforms[st, k, 2] and y_prev >= h and y_new <= h:
+                return h
+    return math.nan
+
+
+@numba.njit(cache=True)
+def _on_surface(x, y, st, ground_x, platforms, num_platforms):
+    """Whether (x, y) stands on the stage or a platform."""
+    if abs(y) < 1e-3 and abs(x) <= ground_x[st]:
+        return True
+    for k in range(num_platforms[st]):
+        if abs(y - platforms[st, k, 0]) < 1e-3 and platforms[st, k, 1] <= x <= platforms[st, k, 2]:
+            return True
+    return False
+
+
+@numba.njit(cache=True)
+def _start_move(pi, pf, ei, moves, b, p, move):
+    ch = pi[b, p, 0, P_CHAR]
+    ei[b, p, EI_MOVE] = move
+    ei[b, p, EI_HIT] = 0
+    _set_action(pi, pf, b, p, int(moves[ch, move, M_ACTION]))
+
+
+@numba.njit(cache=True)
+def _respawn(pi, pf, pb, ei, ef, b, p, st, blast):
+    pi[b, p, 0, P_ACTION] = ON_HALO_WAIT
+    pf[b, p, 0, P_AFRAME] = 1.0
+    pf[b, p, 0, P_X] = -20.0 if p == 0 else 20.0
+    pf[b, p, 0, P_Y] = blast[st, 2] * 0.3
+    pf[b, p, 0, P_PCT] = 0.0
+    pf[b, p, 0, P_FACE] = 1.0 if p == 0 else -1.0
+    for c in (P_VAIR, P_VY, P_VGROUND, P_KBX, P_KBY, P_HITSTUN, P_HITLAG):
+        pf[b, p, 0, c] = 0.0
+    pb[b, p, 0, P_GROUND] = False
+    ei[b, p, EI_INVULN] = RESPAWN_INVULN
+    ei[b, p, EI_MOVE] = -1
+    ei[b, p, EI_TUMBLE] = 0
+
+
+@numba.njit(cache=True)
+def reset_games(pi, pf, pb, ei, ef, stage, frame, done, winner, mask, chars, stocks, ground_x):
+    """Put games where ``mask`` is set at their starting positions."""
+    for b in range(stage.shape[0]):
+        if not mask[b]:
+            continue
+        frame[b] = 0
+        done[b] = False
+        winner[b] = -1
+        st = stage[b]
+        for p in range(pi.shape[1]):
+            pi[b, p, :, :] = 0
+            pf[b, p, :, :] = 0.0
+            pb[b, p, :, :] = False
+            ei[b, p, :] = 0
+            ef[b, p, :] = 0.0
+            pi[b, p, 0, P_CHAR] = chars[b, p]
+            pi[b, p, 0, P_STOCKS] = stocks
+            pi[b, p, 0, P_ACTION] = STANDING
+            pi[b, p, 0, P_JUMPS] = 2
+            pf[b, p, 0, P_X] = (-0.45 if p == 0 else 0.45) * ground_x[st]
+            pf[b, p, 0, P_FACE] = 1.0 if p == 0 else -1.0
+            pf[b, p, 0, P_SHIELD] = 60.0
+            pf[b, p, 0, P_LEDGE] = ground_x[st] - abs(pf[b, p, 0, P_X])
+            for c in range(P_MAIN_X, P_MAIN_X + 4):
+                pf[b, p, 0, c] = 0.5
+            pb[b, p, 0, P_EXISTS] = True
+            pb[b, p, 0, P_GROUND] = True
+            ei[b, p, EI_MOVE] = -1
+
+
+@numba.njit(cache=True, nogil=True)
+def step_games(pi, pf, pb, ei, ef, stage, frame, done, winner, act, stick_centres, shoulder_levels,
+               chars, moves, ground_x, ledge_x, blast, platforms, num_platforms, time_limit):
+    """Advance every game that is not done by one frame, with actions ``act[b, p, 13]``."""
+    num_players = pi.shape[1]
+    for b in range(stage.shape[0]):
+        if done[b]:
+            continue
+        frame[b] += 1
+        st = stage[b]
+        for p in range(num_players):
+            _step_player(pi, pf, pb, ei, ef, b, p, st, act[b, p], stick_centres, shoulder_levels,
+                         chars, moves, ground_x, ledge_x, blast, platforms, num_platforms)
+        for p in range(num_players):
+            for q in range(num_players):
+                if p != q:
+                    _try_hit(pi, pf, pb, ei, ef, b, p, q, chars, moves)
+        alive = 0
+        for p in range(num_players):
+            _check_blast(pi, pf, pb, ei, b, p, st, blast)
+            if pi[b, p, 0, P_STOCKS] > 0:
+                alive += 1
+        if alive <= 1 or frame[b] >= time_limit:
+            done[b] = True
+            _decide_winner(pi, pf, b, winner)
+
+
+@numba.njit(cache=True)
+def _decide_winner(pi, pf, b, winner):
+    best = -1
+    tie = False
+    for p in range(pi.shape[1]):
+        if best < 0:
+            best = p
+            continue
+        sp, sb = pi[b, p, 0, P_STOCKS], pi[b, best, 0, P_STOCKS]
+        if sp > sb or (sp == sb and pf[b, p, 0, P_PCT] < pf[b, best, 0, P_PCT]):
+            best = p
+            tie = False
+        elif sp == sb and pf[b, p, 0, P_PCT] == pf[b, best, 0, P_PCT]:
+            tie = True
+    winner[b] = -1 if tie else best
+
+
+@numba.njit(cache=True)
+def _check_blast(pi, pf, pb, ei, b, p, st, blast):
+    a = pi[b, p, 0, P_ACTION]
+    if a <= DEAD_UP or a == ON_HALO_WAIT or pi[b, p, 0, P_STOCKS] <= 0:
+        return
+    x, y = pf[b, p, 0, P_X], pf[b, p, 0, P_Y]
+    dead = -1
+    if x < blast[st, 0]:
+        dead = DEAD_LEFT
+    elif x > blast[st, 1]:
+        dead = DEAD_RIGHT
+    elif y > blast[st, 2]:
+        dead = DEAD_UP
+    elif y < blast[st, 3]:
+        dead = DEAD_DOWN
+    if dead >= 0:
+        pi[b, p, 0, P_ACTION] = dead
+        pf[b, p, 0, P_AFRAME] = 1.0
+        pi[b, p, 0, P_STOCKS] -= 1
+        ei[b, p, EI_TIMER] = DEAD_FRAMES
+        ei[b, p, EI_MOVE] = -1
+        for c in (P_VAIR, P_VY, P_VGROUND, P_KBX, P_KBY, P_HITSTUN, P_HITLAG):
+            pf[b, p, 0, c] = 0.0
+
+
+@numba.njit(cache=True)
+def _try_hit(pi, pf, pb, ei, ef, b, att, dfn, chars, moves):
+    move = ei[b, att, EI_MOVE]
+    if move < 0 or ei[b, att, EI_HIT] != 0 or ei[b, dfn, EI_INVULN] > 0:
+        return
+    if pf[b, att, 0, P_HITLAG] > 0 or pi[b, dfn, 0, P_ACTION] <= ON_HALO_WAIT:
+        return
+    ca = pi[b, att, 0, P_CHAR]
+    mv = moves[ca, move]
+    af = pf[b, att, 0, P_AFRAME]
+    if af < mv[M_START] or af > mv[M_END]:
+        return
+    face = pf[b, att, 0, P_FACE]
+    hx = pf[b, att, 0, P_X] + face * mv[M_HBX]
+    hy = pf[b, att, 0, P_Y] + mv[M_HBY]
+    cd = pi[b, dfn, 0, P_CHAR]
+    size = chars[cd, C_SIZE]
+    dx_ = pf[b, dfn, 0, P_X]
+    y0 = pf[b, dfn, 0, P_Y] + 0.2 * size
+    y1 = pf[b, dfn, 0, P_Y] + 1.2 * size
+    cy = min(max(hy, y0), y1)
+    dist = math.sqrt((hx - dx_) ** 2 + (hy - cy) ** 2)
+    if dist > mv[M_HBR] + 0.35 * size:
+        return
+    ei[b, att, EI_HIT] = 1
+    damage = mv[M_DMG]
+    pf[b, dfn, 0, P_PCT] += damage
+    grounded = pb[b, dfn, 0, P_GROUND]
+    kb = _knockback(pf[b, dfn, 0, P_PCT], damage, chars[cd, C_WEIGHT], mv[M_BKB], mv[M_KBG], mv[M_SKB])
+    angle = mv[M_ANGLE]
+    if angle == 361.0:  # Sakurai angle
+        angle = 0.0 if (grounded and kb < 32.0) else 44.0
+    side = 1.0 if dx_ > pf[b, att, 0, P_X] else (-1.0 if dx_ < pf[b, att, 0, P_X] else face)
+    rad = math.radians(angle)
+    ux, uy = math.cos(rad) * side, math.sin(rad)
+    # DI: the defender's held stick rotates the launch by up to 18 degrees.
+    sx = (pf[b, dfn, 0, P_MAIN_X] - 0.5) * 2.0
+    sy = (pf[b, dfn, 0, P_MAIN_X + 1] - 0.5) * 2.0
+    perp = ux * sy - uy * sx
+    rad2 = math.atan2(uy, ux) + math.radians(DI_MAX_DEG) * max(-1.0, min(1.0, perp))
+    speed = kb * KB_SPEED
+    vx, vy = speed * math.cos(rad2), speed * math.sin(rad2)
+    if grounded and vy < 0.0:
+        vy = -vy * 0.8  # ground spikes bounce
+    hitstun = math.floor(kb * HITSTUN_PER_KB)
+    hitlag = mv[M_HITLAG]
+    pf[b, dfn, 0, P_KBX] = vx
+    pf[b, dfn, 0, P_KBY] = vy
+    pf[b, dfn, 0, P_HITSTUN] = hitstun
+    pf[b, dfn, 0, P_HITLAG] = hitlag
+    pf[b, att, 0, P_HITLAG] = hitlag
+    pf[b, dfn, 0, P_VAIR] = 0.0
+    pf[b, dfn, 0, P_VGROUND] = 0.0
+    ei[b, dfn, EI_MOVE] = -1
+    ei[b, dfn, EI_FASTFALL] = 0
+    tumble = kb >= TUMBLE_KB
+    ei[b, dfn, EI_TUMBLE] = 1 if tumble else 0
+    if vy > 0.0 or not grounded or tumble:
+        pb[b, dfn, 0, P_GROUND] = False
+        if pf[b, dfn, 0, P_Y] >= 0.0 and vy > 0.0:
+            pf[b, dfn, 0, P_Y] += 0.01
+        _set_action(pi, pf, b, dfn, DAMAGE_FLY_NEUTRAL if tumble else DAMAGE_AIR_1)
+    else:
+        _set_action(pi, pf, b, dfn, DAMAGE_NEUTRAL_1)
+    pf[b, dfn, 0, P_AFRAME] = 1.0
+
+
+@numba.njit(cache=True)
+def _step_player(pi, pf, pb, ei, ef, b, p, st, act, stick_centres, shoulder_levels, chars, moves,  # noqa: PLR0912, PLR0915
+                 ground_x, ledge_x, blast, platforms, num_platforms):
+    f = pf[b, p, 0]
+    # Record the controller held this frame.
+    buttons = 0
+    for k in range(8):
+        down = act[k] != 0
+        pb[b, p, 0, P_BUTTON0 + k] = down
+        if down:
+            buttons |= 1 << k
+    for k in range(4):
+        f[P_MAIN_X + k] = stick_centres[act[8 + k]]
+    f[P_MAIN_X + 4] = shoulder_levels[act[12]]
+    prev_buttons = ei[b, p, EI_PREV_BUTTONS]
+    ei[b, p, EI_PREV_BUTTONS] = buttons
+    pressed = buttons & ~prev_buttons
+    sx, sy = (f[P_MAIN_X] - 0.5) * 2.0, (f[P_MAIN_X + 1] - 0.5) * 2.0
+    cx, cy = (f[P_MAIN_X + 2] - 0.5) * 2.0, (f[P_MAIN_X + 3] - 0.5) * 2.0
+    psx, psy = ef[b, p, EF_PREV_SX], ef[b, p, EF_PREV_SY]
+    pcx, pcy = ef[b, p, EF_PREV_CX], ef[b, p, EF_PREV_CY]
+    ef[b, p, EF_PREV_SX], ef[b, p, EF_PREV_SY], ef[b, p, EF_PREV_CX], ef[b, p, EF_PREV_CY] = sx, sy, cx, cy
+    if pi[b, p, 0, P_STOCKS] <= 0:
+        pb[b, p, 0, P_EXISTS] = True
+        return
+    if ei[b, p, EI_INVULN] > 0:
+        ei[b, p, EI_INVULN] -= 1
+    pb[b, p, 0, P_INVULN] = ei[b, p, EI_INVULN] > 0
+    if ei[b, p, EI_LCANCEL] > 0:
+        ei[b, p, EI_LCANCEL] -= 1
+    if pressed & ((1 << BUTTON_L) | (1 << BUTTON_R) | (1 << BUTTON_Z)):
+        ei[b, p, EI_LCANCEL] = LCANCEL_WINDOW
+    if ei[b, p, EI_DROP] > 0:
+        ei[b, p, EI_DROP] -= 1
+    if ei[b, p, EI_LEDGE_CD] > 0:
+        ei[b, p, EI_LEDGE_CD] -= 1
+    action = pi[b, p, 0, P_ACTION]
+    f[P_AFRAME] += 1.0
+    ch = pi[b, p, 0, P_CHAR]
+    c = chars[ch]
+    # Dead: wait, then respawn on the halo.
+    if action <= DEAD_UP:
+        ei[b, p, EI_TIMER] -= 1
+        if ei[b, p, EI_TIMER] <= 0:
+            _respawn(pi, pf, pb, ei, ef, b, p, st, blast)
+        return
+    if f[P_HITLAG] > 0:
+        f[P_HITLAG] -= 1.0
+        f[P_AFRAME] -= 1.0
+        return
+    tapped_jump = (pressed & ((1 << BUTTON_X) | (1 << BUTTON_Y))) != 0 or (sy > STICK_TAP and psy < STICK_DEAD)
+    jump_held = (buttons & ((1 << BUTTON_X) | (1 << BUTTON_Y))) != 0 or sy > STICK_DEAD
+    attack = (pressed & (1 << BUTTON_A)) != 0
+    c_push = (abs(cx) > STICK_TAP and abs(pcx) < STICK_DEAD) or (abs(cy) > STICK_TAP and abs(pcy) < STICK_DEAD)
+    if action == ON_HALO_WAIT:
+        if f[P_AFRAME] >= HALO_MAX_FRAMES or abs(sx) > STICK_DEAD or sy < -STICK_DEAD or pressed != 0:
+            _set_action(pi, pf, b, p, FALLING)
+            pi[b, p, 0, P_JUMPS] = int(c[C_XJUMPS])
+        else:
+            f[P_LEDGE] = ground_x[st] - abs(f[P_X])
+            return
+    actionable = True
+    if f[P_HITSTUN] > 0:
+        f[P_HITSTUN] -= 1.0
+        actionable = False
+        if f[P_HITSTUN] <= 0 and not pb[b, p, 0, P_GROUND]:
+            _set_action(pi, pf, b, p, TUMBLING if ei[b, p, EI_TUMBLE] else FALLING)
+        elif f[P_HITSTUN] <= 0:
+            _set_action(pi, pf, b, p, STANDING)
+    move = ei[b, p, EI_MOVE]
+    if move >= 0:
+        mv = moves[ch, move]
+        if f[P_AFRAME] > mv[M_TOTAL]:
+            ei[b, p, EI_MOVE] = -1
+            move = -1
+            _set_action(pi, pf, b, p, STANDING if pb[b, p, 0, P_GROUND] else FALLING)
+        elif mv[M_IASA] <= 0 or f[P_AFRAME] < mv[M_IASA]:
+            actionable = False
+    action = pi[b, p, 0, P_ACTION]
+    if action == LANDING or action == LYING or (NAIR_LANDING <= action <= NAIR_LANDING + 4):
+        ei[b, p, EI_TIMER] -= 1
+        if ei[b, p, EI_TIMER] <= 0:
+            _set_action(pi, pf, b, p, STANDING)
+        else:
+            actionable = False
+    # Ledge hanging and its options.
+    if action == EDGE_CATCHING or action == EDGE_HANGING:
+        toward = -1.0 if f[P_X] > 0 else 1.0
+        if action == EDGE_CATCHING and f[P_AFRAME] >= CATCH_FRAMES:
+            _set_action(pi, pf, b, p, EDGE_HANGING)
+        elif action == EDGE_HANGING:
+            if tapped_jump:
+                _set_action(pi, pf, b, p, JUMPING_FORWARD)
+                f[P_VY] = c[C_FH]
+                f[P_VAIR] = toward * 1.0
+                ei[b, p, EI_LEDGE_CD] = LEDGE_COOLDOWN
+            elif sx * toward > 0.5 or sy > 0.5:
+                _set_action(pi, pf, b, p, EDGE_GETUP_QUICK)
+                ei[b, p, EI_INVULN] = GETUP_FRAMES
+            elif sy < -0.5 or sx * toward < -0.5 or f[P_AFRAME] > 300:
+                _set_action(pi, pf, b, p, FALLING)
+                ei[b, p, EI_LEDGE_CD] = LEDGE_COOLDOWN
+        f[P_LEDGE] = ground_x[st] - abs(f[P_X])
+        return
+    if action == EDGE_GETUP_QUICK:
+        if f[P_AFRAME] >= GETUP_FRAMES:
+            side = 1.0 if f[P_X] > 0 else -1.0
+            f[P_X] = side * (ground_x[st] - 8.0)
+            f[P_Y] = 0.0
+            pb[b, p, 0, P_GROUND] = True
+            _set_action(pi, pf, b, p, STANDING)
+            pi[b, p, 0, P_JUMPS] = int(c[C_XJUMPS]) + 1
+        return
+    grounded = pb[b, p, 0, P_GROUND]
+    if grounded:
+        _ground(pi, pf, pb, ei, b, p, c, moves, action, actionable, sx, sy, cx, cy, psx, psy,
+                tapped_jump, jump_held, attack, c_push, st, platforms, num_platforms)
+    else:
+        _air(pi, pf, ei, b, p, c, moves, actionable, sx, sy, cx, cy, psy, tapped_jump, attack, c_push)
+    _move(pi, pf, pb, ei, b, p, c, moves, st, ground_x, ledge_x, platforms, num_platforms)
+
+
+@numba.njit(cache=True)
+def _ground(pi, pf, pb, ei, b, p, c, moves, action, actionable, sx, sy, cx, cy, psx, psy,  # noqa: PLR0912
+            tapped_jump, jump_held, attack, c_push, st, platforms, num_platforms):
+    f = pf[b, p, 0]
+    if action == KNEE_BEND:
+        if f[P_AFRAME] > c[C_SQUAT]:
+            pb[b, p, 0, P_GROUND] = False
+            f[P_VY] = c[C_FH] if jump_held else c[C_SH]
+            f[P_VAIR] = max(-c[C_AIRSPD], min(c[C_AIRSPD], f[P_VGROUND] + sx * c[C_AIRMOB] * 4.0))
+            f[P_VGROUND] = 0.0
+            _set_action(pi, pf, b, p, JUMPING_FORWARD if sx * f[P_FACE] >= 0 else JUMPING_BACKWARD)
+            pi[b, p, 0, P_JUMPS] = int(c[C_XJUMPS])
+        return
+    if not actionable:
+        f[P_VGROUND] = _friction(f[P_VGROUND], c[C_FRIC])
+        return
+    if tapped_jump:
+        _set_action(pi, pf, b, p, KNEE_BEND)
+        return
+    smash_x = abs(sx) > STICK_TAP and abs(psx) < STICK_DEAD
+    smash_y = abs(sy) > STICK_TAP and abs(psy) < STICK_DEAD
+    if attack or c_push:
+        move = JAB
+        if action == DASHING or action == RUNNING:
+            move = DATTACK
+        elif c_push:
+            if abs(cx) >= abs(cy):
+                f[P_FACE] = 1.0 if cx > 0 else -1.0
+                move = FSMASH
+            else:
+                move = USMASH if cy > 0 else DSMASH
+        elif abs(sx) >= abs(sy) and abs(sx) > 0.25:
+            f[P_FACE] = 1.0 if sx > 0 else -1.0
+            move = FSMASH if smash_x else FTILT
+        elif sy > 0.25:
+            move = USMASH if smash_y else UTILT
+        elif sy < -0.25:
+            move = DSMASH if smash_y else DTILT
+        _start_move(pi, pf, ei, moves, b, p, move)
+        if move != DATTACK:
+            f[P_VGROUND] = 0.0
+        return
+    on_platform = f[P_Y] > 1e-3
+    if on_platform and sy < -STICK_TAP and psy > -STICK_DEAD:
+        pb[b, p, 0, P_GROUND] = False
+        ei[b, p, EI_DROP] = 8
+        f[P_VAIR] = f[P_VGROUND]
+        f[P_VGROUND] = 0.0
+        f[P_VY] = 0.0
+        _set_action(pi, pf, b, p, FALLING)
+        return
+    if sy < -0.6:
+        _set_action(pi, pf, b, p, CROUCHING)
+        f[P_VGROUND] = _friction(f[P_VGROUND], c[C_FRIC])
+        return
+    if action == DASHING:
+        if sx * f[P_FACE] > STICK_DEAD:
+            if f[P_AFRAME] >= c[C_DASHF]:
+                _set_action(pi, pf, b, p, RUNNING)
+            f[P_VGROUND] = f[P_FACE] * (c[C_DASH] if f[P_AFRAME] <= 1 else max(c[C_DASH], c[C_RUN] * 0.9))
+            return
+    if action == RUNNING and sx * f[P_FACE] > STICK_DEAD:
+        f[P_VGROUND] = f[P_FACE] * c[C_RUN]
+        return
+    if abs(sx) > STICK_TAP and abs(psx) < STICK_DEAD or (action == DASHING and sx * f[P_FACE] < -STICK_TAP):
+        f[P_FACE] = 1.0 if sx > 0 else -1.0
+        _set_action(pi, pf, b, p, DASHING)
+        f[P_VGROUND] = f[P_FACE] * c[C_DASH]
+        return
+    if abs(sx) > 0.25:
+        if sx * f[P_FACE] < 0:
+            f[P_FACE] = -f[P_FACE]
+            _set_action(pi, pf, b, p, TURNING)
+            f[P_VGROUND] = _friction(f[P_VGROUND], c[C_FRIC])
+            return
+        mag = abs(sx)
+        _set_action(pi, pf, b, p, WALK_SLOW if mag < 0.5 else (WALK_MIDDLE if mag < 0.8 else WALK_FAST))
+        f[P_VGROUND] = sx * c[C_WALK]
+        return
+    _set_action(pi, pf, b, p, STANDING)
+    f[P_VGROUND] = _friction(f[P_VGROUND], c[C_FRIC])
+
+
+@numba.njit(cache=True, inline="always")
+def _friction(v, fric):
+    if v > 0:
+        return max(0.0, v - fric)
+    return min(0.0, v + fric)
+
+
+@numba.njit(cache=True)
+def _air(pi, pf, ei, b, p, c, moves, actionable, sx, sy, cx, cy, psy, tapped_jump, attack, c_push):
+    f = pf[b, p, 0]
+    if actionable:
+        if tapped_jump and pi[b, p, 0, P_JUMPS] > 0:
+            pi[b, p, 0, P_JUMPS] -= 1
+            f[P_VY] = c[C_DJ]
+            f[P_VAIR] = sx * c[C_DJX]
+            ei[b, p, EI_FASTFALL] = 0
+            ei[b, p, EI_MOVE] = -1
+            _set_action(pi, pf, b, p, JUMPING_ARIAL_FORWARD if sx * f[P_FACE] >= 0 else JUMPING_ARIAL_BACKWARD)
+        elif attack or c_push:
+            dx, dy = (cx, cy) if c_push else (sx, sy)
+            move = NAIR
+            if abs(dx) > 0.3 or abs(dy) > 0.3:
+                if abs(dy) > abs(dx):
+                    move = UAIR if dy > 0 else DAIR
+                else:
+                    move = FAIR if dx * f[P_FACE] > 0 else BAIR
+            _start_move(pi, pf, ei, moves, b, p, move)
+        elif ei[b, p, EI_MOVE] < 0 and pi[b, p, 0, P_ACTION] != FALLING and f[P_VY] < 0 and \
+                pi[b, p, 0, P_ACTION] != TUMBLING:
+            _set_action(pi, pf, b, p, FALLING)
+    if f[P_HITSTUN] <= 0 and f[P_VY] <= 0 and sy < -STICK_TAP and psy > -STICK_DEAD:
+        ei[b, p, EI_FASTFALL] = 1
+    if f[P_HITSTUN] <= 0:
+        if abs(sx) > 0.25:
+            f[P_VAIR] = max(-c[C_AIRSPD], min(c[C_AIRSPD], f[P_VAIR] + sx * c[C_AIRMOB]))
+        else:
+            f[P_VAIR] = _friction(f[P_VAIR], c[C_AIRFRIC])
+
+
+@numba.njit(cache=True)
+def _move(pi, pf, pb, ei, b, p, c, moves, st, ground_x, ledge_x, platforms, num_platforms):  # noqa: PLR0912
+    f = pf[b, p, 0]
+    kb_x, kb_y = f[P_KBX], f[P_KBY]
+    speed = math.sqrt(kb_x * kb_x + kb_y * kb_y)
+    if speed > 0:
+        scale = max(0.0, speed - KB_DECAY) / speed
+        f[P_KBX], f[P_KBY] = kb_x * scale, kb_y * scale
+    if pb[b, p, 0, P_GROUND]:
+        f[P_X] += f[P_VGROUND] + kb_x
+        if not _on_surface(f[P_X], f[P_Y], st, ground_x, platforms, num_platforms):
+            pb[b, p, 0, P_GROUND] = False
+            f[P_VAIR] = f[P_VGROUND]
+            f[P_VGROUND] = 0.0
+            f[P_VY] = 0.0
+            if ei[b, p, EI_MOVE] < 0 and f[P_HITSTUN] <= 0:
+                _set_action(pi, pf, b, p, FALLING)
+            pi[b, p, 0, P_JUMPS] = int(c[C_XJUMPS])
+        f[P_LEDGE] = ground_x[st] - abs(f[P_X])
+        return
+    action = pi[b, p, 0, P_ACTION]
+    takeoff = f[P_AFRAME] == 1.0 and JUMPING_FORWARD <= action <= JUMPING_ARIAL_BACKWARD
+    if ei[b, p, EI_FASTFALL]:
+        f[P_VY] = -c[C_FF]
+    elif not takeoff:  # the game applies no gravity on the frame a jump starts
+        f[P_VY] = max(f[P_VY] - c[C_GRAV], -c[C_TERM])
+    y_prev = f[P_Y]
+    f[P_X] += f[P_VAIR] + kb_x
+    f[P_Y] += f[P_VY] + kb_y
+    total_vy = f[P_VY] + kb_y
+    if total_vy <= 0:
+        h = _surface_under(f[P_X], y_prev, f[P_Y], st, ground_x, platforms, num_platforms, ei[b, p, EI_DROP] == 0)
+        if not math.isnan(h):
+            _land(pi, pf, pb, ei, b, p, c, moves, h)
+    # Ledge grab: falling, not in hitstun, near the ledge from off stage.
+    lx = ledge_x[st]
+    if (not pb[b, p, 0, P_GROUND] and total_vy < 0 and f[P_HITSTUN] <= 0 and ei[b, p, EI_LEDGE_CD] == 0
+            and ei[b, p, EI_MOVE] < 0 and -25.0 <= f[P_Y] <= 0.0 and lx - 4.0 <= abs(f[P_X]) <= lx + 10.0):
+        side = 1.0 if f[P_X] > 0 else -1.0
+        f[P_X] = side * lx
+        f[P_Y] = -5.0
+        f[P_FACE] = -side
+        f[P_VAIR] = f[P_VY] = f[P_KBX] = f[P_KBY] = 0.0
+        ei[b, p, EI_FASTFALL] = 0
+        ei[b, p, EI_INVULN] = max(ei[b, p, EI_INVULN], LEDGE_INVULN)
+        pi[b, p, 0, P_JUMPS] = int(c[C_XJUMPS])
+        _set_action(pi, pf, b, p, EDGE_CATCHING)
+    f[P_LEDGE] = ground_x[st] - abs(f[P_X])
+
+
+@numba.njit(cache=True)
+def _land(pi, pf, pb, ei, b, p, c, moves, h):
+    f = pf[b, p, 0]
+    ch = pi[b, p, 0, P_CHAR]
+    f[P_Y] = h
+    pb[b, p, 0, P_GROUND] = True
+    f[P_VGROUND] = f[P_VAIR] + f[P_KBX]
+    f[P_VAIR] = f[P_VY] = f[P_KBY] = f[P_KBX] = 0.0
+    ei[b, p, EI_FASTFALL] = 0
+    pi[b, p, 0, P_JUMPS] = int(c[C_XJUMPS]) + 1
+    move = ei[b, p, EI_MOVE]
+    if f[P_HITSTUN] > 0 or pi[b, p, 0, P_ACTION] == TUMBLING:
+        lag = 26 if ei[b, p, EI_TUMBLE] else NORMAL_LANDING_LAG
+        f[P_HITSTUN] = 0.0
+        ei[b, p, EI_TUMBLE] = 0
+        ei[b, p, EI_TIMER] = lag
+        _set_action(pi, pf, b, p, LYING if lag > NORMAL_LANDING_LAG else LANDING)
+    elif move >= NAIR:
+        mv = moves[ch, move]
+        lag = mv[M_LCANCEL] if ei[b, p, EI_LCANCEL] > 0 else mv[M_LAND]
+        ei[b, p, EI_TIMER] = max(1, int(lag))
+        ei[b, p, EI_MOVE] = -1
+        _set_action(pi, pf, b, p, NAIR_LANDING + (move - NAIR))
+    else:
+        ei[b, p, EI_MOVE] = -1
+        ei[b, p, EI_TIMER] = NORMAL_LANDING_LAG
+        _set_action(pi, pf, b, p, LANDING)
+
+
+def empty_engine_arrays(batch: int, num_players: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.zeros((batch, num_players, NUM_EI), np.int32), np.zeros((batch, num_players, NUM_EF), np.float32)

@@ -1,0 +1,43 @@
+"""Constant arrays the mock kernels read: character attributes, moves, stage geometry.
+
+Built once per process from :mod:`melee_envs.data`; kernels index them by internal character id
+and libmelee stage value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+from melee_envs.data.characters import attribute_arrays
+from melee_envs.data.moves import move_table
+from melee_envs.data.stages import geometry_arrays
+
+#: Column order of :attr:`Tables.chars`.
+CHAR_FIELDS = (
+    "weight", "gravity", "terminal_velocity", "fast_fall_speed", "walk_speed", "initial_dash",
+    "run_speed", "dash_frames", "jump_squat", "full_hop_velocity", "short_hop_velocity",
+    "double_jump_velocity", "double_jump_x", "air_speed", "air_mobility", "air_friction",
+    "friction", "extra_jumps", "size",
+)
+
+
+@dataclass(frozen=True)
+class Tables:
+    chars: np.ndarray  # [char_id, CHAR_FIELDS]
+    moves: np.ndarray  # [char_id, move, MOVE_FIELDS]
+    ground_x: np.ndarray  # [stage]
+    ledge_x: np.ndarray  # [stage]
+    blast: np.ndarray  # [stage, (left, right, top, bottom)]
+    platforms: np.ndarray  # [stage, k, (height, left, right)]
+    num_platforms: np.ndarray  # [stage]
+
+
+@cache
+def tables() -> Tables:
+    attrs = attribute_arrays()
+    chars = np.stack([attrs[f] for f in CHAR_FIELDS], axis=1).astype(np.float32)
+    geo = geometry_arrays()
+    return Tables(chars=chars, moves=move_table().values, **geo)

@@ -1,0 +1,187 @@
+"""Controller codec: GameCube controller <-> ``MultiDiscrete`` actions, and a small ``Discrete`` set.
+
+An action is 13 integers: 8 buttons (0/1, in :data:`~melee_envs.state.BUTTONS` order), main stick
+x and y, c-stick x and y (bucket indices, 17 per axis by default) and the shoulder (5 levels).
+Stick buckets are uniform over [0, 1] unless other centres are given (e.g. k-means centres fitted
+on replays); decoding returns the bucket's centre, encoding picks the nearest centre. Values follow
+libmelee's conventions: sticks in [0, 1] with 0.5 neutral, shoulder in [0, 1].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from melee_envs.state import BUTTONS, ControllerState
+
+NUM_BUTTONS = len(BUTTONS)
+STICK_AXES = ("main_x", "main_y", "c_x", "c_y")
+
+
+def uniform_centres(n: int = 17) -> np.ndarray:
+    """``n`` evenly spaced stick values from 0 to 1 (17 -> steps of 1/16, 0.5 included)."""
+    return np.linspace(0.0, 1.0, n, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class ControllerCodec:
+    """Maps controller states to ``MultiDiscrete`` actions and back.
+
+    Args:
+        stick_centres: values of the stick buckets in [0, 1], ascending, shared by all four axes.
+        shoulder_levels: values of the shoulder levels in [0, 1], ascending.
+    """
+
+    stick_centres: np.ndarray = field(default_factory=uniform_centres)
+    shoulder_levels: np.ndarray = field(
+        default_factory=lambda: np.array([0.0, 0.25, 0.5, 0.75, 1.0], np.float32)
+    )
+
+    def __post_init__(self) -> None:
+        for name in ("stick_centres", "shoulder_levels"):
+            values = np.asarray(getattr(self, name), np.float32)
+            if values.ndim != 1 or len(values) < 2 or np.any(np.diff(values) <= 0):
+                raise ValueError(f"{name} must be a 1-D ascending array of at least 2 values")
+            if values.min() < 0 or values.max() > 1:
+                raise ValueError(f"{name} must lie in [0, 1]")
+            object.__setattr__(self, name, values)
+
+    @property
+    def nvec(self) -> np.ndarray:
+        n = len(self.stick_centres)
+        return np.array([2] * NUM_BUTTONS + [n] * 4 + [len(self.shoulder_levels)], np.int64)
+
+    @property
+    def neutral_stick(self) -> int:
+        """Bucket index nearest 0.5."""
+        return int(np.argmin(np.abs(self.stick_centres - 0.5)))
+
+    def action_space(self) -> spaces.MultiDiscrete:
+        return spaces.MultiDiscrete(self.nvec)
+
+    def noop(self) -> np.ndarray:
+        """The action for an untouched controller."""
+        a = np.zeros(len(self.nvec), np.int64)
+        a[NUM_BUTTONS : NUM_BUTTONS + 4] = self.neutral_stick
+        return a
+
+    def check(self, action: Any) -> np.ndarray:
+        """Validate an action (batch allowed): integer-valued, last axis 13, inside the space.
+
+        Raises:
+            ValueError: naming the offending component and its allowed range.
+        """
+        arr = np.asarray(action)
+        if arr.shape[-1:] != (len(self.nvec),):
+            raise ValueError(f"action must have {len(self.nvec)} components "
+                             f"(8 buttons, 4 stick axes, shoulder); got shape {arr.shape}")
+        if not np.issubdtype(arr.dtype, np.integer):
+            if not np.all(np.mod(arr, 1) == 0):
+                raise ValueError(f"action components must be integers; got {arr}")
+            arr = arr.astype(np.int64)
+        bad = (arr < 0) | (arr >= self.nvec)
+        if bad.any():
+            names = list(BUTTONS) + list(STICK_AXES) + ["shoulder"]
+            i = int(np.argwhere(bad)[0][-1])
+            value = arr.reshape(-1, len(self.nvec))[np.argwhere(bad.reshape(-1, len(self.nvec)))[0][0], i]
+            raise ValueError(f"action component {i} ({names[i]}) = {value} is outside "
+                             f"[0, {self.nvec[i] - 1}]")
+        return arr
+
+    def decode(self, action: Any) -> ControllerState:
+        """Actions ``S + (13,)`` -> ``ControllerState`` with batch shape ``S``."""
+        a = self.check(action)
+        sticks = self.stick_centres[a[..., NUM_BUTTONS : NUM_BUTTONS + 4]]
+        return ControllerState(
+            buttons=a[..., :NUM_BUTTONS].astype(bool),
+            main_x=sticks[..., 0], main_y=sticks[..., 1], c_x=sticks[..., 2], c_y=sticks[..., 3],
+            shoulder=self.shoulder_levels[a[..., -1]],
+        )
+
+    def encode(self, controller: ControllerState) -> np.ndarray:
+        """``ControllerState`` -> nearest actions ``S + (13,)``."""
+        buttons = np.asarray(controller.buttons, bool)
+        out = np.empty(buttons.shape[:-1] + (len(self.nvec),), np.int64)
+        out[..., :NUM_BUTTONS] = buttons
+        for k, axis in enumerate(STICK_AXES):
+            out[..., NUM_BUTTONS + k] = _nearest(self.stick_centres, getattr(controller, axis))
+        out[..., -1] = _nearest(self.shoulder_levels, controller.shoulder)
+        return out
+
+    def to_libmelee(self, action: Any) -> dict[str, Any]:
+        """One action as the values libmelee's ``Controller`` takes.
+
+        Returns ``{"buttons": {"A": bool, ...}, "main": (x, y), "c": (x, y), "shoulder": float}``;
+        the Dolphin backend feeds them to ``press_button``/``release_button``, ``tilt_analog``
+        and ``press_shoulder``.
+        """
+        c = self.decode(np.asarray(action).reshape(len(self.nvec)))
+        return {
+            "buttons": {b: bool(c.buttons[i]) for i, b in enumerate(BUTTONS)},
+            "main": (float(c.main_x), float(c.main_y)),
+            "c": (float(c.c_x), float(c.c_y)),
+            "shoulder": float(c.shoulder),
+        }
+
+
+def _nearest(centres: np.ndarray, values: Any) -> np.ndarray:
+    values = np.asarray(values, np.float32)
+    idx = np.searchsorted(centres, values).clip(1, len(centres) - 1)
+    left = centres[idx - 1]
+    right = centres[idx]
+    return np.where(np.abs(values - left) <= np.abs(right - values), idx - 1, idx)
+
+
+# ---------------------------------------------------------------------------------------------
+# A small Discrete action set: common Melee inputs as (name, buttons, main stick, c-stick, shoulder).
+# Sticks are (x, y) in [0, 1]; "tilt" uses a partial press (0.5 +/- 0.3) so walks and tilt
+# attacks come out instead of dashes and smashes.
+_L, _R, _U, _D, _N, _TL, _TR, _TU, _TD = 0.0, 1.0, 1.0, 0.0, 0.5, 0.2, 0.8, 0.8, 0.2
+
+DISCRETE_ACTIONS: tuple[tuple[str, tuple[str, ...], tuple[float, float], tuple[float, float], float], ...] = (
+    ("noop", (), (_N, _N), (_N, _N), 0.0),
+    ("walk_left", (), (_TL, _N), (_N, _N), 0.0),
+    ("walk_right", (), (_TR, _N), (_N, _N), 0.0),
+    ("dash_left", (), (_L, _N), (_N, _N), 0.0),  # full drift in the air
+    ("dash_right", (), (_R, _N), (_N, _N), 0.0),
+    ("down", (), (_N, _D), (_N, _N), 0.0),  # crouch on the ground, fast fall in the air
+    ("jump", ("X",), (_N, _N), (_N, _N), 0.0),
+    ("jump_left", ("X",), (_L, _N), (_N, _N), 0.0),
+    ("jump_right", ("X",), (_R, _N), (_N, _N), 0.0),
+    ("jab", ("A",), (_N, _N), (_N, _N), 0.0),
+    ("ftilt_left", ("A",), (_TL, _N), (_N, _N), 0.0),
+    ("ftilt_right", ("A",), (_TR, _N), (_N, _N), 0.0),
+    ("utilt", ("A",), (_N, _TU), (_N, _N), 0.0),
+    ("dtilt", ("A",), (_N, _TD), (_N, _N), 0.0),
+    ("fsmash_left", (), (_N, _N), (_L, _N), 0.0),
+    ("fsmash_right", (), (_N, _N), (_R, _N), 0.0),
+    ("usmash", (), (_N, _N), (_N, _U), 0.0),
+    ("dsmash", (), (_N, _N), (_N, _D), 0.0),
+    ("neutral_b", ("B",), (_N, _N), (_N, _N), 0.0),
+    ("side_b_left", ("B",), (_L, _N), (_N, _N), 0.0),
+    ("side_b_right", ("B",), (_R, _N), (_N, _N), 0.0),
+    ("up_b", ("B",), (_N, _U), (_N, _N), 0.0),
+    ("down_b", ("B",), (_N, _D), (_N, _N), 0.0),
+    ("shield", ("R",), (_N, _N), (_N, _N), 1.0),
+    ("grab", ("Z",), (_N, _N), (_N, _N), 0.0),
+    ("roll_left", ("R",), (_L, _N), (_N, _N), 1.0),
+    ("roll_right", ("R",), (_R, _N), (_N, _N), 1.0),
+    ("spot_dodge", ("R",), (_N, _D), (_N, _N), 1.0),
+)
+DISCRETE_ACTION_NAMES = tuple(a[0] for a in DISCRETE_ACTIONS)
+
+
+def discrete_table(codec: ControllerCodec) -> np.ndarray:
+    """``(len(DISCRETE_ACTIONS), 13)`` MultiDiscrete actions, one row per discrete action."""
+    rows = []
+    for _, buttons, main, c, shoulder in DISCRETE_ACTIONS:
+        state = ControllerState(
+            buttons=np.array([b in buttons for b in BUTTONS]),
+            main_x=np.float32(main[0]), main_y=np.float32(main[1]),
+            c_x=np.float32(c[0]), c_y=np.float32(c[1]), shoulder=np.float32(shoulder),
+        )
+        rows.append(codec.encode(state))
+    return np.stack(rows)

@@ -1,0 +1,181 @@
+"""Playable characters: ids in both of the game's numberings, and their physical attributes.
+
+Sources (one each, nothing hand-copied):
+
+* ids and names: libmelee's ``Character`` enum (internal ids) and its ``to_internal`` /
+  ``from_internal`` conversions (character-select-screen, "CSS" ids, as Slippi replays'
+  game-start block stores them);
+* gravity, terminal velocity, fast-fall speed, walk speed, air speed/friction/mobility, ground
+  friction, extra jumps, double-jump velocities: libmelee's ``characterdata.csv``;
+* weight, jump squat, initial dash, run speed, dash frames, full/short hop velocities:
+  ``character_stats.csv`` beside this module (FightCore frame data from meleeframedata.com, and
+  jump velocities measured from public Slippi replays; see ``tools/build_game_tables.py``).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import numpy as np
+
+from melee_envs.data import libmelee_source
+
+# libmelee's characterdata.csv spells some names its own way.
+_CSV_NAME = {
+    "CPTFALCON": "Cptfalcon", "JIGGLYPUFF": "Jigs", "MEWTWO": "Mewto", "GAMEANDWATCH": "GNW",
+    "GANONDORF": "Ganondorf", "YLINK": "Ylink", "DK": "DK", "DOC": "Doc",
+}
+
+#: Short names users type, beyond the enum names themselves.
+ALIASES = {
+    "falcon": "CPTFALCON", "captainfalcon": "CPTFALCON", "cf": "CPTFALCON",
+    "puff": "JIGGLYPUFF", "jiggs": "JIGGLYPUFF", "jigglypuff": "JIGGLYPUFF",
+    "ics": "POPO", "ic": "POPO", "iceclimbers": "POPO", "icies": "POPO",
+    "gnw": "GAMEANDWATCH", "gw": "GAMEANDWATCH", "gameandwatch": "GAMEANDWATCH",
+    "ganon": "GANONDORF", "dk": "DK", "donkeykong": "DK", "doc": "DOC", "drmario": "DOC",
+    "ylink": "YLINK", "younglink": "YLINK", "yl": "YLINK", "mewtwo": "MEWTWO", "m2": "MEWTWO",
+}
+
+
+@dataclass(frozen=True)
+class CharacterInfo:
+    """One character's ids and the attributes the engines use (game units per frame)."""
+
+    name: str
+    internal_id: int
+    css_id: int | None
+    weight: float
+    gravity: float
+    terminal_velocity: float
+    fast_fall_speed: float
+    walk_speed: float
+    initial_dash: float
+    run_speed: float
+    dash_frames: int
+    jump_squat: int
+    full_hop_velocity: float
+    short_hop_velocity: float
+    double_jump_velocity: float
+    double_jump_x: float
+    air_speed: float
+    air_mobility: float
+    air_friction: float
+    friction: float
+    extra_jumps: int
+    size: float
+
+    @property
+    def label(self) -> str:
+        return self.name.title()
+
+
+@cache
+def _internal_ids() -> dict[str, int]:
+    return {k: int(v) for k, v in libmelee_source.enum_members("Character").items()}
+
+
+@cache
+def _css_ids() -> dict[str, int]:
+    """Internal name -> CSS id, from libmelee's ``from_internal``."""
+    return {k: int(v) for k, v in libmelee_source.if_chain_mapping("enums.py", "from_internal").items()}
+
+
+@cache
+def characters() -> dict[str, CharacterInfo]:
+    """Every character with attributes in both sources, keyed by libmelee enum name."""
+    ids = _internal_ids()
+    by_internal = {int(r["CharacterIndex"]): r for r in libmelee_source.read_csv("characterdata.csv")}
+    text = resources.files("melee_envs.data").joinpath("character_stats.csv").read_text()
+    stats = {r["character"]: r for r in csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))}
+    table: dict[str, CharacterInfo] = {}
+    for name, st in stats.items():
+        internal = ids[name]
+        lm = by_internal[internal]
+        table[name] = CharacterInfo(
+            name=name,
+            internal_id=internal,
+            css_id=_css_ids().get(name),
+            weight=float(st["weight"]),
+            gravity=float(lm["Gravity"]),
+            terminal_velocity=float(lm["TerminalVelocity"]),
+            fast_fall_speed=float(lm["FastFallSpeed"]),
+            walk_speed=float(lm["MaxWalkSpeed"]),
+            initial_dash=float(st["initial_dash"]),
+            run_speed=float(st["run_speed"]),
+            dash_frames=int(st["dash_frames"]),
+            jump_squat=int(st["jump_squat"]),
+            full_hop_velocity=float(st["full_hop_velocity"]),
+            short_hop_velocity=float(st["short_hop_velocity"]),
+            double_jump_velocity=float(lm["InitDJSpeed"]),
+            double_jump_x=float(lm["InitDJSpeed_x"]),
+            air_speed=float(lm["AirSpeed"]),
+            air_mobility=float(lm["AirMobility"]),
+            air_friction=float(lm["AirFriction"]),
+            friction=float(lm["Friction"]),
+            extra_jumps=int(lm["Jumps"]),
+            size=float(lm["size"]),
+        )
+    return table
+
+
+def playable() -> list[str]:
+    """Names a user can pick for a mock game (Nana is only ever Popo's partner)."""
+    return sorted(n for n in characters() if n != "NANA")
+
+
+def get(name: str | int) -> CharacterInfo:
+    """Look a character up by enum name, common alias (``puff``, ``ics``, ...) or internal id.
+
+    Raises:
+        ValueError: naming the unknown character and listing the valid names.
+    """
+    table = characters()
+    if isinstance(name, (int, np.integer)):
+        for info in table.values():
+            if info.internal_id == int(name):
+                return info
+        raise ValueError(f"unknown character id {name}; valid internal ids: "
+                         f"{sorted(i.internal_id for i in table.values())}")
+    key = str(name).strip()
+    canon = ALIASES.get(key.lower().replace(" ", "").replace(".", "").replace("&", "and"), key.upper())
+    canon = canon.replace(" ", "_")
+    if canon == "ICE_CLIMBERS":
+        canon = "POPO"
+    if canon not in table:
+        raise ValueError(f"unknown character {name!r}; choose one of {', '.join(playable())} "
+                         f"(aliases: {', '.join(sorted(ALIASES))})")
+    return table[canon]
+
+
+def css_to_internal(css_id: int) -> int:
+    """Character-select-screen id (Slippi game-start block) -> internal id (per-frame data)."""
+    mapping = libmelee_source.if_chain_mapping("enums.py", "to_internal")
+    try:
+        return _internal_ids()[mapping[int(css_id)]]
+    except KeyError:
+        raise ValueError(f"unknown CSS character id {css_id}") from None
+
+
+def internal_to_css(internal_id: int) -> int:
+    """Internal id -> character-select-screen id."""
+    for name, iid in _internal_ids().items():
+        if iid == int(internal_id) and name in _css_ids():
+            return _css_ids()[name]
+    raise ValueError(f"internal character id {internal_id} has no CSS id")
+
+
+#: Number of internal character ids the one-hot encoding covers (0..32, as the seed does).
+NUM_CHARACTER_IDS = 33
+
+
+def attribute_arrays() -> dict[str, np.ndarray]:
+    """Per-internal-id attribute arrays for kernels (index = internal id, unknown ids zero)."""
+    fields = [f for f in CharacterInfo.__dataclass_fields__ if f not in ("name", "internal_id", "css_id")]
+    out = {f: np.zeros(NUM_CHARACTER_IDS, np.float32) for f in fields}
+    for info in characters().values():
+        for f in fields:
+            out[f][info.internal_id] = getattr(info, f)
+    return out

@@ -1,0 +1,364 @@
+"""Observation encoder: ``ObsConfig`` -> flat float32 features with a named ``layout``.
+
+The observation is seen from one player (the *ego*): its block comes first, then the opponent's.
+Blocks, in order: ``player0`` and ``player1`` (ego, opponent), ``stage``, ``names``, ``spatial``,
+``projectiles``, ``controller``, then ``ids`` (integer ids stored as floats, for learned
+embeddings). :meth:`ObservationEncoder.layout` maps every block and every player sub-field
+(``player0.action``, ``player1.nana``, ...) to its slice.
+
+Encoding runs in one Numba kernel over the whole batch and writes into a preallocated array; the
+mock env hands the kernel its packed buffers directly, other callers pass any ``GameState``.
+
+Scales (so features are O(1)): positions, ledge distance and distance / 100; percent / 100;
+shield / 60; speeds / 5; hitstun and action frame / 60; stocks / 4; jumps / 6; frame / 28800
+(an 8-minute game).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Literal
+
+import numba
+import numpy as np
+from gymnasium import spaces
+
+from melee_envs.data.actions import NUM_ACTIONS, NUM_CATEGORIES, category_table
+from melee_envs.data.characters import NUM_CHARACTER_IDS
+from melee_envs.data.stages import internal_to_compact_table, internal_to_external_table
+from melee_envs.state import (
+    PLAYER_BOOL_COLUMNS as PB,
+)
+from melee_envs.state import (
+    PLAYER_FLOAT_COLUMNS as PF,
+)
+from melee_envs.state import (
+    PLAYER_INT_COLUMNS as PI,
+)
+from melee_envs.state import (
+    PROJ_FLOAT_COLUMNS as JF,
+)
+from melee_envs.state import (
+    PROJ_INT_COLUMNS as JI,
+)
+from melee_envs.state import GameState, PackedState
+
+NUM_STAGES_FULL = 64
+NUM_STAGES_COMPACT = 7
+NANA_CONTINUOUS = 14
+NUM_PROJECTILE_FEATURES = 7
+CONTROLLER_FEATURES = 13
+
+
+@dataclass(frozen=True)
+class ObsConfig:
+    """What the observation contains. Defaults work with a stock SB3 ``"MlpPolicy"``.
+
+    Args:
+        action_mode: ``one_hot`` (399 per player) or ``learned`` (id appended to ``ids``).
+        character_mode: ``one_hot`` (33 per player) or ``learned`` (id appended to ``ids``).
+        stage_mode: ``one_hot_full`` (64, by external stage id), ``one_hot_compact`` (7: the six
+            legal stages + other) or ``learned`` (id appended to ``ids``).
+        nana_mode: ``compact`` (39: 14 values + 25 action categories), ``enhanced`` (14 values,
+            Nana's action id appended to ``ids``) or ``off``.
+        projectiles: include ``projectile_slots`` slots of 7 features.
+        projectile_slots: number of projectile slots encoded (the first ones in use).
+        speeds: the five speeds per player.
+        frame_info: hitstun and action frame per player.
+        stock: stocks per player.
+        ledge_distance: distance to the nearer ledge per player.
+        spatial: distance, relative x/y and game frame.
+        controller: the ego's controller held this frame (13: 8 buttons, 4 axes, shoulder).
+        player_names: width of the player-style one-hot (the seed uses 112; 0 = off).
+    """
+
+    action_mode: Literal["one_hot", "learned"] = "one_hot"
+    character_mode: Literal["one_hot", "learned"] = "one_hot"
+    stage_mode: Literal["one_hot_full", "one_hot_compact", "learned"] = "one_hot_compact"
+    nana_mode: Literal["compact", "enhanced", "off"] = "compact"
+    projectiles: bool = True
+    projectile_slots: int = 5
+    speeds: bool = True
+    frame_info: bool = True
+    stock: bool = True
+    ledge_distance: bool = True
+    spatial: bool = True
+    controller: bool = True
+    player_names: int = 0
+
+    def __post_init__(self) -> None:
+        choices = {
+            "action_mode": ("one_hot", "learned"), "character_mode": ("one_hot", "learned"),
+            "stage_mode": ("one_hot_full", "one_hot_compact", "learned"),
+            "nana_mode": ("compact", "enhanced", "off"),
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"ObsConfig.{name}={getattr(self, name)!r}; choose one of {allowed}")
+        if not 0 <= self.projectile_slots <= 15:
+            raise ValueError(f"ObsConfig.projectile_slots={self.projectile_slots}; must be 0..15")
+        if self.player_names < 0:
+            raise ValueError("ObsConfig.player_names must be >= 0")
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> ObsConfig:
+        """Build from a dict, rejecting unknown keys by name."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown ObsConfig field(s) {unknown}; valid fields: {sorted(known)}")
+        return cls(**values)
+
+    @classmethod
+    def seed_1204(cls) -> ObsConfig:
+        """The seed's documented 1204-wide layout (players 488 each, stage 64, names 112,
+        spatial 4, projectiles 35, controller 13)."""
+        return cls(stage_mode="one_hot_full", player_names=112)
+
+    @classmethod
+    def learned(cls) -> ObsConfig:
+        """Compact layout for networks with learned embeddings (ids in ``ids``)."""
+        return cls(action_mode="learned", character_mode="learned", stage_mode="learned",
+                   nana_mode="enhanced")
+
+
+def _player_fields(cfg: ObsConfig) -> list[tuple[str, int]]:
+    out = [("percent", 1), ("facing", 1), ("x", 1), ("y", 1)]
+    if cfg.action_mode == "one_hot":
+        out.append(("action", NUM_ACTIONS))
+    if cfg.character_mode == "one_hot":
+        out.append(("character", NUM_CHARACTER_IDS))
+    out += [("invulnerable", 1), ("jumps", 1), ("shield", 1), ("on_ground", 1)]
+    if cfg.speeds:
+        out.append(("speeds", 5))
+    if cfg.frame_info:
+        out.append(("frame_info", 2))
+    if cfg.stock:
+        out.append(("stock", 1))
+    if cfg.ledge_distance:
+        out.append(("ledge_distance", 1))
+    nana = {"compact": NANA_CONTINUOUS + NUM_CATEGORIES, "enhanced": NANA_CONTINUOUS, "off": 0}
+    if nana[cfg.nana_mode]:
+        out.append(("nana", nana[cfg.nana_mode]))
+    return out
+
+
+class ObservationEncoder:
+    """Encodes ``GameState`` batches for one :class:`ObsConfig`."""
+
+    def __init__(self, config: ObsConfig | None = None) -> None:
+        self.config = config = config or ObsConfig()
+        self._layout: dict[str, slice] = {}
+        pos = 0
+        player = _player_fields(config)
+        self.player_size = sum(n for _, n in player)
+        for p in (0, 1):
+            start = pos
+            for name, n in player:
+                self._layout[f"player{p}.{name}"] = slice(pos, pos + n)
+                pos += n
+            self._layout[f"player{p}"] = slice(start, pos)
+        blocks = [
+            ("stage", {"one_hot_full": NUM_STAGES_FULL, "one_hot_compact": NUM_STAGES_COMPACT,
+                       "learned": 0}[config.stage_mode]),
+            ("names", config.player_names),
+            ("spatial", 4 if config.spatial else 0),
+            ("projectiles", NUM_PROJECTILE_FEATURES * config.projectile_slots if config.projectiles else 0),
+            ("controller", CONTROLLER_FEATURES if config.controller else 0),
+        ]
+        self.id_names: list[str] = []
+        if config.action_mode == "learned":
+            self.id_names += ["action0", "action1"]
+            if config.nana_mode == "enhanced":
+                self.id_names += ["nana_action0", "nana_action1"]
+        if config.character_mode == "learned":
+            self.id_names += ["character0", "character1"]
+        if config.stage_mode == "learned":
+            self.id_names.append("stage")
+        blocks.append(("ids", len(self.id_names)))
+        for name, n in blocks:
+            if n:
+                self._layout[name] = slice(pos, pos + n)
+                pos += n
+        self.size = pos
+        self._offsets = self._kernel_offsets(player)
+
+    @property
+    def layout(self) -> dict[str, slice]:
+        """Name -> slice of the flat observation (blocks and ``playerN.field`` sub-fields)."""
+        return dict(self._layout)
+
+    def observation_space(self) -> spaces.Box:
+        low = np.full(self.size, -np.inf, np.float32)
+        high = np.full(self.size, np.inf, np.float32)
+        return spaces.Box(low, high, dtype=np.float32)
+
+    def _kernel_offsets(self, player: list[tuple[str, int]]) -> np.ndarray:
+        """Offsets the kernel needs, -1 where a feature is off."""
+        names = [n for n, _ in player]
+        rel = {n: self._layout[f"player0.{n}"].start for n in names}
+        get = lambda key: self._layout[key].start if key in self._layout else -1  # noqa: E731
+        ids = {n: self._layout["ids"].start + i for i, n in enumerate(self.id_names)}
+        return np.array([
+            self.player_size,
+            rel.get("action", -1), rel.get("character", -1), rel.get("speeds", -1),
+            rel.get("frame_info", -1), rel.get("stock", -1), rel.get("ledge_distance", -1),
+            rel.get("nana", -1), 1 if self.config.nana_mode == "compact" else 0,
+            get("stage"), {"one_hot_full": 0, "one_hot_compact": 1, "learned": 2}[self.config.stage_mode],
+            get("names"), self.config.player_names, get("spatial"), get("projectiles"),
+            self.config.projectile_slots if self.config.projectiles else 0, get("controller"),
+            ids.get("action0", -1), ids.get("nana_action0", -1), ids.get("character0", -1),
+            ids.get("stage", -1), rel["invulnerable"],
+        ], np.int64)
+
+    def allocate(self, batch: int) -> np.ndarray:
+        return np.zeros((batch, self.size), np.float32)
+
+    def encode(self, state: GameState, ego: int | np.ndarray = 0, out: np.ndarray | None = None,
+               style_ids: np.ndarray | None = None) -> np.ndarray:
+        """Encode any ``GameState`` (batch shape ``S``) from player ``ego``'s view.
+
+        Returns an array of shape ``S + (size,)`` (``out`` if given, flattened batch).
+        """
+        if state.num_players != 2:
+            raise ValueError(f"the encoder sees two players; this state has {state.num_players} "
+                             "(select two ports first)")
+        packed = PackedState.from_state(state)
+        return self.encode_packed(packed, ego, out, style_ids).reshape(state.batch_shape + (self.size,))
+
+    def encode_packed(self, packed: PackedState, ego: int | np.ndarray = 0,
+                      out: np.ndarray | None = None, style_ids: np.ndarray | None = None) -> np.ndarray:
+        """Encode packed buffers (the mock env's fast path); returns ``(N, size)``."""
+        n = int(np.prod(packed.stage.shape))
+        if out is None:
+            out = self.allocate(n)
+        egos = np.broadcast_to(np.asarray(ego, np.int64), (n,))
+        styles = np.zeros(n, np.int64) if style_ids is None else np.broadcast_to(
+            np.asarray(style_ids, np.int64), (n,))
+        _encode(
+            packed.pi.reshape(n, 2, 2, -1), packed.pf.reshape(n, 2, 2, -1), packed.pb.reshape(n, 2, 2, -1),
+            packed.stage.reshape(n), packed.frame.reshape(n), packed.ji.reshape(n, -1, len(JI)),
+            packed.jf.reshape(n, -1, len(JF)), packed.jb.reshape(n, -1), egos, styles, out,
+            self._offsets, category_table(), internal_to_external_table(), internal_to_compact_table(),
+        )
+        return out
+
+
+# Packed column indices, bound as compile-time constants in the kernel.
+_C_CHAR, _C_ACTION, _C_STOCKS, _C_JUMPS = (PI.index(n) for n in ("character", "action", "stocks", "jumps_left"))
+_C_X, _C_Y, _C_PCT, _C_FACE, _C_AFRAME, _C_SHIELD, _C_HITSTUN = (
+    PF.index(n) for n in ("x", "y", "percent", "facing", "action_frame", "shield", "hitstun"))
+_C_SPEED0 = PF.index("speed_air_x")
+_C_LEDGE = PF.index("ledge_distance")
+_C_MAIN_X = PF.index("main_x")
+_C_EXISTS, _C_GROUND, _C_INVULN = (PB.index(n) for n in ("exists", "on_ground", "invulnerable"))
+_C_BUTTON0 = PB.index("button_A")
+_J_TYPE, _J_OWNER = JI.index("type"), JI.index("owner")
+
+
+@numba.njit(cache=True, nogil=True)
+def _encode(pi, pf, pb, stage, frame, ji, jf, jb, egos, styles, out, o, cats, ext_stage, compact_stage):  # noqa: PLR0912, PLR0915
+    n = out.shape[0]
+    psize = o[0]
+    for b in range(n):
+        row = out[b]
+        row[:] = 0.0
+        ego = egos[b]
+        for slot in range(2):
+            p = ego if slot == 0 else 1 - ego
+            base = slot * psize
+            f = pf[b, p, 0]
+            i = pi[b, p, 0]
+            bl = pb[b, p, 0]
+            row[base + 0] = f[_C_PCT] / 100.0
+            row[base + 1] = f[_C_FACE]
+            row[base + 2] = f[_C_X] / 100.0
+            row[base + 3] = f[_C_Y] / 100.0
+            act = min(max(i[_C_ACTION], 0), 398)
+            if o[1] >= 0:
+                row[base + o[1] + act] = 1.0
+            if o[2] >= 0 and 0 <= i[_C_CHAR] < 33:
+                row[base + o[2] + i[_C_CHAR]] = 1.0
+            k = base + o[21]
+            row[k] = 1.0 if bl[_C_INVULN] else 0.0
+            row[k + 1] = i[_C_JUMPS] / 6.0
+            row[k + 2] = f[_C_SHIELD] / 60.0
+            row[k + 3] = 1.0 if bl[_C_GROUND] else 0.0
+            if o[3] >= 0:
+                for s in range(5):
+                    row[base + o[3] + s] = f[_C_SPEED0 + s] / 5.0
+            if o[4] >= 0:
+                row[base + o[4]] = f[_C_HITSTUN] / 60.0
+                row[base + o[4] + 1] = f[_C_AFRAME] / 60.0
+            if o[5] >= 0:
+                row[base + o[5]] = i[_C_STOCKS] / 4.0
+            if o[6] >= 0:
+                row[base + o[6]] = f[_C_LEDGE] / 100.0
+            if o[7] >= 0 and pb[b, p, 1, _C_EXISTS]:
+                nf = pf[b, p, 1]
+                ni = pi[b, p, 1]
+                nb = pb[b, p, 1]
+                k = base + o[7]
+                row[k] = 1.0
+                row[k + 1] = nf[_C_X] / 100.0
+                row[k + 2] = nf[_C_Y] / 100.0
+                row[k + 3] = (nf[_C_X] - f[_C_X]) / 100.0
+                row[k + 4] = (nf[_C_Y] - f[_C_Y]) / 100.0
+                row[k + 5] = nf[_C_FACE]
+                row[k + 6] = 1.0 if nb[_C_GROUND] else 0.0
+                row[k + 7] = nf[_C_PCT] / 100.0
+                row[k + 8] = ni[_C_STOCKS] / 4.0
+                row[k + 9] = ni[_C_JUMPS] / 6.0
+                row[k + 10] = nf[_C_SHIELD] / 60.0
+                row[k + 11] = 1.0 if nb[_C_INVULN] else 0.0
+                row[k + 12] = nf[_C_HITSTUN] / 60.0
+                row[k + 13] = nf[_C_AFRAME] / 60.0
+                if o[8] == 1:
+                    row[k + 14 + cats[min(max(ni[_C_ACTION], 0), 398)]] = 1.0
+            if o[17] >= 0:
+                row[o[17] + slot] = act
+                if o[18] >= 0:
+                    row[o[18] + slot] = pi[b, p, 1, _C_ACTION] if pb[b, p, 1, _C_EXISTS] else 0
+            if o[19] >= 0:
+                row[o[19] + slot] = i[_C_CHAR]
+        st = stage[b]
+        if o[9] >= 0:
+            if o[10] == 0:
+                ext = ext_stage[st] if 0 <= st < 256 else 0
+                if 0 <= ext < 64:
+                    row[o[9] + ext] = 1.0
+            else:
+                row[o[9] + (compact_stage[st] if 0 <= st < 256 else 6)] = 1.0
+        if o[20] >= 0:
+            row[o[20]] = st
+        if o[11] >= 0 and 0 < styles[b] < o[12]:
+            row[o[11] + styles[b]] = 1.0
+        e = ego
+        q = 1 - ego
+        dx = pf[b, q, 0, _C_X] - pf[b, e, 0, _C_X]
+        dy = pf[b, q, 0, _C_Y] - pf[b, e, 0, _C_Y]
+        if o[13] >= 0:
+            row[o[13]] = np.sqrt(dx * dx + dy * dy) / 100.0
+            row[o[13] + 1] = dx / 100.0
+            row[o[13] + 2] = dy / 100.0
+            row[o[13] + 3] = frame[b] / 28800.0
+        if o[14] >= 0:
+            slot = 0
+            for s in range(jb.shape[1]):
+                if slot >= o[15]:
+                    break
+                if jb[b, s]:
+                    k = o[14] + slot * 7
+                    row[k] = 1.0
+                    row[k + 1] = 1.0 if ji[b, s, _J_OWNER] == e else (-1.0 if ji[b, s, _J_OWNER] >= 0 else 0.0)
+                    row[k + 2] = ji[b, s, _J_TYPE] / 256.0
+                    row[k + 3] = jf[b, s, 0] / 100.0
+                    row[k + 4] = jf[b, s, 1] / 100.0
+                    row[k + 5] = jf[b, s, 2] / 5.0
+                    row[k + 6] = jf[b, s, 3] / 5.0
+                    slot += 1
+        if o[16] >= 0:
+            for s in range(8):
+                row[o[16] + s] = 1.0 if pb[b, e, 0, _C_BUTTON0 + s] else 0.0
+            for s in range(5):
+                row[o[16] + 8 + s] = pf[b, e, 0, _C_MAIN_X + s]

@@ -1,0 +1,141 @@
+"""One game behind both env APIs: backend, encoder, rewards and episode statistics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from melee_envs.backends.mock import MockBackend, MockConfig
+from melee_envs.controller import ControllerCodec
+from melee_envs.data.actions import name_of
+from melee_envs.data.characters import get as get_character
+from melee_envs.obs import ObsConfig, ObservationEncoder
+from melee_envs.rewards import RewardConfig, damage_taken, shaped, stocks_lost
+
+
+@dataclass(frozen=True)
+class GameConfig:
+    """Everything that defines a game and what the agents see.
+
+    Args:
+        characters: the two players' characters (names, aliases or ids).
+        stage: a legal stage, or ``"random"``.
+        stocks: stocks per player.
+        time_limit_minutes: the game timer.
+        obs: observation contents (:class:`~melee_envs.obs.ObsConfig`).
+        reward: reward weights (:class:`~melee_envs.rewards.RewardConfig`).
+        backend: ``"mock"`` (the only backend this release ships for envs).
+    """
+
+    characters: tuple[str, str] = ("FOX", "FOX")
+    stage: str = "FINAL_DESTINATION"
+    stocks: int = 4
+    time_limit_minutes: float = 8.0
+    obs: ObsConfig = field(default_factory=ObsConfig)
+    reward: RewardConfig = field(default_factory=RewardConfig)
+    backend: str = "mock"
+
+    @classmethod
+    def from_kwargs(cls, **kwargs: Any) -> GameConfig:
+        """Build from keyword arguments, naming any unknown one; dicts for ``obs``/``reward`` ok."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise TypeError(f"unknown argument(s) {unknown}; valid: {sorted(known)}")
+        if isinstance(kwargs.get("obs"), dict):
+            kwargs["obs"] = ObsConfig.from_dict(kwargs["obs"])
+        if isinstance(kwargs.get("reward"), dict):
+            r_known = {f.name for f in fields(RewardConfig)}
+            bad = sorted(set(kwargs["reward"]) - r_known)
+            if bad:
+                raise TypeError(f"unknown reward field(s) {bad}; valid: {sorted(r_known)}")
+            kwargs["reward"] = RewardConfig(**kwargs["reward"])
+        if "characters" in kwargs:
+            kwargs["characters"] = tuple(kwargs["characters"])
+        config = cls(**kwargs)
+        if config.backend != "mock":
+            raise ValueError(f"backend={config.backend!r}: the envs run on 'mock' "
+                             "(the Dolphin backend is a separate extra)")
+        return config
+
+    def mock_config(self) -> MockConfig:
+        return MockConfig(characters=self.characters, stage=self.stage, stocks=self.stocks,
+                          time_limit_minutes=self.time_limit_minutes)
+
+
+class Game:
+    """A single mock game with observations for both players and per-player rewards."""
+
+    def __init__(self, config: GameConfig, codec: ControllerCodec | None = None) -> None:
+        self.config = config
+        self.codec = codec or ControllerCodec()
+        self.backend = MockBackend(1, config.mock_config(), self.codec)
+        self.encoder = ObservationEncoder(config.obs)
+        self.obs = self.encoder.allocate(2)
+        self.actions = np.broadcast_to(self.codec.noop(), (1, 2, 13)).copy()
+        self._egos = np.array([0, 1], np.int64)
+        self._prev_stocks = np.zeros(2, np.int32)
+        self._prev_percent = np.zeros(2, np.float32)
+        self._stats = np.zeros((2, 2), np.float32)  # [player, (damage taken, stocks lost)]
+        self.reward = np.zeros(2, np.float32)
+
+    @property
+    def state(self) -> Any:
+        return self.backend.state
+
+    def _encode(self) -> None:
+        packed = self.backend.packed
+        self.encoder.encode_packed(packed, 0, self.obs[0:1])
+        self.encoder.encode_packed(packed, 1, self.obs[1:2])
+
+    def reset(self, seed: int | None) -> None:
+        state = self.backend.reset(seed)
+        self._prev_stocks[:] = state.players.stocks[0]
+        self._prev_percent[:] = state.players.percent[0]
+        self._stats[:] = 0
+        self._encode()
+
+    def step(self) -> bool:
+        """Step with ``self.actions``; fills ``obs`` and ``reward``; returns whether the game ended."""
+        state = self.backend.step(self.actions, checked=True)
+        stocks, percent = state.players.stocks[0], state.players.percent[0]
+        done = bool(self.backend.done[0])
+        self.reward[:] = shaped(self._prev_stocks, self._prev_percent, stocks, percent,
+                                self.config.reward, self.backend.done[0], self.backend.winner[0])
+        self._stats[:, 0] += damage_taken(self._prev_percent, percent)
+        self._stats[:, 1] += stocks_lost(self._prev_stocks, stocks)
+        self._prev_stocks[:] = stocks
+        self._prev_percent[:] = percent
+        self._encode()
+        return done
+
+    def episode_stats(self, player: int) -> dict[str, Any]:
+        """Per-episode numbers from ``player``'s side (put into ``info`` at the episode's end)."""
+        state = self.backend.state
+        other = 1 - player
+        winner = int(self.backend.winner[0])
+        return {
+            "frames": int(state.frame[0]),
+            "won": winner == player,
+            "draw": winner < 0,
+            "stocks": int(state.players.stocks[0, player]),
+            "opponent_stocks": int(state.players.stocks[0, other]),
+            "stocks_taken": int(self._stats[other, 1]),
+            "stocks_lost": int(self._stats[player, 1]),
+            "damage_dealt": float(self._stats[other, 0]),
+            "damage_taken": float(self._stats[player, 0]),
+        }
+
+    def render_ansi(self) -> str:
+        s = self.backend.state
+        p = s.players
+        lines = [f"frame {int(s.frame[0])}  stage {self.config.stage}"]
+        for i in range(2):
+            lines.append(
+                f"  P{i + 1} {get_character(int(p.character[0, i])).label:<12} stocks {int(p.stocks[0, i])} "
+                f"{float(p.percent[0, i]):5.1f}%  {name_of(int(p.action[0, i])):<22} "
+                f"x={float(p.x[0, i]):7.2f} y={float(p.y[0, i]):7.2f}"
+            )
+        return "\n".join(lines)

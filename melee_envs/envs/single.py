@@ -1,0 +1,130 @@
+"""Gymnasium ``Env``: port 1 is the agent, port 2 an opponent (idle, random, scripted or yours)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from melee_envs.controller import DISCRETE_ACTION_NAMES, discrete_table
+from melee_envs.envs.game import Game, GameConfig
+from melee_envs.opponents import make_opponent
+
+
+class MeleeEnv(gym.Env):
+    """Super Smash Bros. Melee 1v1 against a built-in or user-supplied opponent (``Melee-v0``).
+
+    ## Description
+    The agent controls port 1 in the mock engine, a Numba re-creation of Melee's movement and
+    combat from real game data (libmelee's character, frame and stage data; FightCore move data):
+    real characters, stages and action-state ids, real units. Port 2 is the opponent.
+
+    ## Action Space
+    ``MultiDiscrete([2, 2, 2, 2, 2, 2, 2, 2, 17, 17, 17, 17, 5])``: buttons A B X Y Z L R D-up,
+    main stick x/y, c-stick x/y (bucket i is the stick value i/16; 8 is neutral) and the shoulder
+    (0, .25, .5, .75, 1). With ``action_mode="discrete"``: ``Discrete(28)``, the common inputs in
+    :data:`melee_envs.controller.DISCRETE_ACTIONS` (noop, walk, dash, jump, tilts, smashes,
+    specials, shield, grab, rolls, spot dodge).
+
+    ## Observation Space
+    ``Box(-inf, inf, (1035,), float32)`` by default: for the agent then the opponent, percent,
+    facing, position, action state (399 one-hot), character (33 one-hot), invulnerability, jumps,
+    shield, grounded, five speeds, hitstun and action frame, stocks, ledge distance and Ice
+    Climbers' Nana (39); stage (7 one-hot); distance, relative position and game frame;
+    5 projectile slots (7 each); the agent's controller (13). ``obs_config`` changes it
+    (``ObsConfig.seed_1204()`` gives the 1204-wide layout); ``env.unwrapped.layout`` names slices.
+
+    ## Rewards
+    ``stock_weight`` x (opponent stocks lost - own stocks lost) + ``damage_weight`` x (damage dealt
+    - damage taken) + ``win_weight`` x (+1 win / -1 loss at the end). Defaults: 1, 0.01, 0.
+
+    ## Starting State
+    Both characters standing on the stage at +/-45% of its half-width, facing each other, with
+    ``stocks`` stocks and 0%.
+
+    ## Episode End
+    Terminated when either player loses its last stock or the game timer (``time_limit_minutes``,
+    default 8) runs out. Truncated by the registered ``max_episode_steps`` (28800 = 8 minutes of
+    frames). At the end ``info["episode"]`` holds ``won``, ``draw``, ``stocks``,
+    ``opponent_stocks``, ``stocks_taken``, ``stocks_lost``, ``damage_dealt``, ``damage_taken``,
+    ``frames``.
+
+    ## Arguments
+    * ``opponent``: ``"scripted"`` (default), ``"idle"``, ``"random"``, or a callable
+      ``(GameState, player_index) -> actions[..., 13]``.
+    * ``characters`` (default ``("FOX", "FOX")``), ``stage`` (``"FINAL_DESTINATION"``; aliases such
+      as ``"bf"``, ``"ps"``, ``"random"``), ``stocks`` (4), ``time_limit_minutes`` (8).
+    * ``obs`` (an :class:`~melee_envs.obs.ObsConfig` or dict), ``reward`` (a
+      :class:`~melee_envs.rewards.RewardConfig` or dict).
+    * ``action_mode``: ``"multi_discrete"`` (default) or ``"discrete"``.
+    * ``render_mode``: ``"ansi"`` or None.
+
+    ## Version History
+    * v0: initial release.
+    """
+
+    metadata = {"render_modes": ["ansi"], "render_fps": 60}
+
+    def __init__(self, opponent: Any = "scripted", action_mode: str = "multi_discrete",
+                 render_mode: str | None = None, **kwargs: Any) -> None:
+        if render_mode not in (None, "ansi"):
+            raise ValueError(f"render_mode={render_mode!r}; supported: None, 'ansi'")
+        if action_mode not in ("multi_discrete", "discrete"):
+            raise ValueError(f"action_mode={action_mode!r}; choose 'multi_discrete' or 'discrete'")
+        self.render_mode = render_mode
+        self.config = GameConfig.from_kwargs(**kwargs)
+        self.game = Game(self.config)
+        self.opponent = make_opponent(opponent, self.game.codec)
+        self._user_opponent = not isinstance(opponent, str)
+        self.observation_space = self.game.encoder.observation_space()
+        self.action_mode = action_mode
+        if action_mode == "discrete":
+            self._table = discrete_table(self.game.codec)
+            self.action_space = spaces.Discrete(len(DISCRETE_ACTION_NAMES))
+        else:
+            self.action_space = self.game.codec.action_space()
+        self._nvec = self.game.codec.nvec
+
+    @property
+    def layout(self) -> dict[str, slice]:
+        """Names of the observation's slices."""
+        return self.game.encoder.layout
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        if seed is None:
+            seed = int(self.np_random.integers(2**31))
+        self.game.reset(seed)
+        if hasattr(self.opponent, "seed"):
+            self.opponent.seed(seed)
+        return self.game.obs[0].copy(), {}
+
+    def _agent_action(self, action: Any) -> np.ndarray:
+        if self.action_mode == "discrete":
+            a = int(action)
+            if not 0 <= a < len(self._table):
+                raise ValueError(f"action {action} is outside Discrete({len(self._table)})")
+            return self._table[a]
+        a = np.asarray(action)
+        if a.shape != (13,) or a.dtype.kind not in "iu" or (a < 0).any() or (a >= self._nvec).any():
+            return self.game.codec.check(a)  # raises the precise error (or accepts int-valued floats)
+        return a
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        game = self.game
+        game.actions[0, 0] = self._agent_action(action)
+        opp = np.asarray(self.opponent(game.state, 1)).reshape(-1, 13)[0]
+        game.actions[0, 1] = game.codec.check(opp) if self._user_opponent else opp
+        done = game.step()
+        info = {"episode": game.episode_stats(0)} if done else {}
+        return game.obs[0].copy(), float(game.reward[0]), done, False, info
+
+    def render(self) -> str | None:
+        if self.render_mode == "ansi":
+            return self.game.render_ansi()
+        return None
+
+    def close(self) -> None:
+        self.game.backend.close()

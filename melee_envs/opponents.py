@@ -1,0 +1,161 @@
+"""Built-in opponents: idle, random, and a scripted bot, batched over games.
+
+An opponent maps ``(state, player_index)`` to actions ``(num_games, 13)``. Any callable with that
+signature works (e.g. a trained policy wrapped by the caller); :func:`make_opponent` builds the
+built-in ones by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numba
+import numpy as np
+
+from melee_envs.controller import DISCRETE_ACTION_NAMES, ControllerCodec, discrete_table
+from melee_envs.state import GameState
+
+Opponent = Callable[[GameState, int], np.ndarray]
+OPPONENTS = ("idle", "random", "scripted")
+
+_D = {name: i for i, name in enumerate(DISCRETE_ACTION_NAMES)}
+
+
+class IdleOpponent:
+    """Never touches the controller."""
+
+    def __init__(self, codec: ControllerCodec) -> None:
+        self._noop = codec.noop()
+
+    def __call__(self, state: GameState, player: int) -> np.ndarray:
+        return np.broadcast_to(self._noop, state.stage.shape + (13,))
+
+
+class RandomOpponent:
+    """Uniformly random discrete actions, each held for ``hold`` frames."""
+
+    def __init__(self, codec: ControllerCodec, seed: int | None = None, hold: int = 6) -> None:
+        self._table = discrete_table(codec)
+        self._rng = np.random.default_rng(seed)
+        self._hold = hold
+        self._current: np.ndarray | None = None
+        self._t = 0
+
+    def seed(self, seed: int | None) -> None:
+        self._rng = np.random.default_rng(seed)
+
+    def __call__(self, state: GameState, player: int) -> np.ndarray:
+        n = state.stage.shape
+        if self._current is None or self._current.shape[:-1] != n or self._t % self._hold == 0:
+            self._current = self._table[self._rng.integers(len(self._table), size=n)]
+        self._t += 1
+        return self._current
+
+
+class ScriptedOpponent:
+    """A simple rule-based bot: walks in, attacks in range, recovers to the stage.
+
+    It plays through the same controller as any agent (no engine shortcuts): dash toward the
+    opponent, jab/tilt/smash by distance and height, aerials when airborne, and a double jump
+    toward the stage when off stage.
+    """
+
+    def __init__(self, codec: ControllerCodec) -> None:
+        self._table = discrete_table(codec)
+        self._t = np.zeros(1, np.int64)
+
+    def seed(self, seed: int | None) -> None:
+        self._t[:] = 0
+
+    def __call__(self, state: GameState, player: int) -> np.ndarray:
+        p = state.players
+        choice = _scripted(
+            np.atleast_2d(p.x), np.atleast_2d(p.y), np.atleast_2d(p.facing),
+            np.atleast_2d(p.on_ground), np.atleast_2d(p.jumps_left), np.atleast_2d(p.ledge_distance),
+            np.atleast_2d(p.hitstun), np.atleast_2d(p.action), player, self._t,
+        )
+        return self._table[choice].reshape(state.stage.shape + (13,))
+
+
+_EDGE_HANGING = 0xFD
+
+
+@numba.njit(cache=True)
+def _scripted(x, y, facing, on_ground, jumps, ledge, hitstun, action, me, t):  # noqa: PLR0912
+    n = x.shape[0]
+    out = np.zeros(n, np.int64)
+    t[0] += 1
+    tick = t[0]
+    for b in range(n):
+        op = 1 - me
+        dx = x[b, op] - x[b, me]
+        dy = y[b, op] - y[b, me]
+        toward_right = dx > 0
+        choice = _D_NOOP
+        if action[b, me] == _EDGE_HANGING:
+            choice = _D_JUMP if tick % 20 == 0 else _D_NOOP
+        elif ledge[b, me] < 0 or (not on_ground[b, me] and y[b, me] < -5.0):
+            # Off stage: drift back, double jump when low.
+            home_right = x[b, me] < 0
+            if y[b, me] < -10.0 and jumps[b, me] > 0 and tick % 8 == 0:
+                choice = _D_JUMP_RIGHT if home_right else _D_JUMP_LEFT
+            else:
+                choice = _D_DASH_RIGHT if home_right else _D_DASH_LEFT
+        elif hitstun[b, me] > 0:
+            choice = _D_NOOP
+        elif not on_ground[b, me]:
+            if abs(dx) < 18.0 and abs(dy) < 18.0 and tick % 4 == 0:
+                if dy > 8.0:
+                    choice = _D_UTILT  # A + up in the air: up aerial
+                elif (dx > 0) == (facing[b, me] > 0):
+                    choice = _D_FTILT_RIGHT if toward_right else _D_FTILT_LEFT
+                else:
+                    choice = _D_JAB
+            else:
+                choice = _D_DASH_RIGHT if toward_right else _D_DASH_LEFT
+        elif abs(dx) < 14.0 and abs(dy) < 10.0:
+            phase = (tick // 30) % 3
+            if tick % 3 != 0:
+                choice = _D_NOOP  # release buttons so the next press is a new press
+            elif phase == 0:
+                choice = _D_FSMASH_RIGHT if toward_right else _D_FSMASH_LEFT
+            elif phase == 1:
+                choice = _D_FTILT_RIGHT if toward_right else _D_FTILT_LEFT
+            else:
+                choice = _D_JAB
+        elif abs(dx) < 20.0 and dy > 10.0 and tick % 3 == 0:
+            choice = _D_USMASH
+        elif dy > 25.0 and abs(dx) < 30.0 and tick % 10 == 0:
+            choice = _D_JUMP
+        else:
+            if tick % 2 == 0:
+                choice = _D_DASH_RIGHT if toward_right else _D_DASH_LEFT
+            else:
+                choice = _D_WALK_RIGHT if toward_right else _D_WALK_LEFT
+        out[b] = choice
+    return out
+
+
+_D_NOOP = _D["noop"]
+_D_JUMP, _D_JUMP_LEFT, _D_JUMP_RIGHT = _D["jump"], _D["jump_left"], _D["jump_right"]
+_D_DASH_LEFT, _D_DASH_RIGHT = _D["dash_left"], _D["dash_right"]
+_D_WALK_LEFT, _D_WALK_RIGHT = _D["walk_left"], _D["walk_right"]
+_D_JAB, _D_UTILT = _D["jab"], _D["utilt"]
+_D_FTILT_LEFT, _D_FTILT_RIGHT = _D["ftilt_left"], _D["ftilt_right"]
+_D_FSMASH_LEFT, _D_FSMASH_RIGHT = _D["fsmash_left"], _D["fsmash_right"]
+_D_USMASH = _D["usmash"]
+
+
+def make_opponent(spec: str | Opponent, codec: ControllerCodec, seed: int | None = None) -> Any:
+    """An opponent from a name in :data:`OPPONENTS` or any callable ``(state, player) -> actions``."""
+    if callable(spec):
+        return spec
+    if spec == "idle":
+        return IdleOpponent(codec)
+    if spec == "random":
+        return RandomOpponent(codec, seed)
+    if spec == "scripted":
+        return ScriptedOpponent(codec)
+    raise ValueError(f"unknown opponent {spec!r}; choose one of {OPPONENTS} or pass a callable "
+                     "(state, player_index) -> actions")

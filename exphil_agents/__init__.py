@@ -1,0 +1,1 @@
+"""Agents for the Melee environments: SB3 training, and (in later releases) backbones and league."""

@@ -1,0 +1,13 @@
+import os
+from pathlib import Path
+
+import pytest
+
+REPLAYS = Path(os.environ.get("EXPHIL_TEST_REPLAYS", Path(__file__).resolve().parents[2] / "shared" / "replays"))
+
+
+@pytest.fixture(scope="session")
+def replays_dir() -> Path:
+    if not REPLAYS.is_dir():
+        pytest.skip(f"replay folder {REPLAYS} not found (set EXPHIL_TEST_REPLAYS)")
+    return REPLAYS

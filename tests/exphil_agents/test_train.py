@@ -1,0 +1,39 @@
+import subprocess
+import sys
+
+import gymnasium as gym
+import numpy as np
+from stable_baselines3 import PPO
+
+import melee_envs  # noqa: F401
+
+
+def test_ppo_mlp_learns_in_melee_v0():
+    env = gym.make("Melee-v0", stocks=1, time_limit_minutes=0.5)
+    model = PPO("MlpPolicy", env, n_steps=512, batch_size=128, n_epochs=2, seed=0, device="cpu")
+    before = [p.detach().clone() for p in model.policy.parameters()]
+    model.learn(total_timesteps=3072)
+    after = list(model.policy.parameters())
+    assert any(not np.allclose(a.numpy(), b.detach().numpy()) for a, b in zip(before, after, strict=True))
+    obs, _ = env.reset(seed=0)
+    action, _ = model.predict(obs)
+    assert env.action_space.contains(action)
+
+
+def test_cli_train_smoke(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "exphil_agents.cli", "train", "--timesteps", "1024", "--n-envs", "2",
+         "--n-steps", "256", "--batch-size", "128", "--eval-episodes", "1", "--time-limit-minutes", "0.2",
+         "--save", str(tmp_path / "model.zip")],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "PPO (trained)" in out.stdout and "random (reference)" in out.stdout
+    assert (tmp_path / "model.zip").exists()
+
+
+def test_cli_bad_input_one_line():
+    out = subprocess.run([sys.executable, "-m", "exphil_agents.cli", "train", "--stage", "hyrule",
+                          "--timesteps", "64"], capture_output=True, text=True, timeout=300)
+    assert out.returncode != 0
+    assert "unknown stage 'hyrule'" in out.stderr

@@ -1,0 +1,110 @@
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+from pettingzoo.test import parallel_api_test, parallel_seed_test
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+import melee_envs
+from melee_envs.backends.mock import MockBackend, MockConfig
+from melee_envs.data import actions
+from melee_envs.opponents import make_opponent
+
+
+@pytest.mark.parametrize("env_id", ["Melee-v0", "MeleeDiscrete-v0"])
+def test_gymnasium_and_sb3_checkers(env_id):
+    check_env(gym.make(env_id).unwrapped)
+    sb3_check_env(gym.make(env_id))
+
+
+def test_pettingzoo_checkers():
+    parallel_api_test(melee_envs.parallel_env(), num_cycles=300)
+    parallel_seed_test(melee_envs.parallel_env)
+
+
+def _rollout(seed: int, steps: int = 600) -> list:
+    env = gym.make("Melee-v0", opponent="random", stage="random")
+    env.action_space.seed(seed)
+    obs, _ = env.reset(seed=seed)
+    out = [obs]
+    for _ in range(steps):
+        obs, r, term, trunc, _ = env.step(env.action_space.sample())
+        out.append(np.append(obs, r))
+        if term or trunc:
+            obs, _ = env.reset()
+    return out
+
+
+def test_same_seed_same_trajectory():
+    a, b, c = _rollout(3), _rollout(3), _rollout(4)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    assert not all(np.array_equal(x, y) for x, y in zip(a, c, strict=True))
+
+
+@pytest.mark.parametrize("chars,stage,min_stocks_taken,min_hits", [(("fox", "fox"), "fd", 4, 8), (("fox", "marth"), "bf", 1, 3)])
+def test_scripted_bot_beats_idle_through_knockback(chars, stage, min_stocks_taken, min_hits):
+    be = MockBackend(1, MockConfig(characters=chars, stage=stage))
+    state = be.reset(0)
+    bot, idle = make_opponent("scripted", be.codec), make_opponent("idle", be.codec)
+    acts = np.zeros((1, 2, 13), np.int64)
+    deaths, hits = [], 0
+    prev = state.copy()
+    for _ in range(8 * 60 * 60):
+        acts[:, 0], acts[:, 1] = bot(state, 0), idle(state, 1)
+        state = be.step(acts)
+        if state.players.percent[0, 1] > prev.players.percent[0, 1]:
+            hits += 1
+            assert state.players.hitstun[0, 1] > 0
+        if state.players.stocks[0, 1] < prev.players.stocks[0, 1]:
+            # A stock is lost only by crossing a blast zone after being launched.
+            assert state.players.action[0, 1] in (actions.A.DEAD_LEFT, actions.A.DEAD_RIGHT,
+                                                   actions.A.DEAD_UP, actions.A.DEAD_DOWN)
+            assert prev.players.percent[0, 1] > 30
+            deaths.append(float(prev.players.percent[0, 1]))
+        prev = state.copy()
+        if be.done[0]:
+            break
+    assert be.done[0] and be.winner[0] == 0
+    assert state.players.stocks[0, 0] == 4
+    assert len(deaths) == 4 - state.players.stocks[0, 1] >= min_stocks_taken and hits >= min_hits
+
+
+def test_bad_input_is_named():
+    with pytest.raises(ValueError, match="unknown character 'waluigi'"):
+        gym.make("Melee-v0", characters=("waluigi", "fox"))
+    with pytest.raises(ValueError, match="unknown stage 'hyrule'"):
+        gym.make("Melee-v0", stage="hyrule")
+    with pytest.raises(TypeError, match=r"unknown argument\(s\) \['stokcs'\]"):
+        gym.make("Melee-v0", stokcs=3)
+    with pytest.raises(ValueError, match="unknown opponent"):
+        gym.make("Melee-v0", opponent="cpu9")
+    env = gym.make("Melee-v0")
+    env.reset(seed=0)
+    bad = env.action_space.sample()
+    bad[12] = 9
+    with pytest.raises(ValueError, match=r"component 12 \(shoulder\) = 9"):
+        env.step(bad)
+    denv = gym.make("MeleeDiscrete-v0")
+    denv.reset(seed=0)
+    with pytest.raises(ValueError, match="outside Discrete"):
+        denv.step(99)
+
+
+def test_user_opponent_callable_and_render():
+    codec = melee_envs.ControllerCodec()
+    env = gym.make("Melee-v0", opponent=lambda state, player: codec.noop(), render_mode="ansi",
+                   characters=("puff", "ics"), stage="ys")
+    env.reset(seed=1)
+    env.step(env.action_space.sample())
+    text = env.render()
+    assert "Jigglypuff" in text and "Popo" in text and "frame 1" in text
+
+
+def test_episode_stats_at_end():
+    env = gym.make("Melee-v0", opponent="idle", stocks=1, time_limit_minutes=0.05)
+    env.reset(seed=0)
+    info, done = {}, False
+    while not done:
+        _, _, term, trunc, info = env.step(env.unwrapped.game.codec.noop())
+        done = term or trunc
+    assert info["episode"]["frames"] == 180 and info["episode"]["draw"]

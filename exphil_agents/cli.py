@@ -16,9 +16,11 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     commands = {"train": (TrainConfig, train_main), "bench": (BenchConfig, bench_main)}
     if not args or args[0] in ("-h", "--help"):
-        print("usage: exphil {train,bench} [--help] [options]\n\n"
-              "  train  short PPO run in Melee-v0 vs the scripted bot, then an evaluation\n"
-              "  bench  Melee-v0 steps/s next to CartPole-v1, and raw mock-engine frames/s")
+        print(
+            "usage: exphil {train,bench} [--help] [options]\n\n"
+            "  train  short PPO run in Melee-v0 vs the scripted bot, then an evaluation\n"
+            "  bench  Melee-v0 steps/s next to CartPole-v1, and raw mock-engine frames/s"
+        )
         return
     name = args[0]
     if name not in commands:

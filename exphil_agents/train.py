@@ -43,8 +43,11 @@ class TrainConfig:
 
 def _env_kwargs(cfg: TrainConfig) -> dict[str, Any]:
     return {
-        "opponent": cfg.opponent, "characters": (cfg.character, cfg.opponent_character),
-        "stage": cfg.stage, "stocks": cfg.stocks, "time_limit_minutes": cfg.time_limit_minutes,
+        "opponent": cfg.opponent,
+        "characters": (cfg.character, cfg.opponent_character),
+        "stage": cfg.stage,
+        "stocks": cfg.stocks,
+        "time_limit_minutes": cfg.time_limit_minutes,
         "render_mode": None,
     }
 
@@ -57,8 +60,13 @@ def evaluate(policy: Any, cfg: TrainConfig, episodes: int, seed: int) -> dict[st
 
     env = gym.make("Melee-v0", **_env_kwargs(cfg))
     env.action_space.seed(seed)
-    totals: dict[str, list[float]] = {"win": [], "reward": [], "damage_dealt": [], "damage_taken": [],
-                                      "stocks_taken": []}
+    totals: dict[str, list[float]] = {
+        "win": [],
+        "reward": [],
+        "damage_dealt": [],
+        "damage_taken": [],
+        "stocks_taken": [],
+    }
     for ep in range(episodes):
         obs, _ = env.reset(seed=seed + ep)
         ret, done, info = 0.0, False, {}
@@ -89,12 +97,21 @@ def main(cfg: TrainConfig) -> dict[str, dict[str, float]]:
     import melee_envs  # noqa: F401
 
     console = Console(width=120)
-    console.print(f"[bold]PPO in Melee-v0[/bold] vs {cfg.opponent}: {cfg.timesteps:,} steps, "
-                  f"{cfg.n_envs} envs, seed {cfg.seed}")
+    console.print(
+        f"[bold]PPO in Melee-v0[/bold] vs {cfg.opponent}: {cfg.timesteps:,} steps, {cfg.n_envs} envs, seed {cfg.seed}"
+    )
     venv = make_vec_env("Melee-v0", n_envs=cfg.n_envs, seed=cfg.seed, env_kwargs=_env_kwargs(cfg))
-    model = PPO("MlpPolicy", venv, learning_rate=cfg.learning_rate, n_steps=cfg.n_steps,
-                batch_size=cfg.batch_size, seed=cfg.seed, verbose=0, tensorboard_log=cfg.tensorboard,
-                device="cpu")
+    model = PPO(
+        "MlpPolicy",
+        venv,
+        learning_rate=cfg.learning_rate,
+        n_steps=cfg.n_steps,
+        batch_size=cfg.batch_size,
+        seed=cfg.seed,
+        verbose=0,
+        tensorboard_log=cfg.tensorboard,
+        device="cpu",
+    )
     start = time.perf_counter()
     model.learn(total_timesteps=cfg.timesteps, progress_bar=False)
     elapsed = time.perf_counter() - start
@@ -102,8 +119,7 @@ def main(cfg: TrainConfig) -> dict[str, dict[str, float]]:
     if cfg.save:
         model.save(cfg.save)
         console.print(f"saved model to {cfg.save}")
-    trained = evaluate(lambda o: model.predict(o, deterministic=False)[0], cfg, cfg.eval_episodes,
-                       cfg.seed + 10_000)
+    trained = evaluate(lambda o: model.predict(o, deterministic=False)[0], cfg, cfg.eval_episodes, cfg.seed + 10_000)
     random = evaluate(None, cfg, cfg.eval_episodes, cfg.seed + 10_000)
     table = Table(title=f"{cfg.eval_episodes} games vs {cfg.opponent} ({cfg.stocks} stock)")
     table.add_column("policy")

@@ -30,8 +30,12 @@ _IDS = {
 }
 for _id, _kwargs in _IDS.items():
     if _id not in registry:
-        register(id=_id, entry_point="melee_envs.envs.single:MeleeEnv", kwargs=_kwargs,
-                 max_episode_steps=DEFAULT_MAX_EPISODE_STEPS)
+        register(
+            id=_id,
+            entry_point="melee_envs.envs.single:MeleeEnv",
+            kwargs=_kwargs,
+            max_episode_steps=DEFAULT_MAX_EPISODE_STEPS,
+        )
 
 
 def parallel_env(**kwargs: Any) -> MeleeParallelEnv:
@@ -61,6 +65,15 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "ControllerCodec", "ControllerState", "GameState", "MeleeEnv", "MeleeParallelEnv", "ObsConfig",
-    "ObservationEncoder", "PlayerState", "RewardConfig", "env", "parallel_env",
+    "ControllerCodec",
+    "ControllerState",
+    "GameState",
+    "MeleeEnv",
+    "MeleeParallelEnv",
+    "ObsConfig",
+    "ObservationEncoder",
+    "PlayerState",
+    "RewardConfig",
+    "env",
+    "parallel_env",
 ]

@@ -76,7 +76,8 @@ def run(config: BenchConfig) -> dict[str, float]:
     results["Melee-v0 / CartPole-v1"] = results["Melee-v0 steps/s"] / results["CartPole-v1 steps/s"]
     if config.batch_games:
         results[f"mock backend frames/s ({config.batch_games} games, 1 thread)"] = time_backend(
-            config.batch_games, config.batch_steps, config.seed)
+            config.batch_games, config.batch_steps, config.seed
+        )
     return results
 
 

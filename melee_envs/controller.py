@@ -36,9 +36,7 @@ class ControllerCodec:
     """
 
     stick_centres: np.ndarray = field(default_factory=uniform_centres)
-    shoulder_levels: np.ndarray = field(
-        default_factory=lambda: np.array([0.0, 0.25, 0.5, 0.75, 1.0], np.float32)
-    )
+    shoulder_levels: np.ndarray = field(default_factory=lambda: np.array([0.0, 0.25, 0.5, 0.75, 1.0], np.float32))
 
     def __post_init__(self) -> None:
         for name in ("stick_centres", "shoulder_levels"):
@@ -76,8 +74,10 @@ class ControllerCodec:
         """
         arr = np.asarray(action)
         if arr.shape[-1:] != (len(self.nvec),):
-            raise ValueError(f"action must have {len(self.nvec)} components "
-                             f"(8 buttons, 4 stick axes, shoulder); got shape {arr.shape}")
+            raise ValueError(
+                f"action must have {len(self.nvec)} components "
+                f"(8 buttons, 4 stick axes, shoulder); got shape {arr.shape}"
+            )
         if not np.issubdtype(arr.dtype, np.integer):
             if not np.all(np.mod(arr, 1) == 0):
                 raise ValueError(f"action components must be integers; got {arr}")
@@ -87,8 +87,7 @@ class ControllerCodec:
             names = list(BUTTONS) + list(STICK_AXES) + ["shoulder"]
             i = int(np.argwhere(bad)[0][-1])
             value = arr.reshape(-1, len(self.nvec))[np.argwhere(bad.reshape(-1, len(self.nvec)))[0][0], i]
-            raise ValueError(f"action component {i} ({names[i]}) = {value} is outside "
-                             f"[0, {self.nvec[i] - 1}]")
+            raise ValueError(f"action component {i} ({names[i]}) = {value} is outside [0, {self.nvec[i] - 1}]")
         return arr
 
     def decode(self, action: Any) -> ControllerState:
@@ -97,7 +96,10 @@ class ControllerCodec:
         sticks = self.stick_centres[a[..., NUM_BUTTONS : NUM_BUTTONS + 4]]
         return ControllerState(
             buttons=a[..., :NUM_BUTTONS].astype(bool),
-            main_x=sticks[..., 0], main_y=sticks[..., 1], c_x=sticks[..., 2], c_y=sticks[..., 3],
+            main_x=sticks[..., 0],
+            main_y=sticks[..., 1],
+            c_x=sticks[..., 2],
+            c_y=sticks[..., 3],
             shoulder=self.shoulder_levels[a[..., -1]],
         )
 
@@ -180,8 +182,11 @@ def discrete_table(codec: ControllerCodec) -> np.ndarray:
     for _, buttons, main, c, shoulder in DISCRETE_ACTIONS:
         state = ControllerState(
             buttons=np.array([b in buttons for b in BUTTONS]),
-            main_x=np.float32(main[0]), main_y=np.float32(main[1]),
-            c_x=np.float32(c[0]), c_y=np.float32(c[1]), shoulder=np.float32(shoulder),
+            main_x=np.float32(main[0]),
+            main_y=np.float32(main[1]),
+            c_x=np.float32(c[0]),
+            c_y=np.float32(c[1]),
+            shoulder=np.float32(shoulder),
         )
         rows.append(codec.encode(state))
     return np.stack(rows)

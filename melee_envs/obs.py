@@ -88,7 +88,8 @@ class ObsConfig:
 
     def __post_init__(self) -> None:
         choices = {
-            "action_mode": ("one_hot", "learned"), "character_mode": ("one_hot", "learned"),
+            "action_mode": ("one_hot", "learned"),
+            "character_mode": ("one_hot", "learned"),
             "stage_mode": ("one_hot_full", "one_hot_compact", "learned"),
             "nana_mode": ("compact", "enhanced", "off"),
         }
@@ -118,8 +119,7 @@ class ObsConfig:
     @classmethod
     def learned(cls) -> ObsConfig:
         """Compact layout for networks with learned embeddings (ids in ``ids``)."""
-        return cls(action_mode="learned", character_mode="learned", stage_mode="learned",
-                   nana_mode="enhanced")
+        return cls(action_mode="learned", character_mode="learned", stage_mode="learned", nana_mode="enhanced")
 
 
 def _player_fields(cfg: ObsConfig) -> list[tuple[str, int]]:
@@ -159,8 +159,12 @@ class ObservationEncoder:
                 pos += n
             self._layout[f"player{p}"] = slice(start, pos)
         blocks = [
-            ("stage", {"one_hot_full": NUM_STAGES_FULL, "one_hot_compact": NUM_STAGES_COMPACT,
-                       "learned": 0}[config.stage_mode]),
+            (
+                "stage",
+                {"one_hot_full": NUM_STAGES_FULL, "one_hot_compact": NUM_STAGES_COMPACT, "learned": 0}[
+                    config.stage_mode
+                ],
+            ),
             ("names", config.player_names),
             ("spatial", 4 if config.spatial else 0),
             ("projectiles", NUM_PROJECTILE_FEATURES * config.projectile_slots if config.projectiles else 0),
@@ -182,6 +186,10 @@ class ObservationEncoder:
                 pos += n
         self.size = pos
         self._offsets = self._kernel_offsets(player)
+        self._cats = category_table()
+        self._ext = internal_to_external_table()
+        self._compact = internal_to_compact_table()
+        self._bound: tuple | None = None  # reshaped views of the last packed state seen
 
     @property
     def layout(self) -> dict[str, slice]:
@@ -199,55 +207,91 @@ class ObservationEncoder:
         rel = {n: self._layout[f"player0.{n}"].start for n in names}
         get = lambda key: self._layout[key].start if key in self._layout else -1  # noqa: E731
         ids = {n: self._layout["ids"].start + i for i, n in enumerate(self.id_names)}
-        return np.array([
-            self.player_size,
-            rel.get("action", -1), rel.get("character", -1), rel.get("speeds", -1),
-            rel.get("frame_info", -1), rel.get("stock", -1), rel.get("ledge_distance", -1),
-            rel.get("nana", -1), 1 if self.config.nana_mode == "compact" else 0,
-            get("stage"), {"one_hot_full": 0, "one_hot_compact": 1, "learned": 2}[self.config.stage_mode],
-            get("names"), self.config.player_names, get("spatial"), get("projectiles"),
-            self.config.projectile_slots if self.config.projectiles else 0, get("controller"),
-            ids.get("action0", -1), ids.get("nana_action0", -1), ids.get("character0", -1),
-            ids.get("stage", -1), rel["invulnerable"],
-        ], np.int64)
+        return np.array(
+            [
+                self.player_size,
+                rel.get("action", -1),
+                rel.get("character", -1),
+                rel.get("speeds", -1),
+                rel.get("frame_info", -1),
+                rel.get("stock", -1),
+                rel.get("ledge_distance", -1),
+                rel.get("nana", -1),
+                1 if self.config.nana_mode == "compact" else 0,
+                get("stage"),
+                {"one_hot_full": 0, "one_hot_compact": 1, "learned": 2}[self.config.stage_mode],
+                get("names"),
+                self.config.player_names,
+                get("spatial"),
+                get("projectiles"),
+                self.config.projectile_slots if self.config.projectiles else 0,
+                get("controller"),
+                ids.get("action0", -1),
+                ids.get("nana_action0", -1),
+                ids.get("character0", -1),
+                ids.get("stage", -1),
+                rel["invulnerable"],
+            ],
+            np.int64,
+        )
 
     def allocate(self, batch: int) -> np.ndarray:
         return np.zeros((batch, self.size), np.float32)
 
-    def encode(self, state: GameState, ego: int | np.ndarray = 0, out: np.ndarray | None = None,
-               style_ids: np.ndarray | None = None) -> np.ndarray:
+    def encode(
+        self,
+        state: GameState,
+        ego: int | np.ndarray = 0,
+        out: np.ndarray | None = None,
+        style_ids: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Encode any ``GameState`` (batch shape ``S``) from player ``ego``'s view.
 
         Returns an array of shape ``S + (size,)`` (``out`` if given, flattened batch).
         """
         if state.num_players != 2:
-            raise ValueError(f"the encoder sees two players; this state has {state.num_players} "
-                             "(select two ports first)")
+            raise ValueError(
+                f"the encoder sees two players; this state has {state.num_players} (select two ports first)"
+            )
         packed = PackedState.from_state(state)
         return self.encode_packed(packed, ego, out, style_ids).reshape(state.batch_shape + (self.size,))
 
-    def encode_packed(self, packed: PackedState, ego: int | np.ndarray = 0,
-                      out: np.ndarray | None = None, style_ids: np.ndarray | None = None) -> np.ndarray:
+    def encode_packed(
+        self,
+        packed: PackedState,
+        ego: int | np.ndarray = 0,
+        out: np.ndarray | None = None,
+        style_ids: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Encode packed buffers (the mock env's fast path); returns ``(N, size)``."""
-        n = int(np.prod(packed.stage.shape))
+        bound = self._bound if self._bound is not None and self._bound[0] is packed else None
+        if bound is None:
+            n = int(np.prod(packed.stage.shape))
+            arrays = (
+                packed.pi.reshape(n, 2, 2, -1),
+                packed.pf.reshape(n, 2, 2, -1),
+                packed.pb.reshape(n, 2, 2, -1),
+                packed.stage.reshape(n),
+                packed.frame.reshape(n),
+                packed.ji.reshape(n, -1, len(JI)),
+                packed.jf.reshape(n, -1, len(JF)),
+                packed.jb.reshape(n, -1),
+            )
+            bound = self._bound = (packed, n, arrays, np.zeros(n, np.int64), np.zeros(n, np.int64))
+        _, n, arrays, egos, styles = bound
         if out is None:
             out = self.allocate(n)
-        egos = np.broadcast_to(np.asarray(ego, np.int64), (n,))
-        styles = np.zeros(n, np.int64) if style_ids is None else np.broadcast_to(
-            np.asarray(style_ids, np.int64), (n,))
-        _encode(
-            packed.pi.reshape(n, 2, 2, -1), packed.pf.reshape(n, 2, 2, -1), packed.pb.reshape(n, 2, 2, -1),
-            packed.stage.reshape(n), packed.frame.reshape(n), packed.ji.reshape(n, -1, len(JI)),
-            packed.jf.reshape(n, -1, len(JF)), packed.jb.reshape(n, -1), egos, styles, out,
-            self._offsets, category_table(), internal_to_external_table(), internal_to_compact_table(),
-        )
+        egos[:] = ego
+        styles[:] = 0 if style_ids is None else style_ids
+        _encode(*arrays, egos, styles, out, self._offsets, self._cats, self._ext, self._compact)
         return out
 
 
 # Packed column indices, bound as compile-time constants in the kernel.
 _C_CHAR, _C_ACTION, _C_STOCKS, _C_JUMPS = (PI.index(n) for n in ("character", "action", "stocks", "jumps_left"))
 _C_X, _C_Y, _C_PCT, _C_FACE, _C_AFRAME, _C_SHIELD, _C_HITSTUN = (
-    PF.index(n) for n in ("x", "y", "percent", "facing", "action_frame", "shield", "hitstun"))
+    PF.index(n) for n in ("x", "y", "percent", "facing", "action_frame", "shield", "hitstun")
+)
 _C_SPEED0 = PF.index("speed_air_x")
 _C_LEDGE = PF.index("ledge_distance")
 _C_MAIN_X = PF.index("main_x")

@@ -71,9 +71,16 @@ class ScriptedOpponent:
     def __call__(self, state: GameState, player: int) -> np.ndarray:
         p = state.players
         choice = _scripted(
-            np.atleast_2d(p.x), np.atleast_2d(p.y), np.atleast_2d(p.facing),
-            np.atleast_2d(p.on_ground), np.atleast_2d(p.jumps_left), np.atleast_2d(p.ledge_distance),
-            np.atleast_2d(p.hitstun), np.atleast_2d(p.action), player, self._t,
+            np.atleast_2d(p.x),
+            np.atleast_2d(p.y),
+            np.atleast_2d(p.facing),
+            np.atleast_2d(p.on_ground),
+            np.atleast_2d(p.jumps_left),
+            np.atleast_2d(p.ledge_distance),
+            np.atleast_2d(p.hitstun),
+            np.atleast_2d(p.action),
+            player,
+            self._t,
         )
         return self._table[choice].reshape(state.stage.shape + (13,))
 
@@ -128,11 +135,10 @@ def _scripted(x, y, facing, on_ground, jumps, ledge, hitstun, action, me, t):  #
             choice = _D_USMASH
         elif dy > 25.0 and abs(dx) < 30.0 and tick % 10 == 0:
             choice = _D_JUMP
+        elif tick % 2 == 0:
+            choice = _D_DASH_RIGHT if toward_right else _D_DASH_LEFT
         else:
-            if tick % 2 == 0:
-                choice = _D_DASH_RIGHT if toward_right else _D_DASH_LEFT
-            else:
-                choice = _D_WALK_RIGHT if toward_right else _D_WALK_LEFT
+            choice = _D_WALK_RIGHT if toward_right else _D_WALK_LEFT
         out[b] = choice
     return out
 
@@ -157,5 +163,6 @@ def make_opponent(spec: str | Opponent, codec: ControllerCodec, seed: int | None
         return RandomOpponent(codec, seed)
     if spec == "scripted":
         return ScriptedOpponent(codec)
-    raise ValueError(f"unknown opponent {spec!r}; choose one of {OPPONENTS} or pass a callable "
-                     "(state, player_index) -> actions")
+    raise ValueError(
+        f"unknown opponent {spec!r}; choose one of {OPPONENTS} or pass a callable (state, player_index) -> actions"
+    )

@@ -49,9 +49,15 @@ def win_loss(done: np.ndarray, winner: np.ndarray, num_players: int = 2) -> np.n
     return won.astype(np.float32) - lost.astype(np.float32)
 
 
-def shaped(prev_stocks: np.ndarray, prev_percent: np.ndarray, next_stocks: np.ndarray,
-           next_percent: np.ndarray, config: RewardConfig, done: np.ndarray | None = None,
-           winner: np.ndarray | None = None) -> np.ndarray:
+def shaped(
+    prev_stocks: np.ndarray,
+    prev_percent: np.ndarray,
+    next_stocks: np.ndarray,
+    next_percent: np.ndarray,
+    config: RewardConfig,
+    done: np.ndarray | None = None,
+    winner: np.ndarray | None = None,
+) -> np.ndarray:
     """Per-player rewards ``(..., 2)`` from stocks and percent arrays of shape ``(..., 2)``."""
     lost = stocks_lost(prev_stocks, next_stocks)
     dmg = damage_taken(prev_percent, next_percent)
@@ -61,8 +67,14 @@ def shaped(prev_stocks: np.ndarray, prev_percent: np.ndarray, next_stocks: np.nd
     return out.astype(np.float32)
 
 
-def reward(prev: GameState, next_: GameState, config: RewardConfig = RewardConfig(),
-           done: np.ndarray | None = None, winner: np.ndarray | None = None) -> np.ndarray:
+def reward(
+    prev: GameState,
+    next_: GameState,
+    config: RewardConfig = RewardConfig(),
+    done: np.ndarray | None = None,
+    winner: np.ndarray | None = None,
+) -> np.ndarray:
     """Per-player rewards ``S + (2,)`` for the transition ``prev -> next_``."""
-    return shaped(prev.players.stocks, prev.players.percent, next_.players.stocks,
-                  next_.players.percent, config, done, winner)
+    return shaped(
+        prev.players.stocks, prev.players.percent, next_.players.stocks, next_.players.percent, config, done, winner
+    )

@@ -150,9 +150,7 @@ def tree_map_many(fn: Any, trees: list[Any]) -> Any:
 
 
 def _kinds(fields: tuple[tuple[str, type, str], ...]) -> dict[type, tuple[str, ...]]:
-    return {
-        kind: tuple(n for n, k, _ in fields if k is kind) for kind in (np.int32, np.float32, np.bool_)
-    }
+    return {kind: tuple(n for n, k, _ in fields if k is kind) for kind in (np.int32, np.float32, np.bool_)}
 
 
 _BODY_KINDS = _kinds(BODY_FIELDS)
@@ -178,8 +176,9 @@ class PackedState:
     views into these arrays, so kernel writes show through without copying.
     """
 
-    def __init__(self, batch_shape: tuple[int, ...], num_players: int = 2,
-                 num_projectiles: int = NUM_PROJECTILE_SLOTS) -> None:
+    def __init__(
+        self, batch_shape: tuple[int, ...], num_players: int = 2, num_projectiles: int = NUM_PROJECTILE_SLOTS
+    ) -> None:
         s = tuple(batch_shape)
         p = num_players
         self.stage = np.zeros(s, np.int32)
@@ -239,7 +238,8 @@ class PackedState:
         tree_map_many(lambda dst, src: np.copyto(dst, src, casting="unsafe"), [self._view, state])
 
 
-def zeros(batch_shape: tuple[int, ...] = (), num_players: int = 2,
-          num_projectiles: int = NUM_PROJECTILE_SLOTS) -> GameState:
+def zeros(
+    batch_shape: tuple[int, ...] = (), num_players: int = 2, num_projectiles: int = NUM_PROJECTILE_SLOTS
+) -> GameState:
     """An empty state (neutral sticks, nothing existing) with the given shapes."""
     return PackedState(batch_shape, num_players, num_projectiles).view().copy()

@@ -36,18 +36,56 @@ from melee_envs.data import libmelee_source  # noqa: E402
 
 # FightCore names characters in prose; the project keys them by libmelee Character names.
 FIGHTCORE_TO_LIBMELEE = {
-    "captainfalcon": "CPTFALCON", "roy": "ROY", "pichu": "PICHU", "ness": "NESS",
-    "mrgame&watch": "GAMEANDWATCH", "mewtwo": "MEWTWO", "link": "LINK", "bowser": "BOWSER",
-    "kirby": "KIRBY", "ganondorf": "GANONDORF", "donkeykong": "DK", "mario": "MARIO",
-    "drmario": "DOC", "luigi": "LUIGI", "yoshi": "YOSHI", "iceclimbers": "POPO",
-    "pikachu": "PIKACHU", "peach": "PEACH", "sheik": "SHEIK", "samus": "SAMUS",
-    "jigglypuff": "JIGGLYPUFF", "marth": "MARTH", "fox": "FOX", "falco": "FALCO",
-    "younglink": "YLINK", "zelda": "ZELDA",
+    "captainfalcon": "CPTFALCON",
+    "roy": "ROY",
+    "pichu": "PICHU",
+    "ness": "NESS",
+    "mrgame&watch": "GAMEANDWATCH",
+    "mewtwo": "MEWTWO",
+    "link": "LINK",
+    "bowser": "BOWSER",
+    "kirby": "KIRBY",
+    "ganondorf": "GANONDORF",
+    "donkeykong": "DK",
+    "mario": "MARIO",
+    "drmario": "DOC",
+    "luigi": "LUIGI",
+    "yoshi": "YOSHI",
+    "iceclimbers": "POPO",
+    "pikachu": "PIKACHU",
+    "peach": "PEACH",
+    "sheik": "SHEIK",
+    "samus": "SAMUS",
+    "jigglypuff": "JIGGLYPUFF",
+    "marth": "MARTH",
+    "fox": "FOX",
+    "falco": "FALCO",
+    "younglink": "YLINK",
+    "zelda": "ZELDA",
 }
 MOVES = (
-    "jab1", "dattack", "ftilt", "utilt", "dtilt", "fsmash", "usmash", "dsmash",
-    "nair", "fair", "bair", "uair", "dair", "neutralb", "sideb", "upb", "downb",
-    "grab", "fthrow", "bthrow", "uthrow", "dthrow",
+    "jab1",
+    "dattack",
+    "ftilt",
+    "utilt",
+    "dtilt",
+    "fsmash",
+    "usmash",
+    "dsmash",
+    "nair",
+    "fair",
+    "bair",
+    "uair",
+    "dair",
+    "neutralb",
+    "sideb",
+    "upb",
+    "downb",
+    "grab",
+    "fthrow",
+    "bthrow",
+    "uthrow",
+    "dthrow",
 )
 KNEE_BEND, JUMP_F, JUMP_B = 0x18, 0x19, 0x1A
 JUMP_BUTTONS = 0x0400 | 0x0800  # X | Y in Slippi's processed button bitfield
@@ -76,9 +114,7 @@ def measure_jumps(replays: Path) -> dict[int, dict[str, collections.Counter]]:
             buttons = np.nan_to_num(np.asarray(pre.buttons, dtype=np.float64)).astype(np.int64)
             stick_y = np.asarray(pre.joystick.y)
             starts = np.flatnonzero(
-                (state[:-1] == KNEE_BEND)
-                & np.isin(state[1:], (JUMP_F, JUMP_B))
-                & (frame_id[1:] == frame_id[:-1] + 1)
+                (state[:-1] == KNEE_BEND) & np.isin(state[1:], (JUMP_F, JUMP_B)) & (frame_id[1:] == frame_id[:-1] + 1)
             )
             for i in starts:
                 held = bool(buttons[i] & JUMP_BUTTONS) or stick_y[i] > TAP_JUMP_Y
@@ -89,7 +125,6 @@ def measure_jumps(replays: Path) -> dict[int, dict[str, collections.Counter]]:
 
 def build(fightcore: Path, replays: Path, out_dir: Path) -> None:
     internal = libmelee_source.enum_members("Character")
-    by_id = {v: k for k, v in internal.items()}
     lm_rows = {int(r["CharacterIndex"]): r for r in libmelee_source.read_csv("characterdata.csv")}
     jumps = measure_jumps(replays)
 
@@ -124,31 +159,44 @@ def build(fightcore: Path, replays: Path, out_dir: Path) -> None:
                 short = round(full * short_ratio, 2)
                 source = "replays+estimated" if source == "replays" else source
             s = entry["characterStatistics"]
-            stats_rows.append({
-                "character": lm_name, "weight": s["weight"], "jump_squat": s["jumpSquat"],
-                "initial_dash": s["initialDash"], "run_speed": s["runSpeed"],
-                "dash_frames": s["dashFrames"], "full_hop_velocity": full,
-                "short_hop_velocity": short, "jump_source": source,
-            })
+            stats_rows.append(
+                {
+                    "character": lm_name,
+                    "weight": s["weight"],
+                    "jump_squat": s["jumpSquat"],
+                    "initial_dash": s["initialDash"],
+                    "run_speed": s["runSpeed"],
+                    "dash_frames": s["dashFrames"],
+                    "full_hop_velocity": full,
+                    "short_hop_velocity": short,
+                    "jump_source": source,
+                }
+            )
         for move in entry["moves"]:
             if move["normalizedName"] not in MOVES or not move["hits"]:
                 continue
             hitbox = move["hits"][0]["hitboxes"][0] if move["hits"][0]["hitboxes"] else None
             if hitbox is None:
                 continue
-            move_rows.append({
-                "character": name, "move": move["normalizedName"],
-                "start": move.get("start") or 0, "end": move.get("end") or 0,
-                "total_frames": move.get("totalFrames") or 0, "iasa": move.get("iasa") or 0,
-                "landing_lag": move.get("landLag") or 0,
-                "lcancel_lag": move.get("lCanceledLandLag") or 0,
-                "damage": hitbox["damage"], "angle": hitbox["angle"],
-                "base_knockback": hitbox["baseKnockback"],
-                "knockback_growth": hitbox["knockbackGrowth"],
-                "set_knockback": hitbox["setKnockback"],
-                "shieldstun": hitbox["shieldstun"],
-                "hitlag": hitbox["hitlagDefender"],
-            })
+            move_rows.append(
+                {
+                    "character": name,
+                    "move": move["normalizedName"],
+                    "start": move.get("start") or 0,
+                    "end": move.get("end") or 0,
+                    "total_frames": move.get("totalFrames") or 0,
+                    "iasa": move.get("iasa") or 0,
+                    "landing_lag": move.get("landLag") or 0,
+                    "lcancel_lag": move.get("lCanceledLandLag") or 0,
+                    "damage": hitbox["damage"],
+                    "angle": hitbox["angle"],
+                    "base_knockback": hitbox["baseKnockback"],
+                    "knockback_growth": hitbox["knockbackGrowth"],
+                    "set_knockback": hitbox["setKnockback"],
+                    "shieldstun": hitbox["shieldstun"],
+                    "hitlag": hitbox["hitlagDefender"],
+                }
+            )
     header = (
         "# Generated by tools/build_game_tables.py; do not edit by hand.\n"
         "# weight, jump_squat, initial_dash, run_speed, dash_frames: FightCore frame data "

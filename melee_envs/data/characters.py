@@ -25,18 +25,41 @@ from melee_envs.data import libmelee_source
 
 # libmelee's characterdata.csv spells some names its own way.
 _CSV_NAME = {
-    "CPTFALCON": "Cptfalcon", "JIGGLYPUFF": "Jigs", "MEWTWO": "Mewto", "GAMEANDWATCH": "GNW",
-    "GANONDORF": "Ganondorf", "YLINK": "Ylink", "DK": "DK", "DOC": "Doc",
+    "CPTFALCON": "Cptfalcon",
+    "JIGGLYPUFF": "Jigs",
+    "MEWTWO": "Mewto",
+    "GAMEANDWATCH": "GNW",
+    "GANONDORF": "Ganondorf",
+    "YLINK": "Ylink",
+    "DK": "DK",
+    "DOC": "Doc",
 }
 
 #: Short names users type, beyond the enum names themselves.
 ALIASES = {
-    "falcon": "CPTFALCON", "captainfalcon": "CPTFALCON", "cf": "CPTFALCON",
-    "puff": "JIGGLYPUFF", "jiggs": "JIGGLYPUFF", "jigglypuff": "JIGGLYPUFF",
-    "ics": "POPO", "ic": "POPO", "iceclimbers": "POPO", "icies": "POPO",
-    "gnw": "GAMEANDWATCH", "gw": "GAMEANDWATCH", "gameandwatch": "GAMEANDWATCH",
-    "ganon": "GANONDORF", "dk": "DK", "donkeykong": "DK", "doc": "DOC", "drmario": "DOC",
-    "ylink": "YLINK", "younglink": "YLINK", "yl": "YLINK", "mewtwo": "MEWTWO", "m2": "MEWTWO",
+    "falcon": "CPTFALCON",
+    "captainfalcon": "CPTFALCON",
+    "cf": "CPTFALCON",
+    "puff": "JIGGLYPUFF",
+    "jiggs": "JIGGLYPUFF",
+    "jigglypuff": "JIGGLYPUFF",
+    "ics": "POPO",
+    "ic": "POPO",
+    "iceclimbers": "POPO",
+    "icies": "POPO",
+    "gnw": "GAMEANDWATCH",
+    "gw": "GAMEANDWATCH",
+    "gameandwatch": "GAMEANDWATCH",
+    "ganon": "GANONDORF",
+    "dk": "DK",
+    "donkeykong": "DK",
+    "doc": "DOC",
+    "drmario": "DOC",
+    "ylink": "YLINK",
+    "younglink": "YLINK",
+    "yl": "YLINK",
+    "mewtwo": "MEWTWO",
+    "m2": "MEWTWO",
 }
 
 
@@ -137,16 +160,18 @@ def get(name: str | int) -> CharacterInfo:
         for info in table.values():
             if info.internal_id == int(name):
                 return info
-        raise ValueError(f"unknown character id {name}; valid internal ids: "
-                         f"{sorted(i.internal_id for i in table.values())}")
+        raise ValueError(
+            f"unknown character id {name}; valid internal ids: {sorted(i.internal_id for i in table.values())}"
+        )
     key = str(name).strip()
     canon = ALIASES.get(key.lower().replace(" ", "").replace(".", "").replace("&", "and"), key.upper())
     canon = canon.replace(" ", "_")
     if canon == "ICE_CLIMBERS":
         canon = "POPO"
     if canon not in table:
-        raise ValueError(f"unknown character {name!r}; choose one of {', '.join(playable())} "
-                         f"(aliases: {', '.join(sorted(ALIASES))})")
+        raise ValueError(
+            f"unknown character {name!r}; choose one of {', '.join(playable())} (aliases: {', '.join(sorted(ALIASES))})"
+        )
     return table[canon]
 
 

@@ -28,8 +28,7 @@ def package_dir() -> Path:
     spec = importlib.util.find_spec("melee")
     if spec is None or not spec.submodule_search_locations:
         raise LibmeleeDataError(
-            "libmelee is not installed; melee_envs reads its game data files. "
-            "Install it with `pip install melee`."
+            "libmelee is not installed; melee_envs reads its game data files. Install it with `pip install melee`."
         )
     return Path(next(iter(spec.submodule_search_locations)))
 

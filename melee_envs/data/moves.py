@@ -26,18 +26,41 @@ from melee_envs.data.characters import NUM_CHARACTER_IDS, characters
 
 #: The attacks the mock engine performs: (FightCore name, libmelee Action name).
 ENGINE_MOVES: tuple[tuple[str, str], ...] = (
-    ("jab1", "NEUTRAL_ATTACK_1"), ("ftilt", "FTILT_MID"), ("utilt", "UPTILT"),
-    ("dtilt", "DOWNTILT"), ("fsmash", "FSMASH_MID"), ("usmash", "UPSMASH"),
-    ("dsmash", "DOWNSMASH"), ("dattack", "DASH_ATTACK"), ("nair", "NAIR"), ("fair", "FAIR"),
-    ("bair", "BAIR"), ("uair", "UAIR"), ("dair", "DAIR"),
+    ("jab1", "NEUTRAL_ATTACK_1"),
+    ("ftilt", "FTILT_MID"),
+    ("utilt", "UPTILT"),
+    ("dtilt", "DOWNTILT"),
+    ("fsmash", "FSMASH_MID"),
+    ("usmash", "UPSMASH"),
+    ("dsmash", "DOWNSMASH"),
+    ("dattack", "DASH_ATTACK"),
+    ("nair", "NAIR"),
+    ("fair", "FAIR"),
+    ("bair", "BAIR"),
+    ("uair", "UAIR"),
+    ("dair", "DAIR"),
 )
 MOVE_INDEX = {name: i for i, (name, _) in enumerate(ENGINE_MOVES)}
 
 #: Columns of :attr:`MoveTable.values`.
 MOVE_FIELDS = (
-    "action", "total", "active_start", "active_end", "iasa", "hitbox_x", "hitbox_y",
-    "hitbox_radius", "damage", "angle", "base_knockback", "knockback_growth", "set_knockback",
-    "hitlag", "shieldstun", "landing_lag", "lcancel_lag",
+    "action",
+    "total",
+    "active_start",
+    "active_end",
+    "iasa",
+    "hitbox_x",
+    "hitbox_y",
+    "hitbox_radius",
+    "damage",
+    "angle",
+    "base_knockback",
+    "knockback_growth",
+    "set_knockback",
+    "hitlag",
+    "shieldstun",
+    "landing_lag",
+    "lcancel_lag",
 )
 _DEFAULT_HITBOX = (8.0, 8.0, 5.0)
 
@@ -80,10 +103,21 @@ def _timing(rows: list[dict[str, str]]) -> tuple[float, ...] | None:
     )
     iasa = next((int(r["frame"]) for r in rows if r["iasa"] == "True"), 0)
     return (
-        float(len(rows)), float(first["frame"]), float(active[-1]["frame"]), float(iasa),
-        float(first[f"hitbox_{best}_x"]), float(first[f"hitbox_{best}_y"]),
+        float(len(rows)),
+        float(first["frame"]),
+        float(active[-1]["frame"]),
+        float(iasa),
+        float(first[f"hitbox_{best}_x"]),
+        float(first[f"hitbox_{best}_y"]),
         float(first[f"hitbox_{best}_size"]),
     )
+
+
+def _reader(row: dict[str, str] | None):
+    def num(key: str, default: float = 0.0) -> float:
+        return float(row[key]) if row and row[key] not in ("", None) else default
+
+    return num
 
 
 @cache
@@ -106,12 +140,18 @@ def move_table() -> MoveTable:
                 total = float(row["total_frames"]) if row and float(row["total_frames"]) > end else end + 15
                 iasa = float(row["iasa"]) if row else 0.0
                 timing = (total, start, end, iasa, *_DEFAULT_HITBOX)
-            num = (lambda k, d=0.0: float(row[k]) if row and row[k] not in ("", None) else d)  # noqa: E731
+            num = _reader(row)
             values[info.internal_id, m] = (
-                ids[action_name], *timing,
-                num("damage", 5.0), num("angle", 45.0), num("base_knockback", 20.0),
-                num("knockback_growth", 100.0), num("set_knockback"),
-                num("hitlag", 4.0), num("shieldstun", 3.0), num("landing_lag", 4.0),
+                ids[action_name],
+                *timing,
+                num("damage", 5.0),
+                num("angle", 45.0),
+                num("base_knockback", 20.0),
+                num("knockback_growth", 100.0),
+                num("set_knockback"),
+                num("hitlag", 4.0),
+                num("shieldstun", 3.0),
+                num("landing_lag", 4.0),
                 num("lcancel_lag", 2.0),
             )
     return MoveTable(values, frozenset(approximate))

@@ -21,14 +21,21 @@ import numpy as np
 
 from melee_envs.data import libmelee_source
 
-LEGAL = ("FOUNTAIN_OF_DREAMS", "POKEMON_STADIUM", "YOSHIS_STORY", "DREAMLAND", "BATTLEFIELD",
-         "FINAL_DESTINATION")
+LEGAL = ("FOUNTAIN_OF_DREAMS", "POKEMON_STADIUM", "YOSHIS_STORY", "DREAMLAND", "BATTLEFIELD", "FINAL_DESTINATION")
 
 ALIASES = {
-    "fod": "FOUNTAIN_OF_DREAMS", "fountain": "FOUNTAIN_OF_DREAMS", "ps": "POKEMON_STADIUM",
-    "stadium": "POKEMON_STADIUM", "ys": "YOSHIS_STORY", "yoshis": "YOSHIS_STORY",
-    "dl": "DREAMLAND", "dreamland": "DREAMLAND", "bf": "BATTLEFIELD", "battlefield": "BATTLEFIELD",
-    "fd": "FINAL_DESTINATION", "final": "FINAL_DESTINATION",
+    "fod": "FOUNTAIN_OF_DREAMS",
+    "fountain": "FOUNTAIN_OF_DREAMS",
+    "ps": "POKEMON_STADIUM",
+    "stadium": "POKEMON_STADIUM",
+    "ys": "YOSHIS_STORY",
+    "yoshis": "YOSHIS_STORY",
+    "dl": "DREAMLAND",
+    "dreamland": "DREAMLAND",
+    "bf": "BATTLEFIELD",
+    "battlefield": "BATTLEFIELD",
+    "fd": "FINAL_DESTINATION",
+    "final": "FINAL_DESTINATION",
 }
 
 _FOD_SIDE_PLATFORMS = ((16.125, -41.25, -21.0), (22.125, 21.0, 41.25))
@@ -69,8 +76,10 @@ def stages() -> dict[str, StageInfo]:
     blast = libmelee_source.dict_constant("stages.py", "BLASTZONES")
     edge = libmelee_source.dict_constant("stages.py", "EDGE_POSITION")
     ground = libmelee_source.dict_constant("stages.py", "EDGE_GROUND_POSITION")
-    plats = {fn: libmelee_source.if_chain_mapping("stages.py", fn)
-             for fn in ("left_platform_position", "right_platform_position", "top_platform_position")}
+    plats = {
+        fn: libmelee_source.if_chain_mapping("stages.py", fn)
+        for fn in ("left_platform_position", "right_platform_position", "top_platform_position")
+    }
     table = {}
     for name in LEGAL:
         platforms = tuple(
@@ -82,10 +91,16 @@ def stages() -> dict[str, StageInfo]:
             platforms = _FOD_SIDE_PLATFORMS + platforms
         left, right, top, bottom = blast[name]
         table[name] = StageInfo(
-            name=name, internal_id=int(internal[name]), external_id=int(external[name]),
-            ground_x=float(ground[name]), ledge_x=float(edge[name]),
-            blast_left=float(left), blast_right=float(right), blast_top=float(top),
-            blast_bottom=float(bottom), platforms=platforms,  # type: ignore[arg-type]
+            name=name,
+            internal_id=int(internal[name]),
+            external_id=int(external[name]),
+            ground_x=float(ground[name]),
+            ledge_x=float(edge[name]),
+            blast_left=float(left),
+            blast_right=float(right),
+            blast_top=float(top),
+            blast_bottom=float(bottom),
+            platforms=platforms,  # type: ignore[arg-type]
         )
     return table
 
@@ -101,13 +116,15 @@ def get(name: str | int) -> StageInfo:
         for info in table.values():
             if info.internal_id == int(name):
                 return info
-        raise ValueError(f"unknown stage id {name}; legal internal ids: "
-                         f"{sorted(s.internal_id for s in table.values())}")
+        raise ValueError(
+            f"unknown stage id {name}; legal internal ids: {sorted(s.internal_id for s in table.values())}"
+        )
     key = str(name).strip()
     canon = ALIASES.get(key.lower().replace(" ", "").replace("'", ""), key.upper().replace(" ", "_"))
     if canon not in table:
-        raise ValueError(f"unknown stage {name!r}; choose one of {', '.join(LEGAL)} "
-                         f"(aliases: {', '.join(sorted(ALIASES))})")
+        raise ValueError(
+            f"unknown stage {name!r}; choose one of {', '.join(LEGAL)} (aliases: {', '.join(sorted(ALIASES))})"
+        )
     return table[canon]
 
 
@@ -138,7 +155,8 @@ def internal_to_compact_table() -> np.ndarray:
 def geometry_arrays() -> dict[str, np.ndarray]:
     """Per-internal-id geometry arrays for kernels (index = libmelee ``Stage`` value)."""
     out = {
-        "ground_x": np.zeros(256, np.float32), "ledge_x": np.zeros(256, np.float32),
+        "ground_x": np.zeros(256, np.float32),
+        "ledge_x": np.zeros(256, np.float32),
         "blast": np.zeros((256, 4), np.float32),
         "platforms": np.zeros((256, MAX_PLATFORMS, 3), np.float32),
         "num_platforms": np.zeros(256, np.int32),

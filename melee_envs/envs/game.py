@@ -56,26 +56,30 @@ class GameConfig:
             kwargs["characters"] = tuple(kwargs["characters"])
         config = cls(**kwargs)
         if config.backend != "mock":
-            raise ValueError(f"backend={config.backend!r}: the envs run on 'mock' "
-                             "(the Dolphin backend is a separate extra)")
+            raise ValueError(
+                f"backend={config.backend!r}: the envs run on 'mock' (the Dolphin backend is a separate extra)"
+            )
         return config
 
     def mock_config(self) -> MockConfig:
-        return MockConfig(characters=self.characters, stage=self.stage, stocks=self.stocks,
-                          time_limit_minutes=self.time_limit_minutes)
+        return MockConfig(
+            characters=self.characters, stage=self.stage, stocks=self.stocks, time_limit_minutes=self.time_limit_minutes
+        )
 
 
 class Game:
     """A single mock game with observations for both players and per-player rewards."""
 
-    def __init__(self, config: GameConfig, codec: ControllerCodec | None = None) -> None:
+    def __init__(
+        self, config: GameConfig, codec: ControllerCodec | None = None, observers: tuple[int, ...] = (0, 1)
+    ) -> None:
         self.config = config
         self.codec = codec or ControllerCodec()
         self.backend = MockBackend(1, config.mock_config(), self.codec)
         self.encoder = ObservationEncoder(config.obs)
         self.obs = self.encoder.allocate(2)
         self.actions = np.broadcast_to(self.codec.noop(), (1, 2, 13)).copy()
-        self._egos = np.array([0, 1], np.int64)
+        self._observers = observers
         self._prev_stocks = np.zeros(2, np.int32)
         self._prev_percent = np.zeros(2, np.float32)
         self._stats = np.zeros((2, 2), np.float32)  # [player, (damage taken, stocks lost)]
@@ -87,8 +91,8 @@ class Game:
 
     def _encode(self) -> None:
         packed = self.backend.packed
-        self.encoder.encode_packed(packed, 0, self.obs[0:1])
-        self.encoder.encode_packed(packed, 1, self.obs[1:2])
+        for ego in self._observers:
+            self.encoder.encode_packed(packed, ego, self.obs[ego : ego + 1])
 
     def reset(self, seed: int | None) -> None:
         state = self.backend.reset(seed)
@@ -102,8 +106,15 @@ class Game:
         state = self.backend.step(self.actions, checked=True)
         stocks, percent = state.players.stocks[0], state.players.percent[0]
         done = bool(self.backend.done[0])
-        self.reward[:] = shaped(self._prev_stocks, self._prev_percent, stocks, percent,
-                                self.config.reward, self.backend.done[0], self.backend.winner[0])
+        self.reward[:] = shaped(
+            self._prev_stocks,
+            self._prev_percent,
+            stocks,
+            percent,
+            self.config.reward,
+            self.backend.done[0],
+            self.backend.winner[0],
+        )
         self._stats[:, 0] += damage_taken(self._prev_percent, percent)
         self._stats[:, 1] += stocks_lost(self._prev_stocks, stocks)
         self._prev_stocks[:] = stocks

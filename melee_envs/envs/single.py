@@ -67,15 +67,20 @@ class MeleeEnv(gym.Env):
 
     metadata = {"render_modes": ["ansi"], "render_fps": 60}
 
-    def __init__(self, opponent: Any = "scripted", action_mode: str = "multi_discrete",
-                 render_mode: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        opponent: Any = "scripted",
+        action_mode: str = "multi_discrete",
+        render_mode: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         if render_mode not in (None, "ansi"):
             raise ValueError(f"render_mode={render_mode!r}; supported: None, 'ansi'")
         if action_mode not in ("multi_discrete", "discrete"):
             raise ValueError(f"action_mode={action_mode!r}; choose 'multi_discrete' or 'discrete'")
         self.render_mode = render_mode
         self.config = GameConfig.from_kwargs(**kwargs)
-        self.game = Game(self.config)
+        self.game = Game(self.config, observers=(0,))
         self.opponent = make_opponent(opponent, self.game.codec)
         self._user_opponent = not isinstance(opponent, str)
         self.observation_space = self.game.encoder.observation_space()

@@ -41,7 +41,9 @@ def test_same_seed_same_trajectory():
     assert not all(np.array_equal(x, y) for x, y in zip(a, c, strict=True))
 
 
-@pytest.mark.parametrize("chars,stage,min_stocks_taken,min_hits", [(("fox", "fox"), "fd", 4, 8), (("fox", "marth"), "bf", 1, 3)])
+@pytest.mark.parametrize(
+    "chars,stage,min_stocks_taken,min_hits", [(("fox", "fox"), "fd", 4, 8), (("fox", "marth"), "bf", 1, 3)]
+)
 def test_scripted_bot_beats_idle_through_knockback(chars, stage, min_stocks_taken, min_hits):
     be = MockBackend(1, MockConfig(characters=chars, stage=stage))
     state = be.reset(0)
@@ -57,8 +59,12 @@ def test_scripted_bot_beats_idle_through_knockback(chars, stage, min_stocks_take
             assert state.players.hitstun[0, 1] > 0
         if state.players.stocks[0, 1] < prev.players.stocks[0, 1]:
             # A stock is lost only by crossing a blast zone after being launched.
-            assert state.players.action[0, 1] in (actions.A.DEAD_LEFT, actions.A.DEAD_RIGHT,
-                                                   actions.A.DEAD_UP, actions.A.DEAD_DOWN)
+            assert state.players.action[0, 1] in (
+                actions.A.DEAD_LEFT,
+                actions.A.DEAD_RIGHT,
+                actions.A.DEAD_UP,
+                actions.A.DEAD_DOWN,
+            )
             assert prev.players.percent[0, 1] > 30
             deaths.append(float(prev.players.percent[0, 1]))
         prev = state.copy()
@@ -92,8 +98,13 @@ def test_bad_input_is_named():
 
 def test_user_opponent_callable_and_render():
     codec = melee_envs.ControllerCodec()
-    env = gym.make("Melee-v0", opponent=lambda state, player: codec.noop(), render_mode="ansi",
-                   characters=("puff", "ics"), stage="ys")
+    env = gym.make(
+        "Melee-v0",
+        opponent=lambda state, player: codec.noop(),
+        render_mode="ansi",
+        characters=("puff", "ics"),
+        stage="ys",
+    )
     env.reset(seed=1)
     env.step(env.action_space.sample())
     text = env.render()

@@ -1,4 +1,3 @@
-import numpy as np
 import pytest
 
 from melee_envs import state as S
@@ -10,16 +9,22 @@ def test_seed_1204_layout():
     lay = enc.layout
     assert enc.size == 1204
     sizes = {k: v.stop - v.start for k, v in lay.items() if "." not in k}
-    assert sizes == {"player0": 488, "player1": 488, "stage": 64, "names": 112, "spatial": 4,
-                     "projectiles": 35, "controller": 13}
+    assert sizes == {
+        "player0": 488,
+        "player1": 488,
+        "stage": 64,
+        "names": 112,
+        "spatial": 4,
+        "projectiles": 35,
+        "controller": 13,
+    }
     assert lay["player0.action"].stop - lay["player0.action"].start == 399
     assert lay["player0.nana"].stop - lay["player0.nana"].start == 39
 
 
 def test_learned_mode_appends_ids():
     enc = ObservationEncoder(ObsConfig.learned())
-    assert enc.id_names == ["action0", "action1", "nana_action0", "nana_action1", "character0",
-                            "character1", "stage"]
+    assert enc.id_names == ["action0", "action1", "nana_action0", "nana_action1", "character0", "character1", "stage"]
     s = S.zeros((2,))
     s.players.action[:] = [[14, 44], [20, 0]]
     s.players.character[:] = 1

@@ -4,8 +4,7 @@ from melee_envs.rewards import RewardConfig, shaped, win_loss
 
 
 def test_stock_and_damage_zero_sum():
-    r = shaped(np.array([4, 4]), np.array([0.0, 50.0]), np.array([4, 3]), np.array([12.0, 0.0]),
-               RewardConfig())
+    r = shaped(np.array([4, 4]), np.array([0.0, 50.0]), np.array([4, 3]), np.array([12.0, 0.0]), RewardConfig())
     assert np.allclose(r, [1.0 - 0.12, -1.0 + 0.12])
     assert np.isclose(r.sum(), 0.0)
 
@@ -13,6 +12,7 @@ def test_stock_and_damage_zero_sum():
 def test_sparse_win_loss():
     assert win_loss(np.array(True), np.array(1)).tolist() == [-1.0, 1.0]
     assert win_loss(np.array(True), np.array(-1)).tolist() == [0.0, 0.0]
-    r = shaped(np.array([1, 1]), np.zeros(2), np.array([1, 0]), np.zeros(2), RewardConfig.sparse(),
-               np.array(True), np.array(0))
+    r = shaped(
+        np.array([1, 1]), np.zeros(2), np.array([1, 0]), np.zeros(2), RewardConfig.sparse(), np.array(True), np.array(0)
+    )
     assert r.tolist() == [1.0, -1.0]

@@ -60,8 +60,9 @@ class MockBackend:
 
     num_players = 2
 
-    def __init__(self, num_games: int = 1, config: MockConfig | None = None,
-                 codec: ControllerCodec | None = None) -> None:
+    def __init__(
+        self, num_games: int = 1, config: MockConfig | None = None, codec: ControllerCodec | None = None
+    ) -> None:
         if num_games < 1:
             raise ValueError(f"num_games must be >= 1; got {num_games}")
         self.config = config or MockConfig()
@@ -71,8 +72,7 @@ class MockBackend:
         self.ei, self.ef = kernel.empty_engine_arrays(num_games, self.num_players)
         self.done = np.zeros(num_games, np.bool_)
         self.winner = np.full(num_games, -1, np.int32)
-        self._chars = np.array(
-            [[characters.get(c).internal_id for c in self.config.characters]] * num_games, np.int32)
+        self._chars = np.array([[characters.get(c).internal_id for c in self.config.characters]] * num_games, np.int32)
         self._t = tables()
         self._rng = np.random.default_rng()
         self._legal_ids = np.array([s.internal_id for s in stages.stages().values()], np.int32)
@@ -106,8 +106,21 @@ class MockBackend:
     def _reset_mask(self, mask: np.ndarray) -> None:
         self._draw_stages(mask)
         p = self.packed
-        kernel.reset_games(p.pi, p.pf, p.pb, self.ei, self.ef, p.stage, p.frame, self.done, self.winner,
-                           mask, self._chars, self.config.stocks, self._t.ground_x)
+        kernel.reset_games(
+            p.pi,
+            p.pf,
+            p.pb,
+            self.ei,
+            self.ef,
+            p.stage,
+            p.frame,
+            self.done,
+            self.winner,
+            mask,
+            self._chars,
+            self.config.stocks,
+            self._t.ground_x,
+        )
 
     def step(self, actions: np.ndarray | None = None, *, checked: bool = False) -> GameState:
         """Step every game one frame. ``actions``: ints ``(num_games, 2, 13)`` (None = no input).
@@ -121,9 +134,28 @@ class MockBackend:
             if actions.shape != (self.num_games, self.num_players, 13):
                 raise ValueError(f"actions must have shape ({self.num_games}, 2, 13); got {actions.shape}")
         p, t = self.packed, self._t
-        kernel.step_games(p.pi, p.pf, p.pb, self.ei, self.ef, p.stage, p.frame, self.done, self.winner,
-                          actions, self._stick, self._shoulder, t.chars, t.moves, t.ground_x, t.ledge_x,
-                          t.blast, t.platforms, t.num_platforms, self.config.time_limit_frames)
+        kernel.step_games(
+            p.pi,
+            p.pf,
+            p.pb,
+            self.ei,
+            self.ef,
+            p.stage,
+            p.frame,
+            self.done,
+            self.winner,
+            actions,
+            self._stick,
+            self._shoulder,
+            t.chars,
+            t.moves,
+            t.ground_x,
+            t.ledge_x,
+            t.blast,
+            t.platforms,
+            t.num_platforms,
+            self.config.time_limit_frames,
+        )
         return self.state
 
     def close(self) -> None:

@@ -22,45 +22,104 @@ from melee_envs.state import PLAYER_INT_COLUMNS as PI
 _A = actions()
 DEAD_DOWN, DEAD_LEFT, DEAD_RIGHT, DEAD_UP = (_A[n] for n in ("DEAD_DOWN", "DEAD_LEFT", "DEAD_RIGHT", "DEAD_UP"))
 ON_HALO_WAIT, STANDING, WALK_SLOW, WALK_MIDDLE, WALK_FAST = (
-    _A[n] for n in ("ON_HALO_WAIT", "STANDING", "WALK_SLOW", "WALK_MIDDLE", "WALK_FAST"))
+    _A[n] for n in ("ON_HALO_WAIT", "STANDING", "WALK_SLOW", "WALK_MIDDLE", "WALK_FAST")
+)
 TURNING, DASHING, RUNNING, KNEE_BEND = (_A[n] for n in ("TURNING", "DASHING", "RUNNING", "KNEE_BEND"))
 JUMPING_FORWARD, JUMPING_BACKWARD, JUMPING_ARIAL_FORWARD, JUMPING_ARIAL_BACKWARD = (
-    _A[n] for n in ("JUMPING_FORWARD", "JUMPING_BACKWARD", "JUMPING_ARIAL_FORWARD", "JUMPING_ARIAL_BACKWARD"))
+    _A[n] for n in ("JUMPING_FORWARD", "JUMPING_BACKWARD", "JUMPING_ARIAL_FORWARD", "JUMPING_ARIAL_BACKWARD")
+)
 FALLING, TUMBLING, CROUCHING, LANDING = (_A[n] for n in ("FALLING", "TUMBLING", "CROUCHING", "LANDING"))
 NAIR_LANDING = _A["NAIR_LANDING"]
 DAMAGE_NEUTRAL_1, DAMAGE_AIR_1, DAMAGE_FLY_NEUTRAL = (
-    _A[n] for n in ("DAMAGE_NEUTRAL_1", "DAMAGE_AIR_1", "DAMAGE_FLY_NEUTRAL"))
+    _A[n] for n in ("DAMAGE_NEUTRAL_1", "DAMAGE_AIR_1", "DAMAGE_FLY_NEUTRAL")
+)
 LYING = _A["LYING_GROUND_UP"]
 EDGE_CATCHING, EDGE_HANGING, EDGE_GETUP_QUICK, EDGE_JUMP_1_QUICK = (
-    _A[n] for n in ("EDGE_CATCHING", "EDGE_HANGING", "EDGE_GETUP_QUICK", "EDGE_JUMP_1_QUICK"))
+    _A[n] for n in ("EDGE_CATCHING", "EDGE_HANGING", "EDGE_GETUP_QUICK", "EDGE_JUMP_1_QUICK")
+)
 
 # Packed column indices.
 P_CHAR, P_ACTION, P_STOCKS, P_JUMPS = (PI.index(n) for n in ("character", "action", "stocks", "jumps_left"))
 P_X, P_Y, P_PCT, P_FACE, P_AFRAME, P_SHIELD, P_HITSTUN, P_HITLAG = (
-    PF.index(n) for n in ("x", "y", "percent", "facing", "action_frame", "shield", "hitstun", "hitlag"))
+    PF.index(n) for n in ("x", "y", "percent", "facing", "action_frame", "shield", "hitstun", "hitlag")
+)
 P_VAIR, P_VY, P_VGROUND, P_KBX, P_KBY, P_LEDGE = (
-    PF.index(n) for n in ("speed_air_x", "speed_y", "speed_ground_x", "speed_attack_x", "speed_attack_y",
-                          "ledge_distance"))
+    PF.index(n)
+    for n in ("speed_air_x", "speed_y", "speed_ground_x", "speed_attack_x", "speed_attack_y", "ledge_distance")
+)
 P_MAIN_X = PF.index("main_x")
 P_EXISTS, P_GROUND, P_INVULN = (PB.index(n) for n in ("exists", "on_ground", "invulnerable"))
 P_BUTTON0 = PB.index("button_A")
 
 # Engine-private columns.
-EI_MOVE, EI_HIT, EI_TIMER, EI_DROP, EI_LEDGE_CD, EI_FASTFALL, EI_LCANCEL, EI_TUMBLE, EI_PREV_BUTTONS, EI_INVULN = range(10)
+EI_MOVE, EI_HIT, EI_TIMER, EI_DROP, EI_LEDGE_CD, EI_FASTFALL, EI_LCANCEL, EI_TUMBLE, EI_PREV_BUTTONS, EI_INVULN = range(
+    10
+)
 NUM_EI = 10
 EF_PREV_SX, EF_PREV_SY, EF_PREV_CX, EF_PREV_CY = range(4)
 NUM_EF = 4
 
 # Character attribute and move columns.
 C = {n: i for i, n in enumerate(CHAR_FIELDS)}
-C_WEIGHT, C_GRAV, C_TERM, C_FF, C_WALK, C_DASH, C_RUN, C_DASHF, C_SQUAT, C_FH, C_SH, C_DJ, C_DJX, C_AIRSPD, C_AIRMOB, C_AIRFRIC, C_FRIC, C_XJUMPS, C_SIZE = (
-    C[n] for n in CHAR_FIELDS)
+(
+    C_WEIGHT,
+    C_GRAV,
+    C_TERM,
+    C_FF,
+    C_WALK,
+    C_DASH,
+    C_RUN,
+    C_DASHF,
+    C_SQUAT,
+    C_FH,
+    C_SH,
+    C_DJ,
+    C_DJX,
+    C_AIRSPD,
+    C_AIRMOB,
+    C_AIRFRIC,
+    C_FRIC,
+    C_XJUMPS,
+    C_SIZE,
+) = (C[n] for n in CHAR_FIELDS)
 M = {n: i for i, n in enumerate(MOVE_FIELDS)}
-M_ACTION, M_TOTAL, M_START, M_END, M_IASA, M_HBX, M_HBY, M_HBR, M_DMG, M_ANGLE, M_BKB, M_KBG, M_SKB, M_HITLAG, M_SSTUN, M_LAND, M_LCANCEL = (
-    M[n] for n in MOVE_FIELDS)
+(
+    M_ACTION,
+    M_TOTAL,
+    M_START,
+    M_END,
+    M_IASA,
+    M_HBX,
+    M_HBY,
+    M_HBR,
+    M_DMG,
+    M_ANGLE,
+    M_BKB,
+    M_KBG,
+    M_SKB,
+    M_HITLAG,
+    M_SSTUN,
+    M_LAND,
+    M_LCANCEL,
+) = (M[n] for n in MOVE_FIELDS)
 JAB, FTILT, UTILT, DTILT, FSMASH, USMASH, DSMASH, DATTACK, NAIR, FAIR, BAIR, UAIR, DAIR = (
-    MOVE_INDEX[n] for n in ("jab1", "ftilt", "utilt", "dtilt", "fsmash", "usmash", "dsmash", "dattack",
-                            "nair", "fair", "bair", "uair", "dair"))
+    MOVE_INDEX[n]
+    for n in (
+        "jab1",
+        "ftilt",
+        "utilt",
+        "dtilt",
+        "fsmash",
+        "usmash",
+        "dsmash",
+        "dattack",
+        "nair",
+        "fair",
+        "bair",
+        "uair",
+        "dair",
+    )
+)
 
 # Constants of the game (SSBWiki "Knockback", "Hitstun", "Landing lag" for Melee).
 KB_DECAY = 0.051
@@ -94,7 +153,9 @@ def _knockback(percent_after, damage, weight, bkb, kbg, skb):
     if skb > 0:
         percent_after = 10.0
         damage = skb
-    return ((percent_after / 10.0 + percent_after * damage / 20.0) * 200.0 / (weight + 100.0) * 1.4 + 18.0) * kbg / 100.0 + bkb
+    return (
+        (percent_after / 10.0 + percent_after * damage / 20.0) * 200.0 / (weight + 100.0) * 1.4 + 18.0
+    ) * kbg / 100.0 + bkb
 
 
 @numba.njit(cache=True)
@@ -177,8 +238,28 @@ def reset_games(pi, pf, pb, ei, ef, stage, frame, done, winner, mask, chars, sto
 
 
 @numba.njit(cache=True, nogil=True)
-def step_games(pi, pf, pb, ei, ef, stage, frame, done, winner, act, stick_centres, shoulder_levels,
-               chars, moves, ground_x, ledge_x, blast, platforms, num_platforms, time_limit):
+def step_games(
+    pi,
+    pf,
+    pb,
+    ei,
+    ef,
+    stage,
+    frame,
+    done,
+    winner,
+    act,
+    stick_centres,
+    shoulder_levels,
+    chars,
+    moves,
+    ground_x,
+    ledge_x,
+    blast,
+    platforms,
+    num_platforms,
+    time_limit,
+):
     """Advance every game that is not done by one frame, with actions ``act[b, p, 13]``."""
     num_players = pi.shape[1]
     for b in range(stage.shape[0]):
@@ -187,8 +268,26 @@ def step_games(pi, pf, pb, ei, ef, stage, frame, done, winner, act, stick_centre
         frame[b] += 1
         st = stage[b]
         for p in range(num_players):
-            _step_player(pi, pf, pb, ei, ef, b, p, st, act[b, p], stick_centres, shoulder_levels,
-                         chars, moves, ground_x, ledge_x, blast, platforms, num_platforms)
+            _step_player(
+                pi,
+                pf,
+                pb,
+                ei,
+                ef,
+                b,
+                p,
+                st,
+                act[b, p],
+                stick_centres,
+                shoulder_levels,
+                chars,
+                moves,
+                ground_x,
+                ledge_x,
+                blast,
+                platforms,
+                num_platforms,
+            )
         for p in range(num_players):
             for q in range(num_players):
                 if p != q:
@@ -313,8 +412,26 @@ def _try_hit(pi, pf, pb, ei, ef, b, att, dfn, chars, moves):
 
 
 @numba.njit(cache=True)
-def _step_player(pi, pf, pb, ei, ef, b, p, st, act, stick_centres, shoulder_levels, chars, moves,  # noqa: PLR0912, PLR0915
-                 ground_x, ledge_x, blast, platforms, num_platforms):
+def _step_player(
+    pi,
+    pf,
+    pb,
+    ei,
+    ef,
+    b,
+    p,
+    st,
+    act,
+    stick_centres,
+    shoulder_levels,
+    chars,
+    moves,  # noqa: PLR0912, PLR0915
+    ground_x,
+    ledge_x,
+    blast,
+    platforms,
+    num_platforms,
+):
     f = pf[b, p, 0]
     # Record the controller held this frame.
     buttons = 0
@@ -427,16 +544,62 @@ def _step_player(pi, pf, pb, ei, ef, b, p, st, act, stick_centres, shoulder_leve
         return
     grounded = pb[b, p, 0, P_GROUND]
     if grounded:
-        _ground(pi, pf, pb, ei, b, p, c, moves, action, actionable, sx, sy, cx, cy, psx, psy,
-                tapped_jump, jump_held, attack, c_push, st, platforms, num_platforms)
+        _ground(
+            pi,
+            pf,
+            pb,
+            ei,
+            b,
+            p,
+            c,
+            moves,
+            action,
+            actionable,
+            sx,
+            sy,
+            cx,
+            cy,
+            psx,
+            psy,
+            tapped_jump,
+            jump_held,
+            attack,
+            c_push,
+            st,
+            platforms,
+            num_platforms,
+        )
     else:
         _air(pi, pf, ei, b, p, c, moves, actionable, sx, sy, cx, cy, psy, tapped_jump, attack, c_push)
     _move(pi, pf, pb, ei, b, p, c, moves, st, ground_x, ledge_x, platforms, num_platforms)
 
 
 @numba.njit(cache=True)
-def _ground(pi, pf, pb, ei, b, p, c, moves, action, actionable, sx, sy, cx, cy, psx, psy,  # noqa: PLR0912
-            tapped_jump, jump_held, attack, c_push, st, platforms, num_platforms):
+def _ground(
+    pi,
+    pf,
+    pb,
+    ei,
+    b,
+    p,
+    c,
+    moves,
+    action,
+    actionable,
+    sx,
+    sy,
+    cx,
+    cy,
+    psx,
+    psy,  # noqa: PLR0912
+    tapped_jump,
+    jump_held,
+    attack,
+    c_push,
+    st,
+    platforms,
+    num_platforms,
+):
     f = pf[b, p, 0]
     if action == KNEE_BEND:
         if f[P_AFRAME] > c[C_SQUAT]:
@@ -544,8 +707,12 @@ def _air(pi, pf, ei, b, p, c, moves, actionable, sx, sy, cx, cy, psy, tapped_jum
                 else:
                     move = FAIR if dx * f[P_FACE] > 0 else BAIR
             _start_move(pi, pf, ei, moves, b, p, move)
-        elif ei[b, p, EI_MOVE] < 0 and pi[b, p, 0, P_ACTION] != FALLING and f[P_VY] < 0 and \
-                pi[b, p, 0, P_ACTION] != TUMBLING:
+        elif (
+            ei[b, p, EI_MOVE] < 0
+            and pi[b, p, 0, P_ACTION] != FALLING
+            and f[P_VY] < 0
+            and pi[b, p, 0, P_ACTION] != TUMBLING
+        ):
             _set_action(pi, pf, b, p, FALLING)
     if f[P_HITSTUN] <= 0 and f[P_VY] <= 0 and sy < -STICK_TAP and psy > -STICK_DEAD:
         ei[b, p, EI_FASTFALL] = 1
@@ -592,8 +759,15 @@ def _move(pi, pf, pb, ei, b, p, c, moves, st, ground_x, ledge_x, platforms, num_
             _land(pi, pf, pb, ei, b, p, c, moves, h)
     # Ledge grab: falling, not in hitstun, near the ledge from off stage.
     lx = ledge_x[st]
-    if (not pb[b, p, 0, P_GROUND] and total_vy < 0 and f[P_HITSTUN] <= 0 and ei[b, p, EI_LEDGE_CD] == 0
-            and ei[b, p, EI_MOVE] < 0 and -25.0 <= f[P_Y] <= 0.0 and lx - 4.0 <= abs(f[P_X]) <= lx + 10.0):
+    if (
+        not pb[b, p, 0, P_GROUND]
+        and total_vy < 0
+        and f[P_HITSTUN] <= 0
+        and ei[b, p, EI_LEDGE_CD] == 0
+        and ei[b, p, EI_MOVE] < 0
+        and -25.0 <= f[P_Y] <= 0.0
+        and lx - 4.0 <= abs(f[P_X]) <= lx + 10.0
+    ):
         side = 1.0 if f[P_X] > 0 else -1.0
         f[P_X] = side * lx
         f[P_Y] = -5.0

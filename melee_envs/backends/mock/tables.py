@@ -17,10 +17,25 @@ from melee_envs.data.stages import geometry_arrays
 
 #: Column order of :attr:`Tables.chars`.
 CHAR_FIELDS = (
-    "weight", "gravity", "terminal_velocity", "fast_fall_speed", "walk_speed", "initial_dash",
-    "run_speed", "dash_frames", "jump_squat", "full_hop_velocity", "short_hop_velocity",
-    "double_jump_velocity", "double_jump_x", "air_speed", "air_mobility", "air_friction",
-    "friction", "extra_jumps", "size",
+    "weight",
+    "gravity",
+    "terminal_velocity",
+    "fast_fall_speed",
+    "walk_speed",
+    "initial_dash",
+    "run_speed",
+    "dash_frames",
+    "jump_squat",
+    "full_hop_velocity",
+    "short_hop_velocity",
+    "double_jump_velocity",
+    "double_jump_x",
+    "air_speed",
+    "air_mobility",
+    "air_friction",
+    "friction",
+    "extra_jumps",
+    "size",
 )
 
 

@@ -6,10 +6,8 @@ import sys
 
 import tyro
 
-from exphil_agents.train import TrainConfig
-from exphil_agents.train import main as train_main
-from melee_envs.bench import BenchConfig
-from melee_envs.bench import main as bench_main
+from exphil_agents.train import TrainConfig, main as train_main
+from melee_envs.bench import BenchConfig, main as bench_main
 
 
 def main(argv: list[str] | None = None) -> None:

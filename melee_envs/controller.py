@@ -85,9 +85,16 @@ class ControllerCodec:
         bad = (arr < 0) | (arr >= self.nvec)
         if bad.any():
             names = list(BUTTONS) + list(STICK_AXES) + ["shoulder"]
-            i = int(np.argwhere(bad)[0][-1])
-            value = arr.reshape(-1, len(self.nvec))[np.argwhere(bad.reshape(-1, len(self.nvec)))[0][0], i]
+            first = tuple(np.argwhere(bad)[0])
+            i, value = int(first[-1]), arr[first]
             raise ValueError(f"action component {i} ({names[i]}) = {value} is outside [0, {self.nvec[i] - 1}]")
+        return arr
+
+    def check_one(self, action: Any) -> np.ndarray:
+        """:meth:`check` for exactly one action of shape ``(13,)`` (what an env's ``step`` takes)."""
+        arr = self.check(action)
+        if arr.shape != (len(self.nvec),):
+            raise ValueError(f"expected one action of shape ({len(self.nvec)},); got shape {arr.shape}")
         return arr
 
     def decode(self, action: Any) -> ControllerState:

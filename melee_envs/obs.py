@@ -28,20 +28,13 @@ from melee_envs.data.characters import NUM_CHARACTER_IDS
 from melee_envs.data.stages import internal_to_compact_table, internal_to_external_table
 from melee_envs.state import (
     PLAYER_BOOL_COLUMNS as PB,
-)
-from melee_envs.state import (
     PLAYER_FLOAT_COLUMNS as PF,
-)
-from melee_envs.state import (
     PLAYER_INT_COLUMNS as PI,
-)
-from melee_envs.state import (
     PROJ_FLOAT_COLUMNS as JF,
-)
-from melee_envs.state import (
     PROJ_INT_COLUMNS as JI,
+    GameState,
+    PackedState,
 )
-from melee_envs.state import GameState, PackedState
 
 NUM_STAGES_FULL = 64
 NUM_STAGES_COMPACT = 7

@@ -59,11 +59,22 @@ def shaped(
     winner: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per-player rewards ``(..., 2)`` from stocks and percent arrays of shape ``(..., 2)``."""
-    lost = stocks_lost(prev_stocks, next_stocks)
-    dmg = damage_taken(prev_percent, next_percent)
-    out = config.stock_weight * (lost[..., ::-1] - lost) + config.damage_weight * (dmg[..., ::-1] - dmg)
+    return from_changes(
+        stocks_lost(prev_stocks, next_stocks), damage_taken(prev_percent, next_percent), config, done, winner
+    )
+
+
+def from_changes(
+    lost: np.ndarray,
+    damage: np.ndarray,
+    config: RewardConfig,
+    done: np.ndarray | None = None,
+    winner: np.ndarray | None = None,
+) -> np.ndarray:
+    """Per-player rewards ``(..., 2)`` from each player's stocks lost and damage taken."""
+    out = config.stock_weight * (lost[..., ::-1] - lost) + config.damage_weight * (damage[..., ::-1] - damage)
     if config.win_weight and done is not None and winner is not None:
-        out = out + config.win_weight * win_loss(done, winner, prev_stocks.shape[-1])
+        out = out + config.win_weight * win_loss(done, winner, lost.shape[-1])
     return out.astype(np.float32)
 
 

@@ -122,8 +122,6 @@ class GameState(NamedTuple):
 
     def __getitem__(self, index: Any) -> Any:  # type: ignore[override]
         """Index the batch axes: ``state[3]`` is game 3, ``state[100:200]`` a slice of frames."""
-        if isinstance(index, int) and not self.batch_shape:
-            return tuple.__getitem__(self, index)
         return tree_map(lambda a: a[index], self)
 
     def copy(self) -> GameState:

@@ -21,7 +21,7 @@ from importlib import resources
 
 import numpy as np
 
-from melee_envs.data import libmelee_source
+from melee_envs.data import libmelee_source, names
 
 # libmelee's characterdata.csv spells some names its own way.
 _CSV_NAME = {
@@ -42,23 +42,18 @@ ALIASES = {
     "cf": "CPTFALCON",
     "puff": "JIGGLYPUFF",
     "jiggs": "JIGGLYPUFF",
-    "jigglypuff": "JIGGLYPUFF",
     "ics": "POPO",
     "ic": "POPO",
     "iceclimbers": "POPO",
     "icies": "POPO",
     "gnw": "GAMEANDWATCH",
     "gw": "GAMEANDWATCH",
-    "gameandwatch": "GAMEANDWATCH",
+    "mrgameandwatch": "GAMEANDWATCH",
     "ganon": "GANONDORF",
-    "dk": "DK",
     "donkeykong": "DK",
-    "doc": "DOC",
     "drmario": "DOC",
-    "ylink": "YLINK",
     "younglink": "YLINK",
     "yl": "YLINK",
-    "mewtwo": "MEWTWO",
     "m2": "MEWTWO",
 }
 
@@ -155,24 +150,7 @@ def get(name: str | int) -> CharacterInfo:
     Raises:
         ValueError: naming the unknown character and listing the valid names.
     """
-    table = characters()
-    if isinstance(name, (int, np.integer)):
-        for info in table.values():
-            if info.internal_id == int(name):
-                return info
-        raise ValueError(
-            f"unknown character id {name}; valid internal ids: {sorted(i.internal_id for i in table.values())}"
-        )
-    key = str(name).strip()
-    canon = ALIASES.get(key.lower().replace(" ", "").replace(".", "").replace("&", "and"), key.upper())
-    canon = canon.replace(" ", "_")
-    if canon == "ICE_CLIMBERS":
-        canon = "POPO"
-    if canon not in table:
-        raise ValueError(
-            f"unknown character {name!r}; choose one of {', '.join(playable())} (aliases: {', '.join(sorted(ALIASES))})"
-        )
-    return table[canon]
+    return names.resolve(name, characters(), ALIASES, "character", playable())
 
 
 def css_to_internal(css_id: int) -> int:

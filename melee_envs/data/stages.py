@@ -19,7 +19,7 @@ from functools import cache
 
 import numpy as np
 
-from melee_envs.data import libmelee_source
+from melee_envs.data import libmelee_source, names
 
 LEGAL = ("FOUNTAIN_OF_DREAMS", "POKEMON_STADIUM", "YOSHIS_STORY", "DREAMLAND", "BATTLEFIELD", "FINAL_DESTINATION")
 
@@ -31,9 +31,7 @@ ALIASES = {
     "ys": "YOSHIS_STORY",
     "yoshis": "YOSHIS_STORY",
     "dl": "DREAMLAND",
-    "dreamland": "DREAMLAND",
     "bf": "BATTLEFIELD",
-    "battlefield": "BATTLEFIELD",
     "fd": "FINAL_DESTINATION",
     "final": "FINAL_DESTINATION",
 }
@@ -111,21 +109,7 @@ def get(name: str | int) -> StageInfo:
     Raises:
         ValueError: naming the unknown stage and listing the valid names.
     """
-    table = stages()
-    if isinstance(name, (int, np.integer)):
-        for info in table.values():
-            if info.internal_id == int(name):
-                return info
-        raise ValueError(
-            f"unknown stage id {name}; legal internal ids: {sorted(s.internal_id for s in table.values())}"
-        )
-    key = str(name).strip()
-    canon = ALIASES.get(key.lower().replace(" ", "").replace("'", ""), key.upper().replace(" ", "_"))
-    if canon not in table:
-        raise ValueError(
-            f"unknown stage {name!r}; choose one of {', '.join(LEGAL)} (aliases: {', '.join(sorted(ALIASES))})"
-        )
-    return table[canon]
+    return names.resolve(name, stages(), ALIASES, "stage", LEGAL)
 
 
 def external_to_internal(external_id: int) -> int:

@@ -11,8 +11,9 @@ from melee_envs.backends.mock import MockBackend, MockConfig
 from melee_envs.controller import ControllerCodec
 from melee_envs.data.actions import name_of
 from melee_envs.data.characters import get as get_character
+from melee_envs.data.stages import get as get_stage
 from melee_envs.obs import ObsConfig, ObservationEncoder
-from melee_envs.rewards import RewardConfig, damage_taken, shaped, stocks_lost
+from melee_envs.rewards import RewardConfig, damage_taken, from_changes, stocks_lost
 
 
 @dataclass(frozen=True)
@@ -67,12 +68,22 @@ class GameConfig:
         )
 
 
+RENDER_MODES = (None, "ansi")
+
+
 class Game:
     """A single mock game with observations for both players and per-player rewards."""
 
     def __init__(
-        self, config: GameConfig, codec: ControllerCodec | None = None, observers: tuple[int, ...] = (0, 1)
+        self,
+        config: GameConfig,
+        render_mode: str | None = None,
+        observers: tuple[int, ...] = (0, 1),
+        codec: ControllerCodec | None = None,
     ) -> None:
+        if render_mode not in RENDER_MODES:
+            raise ValueError(f"render_mode={render_mode!r}; supported: {', '.join(map(repr, RENDER_MODES))}")
+        self.render_mode = render_mode
         self.config = config
         self.codec = codec or ControllerCodec()
         self.backend = MockBackend(1, config.mock_config(), self.codec)
@@ -106,17 +117,11 @@ class Game:
         state = self.backend.step(self.actions, checked=True)
         stocks, percent = state.players.stocks[0], state.players.percent[0]
         done = bool(self.backend.done[0])
-        self.reward[:] = shaped(
-            self._prev_stocks,
-            self._prev_percent,
-            stocks,
-            percent,
-            self.config.reward,
-            self.backend.done[0],
-            self.backend.winner[0],
-        )
-        self._stats[:, 0] += damage_taken(self._prev_percent, percent)
-        self._stats[:, 1] += stocks_lost(self._prev_stocks, stocks)
+        damage = damage_taken(self._prev_percent, percent)
+        lost = stocks_lost(self._prev_stocks, stocks)
+        self.reward[:] = from_changes(lost, damage, self.config.reward, self.backend.done[0], self.backend.winner[0])
+        self._stats[:, 0] += damage
+        self._stats[:, 1] += lost
         self._prev_stocks[:] = stocks
         self._prev_percent[:] = percent
         self._encode()
@@ -139,10 +144,13 @@ class Game:
             "damage_taken": float(self._stats[player, 0]),
         }
 
-    def render_ansi(self) -> str:
+    def render(self) -> str | None:
+        """A text frame in ``"ansi"`` mode; nothing otherwise."""
+        if self.render_mode != "ansi":
+            return None
         s = self.backend.state
         p = s.players
-        lines = [f"frame {int(s.frame[0])}  stage {self.config.stage}"]
+        lines = [f"frame {int(s.frame[0])}  stage {get_stage(int(s.stage[0])).name}"]
         for i in range(2):
             lines.append(
                 f"  P{i + 1} {get_character(int(p.character[0, i])).label:<12} stocks {int(p.stocks[0, i])} "
@@ -150,3 +158,6 @@ class Game:
                 f"x={float(p.x[0, i]):7.2f} y={float(p.y[0, i]):7.2f}"
             )
         return "\n".join(lines)
+
+    def close(self) -> None:
+        self.backend.close()

@@ -49,16 +49,13 @@ class MeleeParallelEnv(ParallelEnv):
     metadata = {"name": "melee_v0", "render_modes": ["ansi"], "is_parallelizable": True, "render_fps": 60}
 
     def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
-        if render_mode not in (None, "ansi"):
-            raise ValueError(f"render_mode={render_mode!r}; supported: None, 'ansi'")
-        self.render_mode = render_mode
         self.config = GameConfig.from_kwargs(**kwargs)
-        self.game = Game(self.config)
+        self.game = Game(self.config, render_mode)
+        self.render_mode = render_mode
         self.possible_agents = ["port_1", "port_2"]
         self.agents: list[str] = []
         self._obs_space = self.game.encoder.observation_space()
         self._act_space = self.game.codec.action_space()
-        self._nvec = self.game.codec.nvec
 
     def observation_space(self, agent: str) -> spaces.Space:
         return self._obs_space
@@ -80,7 +77,7 @@ class MeleeParallelEnv(ParallelEnv):
         for i, agent in enumerate(self.possible_agents):
             if agent not in actions:
                 raise ValueError(f"missing action for agent {agent!r}")
-            self.game.actions[0, i] = self.game.codec.check(actions[agent])
+            self.game.actions[0, i] = self.game.codec.check_one(actions[agent])
         done = self.game.step()
         agents = self.agents
         obs = {a: self.game.obs[i].copy() for i, a in enumerate(agents)}
@@ -95,9 +92,7 @@ class MeleeParallelEnv(ParallelEnv):
         return obs, rewards, terms, truncs, infos
 
     def render(self) -> str | None:
-        if self.render_mode == "ansi":
-            return self.game.render_ansi()
-        return None
+        return self.game.render()
 
     def close(self) -> None:
-        self.game.backend.close()
+        self.game.close()

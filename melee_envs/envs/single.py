@@ -74,13 +74,11 @@ class MeleeEnv(gym.Env):
         render_mode: str | None = None,
         **kwargs: Any,
     ) -> None:
-        if render_mode not in (None, "ansi"):
-            raise ValueError(f"render_mode={render_mode!r}; supported: None, 'ansi'")
         if action_mode not in ("multi_discrete", "discrete"):
             raise ValueError(f"action_mode={action_mode!r}; choose 'multi_discrete' or 'discrete'")
-        self.render_mode = render_mode
         self.config = GameConfig.from_kwargs(**kwargs)
-        self.game = Game(self.config, observers=(0,))
+        self.game = Game(self.config, render_mode, observers=(0,))
+        self.render_mode = render_mode
         self.opponent = make_opponent(opponent, self.game.codec)
         self._user_opponent = not isinstance(opponent, str)
         self.observation_space = self.game.encoder.observation_space()
@@ -90,7 +88,6 @@ class MeleeEnv(gym.Env):
             self.action_space = spaces.Discrete(len(DISCRETE_ACTION_NAMES))
         else:
             self.action_space = self.game.codec.action_space()
-        self._nvec = self.game.codec.nvec
 
     @property
     def layout(self) -> dict[str, slice]:
@@ -112,10 +109,7 @@ class MeleeEnv(gym.Env):
             if not 0 <= a < len(self._table):
                 raise ValueError(f"action {action} is outside Discrete({len(self._table)})")
             return self._table[a]
-        a = np.asarray(action)
-        if a.shape != (13,) or a.dtype.kind not in "iu" or (a < 0).any() or (a >= self._nvec).any():
-            return self.game.codec.check(a)  # raises the precise error (or accepts int-valued floats)
-        return a
+        return self.game.codec.check_one(action)
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
         game = self.game
@@ -127,9 +121,7 @@ class MeleeEnv(gym.Env):
         return game.obs[0].copy(), float(game.reward[0]), done, False, info
 
     def render(self) -> str | None:
-        if self.render_mode == "ansi":
-            return self.game.render_ansi()
-        return None
+        return self.game.render()
 
     def close(self) -> None:
-        self.game.backend.close()
+        self.game.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -160,7 +159,3 @@ class MockBackend:
 
     def close(self) -> None:
         pass
-
-
-def chars_of(names: Sequence[str]) -> tuple[str, str]:
-    return tuple(characters.get(n).name for n in names)  # type: ignore[return-value]

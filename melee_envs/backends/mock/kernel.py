@@ -15,9 +15,7 @@ import numpy as np
 from melee_envs.backends.mock.tables import CHAR_FIELDS
 from melee_envs.data.actions import actions
 from melee_envs.data.moves import MOVE_FIELDS, MOVE_INDEX
-from melee_envs.state import PLAYER_BOOL_COLUMNS as PB
-from melee_envs.state import PLAYER_FLOAT_COLUMNS as PF
-from melee_envs.state import PLAYER_INT_COLUMNS as PI
+from melee_envs.state import PLAYER_BOOL_COLUMNS as PB, PLAYER_FLOAT_COLUMNS as PF, PLAYER_INT_COLUMNS as PI
 
 _A = actions()
 DEAD_DOWN, DEAD_LEFT, DEAD_RIGHT, DEAD_UP = (_A[n] for n in ("DEAD_DOWN", "DEAD_LEFT", "DEAD_RIGHT", "DEAD_UP"))
@@ -190,6 +188,13 @@ def _start_move(pi, pf, ei, moves, b, p, move):
     _set_action(pi, pf, b, p, int(moves[ch, move, M_ACTION]))
 
 
+@numba.njit(cache=True, inline="always")
+def _stop_motion(pf, b, p):
+    """Zero every speed and the hitstun/hitlag counters (death, respawn)."""
+    for c in (P_VAIR, P_VY, P_VGROUND, P_KBX, P_KBY, P_HITSTUN, P_HITLAG):
+        pf[b, p, 0, c] = 0.0
+
+
 @numba.njit(cache=True)
 def _respawn(pi, pf, pb, ei, ef, b, p, st, blast):
     pi[b, p, 0, P_ACTION] = ON_HALO_WAIT
@@ -198,8 +203,7 @@ def _respawn(pi, pf, pb, ei, ef, b, p, st, blast):
     pf[b, p, 0, P_Y] = blast[st, 2] * 0.3
     pf[b, p, 0, P_PCT] = 0.0
     pf[b, p, 0, P_FACE] = 1.0 if p == 0 else -1.0
-    for c in (P_VAIR, P_VY, P_VGROUND, P_KBX, P_KBY, P_HITSTUN, P_HITLAG):
-        pf[b, p, 0, c] = 0.0
+    _stop_motion(pf, b, p)
     pb[b, p, 0, P_GROUND] = False
     ei[b, p, EI_INVULN] = RESPAWN_INVULN
     ei[b, p, EI_MOVE] = -1
@@ -340,8 +344,7 @@ def _check_blast(pi, pf, pb, ei, b, p, st, blast):
         pi[b, p, 0, P_STOCKS] -= 1
         ei[b, p, EI_TIMER] = DEAD_FRAMES
         ei[b, p, EI_MOVE] = -1
-        for c in (P_VAIR, P_VY, P_VGROUND, P_KBX, P_KBY, P_HITSTUN, P_HITLAG):
-            pf[b, p, 0, c] = 0.0
+        _stop_motion(pf, b, p)
 
 
 @numba.njit(cache=True)

@@ -56,6 +56,13 @@ def test_jump_squat_and_apex(name, short):
     assert max(ys) == pytest.approx(expected, rel=1e-4)
 
 
+@pytest.mark.parametrize("name", ["FOX", "JIGGLYPUFF", "KIRBY"])
+def test_jumps_at_start_match_the_character(name):
+    be = MockBackend(1, MockConfig(characters=(name, "fox"), stage="fd"))
+    state = be.reset(0)
+    assert state.players.jumps_left[0, 0] == characters.get(name).extra_jumps + 1
+
+
 def test_walk_off_platform_and_drop_through():
     be = MockBackend(1, MockConfig(characters=("fox", "fox"), stage="bf"))
     be.reset(0)

@@ -118,6 +118,7 @@ class MockBackend:
             mask,
             self._chars,
             self.config.stocks,
+            self._t.chars,
             self._t.ground_x,
         )
 

@@ -211,7 +211,7 @@ def _respawn(pi, pf, pb, ei, ef, b, p, st, blast):
 
 
 @numba.njit(cache=True)
-def reset_games(pi, pf, pb, ei, ef, stage, frame, done, winner, mask, chars, stocks, ground_x):
+def reset_games(pi, pf, pb, ei, ef, stage, frame, done, winner, mask, chars, stocks, char_table, ground_x):
     """Put games where ``mask`` is set at their starting positions."""
     for b in range(stage.shape[0]):
         if not mask[b]:
@@ -229,7 +229,7 @@ def reset_games(pi, pf, pb, ei, ef, stage, frame, done, winner, mask, chars, sto
             pi[b, p, 0, P_CHAR] = chars[b, p]
             pi[b, p, 0, P_STOCKS] = stocks
             pi[b, p, 0, P_ACTION] = STANDING
-            pi[b, p, 0, P_JUMPS] = 2
+            pi[b, p, 0, P_JUMPS] = int(char_table[chars[b, p], C_XJUMPS]) + 1  # grounded: ground jump too
             pf[b, p, 0, P_X] = (-0.45 if p == 0 else 0.45) * ground_x[st]
             pf[b, p, 0, P_FACE] = 1.0 if p == 0 else -1.0
             pf[b, p, 0, P_SHIELD] = 60.0

@@ -61,6 +61,10 @@ def __getattr__(name: str) -> Any:
         from melee_envs.envs.parallel import MeleeParallelEnv
 
         return MeleeParallelEnv
+    if name in ("read_replay", "Replay", "ReplayError", "ReplayBackend"):
+        from melee_envs.backends import replay
+
+        return getattr(replay, name)
     raise AttributeError(f"module 'melee_envs' has no attribute {name!r}")
 
 
@@ -73,7 +77,11 @@ __all__ = [
     "ObsConfig",
     "ObservationEncoder",
     "PlayerState",
+    "Replay",
+    "ReplayBackend",
+    "ReplayError",
     "RewardConfig",
     "env",
     "parallel_env",
+    "read_replay",
 ]

@@ -2,9 +2,13 @@
 
 Sources (one each, nothing hand-copied):
 
-* ids and names: libmelee's ``Character`` enum (internal ids) and its ``to_internal`` /
-  ``from_internal`` conversions (character-select-screen, "CSS" ids, as Slippi replays'
-  game-start block stores them);
+* ids and names: libmelee's ``Character`` enum (internal ids, as every frame of a replay or a
+  live game reports them) and its ``to_internal`` / ``from_internal`` conversions ("CSS" ids:
+  the character's position on the character-select screen, which libmelee's menu helper uses);
+* external ids (the game's own character-kind numbering, which Slippi replays' game-start block
+  stores): :data:`EXTERNAL_IDS`, from the Slippi replay specification's id table (the same
+  numbering as peppi's ``character::External``); a test checks it against the first frame of
+  every shared replay;
 * gravity, terminal velocity, fast-fall speed, walk speed, air speed/friction/mobility, ground
   friction, extra jumps, double-jump velocities: libmelee's ``characterdata.csv``;
 * weight, jump squat, initial dash, run speed, dash frames, full/short hop velocities:
@@ -48,6 +52,7 @@ ALIASES = {
     "icies": "POPO",
     "gnw": "GAMEANDWATCH",
     "gw": "GAMEANDWATCH",
+    "gandw": "GAMEANDWATCH",  # "G&W"
     "mrgameandwatch": "GAMEANDWATCH",
     "ganon": "GANONDORF",
     "donkeykong": "DK",
@@ -58,6 +63,16 @@ ALIASES = {
 }
 
 
+#: External character ids (Slippi game-start block) in order; ``None`` for ids with no libmelee
+#: character (Master Hand 26, Crazy Hand 30). Source: Project Slippi's replay spec "Melee IDs".
+EXTERNAL_IDS: tuple[str | None, ...] = (
+    "CPTFALCON", "DK", "FOX", "GAMEANDWATCH", "KIRBY", "BOWSER", "LINK", "LUIGI", "MARIO", "MARTH",
+    "MEWTWO", "NESS", "PEACH", "PIKACHU", "POPO", "JIGGLYPUFF", "SAMUS", "YOSHI", "ZELDA", "SHEIK",
+    "FALCO", "YLINK", "DOC", "ROY", "PICHU", "GANONDORF", None, "WIREFRAME_MALE", "WIREFRAME_FEMALE",
+    "GIGA_BOWSER", None, "SANDBAG", "POPO",
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class CharacterInfo:
     """One character's ids and the attributes the engines use (game units per frame)."""
@@ -65,6 +80,7 @@ class CharacterInfo:
     name: str
     internal_id: int
     css_id: int | None
+    external_id: int | None
     weight: float
     gravity: float
     terminal_velocity: float
@@ -116,6 +132,7 @@ def characters() -> dict[str, CharacterInfo]:
             name=name,
             internal_id=internal,
             css_id=_css_ids().get(name),
+            external_id=EXTERNAL_IDS.index(name) if name in EXTERNAL_IDS else None,
             weight=float(st["weight"]),
             gravity=float(lm["Gravity"]),
             terminal_velocity=float(lm["TerminalVelocity"]),
@@ -154,12 +171,36 @@ def get(name: str | int) -> CharacterInfo:
 
 
 def css_to_internal(css_id: int) -> int:
-    """Character-select-screen id (Slippi game-start block) -> internal id (per-frame data)."""
+    """Character-select-screen position (libmelee's CSS id) -> internal id.
+
+    Not the numbering of a replay's game-start block: use :func:`external_to_internal` there.
+    """
     mapping = libmelee_source.if_chain_mapping("enums.py", "to_internal")
     try:
         return _internal_ids()[mapping[int(css_id)]]
     except KeyError:
-        raise ValueError(f"unknown CSS character id {css_id}") from None
+        raise ValueError(f"unknown CSS (menu position) character id {css_id}") from None
+
+
+def external_to_internal(external_id: int) -> int:
+    """External id (Slippi game-start block) -> internal id (per-frame data).
+
+    Raises:
+        ValueError: for ids outside the table or with no libmelee character.
+    """
+    ext = int(external_id)
+    name = EXTERNAL_IDS[ext] if 0 <= ext < len(EXTERNAL_IDS) else None
+    if name is None:
+        raise ValueError(f"unknown external character id {external_id}")
+    return _internal_ids()[name]
+
+
+def internal_to_external(internal_id: int) -> int:
+    """Internal id -> external id (Slippi game-start numbering)."""
+    for name, iid in _internal_ids().items():
+        if iid == int(internal_id) and name in EXTERNAL_IDS:
+            return EXTERNAL_IDS.index(name)
+    raise ValueError(f"internal character id {internal_id} has no external id")
 
 
 def internal_to_css(internal_id: int) -> int:
@@ -176,7 +217,9 @@ NUM_CHARACTER_IDS = 33
 
 def attribute_arrays() -> dict[str, np.ndarray]:
     """Per-internal-id attribute arrays for kernels (index = internal id, unknown ids zero)."""
-    fields = [f for f in CharacterInfo.__dataclass_fields__ if f not in ("name", "internal_id", "css_id")]
+    fields = [
+        f for f in CharacterInfo.__dataclass_fields__ if f not in ("name", "internal_id", "css_id", "external_id")
+    ]
     out = {f: np.zeros(NUM_CHARACTER_IDS, np.float32) for f in fields}
     for info in characters().values():
         for f in fields:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Protocol, TypeVar
 
@@ -17,8 +18,8 @@ T = TypeVar("T", bound=_HasId)
 
 def normalise(name: str) -> str:
     """Case, spaces, underscores and punctuation folded: ``"Yoshi's Story"`` -> ``"yoshisstory"``."""
-    key = name.strip().lower().replace("&", "and")
-    return "".join(ch for ch in key if ch.isalnum())
+    key = unicodedata.normalize("NFKD", name.strip().lower().replace("&", "and"))
+    return "".join(ch for ch in key if ch.isascii() and ch.isalnum())
 
 
 def resolve(

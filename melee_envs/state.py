@@ -225,6 +225,34 @@ class PackedState:
         return self._view
 
     @classmethod
+    def wrap(
+        cls,
+        stage: np.ndarray,
+        frame: np.ndarray,
+        pi: np.ndarray,
+        pf: np.ndarray,
+        pb: np.ndarray,
+        ji: np.ndarray,
+        jf: np.ndarray,
+        jb: np.ndarray,
+    ) -> PackedState:
+        """A PackedState over existing arrays (no copy); shapes as the constructor makes them."""
+        packed = cls.__new__(cls)
+        packed.stage, packed.frame, packed.pi, packed.pf, packed.pb = stage, frame, pi, pf, pb
+        packed.ji, packed.jf, packed.jb = ji, jf, jb
+        packed._view = packed._make_view()
+        return packed
+
+    def select(self, rows: Any = slice(None), players: Any = slice(None)) -> PackedState:
+        """Rows of the leading batch axis and players of the player axis (views where the
+        indices are slices, copies for index lists). Projectile owners keep their old indices."""
+        pick = (rows, players)
+        return PackedState.wrap(
+            self.stage[rows], self.frame[rows], self.pi[pick], self.pf[pick], self.pb[pick],
+            self.ji[rows], self.jf[rows], self.jb[rows],
+        )  # fmt: skip
+
+    @classmethod
     def from_state(cls, state: GameState) -> PackedState:
         """Pack any GameState (a copy)."""
         packed = cls(state.batch_shape, state.num_players, state.projectiles.x.shape[-1])
@@ -241,3 +269,27 @@ def zeros(
 ) -> GameState:
     """An empty state (neutral sticks, nothing existing) with the given shapes."""
     return PackedState(batch_shape, num_players, num_projectiles).view().copy()
+
+
+def mirror_x(state: GameState) -> GameState:
+    """The same state reflected left-right about the stage centre (a copy).
+
+    Positions, facing, horizontal speeds and horizontal stick axes flip; everything else is
+    kept. The legal stages are symmetric, so a mirrored frame is a plausible frame: replay
+    datasets use it to double their data.
+    """
+
+    def body(b: Any) -> Any:
+        return b._replace(
+            x=-b.x,
+            facing=-b.facing,
+            speed_air_x=-b.speed_air_x,
+            speed_ground_x=-b.speed_ground_x,
+            speed_attack_x=-b.speed_attack_x,
+        )
+
+    players = body(state.players)
+    controller = players.controller._replace(main_x=1.0 - players.controller.main_x, c_x=1.0 - players.controller.c_x)
+    players = players._replace(controller=controller, nana=body(state.players.nana))
+    proj = state.projectiles._replace(x=-state.projectiles.x, speed_x=-state.projectiles.speed_x)
+    return GameState(state.stage, state.frame, players, proj).copy()

@@ -21,7 +21,7 @@ Items come from peppi-py's raw Arrow frame data (``peppi_py._peppi``), because i
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -79,14 +79,14 @@ class Replay:
 
     state: GameState
     meta: ReplayMeta
+    packed: PackedState | None = field(default=None, repr=False, compare=False)
+    """The storage behind ``state`` (kernels and the dataset builder read it directly)."""
 
     def __len__(self) -> int:
         return self.meta.num_frames
 
-    def two_players(self, ports: tuple[int, int] | None = None) -> GameState:
-        """The state restricted to two ports (default: the two of a 1v1), as the encoder needs.
-
-        Projectile owners are renumbered to the new player axis (-1 for items of other ports).
+    def pair_index(self, ports: tuple[int, int] | None = None) -> list[int]:
+        """Player-axis indices of ``ports`` (default: the two players of a 1v1).
 
         Raises:
             ValueError: naming the file, when the game does not have exactly two players and no
@@ -101,7 +101,18 @@ class Replay:
             ports = (self.meta.ports[0], self.meta.ports[1])
         for port in ports:
             self.meta.player(port)  # raises naming the file and the ports in the game
-        index = [self.meta.ports.index(port) for port in ports]
+        return [self.meta.ports.index(port) for port in ports]
+
+    def two_players(self, ports: tuple[int, int] | None = None) -> GameState:
+        """The state restricted to two ports (default: the two of a 1v1), as the encoder needs.
+
+        Projectile owners are renumbered to the new player axis (-1 for items of other ports).
+
+        Raises:
+            ValueError: naming the file, when the game does not have exactly two players and no
+                ports are given, or a port is not in the game.
+        """
+        index = self.pair_index(ports)
         players = tree_map(lambda a: a[:, index], self.state.players)
         remap = np.full(5, -1, np.int32)
         remap[index] = np.arange(len(index), dtype=np.int32)
@@ -277,7 +288,7 @@ def _convert(path: str | Path, game: Any, items: bool) -> Replay:  # noqa: PLR09
         has_item_owner=has_owner,
         extra={"metadata": metadata, "end": end},
     )
-    return Replay(packed.view(), meta)
+    return Replay(packed.view(), meta, packed)
 
 
 def _fill_body(

@@ -1,0 +1,119 @@
+"""On-disk pieces of the replay dataset cache: content hashes, atomic writes, the stat index.
+
+Layout under a cache root::
+
+    <root>/<config key>/config.json          what was encoded (the key is its hash)
+    <root>/<config key>/shards/<file hash>/  one finished shard per distinct replay
+        obs.npy, actions.npy, segments.npy, info.json
+    <root>/<config key>/manifest.json        the shards of the last build, in order
+    <root>/hashes.json                       (path, size, mtime) -> file hash, to skip re-hashing
+
+A shard directory is written under a temporary name and renamed into place when complete, so an
+interrupted build leaves no half shard, and a rerun only builds what is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: Bump when the shard format or what goes into it changes; old shards are then not reused.
+FORMAT_VERSION = 1
+
+
+def file_hash(path: str | Path) -> str:
+    """SHA-256 of the file's bytes (first 20 hex digits): the same replay anywhere, one shard."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()[:20]
+
+
+def config_key(config: dict[str, Any]) -> str:
+    """Hash of an encoding config (JSON, sorted keys) and the format version."""
+    text = json.dumps({"format": FORMAT_VERSION, **config}, sort_keys=True)
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON to a temporary file beside ``path`` and rename it over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh, indent=1, sort_keys=True)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_shard_atomic(shard_dir: Path, arrays: dict[str, np.ndarray], info: dict[str, Any]) -> bool:
+    """Write a shard's ``.npy`` arrays and ``info.json`` into a temporary directory, then rename it
+    to ``shard_dir``. Returns False (and discards the copy) if another writer finished it first."""
+    shard_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=shard_dir.parent, prefix=f".{shard_dir.name}."))
+    try:
+        for name, array in arrays.items():
+            np.save(tmp / f"{name}.npy", array, allow_pickle=False)
+        (tmp / "info.json").write_text(json.dumps(info, indent=1, sort_keys=True))
+        try:
+            os.rename(tmp, shard_dir)
+        except OSError:
+            if (shard_dir / "info.json").exists():
+                return False
+            raise
+        return True
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def clean_partial(shards_root: Path) -> int:
+    """Remove temporary shard directories left by an interrupted build; returns how many."""
+    removed = 0
+    if shards_root.is_dir():
+        for entry in shards_root.iterdir():
+            if entry.name.startswith(".") and entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+                removed += 1
+    return removed
+
+
+class HashIndex:
+    """Remembers each file's content hash by (resolved path, size, mtime), so an unchanged file
+    is not read again to find its shard."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._table: dict[str, list[Any]] = json.loads(path.read_text())
+        except (FileNotFoundError, ValueError):
+            self._table = {}
+        self._dirty = False
+
+    def get(self, file: Path) -> str:
+        st = file.stat()
+        key = str(file.resolve())
+        entry = self._table.get(key)
+        if entry and entry[0] == st.st_size and entry[1] == st.st_mtime_ns:
+            return str(entry[2])
+        digest = file_hash(file)
+        self._table[key] = [st.st_size, st.st_mtime_ns, digest]
+        self._dirty = True
+        return digest
+
+    def save(self) -> None:
+        if self._dirty:
+            write_json_atomic(self.path, self._table)
+            self._dirty = False

@@ -1,0 +1,277 @@
+"""Behavioural-cloning examples from replays, and the memory-mapped dataset that holds them.
+
+One *example* is a frame seen by one player: the encoded observation of frame ``t`` (which, like
+an env observation, includes the controller that produced it) and, as the target, the
+controller that player held on frame ``t + 1 + delay`` in the codec's ``MultiDiscrete``
+encoding. Examples are grouped in *segments*: one uninterrupted run of frames of one player of
+one replay (mirrored copies are separate segments), so sequence models can cut windows that
+never cross games.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from melee_envs.backends.replay import Replay
+from melee_envs.controller import ControllerCodec, uniform_centres
+from melee_envs.data import characters, stages
+from melee_envs.obs import ObsConfig, ObservationEncoder
+from melee_envs.state import PackedState, mirror_x
+
+#: Columns of ``segments.npy``: where a segment starts in its shard, its length, the player's
+#: port, internal character id, the opponent's character id, and 1 if mirrored.
+SEGMENT_COLUMNS = ("start", "length", "port", "character", "opponent", "mirrored")
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """What to extract from each replay. Everything here is part of the cache key.
+
+    Args:
+        obs: the observation encoder's config. The default is the compact layout with action,
+            character and stage ids for learned embeddings (121 values, the seed's choice for
+            BC); ``ObsConfig()`` gives the env's one-hot layout (1035), 8.5x the disk.
+        players: ``both`` (each player of a 1v1 from its own point of view) or ``first`` (port
+            order's first player only).
+        characters: keep only players of these characters (names or aliases; empty = all).
+        opponents: keep only players whose opponent is one of these (empty = all).
+        stages: keep only games on these stages (empty = all).
+        player_names: keep only players with one of these tags, netplay names or connect codes.
+        mirror: add a left-right mirrored copy of every segment.
+        delay: target the input ``delay`` frames later (models online input delay).
+        pregame: include the 123 countdown frames before "GO" (inputs there do nothing).
+        dtype: storage type of observations (``float16`` halves disk and load time; values are
+            scaled to O(1), so the rounding is below 1e-3 relative).
+        stick_buckets: stick positions per axis of the target encoding (the codec's buckets).
+    """
+
+    obs: ObsConfig = field(default_factory=ObsConfig.learned)
+    players: Literal["both", "first"] = "both"
+    characters: tuple[str, ...] = ()
+    opponents: tuple[str, ...] = ()
+    stages: tuple[str, ...] = ()
+    player_names: tuple[str, ...] = ()
+    mirror: bool = False
+    delay: int = 0
+    pregame: bool = False
+    dtype: Literal["float16", "float32"] = "float16"
+    stick_buckets: int = 17
+
+    def __post_init__(self) -> None:
+        if self.players not in ("both", "first"):
+            raise ValueError(f"DatasetConfig.players={self.players!r}; choose 'both' or 'first'")
+        if self.dtype not in ("float16", "float32"):
+            raise ValueError(f"DatasetConfig.dtype={self.dtype!r}; choose 'float16' or 'float32'")
+        if not 2 <= self.stick_buckets <= 127:
+            raise ValueError(f"DatasetConfig.stick_buckets must be 2..127; got {self.stick_buckets}")
+        if self.delay < 0:
+            raise ValueError(f"DatasetConfig.delay must be >= 0; got {self.delay}")
+        for name in self.characters + self.opponents:
+            characters.get(name)  # raises naming the unknown character
+        for name in self.stages:
+            stages.get(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form, with names resolved so ``puff`` and ``JIGGLYPUFF`` give one key."""
+        out = asdict(self)
+        out["characters"] = sorted(characters.get(c).name for c in self.characters)
+        out["opponents"] = sorted(characters.get(c).name for c in self.opponents)
+        out["stages"] = sorted(stages.get(s).name for s in self.stages)
+        out["player_names"] = sorted(n.lower() for n in self.player_names)
+        return out
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> DatasetConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown DatasetConfig field(s) {unknown}; valid fields: {sorted(known)}")
+        values = dict(values)
+        if isinstance(values.get("obs"), dict):
+            values["obs"] = ObsConfig.from_dict(values["obs"])
+        for name in ("characters", "opponents", "stages", "player_names"):
+            if name in values:
+                values[name] = tuple(values[name])
+        return cls(**values)
+
+
+class Skip(Exception):  # noqa: N818 - a reason to leave a file out, not an error
+    """A readable replay this config leaves out (doubles, filtered character, too short)."""
+
+
+class Extractor:
+    """Turns a :class:`Replay` into example arrays for one :class:`DatasetConfig`."""
+
+    def __init__(self, config: DatasetConfig) -> None:
+        self.config = config
+        self.encoder = ObservationEncoder(config.obs)
+        self.codec = ControllerCodec(stick_centres=uniform_centres(config.stick_buckets))
+        resolved = config.to_dict()
+        self._characters = {characters.get(c).internal_id for c in resolved["characters"]}
+        self._opponents = {characters.get(c).internal_id for c in resolved["opponents"]}
+        self._stages = {stages.get(s).internal_id for s in resolved["stages"]}
+        self._names = set(resolved["player_names"])
+
+    def egos(self, replay: Replay) -> list[int]:
+        """Which of the two players become examples (raises :class:`Skip` with the reason)."""
+        meta = replay.meta
+        if len(meta.players) != 2:
+            raise Skip(f"{len(meta.players)} players; datasets take 1v1 games")
+        if self._stages and meta.stage not in self._stages:
+            raise Skip(f"stage {meta.stage_name} filtered out")
+        egos = []
+        for ego, info in enumerate(meta.players):
+            other = meta.players[1 - ego]
+            if self._characters and info.character not in self._characters:
+                continue
+            if self._opponents and other.character not in self._opponents:
+                continue
+            if self._names and not {n.lower() for n in info.names} & self._names:
+                continue
+            egos.append(ego)
+        if self.config.players == "first":
+            egos = egos[:1]
+        if not egos:
+            chars = " vs ".join(p.character_name for p in meta.players)
+            raise Skip(f"no player matches the filters ({chars})")
+        return egos
+
+    def extract(self, replay: Replay) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Arrays ``obs (N, F)``, ``actions (N, 13)`` int8 and ``segments (S, 6)`` int32."""
+        cfg = self.config
+        egos = self.egos(replay)
+        frames = replay.state.frame
+        first = 0 if cfg.pregame else int(np.searchsorted(frames, 0))
+        n = len(frames) - first
+        rows = n - 1 - cfg.delay
+        if rows < 1:
+            raise Skip(f"too short: {n} frames after the filters")
+        packed = replay.packed or PackedState.from_state(replay.state)
+        index = replay.pair_index()
+        # A 1v1 replay's player axis is already the pair: slices keep this copy-free.
+        packed = packed.select(slice(first, None), slice(None) if index == [0, 1] else index)
+        views = [(packed, 0)]
+        if cfg.mirror:
+            views.append((PackedState.from_state(mirror_x(packed.view())), 1))
+        obs = np.empty((rows * len(egos) * len(views), self.encoder.size), cfg.dtype)
+        actions = np.empty((len(obs), 13), np.int8)
+        scratch = self.encoder.allocate(n)
+        segments = []
+        start = 0
+        info = replay.meta.players
+        for view, mirrored in views:
+            controller = view.view().players.controller
+            for ego in egos:
+                self.encoder.encode_packed(view, ego, out=scratch)
+                obs[start : start + rows] = scratch[:rows]
+                future = type(controller)(*(a[1 + cfg.delay :, ego] for a in controller))
+                actions[start : start + rows] = self.codec.encode(future)
+                segments.append((start, rows, info[ego].port, info[ego].character, info[1 - ego].character, mirrored))
+                start += rows
+        arrays = {"obs": obs, "actions": actions, "segments": np.array(segments, np.int32)}
+        meta = replay.meta
+        info = {
+            "source": meta.path,
+            "rows": start,
+            "frames": meta.num_frames,
+            "stage": meta.stage_name,
+            "characters": [p.character_name for p in meta.players],
+            "ports": list(meta.ports),
+            "version": meta.version,
+        }
+        return arrays, info
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One replay's examples, memory-mapped."""
+
+    path: Path
+    obs: np.ndarray
+    actions: np.ndarray
+    segments: np.ndarray
+    info: dict[str, Any]
+
+    @classmethod
+    def open(cls, path: Path) -> Shard:
+        return cls(
+            path=path,
+            obs=np.load(path / "obs.npy", mmap_mode="r"),
+            actions=np.load(path / "actions.npy", mmap_mode="r"),
+            segments=np.load(path / "segments.npy"),
+            info=json.loads((path / "info.json").read_text()),
+        )
+
+
+class ReplayDataset:
+    """The shards of one built dataset (a ``<cache>/<key>`` directory), memory-mapped.
+
+    Attributes:
+        config: the :class:`DatasetConfig` it was built with.
+        shards: one :class:`Shard` per replay, in manifest order.
+    """
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+        manifest_path = self.directory / "manifest.json"
+        if not manifest_path.exists():
+            raise FileNotFoundError(
+                f"{self.directory}: no manifest.json; build the dataset first (exphil replays build)"
+            )
+        manifest = json.loads(manifest_path.read_text())
+        self.config = DatasetConfig.from_dict(manifest["config"])
+        self.shards = [Shard.open(self.directory / "shards" / h) for h in manifest["shards"]]
+        sizes = np.array([len(s.actions) for s in self.shards], np.int64)
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)])
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    @property
+    def obs_size(self) -> int:
+        return ObservationEncoder(self.config.obs).size
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"example {index} out of range for {len(self)} examples")
+        index %= len(self)
+        s = int(np.searchsorted(self.offsets, index, side="right") - 1)
+        local = index - int(self.offsets[s])
+        return np.asarray(self.shards[s].obs[local], np.float32), np.asarray(self.shards[s].actions[local], np.int64)
+
+    def sample(self, batch: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """``batch`` random examples: ``obs (B, F)`` float32 and ``actions (B, 13)`` int64."""
+        picks = np.sort(rng.integers(0, len(self), batch))
+        shard_of = np.searchsorted(self.offsets, picks, side="right") - 1
+        obs = np.empty((batch, self.obs_size), np.float32)
+        actions = np.empty((batch, 13), np.int64)
+        for s in np.unique(shard_of):
+            mask = shard_of == s
+            local = picks[mask] - self.offsets[s]
+            obs[mask] = self.shards[s].obs[local]
+            actions[mask] = self.shards[s].actions[local]
+        return obs, actions
+
+    def windows(self, batch: int, length: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """``batch`` random windows of ``length`` consecutive frames, each inside one segment:
+        ``obs (B, T, F)`` float32 and ``actions (B, T, 13)`` int64."""
+        segs = [
+            (s, int(a), int(n)) for s, shard in enumerate(self.shards) for a, n in shard.segments[:, :2] if n >= length
+        ]
+        if not segs:
+            raise ValueError(f"no segment is {length} frames long")
+        weights = np.array([n - length + 1 for _, _, n in segs], np.float64)
+        chosen = rng.choice(len(segs), size=batch, p=weights / weights.sum())
+        obs = np.empty((batch, length, self.obs_size), np.float32)
+        actions = np.empty((batch, length, 13), np.int64)
+        for b, k in enumerate(chosen):
+            s, start, n = segs[k]
+            offset = start + int(rng.integers(0, n - length + 1))
+            obs[b] = self.shards[s].obs[offset : offset + length]
+            actions[b] = self.shards[s].actions[offset : offset + length]
+        return obs, actions

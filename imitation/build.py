@@ -144,10 +144,12 @@ def build_dataset(
             continue
         seen.add(digest)
         status, reason, rows = known.get(digest, (None, "", 0))
-        if status == "built" and (shards_root / digest / "info.json").exists():
+        shard_info = shards_root / digest / "info.json"
+        if shard_info.exists():
+            # Finished shards count even when the build that wrote them was interrupted.
             report.cached.append(str(path))
             order.append(digest)
-            report.rows += rows
+            report.rows += rows if status == "built" else int(_read_json(shard_info).get("rows", 0))
         elif status == "skipped":
             report.skipped.append((str(path), reason))
         elif status == "failed" and not retry_failed:

@@ -1,0 +1,184 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+import imitation.build as build_module
+from imitation import DatasetConfig, ReplayDataset, build_dataset
+from melee_envs.backends.replay import ReplayError, read_replay
+from melee_envs.backends.replay import reader as reader_module
+from melee_envs.controller import ControllerCodec
+from melee_envs.obs import ObservationEncoder
+
+GOOD = [
+    "peppi/v3.18.slp",
+    "slippi-js/lCancel.slp",
+    "peppi/ics.slp",
+    "slippistats/Game_20221227T193443.slp",  # rollback frames
+    "slippi-js/doubles.slp",  # 4 players: skipped
+]
+
+
+@pytest.fixture
+def mixed_dir(replays_dir, tmp_path):
+    """Good replays, the bad/ folder, truncated and empty copies, a non-replay, a subfolder."""
+    src = tmp_path / "replays"
+    (src / "sub").mkdir(parents=True)
+    for i, name in enumerate(GOOD):
+        shutil.copy(replays_dir / name, src / ("sub" if i % 2 else "") / name.replace("/", "_"))
+    shutil.copytree(replays_dir / "bad", src / "bad")
+    data = (replays_dir / GOOD[1]).read_bytes()
+    (src / "truncated.slp").write_bytes(data[: len(data) // 3])
+    (src / "empty.slp").write_bytes(b"")
+    (src / "notes.slp").write_text("not a replay\n")
+    (src / "readme.txt").write_text("ignored: not .slp\n")
+    return src
+
+
+def test_batch_skips_bad_files_and_keeps_every_good_one(mixed_dir, tmp_path):
+    report = build_dataset(mixed_dir, tmp_path / "cache", workers=0, progress=False)
+    assert len(report.built) == 4 and not report.cached
+    assert [p.split("/")[-1] for p, _ in report.skipped] == ["slippi-js_doubles.slp"]
+    failed = {p.split("/")[-1]: reason for p, reason in report.failed}
+    assert set(failed) == {
+        "libmelee_corrupt_game_1.slp", "libmelee_corrupt_game_2.slp", "peppi_corrupt.slp",
+        "slippi-js_BTTDK.slp", "slippi-js_incomplete.slp", "truncated.slp", "empty.slp", "notes.slp",
+    }  # fmt: skip
+    assert all(reason and "\n" not in reason for reason in failed.values())
+    assert failed["empty.slp"] == "empty file" and "truncated" in failed["truncated.slp"]
+    summary = report.summary()
+    assert "4 built" in summary and "8 failed" in summary and "FAILED" in summary
+    dataset = ReplayDataset(report.directory)
+    assert len(dataset.shards) == 4 and len(dataset) == report.rows > 0
+
+
+def test_rows_are_the_encoded_frames_and_next_frame_inputs(replays_dir, tmp_path):
+    path = replays_dir / "slippi-js" / "lCancel.slp"
+    config = DatasetConfig(dtype="float32")
+    report = build_dataset(path, tmp_path / "cache", config, workers=0, progress=False)
+    dataset = ReplayDataset(report.directory)
+    shard = dataset.shards[0]
+    replay = read_replay(path)
+    state = replay.two_players()
+    first = int(np.searchsorted(state.frame, 0))
+    rows = len(state.frame) - first - 1
+    assert shard.segments.tolist() == [[0, rows, 1, 0, 22, 0], [rows, rows, 2, 22, 0, 0]]  # Mario, Falco
+    encoder = ObservationEncoder(config.obs)
+    codec = ControllerCodec()
+    for ego in (0, 1):
+        expected = encoder.encode(state[first : first + rows], ego)
+        assert np.array_equal(shard.obs[ego * rows : (ego + 1) * rows], expected)
+        controller = state[first + 1 : first + 1 + rows].players.controller
+        target = codec.encode(type(controller)(*(a[:, ego] for a in controller)))
+        assert np.array_equal(shard.actions[ego * rows : (ego + 1) * rows], target)
+    obs, actions = dataset[rows + 5]
+    assert np.array_equal(obs, expected[5]) and actions.dtype == np.int64
+
+
+def test_cache_is_reused_keyed_by_config_and_content(mixed_dir, tmp_path):
+    cache = tmp_path / "cache"
+    first = build_dataset(mixed_dir, cache, workers=0, progress=False)
+    shutil.copy(mixed_dir / "peppi_v3.18.slp", mixed_dir / "sub" / "same_game_renamed.slp")
+    again = build_dataset(mixed_dir, cache, workers=0, progress=False)
+    assert not again.built and len(again.cached) == 4 and again.rows == first.rows
+    assert [p.split("/")[-1] for p in again.duplicates] == ["same_game_renamed.slp"]
+    assert len(again.failed) == 8  # reported from the record, not read again
+    manifest = json.loads((first.directory / "manifest.json").read_text())
+    assert len(manifest["shards"]) == 4
+    mirrored = build_dataset(mixed_dir, cache, DatasetConfig(mirror=True), workers=0, progress=False)
+    assert mirrored.directory != first.directory and len(mirrored.built) == 4
+    assert mirrored.rows == 2 * first.rows
+    assert DatasetConfig(characters=("puff",)).to_dict() == DatasetConfig(characters=("JIGGLYPUFF",)).to_dict()
+
+
+def test_interrupted_build_leaves_no_half_shard_and_resumes(mixed_dir, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    real = build_module._build_one
+    built = []
+
+    def interrupt_after_two_shards(path, shard_dir, config):
+        if len(built) == 2:
+            raise KeyboardInterrupt
+        result = real(path, shard_dir, config)
+        if result[0] == "built":
+            built.append(path)
+        return result
+
+    monkeypatch.setattr(build_module, "_build_one", interrupt_after_two_shards)
+    with pytest.raises(KeyboardInterrupt):
+        build_dataset(mixed_dir, cache, workers=0, progress=False)
+    monkeypatch.setattr(build_module, "_build_one", real)
+    (directory,) = [d for d in cache.iterdir() if d.is_dir()]
+    shards = directory / "shards"
+    finished = [d for d in shards.iterdir() if not d.name.startswith(".")]
+    assert all((d / "info.json").exists() and (d / "obs.npy").exists() for d in finished)
+    (shards / ".deadbeef.partial").mkdir()  # as a killed writer would leave it
+    (shards / ".deadbeef.partial" / "obs.npy").write_bytes(b"half")
+    report = build_dataset(mixed_dir, cache, workers=0, progress=False)
+    assert not (shards / ".deadbeef.partial").exists()
+    assert len(finished) == 2 and len(report.cached) == 2 and len(report.built) == 2
+    assert report.rows == len(ReplayDataset(report.directory))
+
+
+def test_parser_panics_are_contained(replays_dir, tmp_path, monkeypatch):
+    class PanicException(BaseException):
+        """Stands in for pyo3's PanicException, which derives from BaseException."""
+
+    from peppi_py import _peppi
+
+    def panic(path, skip_frames):
+        raise PanicException("called `Option::unwrap()` on a `None` value")
+
+    monkeypatch.setattr(_peppi, "read_slippi", panic)
+    with pytest.raises(ReplayError, match="peppi-py cannot parse it: called `Option::unwrap"):
+        reader_module.read_replay(replays_dir / "peppi" / "v3.18.slp")
+    status, reason, rows = build_module._build_one(str(replays_dir / "peppi" / "v3.18.slp"), str(tmp_path / "s"), {})
+    assert status == "failed" and "unwrap" in reason and rows == 0
+
+
+def test_worker_processes_give_the_same_dataset(mixed_dir, tmp_path):
+    serial = build_dataset(mixed_dir, tmp_path / "a", workers=0, progress=False)
+    parallel = build_dataset(mixed_dir, tmp_path / "b", workers=2, progress=False)
+    assert sorted(map(str, serial.failed)) == sorted(map(str, parallel.failed))
+    a, b = ReplayDataset(serial.directory), ReplayDataset(parallel.directory)
+    assert len(a) == len(b)
+    for sa, sb in zip(a.shards, b.shards, strict=True):
+        assert np.array_equal(sa.obs, sb.obs) and np.array_equal(sa.actions, sb.actions)
+
+
+def test_filters_mirror_and_sampling(replays_dir, tmp_path):
+    path = replays_dir / "slippi-js" / "lCancel.slp"  # Mario vs Falco
+    only = build_dataset(path, tmp_path / "c", DatasetConfig(characters=("falco",)), workers=0, progress=False)
+    segments = ReplayDataset(only.directory).shards[0].segments
+    assert segments[:, 3].tolist() == [22]
+    none = build_dataset(path, tmp_path / "c", DatasetConfig(characters=("puff",)), workers=0, progress=False)
+    assert "no player matches" in none.skipped[0][1]
+    config = DatasetConfig(mirror=True, dtype="float32")
+    data = ReplayDataset(build_dataset(path, tmp_path / "m", config, workers=0, progress=False).directory)
+    seg = data.shards[0].segments
+    assert seg[:, 5].tolist() == [0, 0, 1, 1]
+    layout = ObservationEncoder(config.obs).layout
+    x = layout["player0.x"].start
+    plain, flipped = data.shards[0].obs[: seg[0, 1]], data.shards[0].obs[seg[2, 0] : seg[2, 0] + seg[2, 1]]
+    assert np.allclose(flipped[:, x], -plain[:, x])
+    acts, acts_m = data.shards[0].actions[: seg[0, 1]], data.shards[0].actions[seg[2, 0] : seg[2, 0] + seg[2, 1]]
+    assert np.array_equal(acts_m[:, 8], 16 - acts[:, 8]) and np.array_equal(acts_m[:, 9], acts[:, 9])
+    rng = np.random.default_rng(0)
+    obs, actions = data.sample(64, rng)
+    assert obs.shape == (64, data.obs_size) and actions.shape == (64, 13)
+    obs, actions = data.windows(8, 30, rng)
+    frame = layout["spatial"].start + 3
+    steps = np.diff(obs[:, :, frame], axis=1) * 28800
+    assert obs.shape == (8, 30, data.obs_size) and np.allclose(steps, 1, atol=1e-2)
+
+
+def test_bad_config_and_sources(tmp_path):
+    with pytest.raises(ValueError, match="unknown character 'marioo'"):
+        DatasetConfig(characters=("marioo",))
+    with pytest.raises(ValueError, match="dtype"):
+        DatasetConfig(dtype="int8")
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        build_dataset(tmp_path / "nowhere", tmp_path / "cache", progress=False)
+    with pytest.raises(FileNotFoundError, match="build the dataset first"):
+        ReplayDataset(tmp_path)

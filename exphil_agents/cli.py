@@ -1,4 +1,4 @@
-"""The ``exphil`` command: ``exphil train`` (the default job), ``exphil bench``."""
+"""The ``exphil`` command: ``train`` (the default job), ``bench``, ``replays``."""
 
 from __future__ import annotations
 
@@ -6,28 +6,40 @@ import sys
 
 import tyro
 
-from exphil_agents.train import TrainConfig, main as train_main
-from melee_envs.bench import BenchConfig, main as bench_main
+USAGE = """usage: exphil {train,bench,replays} [--help] [options]
+
+  train    short PPO run in Melee-v0 vs the scripted bot, then an evaluation
+  bench    Melee-v0 steps/s next to CartPole-v1, and raw mock-engine frames/s
+  replays  Slippi replay tools: stats, validate, filter, dupes, quality, build (datasets), bench"""
 
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    commands = {"train": (TrainConfig, train_main), "bench": (BenchConfig, bench_main)}
     if not args or args[0] in ("-h", "--help"):
-        print(
-            "usage: exphil {train,bench} [--help] [options]\n\n"
-            "  train  short PPO run in Melee-v0 vs the scripted bot, then an evaluation\n"
-            "  bench  Melee-v0 steps/s next to CartPole-v1, and raw mock-engine frames/s"
-        )
+        print(USAGE)
         return
     name = args[0]
-    if name not in commands:
-        raise SystemExit(f"exphil: unknown command {name!r}; choose one of {sorted(commands)}")
-    config_cls, run = commands[name]
     try:
-        config = tyro.cli(config_cls, args=args[1:], prog=f"exphil {name}")
-        run(config)
-    except ValueError as exc:
+        if name == "replays":
+            # The replay tools live with the datasets they build (imitation/).
+            from imitation.cli import main as replays_main
+
+            status = replays_main(args[1:])
+            if status:
+                raise SystemExit(status)
+            return
+        if name == "train":
+            from exphil_agents.train import TrainConfig, main as run
+
+            config_cls = TrainConfig
+        elif name == "bench":
+            from melee_envs.bench import BenchConfig, main as run  # type: ignore[assignment]
+
+            config_cls = BenchConfig  # type: ignore[assignment]
+        else:
+            raise SystemExit(f"exphil: unknown command {name!r}; choose one of ['bench', 'replays', 'train']")
+        run(tyro.cli(config_cls, args=args[1:], prog=f"exphil {name}"))  # type: ignore[arg-type]
+    except (ValueError, FileNotFoundError) as exc:
         raise SystemExit(f"exphil {name}: {exc}") from None
 
 

@@ -19,7 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from imitation.cache import HashIndex, clean_partial, config_key, write_json_atomic, write_shard_atomic
+from imitation.cache import (
+    HashIndex,
+    clean_partial,
+    config_key,
+    read_shard_info,
+    shard_complete,
+    write_json_atomic,
+    write_shard_atomic,
+)
 from imitation.dataset import DatasetConfig, Extractor, Skip
 from melee_envs.backends.replay import ReplayError, read_replay
 
@@ -83,7 +91,8 @@ def _build_one(path: str, shard_dir: str, config: dict[str, Any]) -> tuple[str, 
     try:
         replay = read_replay(path)
         arrays, info = Extractor(DatasetConfig.from_dict(config)).extract(replay)
-        write_shard_atomic(Path(shard_dir), arrays, info)
+        obs = arrays.pop("obs")
+        write_shard_atomic(Path(shard_dir), obs, arrays, info)
         return "built", "", int(info["rows"])
     except Skip as exc:
         return "skipped", str(exc), 0
@@ -144,12 +153,11 @@ def build_dataset(
             continue
         seen.add(digest)
         status, reason, rows = known.get(digest, (None, "", 0))
-        shard_info = shards_root / digest / "info.json"
-        if shard_info.exists():
+        if shard_complete(shards_root / digest):
             # Finished shards count even when the build that wrote them was interrupted.
             report.cached.append(str(path))
             order.append(digest)
-            report.rows += rows if status == "built" else int(_read_json(shard_info).get("rows", 0))
+            report.rows += rows if status == "built" else int(read_shard_info(shards_root / digest)["rows"])
         elif status == "skipped":
             report.skipped.append((str(path), reason))
         elif status == "failed" and not retry_failed:

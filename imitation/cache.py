@@ -4,7 +4,8 @@ Layout under a cache root::
 
     <root>/<config key>/config.json          what was encoded (the key is its hash)
     <root>/<config key>/shards/<file hash>/  one finished shard per distinct replay
-        obs.npy, actions.npy, segments.npy, info.json
+        obs.npy      observations (memory-mapped when loaded)
+        labels.npz   actions, segments, and ``info`` (JSON text); written last
     <root>/<config key>/manifest.json        the shards of the last build, in order
     <root>/hashes.json                       (path, size, mtime) -> file hash, to skip re-hashing
 
@@ -58,25 +59,34 @@ def write_json_atomic(path: Path, data: Any) -> None:
         raise
 
 
-def write_shard_atomic(shard_dir: Path, arrays: dict[str, np.ndarray], info: dict[str, Any]) -> bool:
-    """Write a shard's ``.npy`` arrays and ``info.json`` into a temporary directory, then rename it
-    to ``shard_dir``. Returns False (and discards the copy) if another writer finished it first."""
+def write_shard_atomic(shard_dir: Path, obs: np.ndarray, labels: dict[str, np.ndarray], info: dict[str, Any]) -> bool:
+    """Write a shard (``obs.npy`` and ``labels.npz`` with ``info`` as JSON text) into a temporary
+    directory, then rename it to ``shard_dir``. Returns False (and discards the copy) if another
+    writer finished the same shard first."""
     shard_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=shard_dir.parent, prefix=f".{shard_dir.name}."))
     try:
-        for name, array in arrays.items():
-            np.save(tmp / f"{name}.npy", array, allow_pickle=False)
-        (tmp / "info.json").write_text(json.dumps(info, indent=1, sort_keys=True))
+        np.save(tmp / "obs.npy", obs, allow_pickle=False)
+        np.savez(tmp / "labels.npz", info=np.array(json.dumps(info, sort_keys=True)), **labels)
         try:
             os.rename(tmp, shard_dir)
         except OSError:
-            if (shard_dir / "info.json").exists():
+            if shard_complete(shard_dir):
                 return False
             raise
         return True
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def shard_complete(shard_dir: Path) -> bool:
+    return (shard_dir / "labels.npz").exists()
+
+
+def read_shard_info(shard_dir: Path) -> dict[str, Any]:
+    with np.load(shard_dir / "labels.npz") as labels:
+        return json.loads(str(labels["info"]))
 
 
 def clean_partial(shards_root: Path) -> int:

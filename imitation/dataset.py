@@ -15,8 +15,10 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
+import numba
 import numpy as np
 
+from imitation.quality import score
 from melee_envs.backends.replay import Replay
 from melee_envs.controller import ControllerCodec, uniform_centres
 from melee_envs.data import characters, stages
@@ -48,6 +50,8 @@ class DatasetConfig:
         dtype: storage type of observations (``float16`` halves disk and load time; values are
             scaled to O(1), so the rounding is below 1e-3 relative).
         stick_buckets: stick positions per axis of the target encoding (the codec's buckets).
+        min_quality: leave out replays whose :func:`imitation.quality.score` is below this
+            (0 keeps all; 50 drops very short games, AFK players, SD chains, most CPU games).
     """
 
     obs: ObsConfig = field(default_factory=ObsConfig.learned)
@@ -61,6 +65,7 @@ class DatasetConfig:
     pregame: bool = False
     dtype: Literal["float16", "float32"] = "float16"
     stick_buckets: int = 17
+    min_quality: float = 0.0
 
     def __post_init__(self) -> None:
         if self.players not in ("both", "first"):
@@ -116,6 +121,13 @@ class Extractor:
         self._opponents = {characters.get(c).internal_id for c in resolved["opponents"]}
         self._stages = {stages.get(s).internal_id for s in resolved["stages"]}
         self._names = set(resolved["player_names"])
+        self._buffer: np.ndarray | None = None
+
+    def _scratch(self, rows: int) -> np.ndarray:
+        """A reused float32 encode buffer of at least ``rows`` rows."""
+        if self._buffer is None or len(self._buffer) < rows:
+            self._buffer = self.encoder.allocate(max(rows, 16384))
+        return self._buffer[:rows]
 
     def egos(self, replay: Replay) -> list[int]:
         """Which of the two players become examples (raises :class:`Skip` with the reason)."""
@@ -134,6 +146,10 @@ class Extractor:
             if self._names and not {n.lower() for n in info.names} & self._names:
                 continue
             egos.append(ego)
+        if self.config.min_quality > 0:
+            quality = score(replay)
+            if quality.score < self.config.min_quality:
+                raise Skip(f"quality {quality.score:.0f} < {self.config.min_quality:g}: {', '.join(quality.issues)}")
         if self.config.players == "first":
             egos = egos[:1]
         if not egos:
@@ -160,7 +176,7 @@ class Extractor:
             views.append((PackedState.from_state(mirror_x(packed.view())), 1))
         obs = np.empty((rows * len(egos) * len(views), self.encoder.size), cfg.dtype)
         actions = np.empty((len(obs), 13), np.int8)
-        scratch = self.encoder.allocate(n)
+        scratch = self._scratch(n)
         segments = []
         start = 0
         info = replay.meta.players
@@ -168,9 +184,22 @@ class Extractor:
             controller = view.view().players.controller
             for ego in egos:
                 self.encoder.encode_packed(view, ego, out=scratch)
-                obs[start : start + rows] = scratch[:rows]
-                future = type(controller)(*(a[1 + cfg.delay :, ego] for a in controller))
-                actions[start : start + rows] = self.codec.encode(future)
+                if obs.dtype == np.float16:
+                    to_float16(scratch[:rows], obs[start : start + rows].view(np.uint16))
+                else:
+                    obs[start : start + rows] = scratch[:rows]
+                t0 = 1 + cfg.delay
+                _encode_actions(
+                    controller.buttons[t0:, ego],
+                    controller.main_x[t0:, ego],
+                    controller.main_y[t0:, ego],
+                    controller.c_x[t0:, ego],
+                    controller.c_y[t0:, ego],
+                    controller.shoulder[t0:, ego],
+                    self.codec.stick_centres,
+                    self.codec.shoulder_levels,
+                    actions[start : start + rows],
+                )
                 segments.append((start, rows, info[ego].port, info[ego].character, info[1 - ego].character, mirrored))
                 start += rows
         arrays = {"obs": obs, "actions": actions, "segments": np.array(segments, np.int32)}
@@ -199,12 +228,10 @@ class Shard:
 
     @classmethod
     def open(cls, path: Path) -> Shard:
+        with np.load(path / "labels.npz") as labels:
+            actions, segments, info = labels["actions"], labels["segments"], json.loads(str(labels["info"]))
         return cls(
-            path=path,
-            obs=np.load(path / "obs.npy", mmap_mode="r"),
-            actions=np.load(path / "actions.npy", mmap_mode="r"),
-            segments=np.load(path / "segments.npy"),
-            info=json.loads((path / "info.json").read_text()),
+            path=path, obs=np.load(path / "obs.npy", mmap_mode="r"), actions=actions, segments=segments, info=info
         )
 
 
@@ -275,3 +302,68 @@ class ReplayDataset:
             obs[b] = self.shards[s].obs[offset : offset + length]
             actions[b] = self.shards[s].actions[offset : offset + length]
         return obs, actions
+
+
+@numba.njit(cache=True, nogil=True)
+def to_float16(src: np.ndarray, dst: np.ndarray) -> None:  # noqa: PLR0912
+    """float32 ``src`` -> IEEE half-precision bits in uint16 ``dst`` (same shape, C-contiguous),
+    rounding to nearest even exactly as ``ndarray.astype(np.float16)`` does; about twice as fast,
+    which matters at dataset-build rates."""
+    s = src.reshape(-1).view(np.uint32)
+    d = dst.reshape(-1)
+    for i in range(s.shape[0]):
+        b = s[i]
+        sign = (b >> 16) & 0x8000
+        e = (b >> 23) & 0xFF
+        m = b & 0x7FFFFF
+        if e == 0xFF:  # inf, nan
+            d[i] = sign | 0x7C00 | (0x200 if m else 0)
+            continue
+        ex = np.int64(e) - 112  # rebias 127 -> 15
+        if ex >= 31:  # overflow -> inf
+            d[i] = sign | 0x7C00
+        elif ex <= 0:  # half subnormal (or zero)
+            if ex < -10:
+                d[i] = sign
+            else:
+                m = m | 0x800000
+                shift = np.uint32(14 - ex)
+                h = m >> shift
+                rem = m & ((np.uint32(1) << shift) - 1)
+                half = np.uint32(1) << (shift - 1)
+                if rem > half or (rem == half and (h & 1)):
+                    h += 1
+                d[i] = sign | h
+        else:
+            h = (np.uint32(ex) << 10) | (m >> 13)
+            rem = m & 0x1FFF
+            if rem > 0x1000 or (rem == 0x1000 and (h & 1)):
+                h += 1  # a carry into the exponent is the correct rounding (up to inf)
+            d[i] = sign | h
+
+
+@numba.njit(cache=True, nogil=True)
+def _nearest(centres: np.ndarray, v: float) -> int:
+    # Same rule as ControllerCodec.encode: the nearer neighbour, the lower one on a tie.
+    lo, hi = 0, len(centres)
+    while lo < hi:  # searchsorted, side="left"
+        mid = (lo + hi) // 2
+        if centres[mid] < v:
+            lo = mid + 1
+        else:
+            hi = mid
+    k = min(max(lo, 1), len(centres) - 1)
+    return k - 1 if abs(v - centres[k - 1]) <= abs(centres[k] - v) else k
+
+
+@numba.njit(cache=True, nogil=True)
+def _encode_actions(buttons, main_x, main_y, c_x, c_y, shoulder, centres, levels, out):  # noqa: ANN001
+    """``ControllerCodec.encode`` for one player's frames, written into int8 ``out``."""
+    for t in range(out.shape[0]):
+        for k in range(8):
+            out[t, k] = 1 if buttons[t, k] else 0
+        out[t, 8] = _nearest(centres, main_x[t])
+        out[t, 9] = _nearest(centres, main_y[t])
+        out[t, 10] = _nearest(centres, c_x[t])
+        out[t, 11] = _nearest(centres, c_y[t])
+        out[t, 12] = _nearest(levels, shoulder[t])

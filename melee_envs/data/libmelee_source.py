@@ -51,8 +51,10 @@ def _module_ast(name: str) -> ast.Module:
     return ast.parse(data_file(name).read_text(), filename=name)
 
 
+@cache
 def enum_members(class_name: str) -> dict[str, int | str]:
-    """``NAME -> value`` of an ``Enum`` class in libmelee's ``enums.py``, in source order."""
+    """``NAME -> value`` of an ``Enum`` class in libmelee's ``enums.py``, in source order
+    (cached: do not modify the returned dict)."""
     for node in _module_ast("enums.py").body:
         if isinstance(node, ast.ClassDef) and node.name == class_name:
             members: dict[str, int | str] = {}
@@ -71,8 +73,10 @@ def _enum_ref(node: ast.AST) -> str | None:
     return None
 
 
+@cache
 def if_chain_mapping(module: str, function: str) -> dict[Any, Any]:
-    """Mapping encoded by a function made of ``if arg == X: return Y`` statements.
+    """Mapping encoded by a function made of ``if arg == X: return Y`` statements (cached: do
+    not modify the returned dict).
 
     libmelee writes its id conversions and stage platform positions this way. Enum references
     become member names; literals stay literals.

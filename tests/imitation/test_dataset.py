@@ -6,8 +6,7 @@ import pytest
 
 import imitation.build as build_module
 from imitation import DatasetConfig, ReplayDataset, build_dataset
-from melee_envs.backends.replay import ReplayError, read_replay
-from melee_envs.backends.replay import reader as reader_module
+from melee_envs.backends.replay import ReplayError, read_replay, reader as reader_module
 from melee_envs.controller import ControllerCodec
 from melee_envs.obs import ObservationEncoder
 
@@ -112,7 +111,7 @@ def test_interrupted_build_leaves_no_half_shard_and_resumes(mixed_dir, tmp_path,
     (directory,) = [d for d in cache.iterdir() if d.is_dir()]
     shards = directory / "shards"
     finished = [d for d in shards.iterdir() if not d.name.startswith(".")]
-    assert all((d / "info.json").exists() and (d / "obs.npy").exists() for d in finished)
+    assert all((d / "labels.npz").exists() and (d / "obs.npy").exists() for d in finished)
     (shards / ".deadbeef.partial").mkdir()  # as a killed writer would leave it
     (shards / ".deadbeef.partial" / "obs.npy").write_bytes(b"half")
     report = build_dataset(mixed_dir, cache, workers=0, progress=False)
@@ -182,3 +181,21 @@ def test_bad_config_and_sources(tmp_path):
         build_dataset(tmp_path / "nowhere", tmp_path / "cache", progress=False)
     with pytest.raises(FileNotFoundError, match="build the dataset first"):
         ReplayDataset(tmp_path)
+
+
+def test_float16_conversion_matches_numpy_bit_for_bit():
+    from imitation.dataset import to_float16
+
+    rng = np.random.default_rng(0)
+    bits = rng.integers(0, 2**32, size=1_000_000, dtype=np.uint64).astype(np.uint32)
+    special = np.array(
+        [0, -0.0, np.inf, -np.inf, np.nan, 65504, 65519.99, 65520, 1e-8, 2.98e-8, 5.96e-8, 6.1e-5, 1 / 3]
+    )
+    values = np.concatenate([bits.view(np.float32), special.astype(np.float32)]).reshape(-1, 7)
+    ours = np.empty(values.shape, np.uint16)
+    to_float16(values, ours)
+    with np.errstate(all="ignore"):
+        expected = values.astype(np.float16)
+    nan = np.isnan(expected)
+    assert np.array_equal(np.isnan(ours.view(np.float16)), nan)
+    assert np.array_equal(ours[~nan], expected.view(np.uint16)[~nan])

@@ -91,6 +91,8 @@ class ReplayMeta:
         is_teams, is_pal: game-start flags.
         has_velocities: the file records the five speeds (Slippi 3.5+); otherwise they are 0.
         has_item_owner: the file records item owners (Slippi 3.6+); otherwise owner is -1.
+        game_seed: the game's random seed at start; both players' recordings of one netplay
+            game share it (duplicate detection uses it).
     """
 
     path: str
@@ -112,6 +114,7 @@ class ReplayMeta:
     is_pal: bool
     has_velocities: bool
     has_item_owner: bool
+    game_seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property

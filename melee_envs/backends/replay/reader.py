@@ -223,9 +223,11 @@ def _convert(path: str | Path, game: Any, items: bool) -> Replay:  # noqa: PLR09
     ids = _np(frames.field("id")).astype(np.int64)
     # Rollback: keep the last row of every frame index, in frame order.
     order = np.unique(ids[::-1], return_index=True)[1]
-    keep = len(ids) - 1 - order
-    frame_ids = ids[keep]
-    t = len(keep)
+    rows = len(ids) - 1 - order
+    frame_ids = ids[rows]
+    t = len(rows)
+    # Without rollbacks every row is kept: a slice lets each column convert without a copy.
+    keep: np.ndarray | slice = slice(None) if t == len(ids) else rows
 
     start = game.start
     end = game.end
@@ -258,7 +260,7 @@ def _convert(path: str | Path, game: Any, items: bool) -> Replay:  # noqa: PLR09
 
     has_owner = False
     if items:
-        has_owner = _fill_items(packed, frames, keep, [int(p[1]) - 1 for p in present])
+        has_owner = _fill_items(packed, frames, rows, [int(p[1]) - 1 for p in present])
 
     last = packed.view()
     stocks = last.players.stocks[-1]
@@ -286,13 +288,14 @@ def _convert(path: str | Path, game: Any, items: bool) -> Replay:  # noqa: PLR09
         is_pal=bool(start.get("is_pal")),
         has_velocities=has_velocities,
         has_item_owner=has_owner,
+        game_seed=int(start.get("random_seed") or 0),
         extra={"metadata": metadata, "end": end},
     )
     return Replay(packed.view(), meta, packed)
 
 
 def _fill_body(
-    packed: PackedState, p: int, entity: int, post: Any, keep: np.ndarray, valid: np.ndarray, ground_x: float
+    packed: PackedState, p: int, entity: int, post: Any, keep: np.ndarray | slice, valid: np.ndarray, ground_x: float
 ) -> bool:
     """Copy one post-frame block into entity ``entity`` of player ``p``; returns has-velocities."""
     ints, floats, bools = packed.pi[:, p, entity], packed.pf[:, p, entity], packed.pb[:, p, entity]
@@ -350,7 +353,7 @@ def _fill_body(
     return has_velocities
 
 
-def _fill_controller(packed: PackedState, p: int, pre: Any, keep: np.ndarray, valid: np.ndarray) -> None:
+def _fill_controller(packed: PackedState, p: int, pre: Any, keep: np.ndarray | slice, valid: np.ndarray) -> None:
     floats, bools = packed.pf[:, p, 0], packed.pb[:, p, 0]
     bits = _np(pre.field("buttons_physical")).astype(np.int64)[keep]
     b0 = PB.index("button_A")

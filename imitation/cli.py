@@ -1,0 +1,193 @@
+"""``exphil replays``: stats, validate, filter, dupes, quality, build, bench.
+
+Each subcommand takes replay files and/or folders (searched recursively; default: the folder in
+``$EXPHIL_REPLAYS``, else the current directory) and prints tables with rich. Commands that
+judge files (validate, quality) exit with status 1 when some file fails, after listing them all.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+import tyro
+
+from imitation.dataset import DatasetConfig
+
+Paths = Annotated[tuple[Path, ...], tyro.conf.Positional]
+
+
+def _default_paths() -> tuple[Path, ...]:
+    return (Path(os.environ.get("EXPHIL_REPLAYS", ".")),)
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Tables of characters, stages, Slippi versions, durations and game ends."""
+
+    paths: Paths = field(default_factory=_default_paths)
+    workers: int = 0
+    """worker processes for reading (0: this process)."""
+
+
+@dataclass(frozen=True)
+class Validate:
+    """Check every file reads: magic bytes, size, finalised header, then a full parse."""
+
+    paths: Paths = field(default_factory=_default_paths)
+    quick: bool = False
+    """header checks only (no parse)."""
+    workers: int = 0
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Print the files whose games match (one path per line, for piping)."""
+
+    paths: Paths = field(default_factory=_default_paths)
+    character: tuple[str, ...] = ()
+    """a player plays one of these (aliases: puff, ics, gnw, falcon, ...)."""
+    opponent: tuple[str, ...] = ()
+    """that player's opponent plays one of these."""
+    stage: tuple[str, ...] = ()
+    """the game is on one of these (aliases: bf, fd, ys, dl, fod, ps)."""
+    player: tuple[str, ...] = ()
+    """a tag, netplay name or connect code (any case)."""
+    min_quality: float = 0.0
+    humans_only: bool = False
+    singles_only: bool = False
+    workers: int = 0
+
+
+@dataclass(frozen=True)
+class Dupes:
+    """Groups of identical files and of different recordings of the same game."""
+
+    paths: Paths = field(default_factory=_default_paths)
+    workers: int = 0
+
+
+@dataclass(frozen=True)
+class Quality:
+    """Score every game 0-100 and say why; files under --min-score are listed as junk."""
+
+    paths: Paths = field(default_factory=_default_paths)
+    min_score: float = 50.0
+    workers: int = 0
+
+
+@dataclass(frozen=True)
+class Build:
+    """Encode replays into a cached, sharded dataset for behavioural cloning."""
+
+    paths: Paths = field(default_factory=_default_paths)
+    cache: Path = Path("cache/replays")
+    """cache root; each dataset config gets its own sub-directory."""
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    workers: int | None = None
+    """worker processes (default: CPU count; 0: this process)."""
+    retry_failed: bool = False
+    """read files again that an earlier build could not read."""
+
+
+COMMANDS = {"stats": Stats, "validate": Validate, "filter": Filter, "dupes": Dupes, "quality": Quality, "build": Build}
+
+
+def main(argv: list[str]) -> int:
+    """Run ``exphil replays <command> ...``; returns the exit status."""
+    from imitation.bench import BenchConfig
+
+    commands = {**COMMANDS, "bench": BenchConfig}
+    args = tyro.extras.subcommand_cli_from_dict(commands, args=argv, prog="exphil replays")  # type: ignore[arg-type]
+    return run(args)
+
+
+def run(args: object) -> int:  # noqa: PLR0911
+    from rich.console import Console
+
+    from imitation import replay_tools as tools
+
+    out = Console()
+    err = Console(stderr=True)
+    if isinstance(args, Build):
+        from imitation.build import build_dataset
+
+        report = build_dataset(
+            args.paths, args.cache, args.dataset, workers=args.workers, retry_failed=args.retry_failed
+        )
+        out.print(report.summary(), highlight=False, markup=False)
+        return 0 if report.rows else 1
+    if type(args).__name__ == "BenchConfig":
+        from imitation.bench import run as bench
+
+        bench(args)  # type: ignore[arg-type]
+        return 0
+    keep = None
+    if isinstance(args, Filter):  # bad names fail before any file is read
+        keep = tools.Filter(
+            characters=args.character,
+            opponents=args.opponent,
+            stages=args.stage,
+            players=args.player,
+            min_quality=args.min_quality,
+            humans_only=args.humans_only,
+            singles_only=args.singles_only,
+        )
+    entries = tools.scan(args.paths, deep=not getattr(args, "quick", False), workers=args.workers)  # type: ignore[attr-defined]
+    if not entries:
+        err.print(f"no .slp files under {', '.join(map(str, args.paths))}", highlight=False)  # type: ignore[attr-defined]
+        return 1
+    bad = [e for e in entries if e.error]
+    if isinstance(args, Stats):
+        for title, rows in tools.stats(entries).items():
+            _table(out, title, rows)
+    elif isinstance(args, Validate):
+        out.print(f"{len(entries) - len(bad)} of {len(entries)} files OK", highlight=False)
+        _table(out, "Unreadable files", [(e.path, e.error or "") for e in bad], ("file", "reason"))
+        return 1 if bad else 0
+    elif keep is not None:
+        matched = [e.path for e in entries if keep.matches(e)]
+        for path in matched:
+            print(path)
+        err.print(f"{len(matched)} of {len(entries)} files match ({len(bad)} unreadable)", highlight=False)
+        return 0
+    elif isinstance(args, Dupes):
+        groups = tools.duplicates(entries)
+        _table(out, "Duplicates", [(kind, "\n".join(paths)) for kind, paths in groups], ("kind", "files"))
+        out.print(f"{len(groups)} duplicate groups in {len(entries)} files", highlight=False)
+    elif isinstance(args, Quality):
+        rows = sorted(
+            ((f"{e.quality.score:.0f}", e.path, "; ".join(e.quality.issues) or "-") for e in entries if e.quality),
+            key=lambda r: float(r[0]),
+        )
+        _table(out, "Quality (low first)", rows, ("score", "file", "issues"))
+        junk = [r for r in rows if float(r[0]) < args.min_score]
+        out.print(
+            f"{len(junk)} of {len(rows)} games score under {args.min_score:g}; {len(bad)} unreadable", highlight=False
+        )
+        return 1 if junk or bad else 0
+    if bad:
+        err.print(f"{len(bad)} unreadable files (see `exphil replays validate`)", highlight=False)
+    return 0
+
+
+def _table(console: object, title: str, rows: list[tuple[str, ...]], header: tuple[str, ...] | None = None) -> None:
+    from rich.table import Table
+
+    if not rows:
+        return
+    width = len(rows[0])
+    table = Table(title=title, title_justify="left")
+    for k, name in enumerate(header or (("name", "count", "share") if width == 3 else ("item", "value"))[:width]):
+        justify = "right" if k and name in ("count", "share", "value", "score") else "left"
+        table.add_column(name, justify=justify, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)  # type: ignore[attr-defined]
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -118,7 +118,7 @@ def run(args: object) -> int:  # noqa: PLR0911
         report = build_dataset(
             args.paths, args.cache, args.dataset, workers=args.workers, retry_failed=args.retry_failed
         )
-        out.print(report.summary(), highlight=False, markup=False)
+        print(report.summary())
         return 0 if report.rows else 1
     if type(args).__name__ == "BenchConfig":
         from imitation.bench import run as bench

@@ -67,7 +67,10 @@ class DatasetConfig:
     stick_buckets: int = 17
     min_quality: float = 0.0
 
-    def __post_init__(self) -> None:
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the first bad field. Called by every consumer (building,
+        extraction, :meth:`to_dict`), not at construction, so command-line parsing can build
+        the object and report a bad value in one line."""
         if self.players not in ("both", "first"):
             raise ValueError(f"DatasetConfig.players={self.players!r}; choose 'both' or 'first'")
         if self.dtype not in ("float16", "float32"):
@@ -83,6 +86,7 @@ class DatasetConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form, with names resolved so ``puff`` and ``JIGGLYPUFF`` give one key."""
+        self.validate()
         out = asdict(self)
         out["characters"] = sorted(characters.get(c).name for c in self.characters)
         out["opponents"] = sorted(characters.get(c).name for c in self.opponents)

@@ -174,9 +174,9 @@ def test_filters_mirror_and_sampling(replays_dir, tmp_path):
 
 def test_bad_config_and_sources(tmp_path):
     with pytest.raises(ValueError, match="unknown character 'marioo'"):
-        DatasetConfig(characters=("marioo",))
+        build_dataset(tmp_path, tmp_path / "cache", DatasetConfig(characters=("marioo",)), progress=False)
     with pytest.raises(ValueError, match="dtype"):
-        DatasetConfig(dtype="int8")
+        DatasetConfig(dtype="int8").validate()
     with pytest.raises(FileNotFoundError, match="nowhere"):
         build_dataset(tmp_path / "nowhere", tmp_path / "cache", progress=False)
     with pytest.raises(FileNotFoundError, match="build the dataset first"):

@@ -113,8 +113,11 @@ def run(args: object) -> int:  # noqa: PLR0911
     out = Console()
     err = Console(stderr=True)
     if isinstance(args, Build):
-        from imitation.build import build_dataset
+        from imitation.build import build_dataset, find_replays
 
+        if not find_replays(args.paths):
+            err.print(f"no .slp files under {', '.join(map(str, args.paths))}", highlight=False)
+            return 1
         report = build_dataset(
             args.paths, args.cache, args.dataset, workers=args.workers, retry_failed=args.retry_failed
         )

@@ -135,4 +135,6 @@ def test_cli_commands(replays_dir, tmp_path):
     assert result.returncode != 0 and "no such file or directory" in result.stderr
     result = exphil("replays", "stats", env={"EXPHIL_REPLAYS": str(tmp_path)})
     assert result.returncode == 1 and "no .slp files" in result.stderr
+    result = exphil("replays", "build", tmp_path / "cache")
+    assert result.returncode == 1 and "no .slp files" in result.stderr
     assert exphil("replays", "--help").returncode == 0 and exphil("replays", "build", "--help").returncode == 0

@@ -25,29 +25,30 @@ def _default_paths() -> tuple[Path, ...]:
 
 
 @dataclass(frozen=True)
-class Stats:
-    """Tables of characters, stages, Slippi versions, durations and game ends."""
-
+class _Scan:
     paths: Paths = field(default_factory=_default_paths)
+    """replay files and folders, searched recursively (default: $EXPHIL_REPLAYS, else .)."""
     workers: int = 0
     """worker processes for reading (0: this process)."""
 
 
 @dataclass(frozen=True)
-class Validate:
-    """Check every file reads: magic bytes, size, finalised header, then a full parse."""
-
-    paths: Paths = field(default_factory=_default_paths)
-    quick: bool = False
-    """header checks only (no parse)."""
-    workers: int = 0
+class Stats(_Scan):
+    """Tables of characters, stages, Slippi versions, durations and game ends."""
 
 
 @dataclass(frozen=True)
-class Filter:
+class Validate(_Scan):
+    """Check every file reads: magic bytes, size, finalised header, then a full parse."""
+
+    quick: bool = False
+    """header checks only (no parse)."""
+
+
+@dataclass(frozen=True)
+class Filter(_Scan):
     """Print the files whose games match (one path per line, for piping)."""
 
-    paths: Paths = field(default_factory=_default_paths)
     character: tuple[str, ...] = ()
     """a player plays one of these (aliases: puff, ics, gnw, falcon, ...)."""
     opponent: tuple[str, ...] = ()
@@ -57,26 +58,24 @@ class Filter:
     player: tuple[str, ...] = ()
     """a tag, netplay name or connect code (any case)."""
     min_quality: float = 0.0
+    """quality score (0-100, see `exphil replays quality`) at least this."""
     humans_only: bool = False
+    """no CPU players."""
     singles_only: bool = False
-    workers: int = 0
+    """1v1 games only."""
 
 
 @dataclass(frozen=True)
-class Dupes:
+class Dupes(_Scan):
     """Groups of identical files and of different recordings of the same game."""
 
-    paths: Paths = field(default_factory=_default_paths)
-    workers: int = 0
-
 
 @dataclass(frozen=True)
-class Quality:
+class Quality(_Scan):
     """Score every game 0-100 and say why; files under --min-score are listed as junk."""
 
-    paths: Paths = field(default_factory=_default_paths)
     min_score: float = 50.0
-    workers: int = 0
+    """games under this score are junk."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +83,7 @@ class Build:
     """Encode replays into a cached, sharded dataset for behavioural cloning."""
 
     paths: Paths = field(default_factory=_default_paths)
+    """replay files and folders, searched recursively (default: $EXPHIL_REPLAYS, else .)."""
     cache: Path = Path("cache/replays")
     """cache root; each dataset config gets its own sub-directory."""
     dataset: DatasetConfig = field(default_factory=DatasetConfig)

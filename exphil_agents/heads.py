@@ -1,0 +1,74 @@
+"""Controller heads: latent features -> a distribution over the codec's ``MultiDiscrete`` actions.
+
+* :class:`IndependentHead`: one linear layer giving every component's logits at once, the same
+  layout as stable-baselines3's ``MultiCategoricalDistribution`` (``action_net``), so its weights
+  load straight into a PPO policy.
+* :class:`AutoregressiveHead`: buttons, then main stick, then c-stick, then shoulder, each
+  conditioned on the components before it (teacher-forced for training, sampled in order for
+  play), so a jump can decide where the stick goes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from torch.distributions import Categorical
+
+#: Component groups of the 13-wide action, in autoregressive order.
+GROUPS = (("buttons", slice(0, 8)), ("main", slice(8, 10)), ("c", slice(10, 12)), ("shoulder", slice(12, 13)))
+
+
+class IndependentHead(nn.Module):
+    def __init__(self, latent_size: int, nvec: Sequence[int]) -> None:
+        super().__init__()
+        self.nvec = [int(n) for n in nvec]
+        self.linear = nn.Linear(latent_size, sum(self.nvec))
+
+    def distributions(self, latent: torch.Tensor) -> list[Categorical]:
+        return [Categorical(logits=lg) for lg in self.linear(latent).split(self.nvec, dim=-1)]
+
+    def log_prob(self, latent: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        dists = self.distributions(latent)
+        return torch.stack([d.log_prob(actions[..., k]) for k, d in enumerate(dists)], dim=-1).sum(-1)
+
+    def sample(self, latent: torch.Tensor, deterministic: bool = False) -> torch.Tensor:
+        dists = self.distributions(latent)
+        return torch.stack([d.probs.argmax(-1) if deterministic else d.sample() for d in dists], dim=-1)
+
+
+class AutoregressiveHead(nn.Module):
+    """Each group's logits come from the latent plus embeddings of the groups chosen before it."""
+
+    def __init__(self, latent_size: int, nvec: Sequence[int], embed: int = 32) -> None:
+        super().__init__()
+        self.nvec = [int(n) for n in nvec]
+        self.embeds = nn.ModuleList()
+        self.outs = nn.ModuleList()
+        width = latent_size
+        for _, sl in GROUPS:
+            sizes = self.nvec[sl]
+            self.outs.append(nn.Linear(width, sum(sizes)))
+            self.embeds.append(nn.ModuleList(nn.Embedding(n, embed) for n in sizes))
+            width += embed
+
+    def _walk(self, latent: torch.Tensor, actions: torch.Tensor | None, deterministic: bool):
+        context = latent
+        chosen, log_probs = [], []
+        for (_, sl), out, embeds in zip(GROUPS, self.outs, self.embeds, strict=True):
+            dists = [Categorical(logits=lg) for lg in out(context).split(self.nvec[sl], dim=-1)]
+            if actions is None:
+                picks = [d.probs.argmax(-1) if deterministic else d.sample() for d in dists]
+            else:
+                picks = [actions[..., sl.start + k] for k in range(len(dists))]
+            log_probs += [d.log_prob(p) for d, p in zip(dists, picks, strict=True)]
+            chosen += picks
+            context = torch.cat([context, sum(e(p) for e, p in zip(embeds, picks, strict=True))], dim=-1)
+        return torch.stack(chosen, dim=-1), torch.stack(log_probs, dim=-1).sum(-1)
+
+    def log_prob(self, latent: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        return self._walk(latent, actions.long(), False)[1]
+
+    def sample(self, latent: torch.Tensor, deterministic: bool = False) -> torch.Tensor:
+        return self._walk(latent, None, deterministic)[0]

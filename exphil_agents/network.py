@@ -1,0 +1,163 @@
+"""``PolicyNetwork`` (input encoder + backbone + controller head) and its checkpoints.
+
+A checkpoint is one ``.safetensors`` file: the weights, and in its metadata the JSON *spec* that
+rebuilds the network (backbone name and config, observation config, embedding widths, head).
+Loading compares that spec with what the caller asks for and names both sides of any mismatch;
+nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from exphil_agents.backbones import Backbone, config_for, make_backbone
+from exphil_agents.encoder import EmbedConfig, InputEncoder
+from exphil_agents.heads import AutoregressiveHead, IndependentHead
+from melee_envs.controller import ControllerCodec
+from melee_envs.obs import ObsConfig
+
+FORMAT = "exphil-policy-1"
+
+
+class PolicyNetwork(nn.Module):
+    """Observation frames -> controller distribution, for any backbone.
+
+    Args:
+        backbone: backbone name; ``backbone_config`` its config overrides (dict or dataclass).
+        obs_config: the observations' ``ObsConfig``; ``embed`` the id embedding widths.
+        head: ``"independent"`` (SB3-compatible) or ``"autoregressive"``.
+        nvec: action components (default: the controller codec's 13).
+    """
+
+    def __init__(
+        self,
+        backbone: str = "mlp",
+        backbone_config: Any = None,
+        obs_config: ObsConfig | dict | None = None,
+        embed: EmbedConfig | dict | None = None,
+        head: str = "independent",
+        nvec: list[int] | None = None,
+    ) -> None:
+        super().__init__()
+        if head not in ("independent", "autoregressive"):
+            raise ValueError(f"head must be 'independent' or 'autoregressive'; got {head!r}")
+        self.encoder = InputEncoder(obs_config, embed)
+        self.backbone: Backbone = make_backbone(backbone, self.encoder.output_size, backbone_config)
+        self.nvec = list(nvec or ControllerCodec().nvec.tolist())
+        head_cls = IndependentHead if head == "independent" else AutoregressiveHead
+        self.head = head_cls(self.backbone.output_size, self.nvec)
+        self.head_kind = head
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "backbone": self.backbone.name,
+            "backbone_config": asdict(self.backbone.config),
+            "obs_config": asdict(self.encoder.obs_config),
+            "obs_size": self.encoder.obs_size,
+            "embed": asdict(self.encoder.embed_config),
+            "head": self.head_kind,
+            "nvec": self.nvec,
+        }
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any]) -> PolicyNetwork:
+        return cls(
+            spec["backbone"], spec["backbone_config"], spec["obs_config"], spec["embed"], spec["head"], spec["nvec"]
+        )
+
+    def forward(
+        self, obs: torch.Tensor, state: tuple | None = None, episode_starts: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, tuple]:
+        """``obs[B, T, F]`` -> latent ``[B, T, H]`` and the new state."""
+        return self.backbone(self.encoder(obs), state, episode_starts)
+
+    def step(self, obs: torch.Tensor, state: tuple | None = None) -> tuple[torch.Tensor, tuple]:
+        """``obs[B, F]`` -> latent ``[B, H]``, one frame at constant cost."""
+        return self.backbone.step(self.encoder(obs), state)
+
+
+def save_checkpoint(network: PolicyNetwork, path: str | Path, extra: dict[str, Any] | None = None) -> Path:
+    """Write weights + spec to ``path`` (a ``.safetensors`` file) atomically."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    metadata = {"spec": json.dumps(network.spec), "extra": json.dumps(extra or {})}
+    tensors = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata=metadata)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_spec(path: str | Path) -> dict[str, Any]:
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such checkpoint")
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            metadata = fh.metadata() or {}
+    except Exception as exc:  # safetensors raises its own error types for bad headers
+        raise ValueError(f"{path}: not a safetensors checkpoint ({exc})") from None
+    if "spec" not in metadata:
+        raise ValueError(f"{path}: a safetensors file without an exphil spec (not saved by save_checkpoint)")
+    spec = json.loads(metadata["spec"])
+    if spec.get("format") != FORMAT:
+        raise ValueError(f"{path}: checkpoint format {spec.get('format')!r}; this version reads {FORMAT!r}")
+    return spec
+
+
+def load_checkpoint(
+    path: str | Path,
+    backbone: str | None = None,
+    backbone_config: dict[str, Any] | None = None,
+    obs_config: ObsConfig | dict | None = None,
+) -> PolicyNetwork:
+    """Rebuild the network saved at ``path``; any of ``backbone``, ``backbone_config`` (fields to
+    check) and ``obs_config`` the caller expects are compared with the checkpoint first.
+
+    Raises:
+        ValueError: naming the checkpoint's value and the expected one for each mismatch.
+    """
+    from safetensors.torch import load_file
+
+    spec = read_spec(path)
+    problems = []
+    if backbone is not None and backbone != spec["backbone"]:
+        problems.append(f"backbone: checkpoint has {spec['backbone']!r}, expected {backbone!r}")
+    if backbone_config:
+        expected = asdict(config_for(backbone or spec["backbone"], **backbone_config))
+        for key, value in backbone_config.items():
+            if spec["backbone_config"].get(key) != expected[key]:
+                problems.append(f"{key}: checkpoint has {spec['backbone_config'].get(key)!r}, expected {value!r}")
+    if obs_config is not None:
+        want = asdict(obs_config) if isinstance(obs_config, ObsConfig) else asdict(ObsConfig.from_dict(obs_config))
+        diff = {k: (spec["obs_config"].get(k), v) for k, v in want.items() if spec["obs_config"].get(k) != v}
+        if diff:
+            sides = ", ".join(f"{k}: checkpoint {a!r} vs expected {b!r}" for k, (a, b) in diff.items())
+            problems.append(f"observation layout differs ({sides})")
+    if problems:
+        raise ValueError(f"{path}: checkpoint does not match: " + "; ".join(problems))
+    network = PolicyNetwork.from_spec(spec)
+    state = load_file(str(path))
+    missing, unexpected = network.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ValueError(f"{path}: weights do not fit the spec (missing {missing[:3]}, unexpected {unexpected[:3]})")
+    return network

@@ -1,0 +1,170 @@
+"""Agent benchmarks, on CPU: live-play latency, training throughput, PPO training speed.
+
+(a) ``Agent.act`` latency per frame at batch 1 (median, 99th percentile) against the 16.7 ms
+    frame budget, and for every backbone the median after ``long_game`` frames next to the first
+    frames (flat = the cost does not grow with the game);
+(b) training throughput: forward + backward of the policy network (independent head, BC loss) at
+    ``batch`` x ``window`` frames, in samples (frames) per second;
+(c) PPO training steps/s in Melee-v0 per policy, next to SB3's stock ``MlpPolicy`` and
+    sb3-contrib's stock ``RecurrentPPO`` LSTM policy at matched sizes, in the same run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from exphil_agents.agent import Agent
+from exphil_agents.backbones import BACKBONES, describe
+from exphil_agents.network import PolicyNetwork
+from melee_envs.obs import ObsConfig
+
+FRAME_BUDGET_MS = 1000 / 60
+
+
+@dataclass(frozen=True)
+class AgentBenchConfig:
+    """Benchmark every backbone's live-play latency, training throughput and PPO speed."""
+
+    backbones: tuple[str, ...] = tuple(BACKBONES)
+    act_frames: int = 2000
+    """timed ``act`` calls per backbone (after warm-up)."""
+    long_game: int = 5000
+    """frames played before the late-game latency sample."""
+    batch: int = 256
+    window: int = 60
+    train_iters: int = 3
+    ppo_steps: int = 4096
+    """PPO steps per policy for (c); 0 skips (c)."""
+    ppo_window: int = 8
+    """frame window of the windowed PPO policies in (c)."""
+    threads: int = 1
+    """torch threads (1: the per-core figure)."""
+
+
+def _act_latency(net: PolicyNetwork, frames: int, long_game: int) -> dict[str, float]:
+    agent = Agent.from_network(net)
+    agent.warmup()
+    rng = np.random.default_rng(0)
+    obs = rng.random((64, net.encoder.obs_size), dtype=np.float32)
+    obs[:, net.encoder.n_continuous :] = rng.integers(0, 30, (64, len(net.encoder.id_names)))
+    times = np.empty(frames)
+    for k in range(frames):
+        start = time.perf_counter()
+        agent.act(obs[k % 64])
+        times[k] = time.perf_counter() - start
+    for k in range(max(long_game - frames, 0)):
+        agent.act(obs[k % 64])
+    late = np.empty(200)
+    for k in range(200):
+        start = time.perf_counter()
+        agent.act(obs[k % 64])
+        late[k] = time.perf_counter() - start
+    ms = times * 1e3
+    return {"median": float(np.median(ms)), "p99": float(np.percentile(ms, 99)), "late": float(np.median(late) * 1e3)}
+
+
+def _train_throughput(net: PolicyNetwork, batch: int, window: int, iters: int) -> float:
+    opt = torch.optim.Adam(net.parameters(), lr=1e-4)
+    obs = torch.rand(batch, window, net.encoder.obs_size)
+    obs[..., net.encoder.n_continuous :] = torch.randint(0, 30, (batch, window, len(net.encoder.id_names))).float()
+    actions = torch.stack([torch.randint(0, n, (batch, window)) for n in net.nvec], -1)
+
+    def one() -> None:
+        latent, _ = net(obs)
+        loss = -net.head.log_prob(latent, actions).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    one()  # warm-up
+    start = time.perf_counter()
+    for _ in range(iters):
+        one()
+    return batch * window * iters / (time.perf_counter() - start)
+
+
+def _ppo_fps(config: AgentBenchConfig) -> dict[str, float]:
+    from sb3_contrib import RecurrentPPO
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from exphil_agents.policies import BackbonePolicy, RecurrentBackbonePolicy, frame_window
+
+    env = {"opponent": "idle", "render_mode": None, "stocks": 1, "time_limit_minutes": 0.5}
+    common = {"n_steps": 256, "batch_size": 256, "n_epochs": 2, "seed": 0, "device": "cpu"}
+    hidden = 64
+    runs = {
+        "stock MlpPolicy (PPO)": ("ppo", "MlpPolicy", 1, {"net_arch": [hidden, hidden]}),
+        "stock RecurrentPPO LSTM": ("rppo", "MlpLstmPolicy", 1, {"lstm_hidden_size": hidden, "net_arch": []}),
+        "RecurrentBackbonePolicy gru": (
+            "rppo",
+            RecurrentBackbonePolicy,
+            1,
+            {"cell": "gru", "lstm_hidden_size": hidden, "net_arch": []},
+        ),
+    }
+    sizes = {
+        "mlp": {"hidden": hidden},
+        "lstm": {"hidden": hidden},
+        "gru": {"hidden": hidden},
+        "mamba": {"d_model": hidden, "layers": 1},
+        "attention": {"d_model": hidden, "layers": 1, "window": config.ppo_window},
+        "jamba": {"d_model": hidden, "layers": 2, "attention_every": 2, "window": config.ppo_window},
+    }
+    for name in config.backbones:
+        window = 1 if name == "mlp" else config.ppo_window
+        runs[f"BackbonePolicy {name} (window {window})"] = (
+            "ppo", BackbonePolicy, window, {"backbone": name, "backbone_config": sizes[name]},
+        )  # fmt: skip
+    out = {}
+    for label, (algo, policy, window, kwargs) in runs.items():
+        wrapper = {"wrapper_class": frame_window, "wrapper_kwargs": {"window": window}} if window > 1 else {}
+        venv = make_vec_env("Melee-v0", n_envs=4, seed=0, env_kwargs=env, **wrapper)
+        cls = PPO if algo == "ppo" else RecurrentPPO
+        model = cls(policy, venv, policy_kwargs=kwargs, **common)
+        model.learn(512)  # warm-up
+        start = time.perf_counter()
+        model.learn(config.ppo_steps, reset_num_timesteps=False)
+        out[label] = config.ppo_steps / (time.perf_counter() - start)
+    return out
+
+
+def run(config: AgentBenchConfig) -> dict[str, dict[str, float]]:
+    torch.set_num_threads(config.threads)
+    obs = dataclasses.asdict(ObsConfig.learned())
+    results: dict[str, dict[str, float]] = {}
+    print(
+        f"CPU, {config.threads} torch thread(s); ObsConfig.learned() observations; "
+        f"frame budget {FRAME_BUDGET_MS:.1f} ms"
+    )
+    print(f"{'backbone':10s} {'params':>9s} {'act med':>8s} {'act p99':>8s} {'late med':>9s} {'train samples/s':>16s}")
+    for name in config.backbones:
+        torch.manual_seed(0)
+        net = PolicyNetwork(name, obs_config=obs)
+        params = sum(p.numel() for p in net.parameters())
+        lat = _act_latency(net, config.act_frames, config.long_game)
+        train = _train_throughput(net, config.batch, config.window, config.train_iters)
+        results[name] = {**lat, "train_samples_per_s": train, "params": params}
+        print(f"{name:10s} {params:9,d} {lat['median']:7.3f}ms {lat['p99']:7.3f}ms {lat['late']:8.3f}ms {train:16,.0f}")
+    if "mamba" in results and "gru" in results:
+        print(f"mamba / gru act median: {results['mamba']['median'] / results['gru']['median']:.2f} (target <= 2)")
+    worst = max(r["p99"] for r in results.values())
+    print(f"worst p99 act: {worst:.3f} ms (target < 2 ms; frame budget {FRAME_BUDGET_MS:.1f} ms)")
+    print("default sizes:\n" + "\n".join(describe(PolicyNetwork(n, obs_config=obs).backbone) for n in config.backbones))
+    if config.ppo_steps:
+        fps = _ppo_fps(config)
+        base = fps["stock MlpPolicy (PPO)"]
+        print(f"\nPPO training in Melee-v0 (4 envs, {config.ppo_steps} steps, hidden 64):")
+        for label, value in fps.items():
+            print(f"  {label:40s} {value:9,.0f} steps/s  {base / value:5.2f}x slower than stock MLP")
+        results["ppo_fps"] = fps
+    return results
+
+
+def main(config: AgentBenchConfig) -> None:
+    run(config)

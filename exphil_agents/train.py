@@ -35,6 +35,13 @@ class TrainConfig:
     learning_rate: float = 3e-4
     n_steps: int = 512
     batch_size: int = 256
+    backbone: str | None = None
+    """Policy network: None for SB3's stock MlpPolicy, or a backbone name (mlp, lstm, gru, mamba,
+    attention, jamba) for this package's BackbonePolicy."""
+    window: int = 8
+    """Frames per observation for temporal backbones (BackbonePolicy over a frame window)."""
+    recurrent: bool = False
+    """With backbone lstm or gru: RecurrentPPO carrying the state instead of a frame window."""
     save: str | None = None
     """Where to save the trained model (SB3 zip); nothing saved if unset."""
     tensorboard: str | None = None
@@ -53,7 +60,8 @@ def _env_kwargs(cfg: TrainConfig) -> dict[str, Any]:
 
 
 def evaluate(policy: Any, cfg: TrainConfig, episodes: int, seed: int) -> dict[str, float]:
-    """Play ``episodes`` games; ``policy(obs) -> action`` (None: uniformly random actions)."""
+    """Play ``episodes`` games; ``policy(obs) -> action`` (None: uniformly random actions); a
+    policy with a ``reset()`` method is reset at the start of every game."""
     import gymnasium as gym
 
     import melee_envs  # noqa: F401
@@ -69,6 +77,8 @@ def evaluate(policy: Any, cfg: TrainConfig, episodes: int, seed: int) -> dict[st
     }
     for ep in range(episodes):
         obs, _ = env.reset(seed=seed + ep)
+        if hasattr(policy, "reset"):
+            policy.reset()
         ret, done, info = 0.0, False, {}
         while not done:
             action = env.action_space.sample() if policy is None else policy(obs)
@@ -84,11 +94,58 @@ def evaluate(policy: Any, cfg: TrainConfig, episodes: int, seed: int) -> dict[st
     return {k: float(np.mean(v)) for k, v in totals.items()}
 
 
+class _Playing:
+    """An :class:`~exphil_agents.agent.Agent` as ``evaluate``'s policy: called per frame, reset per game."""
+
+    def __init__(self, agent: Any) -> None:
+        self.agent = agent
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        return self.agent.act(obs)
+
+    def reset(self) -> None:
+        self.agent.reset()
+
+
+def _make_model(cfg: TrainConfig) -> Any:
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    common = {
+        "learning_rate": cfg.learning_rate,
+        "n_steps": cfg.n_steps,
+        "batch_size": cfg.batch_size,
+        "seed": cfg.seed,
+        "verbose": 0,
+        "tensorboard_log": cfg.tensorboard,
+        "device": "cpu",
+    }
+    env = {"n_envs": cfg.n_envs, "seed": cfg.seed, "env_kwargs": _env_kwargs(cfg)}
+    if cfg.backbone is None:
+        return PPO("MlpPolicy", make_vec_env("Melee-v0", **env), **common)
+    from exphil_agents.backbones import BACKBONES
+    from exphil_agents.policies import BackbonePolicy, RecurrentBackbonePolicy, frame_window
+
+    if cfg.backbone not in BACKBONES:
+        raise ValueError(f"unknown backbone {cfg.backbone!r}; choose one of {sorted(BACKBONES)}")
+    if cfg.recurrent:
+        if cfg.backbone not in ("lstm", "gru"):
+            raise ValueError(f"--recurrent needs backbone lstm or gru; got {cfg.backbone!r}")
+        from sb3_contrib import RecurrentPPO
+
+        policy = {"cell": cfg.backbone, "lstm_hidden_size": 128}
+        return RecurrentPPO(RecurrentBackbonePolicy, make_vec_env("Melee-v0", **env), policy_kwargs=policy, **common)
+    window = 1 if cfg.backbone == "mlp" else cfg.window
+    if window < 1:
+        raise ValueError(f"window must be >= 1; got {window}")
+    venv = make_vec_env("Melee-v0", wrapper_class=frame_window, wrapper_kwargs={"window": window}, **env)
+    return PPO(BackbonePolicy, venv, policy_kwargs={"backbone": cfg.backbone}, **common)
+
+
 def main(cfg: TrainConfig) -> dict[str, dict[str, float]]:
     """Train, evaluate against the reference, print the comparison."""
     try:
-        from stable_baselines3 import PPO
-        from stable_baselines3.common.env_util import make_vec_env
+        import stable_baselines3  # noqa: F401
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise SystemExit("training needs the 'agents' extra: pip install 'exphil[agents]'") from exc
     from rich.console import Console
@@ -97,20 +154,10 @@ def main(cfg: TrainConfig) -> dict[str, dict[str, float]]:
     import melee_envs  # noqa: F401
 
     console = Console(width=120)
+    model = _make_model(cfg)
     console.print(
-        f"[bold]PPO in Melee-v0[/bold] vs {cfg.opponent}: {cfg.timesteps:,} steps, {cfg.n_envs} envs, seed {cfg.seed}"
-    )
-    venv = make_vec_env("Melee-v0", n_envs=cfg.n_envs, seed=cfg.seed, env_kwargs=_env_kwargs(cfg))
-    model = PPO(
-        "MlpPolicy",
-        venv,
-        learning_rate=cfg.learning_rate,
-        n_steps=cfg.n_steps,
-        batch_size=cfg.batch_size,
-        seed=cfg.seed,
-        verbose=0,
-        tensorboard_log=cfg.tensorboard,
-        device="cpu",
+        f"[bold]PPO in Melee-v0[/bold] vs {cfg.opponent}: {cfg.timesteps:,} steps, {cfg.n_envs} envs, seed {cfg.seed}, "
+        f"policy {cfg.backbone or 'stock MlpPolicy'}{' (recurrent)' if cfg.recurrent else ''}"
     )
     start = time.perf_counter()
     model.learn(total_timesteps=cfg.timesteps, progress_bar=False)
@@ -119,7 +166,15 @@ def main(cfg: TrainConfig) -> dict[str, dict[str, float]]:
     if cfg.save:
         model.save(cfg.save)
         console.print(f"saved model to {cfg.save}")
-    trained = evaluate(lambda o: model.predict(o, deterministic=False)[0], cfg, cfg.eval_episodes, cfg.seed + 10_000)
+    if cfg.backbone is None:
+        trained = evaluate(
+            lambda o: model.predict(o, deterministic=False)[0], cfg, cfg.eval_episodes, cfg.seed + 10_000
+        )
+    else:
+        from exphil_agents.agent import Agent
+
+        agent = Agent.from_sb3(model)
+        trained = evaluate(_Playing(agent), cfg, cfg.eval_episodes, cfg.seed + 10_000)
     random = evaluate(None, cfg, cfg.eval_episodes, cfg.seed + 10_000)
     table = Table(title=f"{cfg.eval_episodes} games vs {cfg.opponent} ({cfg.stocks} stock)")
     table.add_column("policy")

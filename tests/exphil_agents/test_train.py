@@ -62,3 +62,16 @@ def test_cli_bad_input_one_line():
     )
     assert out.returncode != 0
     assert "unknown stage 'hyrule'" in out.stderr
+
+
+def test_train_with_backbones_and_recurrent():
+    from exphil_agents.train import TrainConfig, main
+
+    small = {"timesteps": 512, "n_envs": 2, "n_steps": 128, "batch_size": 128, "eval_episodes": 1}
+    for extra in ({"backbone": "attention", "window": 4}, {"backbone": "gru", "recurrent": True}):
+        result = main(TrainConfig(time_limit_minutes=0.05, **small, **extra))
+        assert set(result) == {"trained", "random"} and 0.0 <= result["trained"]["win"] <= 1.0
+    import pytest
+
+    with pytest.raises(ValueError, match="--recurrent needs backbone lstm or gru; got 'mamba'"):
+        main(TrainConfig(backbone="mamba", recurrent=True, **small))

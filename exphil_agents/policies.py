@@ -38,6 +38,16 @@ def frame_window(env: gym.Env, window: int) -> gym.Env:
     return FrameStackObservation(env, stack_size=window, padding_type="zero")
 
 
+def _encoder_for(observation_space: spaces.Box, obs_config: dict | None, embed: dict | None) -> InputEncoder:
+    encoder = InputEncoder(obs_config, embed)
+    if observation_space.shape[-1] != encoder.obs_size:
+        raise ValueError(
+            f"the env's observations have {observation_space.shape[-1]} values per frame but "
+            f"obs_config {obs_config or 'default'} makes {encoder.obs_size}; pass the env's ObsConfig"
+        )
+    return encoder
+
+
 class BackboneExtractor(BaseFeaturesExtractor):
     """Input encoder + backbone over the observation's frames; features = the last frame's output."""
 
@@ -49,12 +59,7 @@ class BackboneExtractor(BaseFeaturesExtractor):
         obs_config: dict[str, Any] | None = None,
         embed: dict[str, Any] | None = None,
     ) -> None:
-        encoder = InputEncoder(obs_config, embed)
-        if observation_space.shape[-1] != encoder.obs_size:
-            raise ValueError(
-                f"the env's observations have {observation_space.shape[-1]} values per frame but "
-                f"obs_config {obs_config or 'default'} makes {encoder.obs_size}; pass the env's ObsConfig"
-            )
+        encoder = _encoder_for(observation_space, obs_config, embed)
         net = make_backbone(backbone, encoder.output_size, backbone_config or {})
         super().__init__(observation_space, features_dim=net.output_size)
         self.encoder, self.backbone = encoder, net
@@ -118,12 +123,7 @@ class EncoderExtractor(BaseFeaturesExtractor):
     def __init__(
         self, observation_space: spaces.Box, obs_config: dict[str, Any] | None = None, embed: dict | None = None
     ) -> None:
-        encoder = InputEncoder(obs_config, embed)
-        if observation_space.shape[-1] != encoder.obs_size:
-            raise ValueError(
-                f"the env's observations have {observation_space.shape[-1]} values but obs_config "
-                f"{obs_config or 'default'} makes {encoder.obs_size}; pass the env's ObsConfig"
-            )
+        encoder = _encoder_for(observation_space, obs_config, embed)
         super().__init__(observation_space, features_dim=encoder.output_size)
         self.encoder = encoder
 

@@ -79,3 +79,19 @@ def category_table() -> np.ndarray:
     for index, (_, lo, hi) in enumerate(CATEGORIES):
         table[lo : hi + 1] = index
     return table
+
+
+@cache
+def zero_indexed_table() -> np.ndarray:
+    """``(33, 512)`` bool: actions whose in-game frame counter starts at 0 for that character.
+
+    From libmelee's ``actiondata.csv``. Every backend reports ``action_frame`` 1-based (the first
+    frame of an action is 1), as libmelee does: the game's counter, truncated, plus 1 where this
+    table is True.
+    """
+    table = np.zeros((33, 512), np.bool_)
+    for row in libmelee_source.read_csv("actiondata.csv"):
+        char, action = int(row["character"]), int(row["action"])
+        if row["zeroindex"] == "True" and char < 33 and action < 512:
+            table[char, action] = True
+    return table

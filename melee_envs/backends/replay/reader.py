@@ -6,8 +6,10 @@ Dolphin game give the same values:
 
 * positions, percent, stocks, action ids, facing, shield, jumps, hitlag, speeds: the post-frame
   block as recorded; fields a Slippi version does not record are 0 (see ``ReplayMeta.has_*``);
-* ``hitstun``: the game's "misc action-state" counter while the player is in a damage action,
-  else 0; ``ledge_distance`` from libmelee's stage edges (negative off stage);
+* ``action_frame``: 1-based like libmelee's (the game's counter truncated, plus 1 for the actions
+  libmelee's ``actiondata.csv`` marks zero-indexed); ``hitlag`` truncated to whole frames;
+* ``hitstun``: the game's "misc action-state" counter (whole frames) while the player is in a
+  damage action, else 0; ``ledge_distance`` from libmelee's stage edges (negative off stage);
 * controller: physical buttons, processed sticks mapped to libmelee's [0, 1] (``x / 2 + 0.5``)
   and the processed analog shoulder;
 * rollback netplay rows: the last version of each frame index is kept, one row per frame;
@@ -35,6 +37,7 @@ from melee_envs.backends.replay.meta import (
     stage_name,
     winner_port,
 )
+from melee_envs.data.actions import zero_indexed_table
 from melee_envs.data.stages import external_to_internal, geometry_arrays
 from melee_envs.state import (
     BUTTONS,
@@ -65,6 +68,7 @@ BUTTON_BITS = {
 #: Damage actions (DAMAGE_HI_1 .. DAMAGE_FLY_ROLL), where the misc counter is hitstun left.
 _DAMAGE_ACTIONS = (0x4B, 0x5B)
 _PORTS = ("P1", "P2", "P3", "P4")
+_ZERO_INDEXED = zero_indexed_table()
 
 
 @dataclass(frozen=True)
@@ -318,14 +322,17 @@ def _fill_body(
     floats[:, PF.index("facing")] = np.sign(col("direction"))
     floats[:, PF.index("shield")] = col("shield")
     floats[:, PF.index("ledge_distance")] = ground_x - np.abs(x)
-    for name, source in (("action_frame", ("state_age",)), ("hitlag", ("hitlag",))):
-        values = col(*source)
-        if values is not None:
-            floats[:, PF.index(name)] = values
+    age = col("state_age")
+    if age is not None:
+        character = ints[:, PI.index("character")].clip(0, 32)
+        floats[:, PF.index("action_frame")] = np.trunc(age) + _ZERO_INDEXED[character, action.clip(0, 511)]
+    hitlag = col("hitlag")
+    if hitlag is not None:
+        floats[:, PF.index("hitlag")] = np.trunc(hitlag)
     misc = col("misc_as")
     if misc is not None:
         in_damage = (action >= _DAMAGE_ACTIONS[0]) & (action <= _DAMAGE_ACTIONS[1])
-        floats[:, PF.index("hitstun")] = np.where(in_damage, misc, 0.0)
+        floats[:, PF.index("hitstun")] = np.where(in_damage, np.trunc(misc), 0.0)
     velocities = (
         ("speed_air_x", "self_x_air"),
         ("speed_y", "self_y"),

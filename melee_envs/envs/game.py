@@ -27,7 +27,10 @@ class GameConfig:
         time_limit_minutes: the game timer.
         obs: observation contents (:class:`~melee_envs.obs.ObsConfig`).
         reward: reward weights (:class:`~melee_envs.rewards.RewardConfig`).
-        backend: ``"mock"`` (the only backend this release ships for envs).
+        backend: ``"mock"`` (the fast engine) or ``"dolphin"`` (Slippi Dolphin through libmelee;
+            ``stocks`` and ``time_limit_minutes`` then come from the game's own rules menu).
+        dolphin: :class:`~melee_envs.backends.dolphin.DolphinConfig` fields for the Dolphin
+            backend (paths, ports, who controls each port, CPU levels, headless, speed, ...).
     """
 
     characters: tuple[str, str] = ("FOX", "FOX")
@@ -37,6 +40,7 @@ class GameConfig:
     obs: ObsConfig = field(default_factory=ObsConfig)
     reward: RewardConfig = field(default_factory=RewardConfig)
     backend: str = "mock"
+    dolphin: Any = None
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> GameConfig:
@@ -56,11 +60,25 @@ class GameConfig:
         if "characters" in kwargs:
             kwargs["characters"] = tuple(kwargs["characters"])
         config = cls(**kwargs)
-        if config.backend != "mock":
-            raise ValueError(
-                f"backend={config.backend!r}: the envs run on 'mock' (the Dolphin backend is a separate extra)"
-            )
+        if config.backend not in ("mock", "dolphin"):
+            raise ValueError(f"backend={config.backend!r}; choose 'mock' or 'dolphin'")
+        if config.dolphin is not None and config.backend != "dolphin":
+            raise ValueError("dolphin=... settings given but backend is not 'dolphin'")
         return config
+
+    def make_backend(self, codec: ControllerCodec) -> Any:
+        if self.backend == "mock":
+            return MockBackend(1, self.mock_config(), codec)
+        from melee_envs.backends.dolphin import DolphinBackend, DolphinConfig
+
+        dolphin = self.dolphin or {}
+        if isinstance(dolphin, dict):
+            known = {f.name for f in fields(DolphinConfig)}
+            bad = sorted(set(dolphin) - known)
+            if bad:
+                raise TypeError(f"unknown dolphin setting(s) {bad}; valid: {sorted(known)}")
+            dolphin = DolphinConfig(**{"characters": self.characters, "stage": self.stage, **dolphin})
+        return DolphinBackend(dolphin, codec)
 
     def mock_config(self) -> MockConfig:
         return MockConfig(
@@ -86,7 +104,7 @@ class Game:
         self.render_mode = render_mode
         self.config = config
         self.codec = codec or ControllerCodec()
-        self.backend = MockBackend(1, config.mock_config(), self.codec)
+        self.backend = config.make_backend(self.codec)
         self.encoder = ObservationEncoder(config.obs)
         self.obs = self.encoder.allocate(2)
         self.actions = np.broadcast_to(self.codec.noop(), (1, 2, 13)).copy()

@@ -313,8 +313,8 @@ def _fill_body(
     ints[:, PI.index("action")] = action
     ints[:, PI.index("stocks")] = col("stocks")
     jumps = col("jumps")
-    if jumps is not None:
-        ints[:, PI.index("jumps_left")] = jumps
+    # Files before Slippi 2.0 do not record jumps; 1 is what libmelee reports for them live.
+    ints[:, PI.index("jumps_left")] = 1 if jumps is None else jumps
     x = col("position", "x")
     floats[:, PF.index("x")] = x
     floats[:, PF.index("y")] = col("position", "y")

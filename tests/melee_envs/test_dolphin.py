@@ -1,0 +1,215 @@
+"""The Dolphin backend at libmelee's real boundaries: its replay-file console, the controller
+pipe, and a stand-in Dolphin (tests/melee_envs/fake_dolphin.py) serving the Slippi spectator
+protocol on loopback with a real replay's events."""
+
+import itertools
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import melee_envs
+from melee_envs.backends.dolphin import DolphinBackend, DolphinConfig, DolphinError
+from melee_envs.backends.dolphin.backend import _stop
+from melee_envs.backends.dolphin.convert import Converter
+from melee_envs.backends.dolphin.pad import Pad
+from melee_envs.backends.replay import read_replay
+from melee_envs.controller import ControllerCodec
+from melee_envs.state import PackedState
+
+pytestmark = pytest.mark.dolphin
+HERE = Path(__file__).parent
+_ports = itertools.count(52000)
+
+
+@pytest.fixture
+def fake(tmp_path, monkeypatch):
+    """Paths to a stand-in Dolphin executable and a dummy image; returns a config factory."""
+    exe = tmp_path / "Slippi_Dolphin"
+    exe.write_text(
+        f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(HERE)!r})\nfrom fake_dolphin import main\nmain()\n"
+    )
+    exe.chmod(0o755)
+    iso = tmp_path / "melee.iso"
+    iso.write_bytes(b"stand-in image")
+
+    def make(replay, mode="stream", **kwargs):
+        monkeypatch.setenv("EXPHIL_FAKE_REPLAY", str(replay))
+        monkeypatch.setenv("EXPHIL_FAKE_MODE", mode)
+        kwargs.setdefault("controls", ("bot", "bot"))
+        return DolphinConfig(dolphin_path=str(exe), iso_path=str(iso), slippi_port=next(_ports), **kwargs)
+
+    return make
+
+
+def test_config_names_missing_paths(tmp_path, monkeypatch):
+    monkeypatch.delenv("EXPHIL_DOLPHIN_PATH", raising=False)
+    monkeypatch.delenv("EXPHIL_ISO_PATH", raising=False)
+    with pytest.raises(DolphinError, match="EXPHIL_DOLPHIN_PATH"):
+        DolphinConfig().resolved()
+    with pytest.raises(DolphinError, match=f"Dolphin not found at {tmp_path}/nope"):
+        DolphinConfig(dolphin_path=str(tmp_path / "nope")).resolved()
+    monkeypatch.setenv("EXPHIL_DOLPHIN_PATH", str(tmp_path))
+    with pytest.raises(DolphinError, match="EXPHIL_ISO_PATH"):
+        DolphinConfig().resolved()
+    monkeypatch.setenv("EXPHIL_ISO_PATH", str(tmp_path / "melee.iso"))
+    with pytest.raises(DolphinError, match=f"game image not found at {tmp_path}/melee.iso"):
+        DolphinConfig().resolved()
+    (tmp_path / "melee.iso").write_bytes(b"x")
+    assert DolphinConfig().resolved().iso_path == str(tmp_path / "melee.iso")
+    with pytest.raises(ValueError, match="cpu_levels must be 1-9"):
+        DolphinConfig(cpu_levels=(0, 0)).resolved()
+    with pytest.raises(ValueError, match="ports must be two different ports"):
+        DolphinConfig(ports=(1, 1)).resolved()
+    with pytest.raises(ValueError, match="unknown character 'mewthree'"):
+        DolphinConfig(characters=("fox", "mewthree")).resolved()
+
+
+def test_libmelee_gamestates_convert_to_the_replay_readers_values(replays_dir):
+    melee = pytest.importorskip("melee")
+    peppi = pytest.importorskip("peppi_py._peppi")
+    compared = 0
+    for path in sorted(p for p in replays_dir.rglob("*.slp") if "bad" not in p.parts and p.name != "doubles.slp"):
+        replay = read_replay(path)
+        ports = replay.meta.ports[:2]
+        expected = PackedState.from_state(replay.two_players(ports))
+        row = {int(f): i for i, f in enumerate(replay.state.frame)}
+        ids, counts = np.unique(peppi.read_slippi(str(path), False).frames.field("id").to_numpy(), return_counts=True)
+        rolled_back = set(ids[counts > 1].tolist())  # libmelee keeps their first version
+        converter, out = Converter(ports), PackedState((1,), 2)
+        console = melee.Console(is_dolphin=False, path=str(path), allow_old_version=True)
+        console.connect()
+        while True:
+            try:
+                gs = console.step()
+            except (ValueError, TypeError):
+                break  # events libmelee cannot read (see test_replay_reader)
+            if gs is None:
+                break
+            if int(gs.frame) in rolled_back:
+                continue
+            converter.write(gs, out)
+            i = row[int(gs.frame)]
+            for name in ("pi", "pf", "pb", "ji", "jf", "jb"):
+                np.testing.assert_allclose(
+                    getattr(out, name)[0], getattr(expected, name)[i], atol=1e-5, err_msg=f"{path} {gs.frame} {name}"
+                )
+            compared += 1
+    assert compared > 90_000
+
+
+def test_controller_pipe_gets_the_exact_commands(fake, replays_dir):
+    melee = pytest.importorskip("melee")
+    config = fake(replays_dir / "slippistats" / "wavedash.slp").resolved()
+    console = melee.Console(path=config.dolphin_path, slippi_port=config.slippi_port, fullscreen=False)
+    try:
+        controller = melee.Controller(console, 1)
+        received = []
+        reader = threading.Thread(target=lambda: received.append(Path(controller.pipe_path).read_text()))
+        reader.start()
+        controller.connect()
+        codec = ControllerCodec()
+        pad = Pad(controller, codec)
+        jump = codec.noop()
+        jump[2] = 1  # X
+        dash_right = codec.noop()
+        dash_right[8] = 16  # main stick x = 1.0
+        shield = codec.noop()
+        shield[6], shield[12] = 1, 4  # R, full analog shoulder
+        for action in (codec.noop(), jump, dash_right, shield):
+            pad.send(action)
+        controller.disconnect()
+        reader.join(5)
+    finally:
+        _stop(console)
+
+    def stick(v):  # libmelee's analog fix-up: the raw value [-80, 80], nudged over the threshold
+        return (round((v - 0.5) * 160) + 0.1) / 254 + 0.5
+
+    def trigger(v):
+        return (round(v * 140) + 0.1) / 255
+
+    first = "".join(f"RELEASE {b}\n" for b in "A B X Y Z L R D_UP".split())
+    first += f"SET MAIN {stick(0.5)} {stick(0.5)}\nSET C {stick(0.5)} {stick(0.5)}\nSET L {trigger(0.0)}\nFLUSH\n"
+    expected = first + "PRESS X\nFLUSH\n" + f"RELEASE X\nSET MAIN {stick(1.0)} {stick(0.5)}\nFLUSH\n"
+    expected += f"PRESS R\nSET MAIN {stick(0.5)} {stick(0.5)}\nSET L {trigger(1.0)}\nFLUSH\n"
+    assert received == [expected]
+
+
+def test_whole_game_through_the_fake_dolphin(fake, replays_dir):
+    path = replays_dir / "slippistats" / "wavedash.slp"
+    replay = read_replay(path)
+    backend = DolphinBackend(fake(path, characters=("falco", "peach")))
+    try:
+        state = backend.reset()
+        assert int(state.frame[0]) == -123
+        home = Path(backend.console.dolphin_home_path)
+        process = backend.console._process
+        frames, timings = 1, []
+        codec = ControllerCodec()
+        while not backend.done[0]:
+            start = time.perf_counter()
+            state = backend.step(np.stack([codec.noop(), codec.noop()])[None])
+            timings.append(time.perf_counter() - start)
+            if not backend.done[0]:
+                i = frames
+                assert int(state.frame[0]) == int(replay.state.frame[i])
+                assert np.allclose(state.players.x[0], replay.state.players.x[i])
+                assert np.array_equal(state.players.action[0], replay.state.players.action[i])
+                frames += 1
+        assert frames == len(replay)
+        time.sleep(0.3)
+        log = (home / "pipe1.log").read_text()
+        assert log.count("FLUSH\n") >= len(replay) - 1  # one flush per frame the bot played
+        assert backend.step() is backend.state  # after the end, nothing moves
+    finally:
+        backend.close()
+    assert process.poll() is not None  # no orphan emulator
+    backend.close()  # twice is fine
+
+
+@pytest.mark.parametrize(
+    ("mode", "message"),
+    [
+        ("silent", "no frame from Dolphin for 1.5 s"),
+        ("drop", "lost the connection to Dolphin"),
+        ("exit", "exited at start with code 3"),
+    ],
+)
+def test_silent_dropped_or_dead_dolphin_is_a_clear_error(fake, replays_dir, mode, message):
+    backend = DolphinBackend(fake(replays_dir / "slippistats" / "wavedash.slp", mode, frame_timeout_s=1.5))
+    start = time.monotonic()
+    try:
+        with pytest.raises(DolphinError, match=message):
+            backend.reset()
+            for _ in range(500):
+                backend.step()
+    finally:
+        backend.close()
+    assert time.monotonic() - start < 30
+
+
+def test_melee_v0_on_the_dolphin_backend(fake, replays_dir):
+    config = fake(replays_dir / "slippistats" / "wavedash.slp")
+    kwargs = {f: getattr(config, f) for f in ("dolphin_path", "iso_path", "slippi_port", "controls")}
+    env = gym.make("Melee-v0", backend="dolphin", dolphin=kwargs, characters=("falco", "peach"), opponent="idle")
+    try:
+        obs, _ = env.reset()
+        assert obs.shape == env.observation_space.shape
+        steps, done = 0, False
+        while not done:
+            obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+            done = terminated or truncated
+            steps += 1
+        assert steps == 1002 and terminated  # 1,001 frames, then the post-game menu and "episode" in info
+    finally:
+        env.close()
+    with pytest.raises(TypeError, match="unknown dolphin setting"):
+        gym.make("Melee-v0", backend="dolphin", dolphin={"iso": "x"})
+    assert melee_envs  # registered ids in use
+    assert os.environ.get("EXPHIL_FAKE_MODE") == "stream"

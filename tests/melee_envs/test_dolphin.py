@@ -1,10 +1,9 @@
 """The Dolphin backend at libmelee's real boundaries: its replay-file console, the controller
-pipe, and a stand-in Dolphin (tests/melee_envs/fake_dolphin.py) serving the Slippi spectator
-protocol on loopback with a real replay's events."""
+pipe, and a stand-in Dolphin (melee_envs/backends/dolphin/fake_peer.py) serving the Slippi
+spectator protocol on loopback with a real replay's events."""
 
 import itertools
 import os
-import sys
 import threading
 import time
 from pathlib import Path
@@ -17,24 +16,20 @@ import melee_envs
 from melee_envs.backends.dolphin import DolphinBackend, DolphinConfig, DolphinError
 from melee_envs.backends.dolphin.backend import _stop
 from melee_envs.backends.dolphin.convert import Converter
+from melee_envs.backends.dolphin.fake_peer import write_stand_in
 from melee_envs.backends.dolphin.pad import Pad
 from melee_envs.backends.replay import read_replay
 from melee_envs.controller import ControllerCodec
 from melee_envs.state import PackedState
 
 pytestmark = pytest.mark.dolphin
-HERE = Path(__file__).parent
 _ports = itertools.count(52000)
 
 
 @pytest.fixture
 def fake(tmp_path, monkeypatch):
     """Paths to a stand-in Dolphin executable and a dummy image; returns a config factory."""
-    exe = tmp_path / "Slippi_Dolphin"
-    exe.write_text(
-        f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(HERE)!r})\nfrom fake_dolphin import main\nmain()\n"
-    )
-    exe.chmod(0o755)
+    exe = write_stand_in(tmp_path)
     iso = tmp_path / "melee.iso"
     iso.write_bytes(b"stand-in image")
 

@@ -1,4 +1,7 @@
-"""A stand-in for the Slippi Dolphin executable, for tests: no emulator, the real boundaries.
+"""A stand-in for the Slippi Dolphin executable: no emulator, but Dolphin's real boundaries.
+
+For tests and benchmarks of the Dolphin backend where no Dolphin exists (:func:`write_stand_in`
+makes an executable that runs this module).
 
 libmelee runs it as it would run Dolphin (``--version``, then ``-e <image> -u <user dir>``). It
 then does what Dolphin does at libmelee's two boundaries:
@@ -59,6 +62,15 @@ def _port(user: Path) -> int:
         if ini.has_option(section, key):
             return int(ini.get(section, key))
     return 51441
+
+
+def write_stand_in(directory: str | Path) -> Path:
+    """Write an executable named like Slippi Dolphin into ``directory`` that runs this module
+    with the current Python; returns its path (use it as ``DolphinConfig.dolphin_path``)."""
+    path = Path(directory) / "Slippi_Dolphin"
+    path.write_text(f"#!{sys.executable}\nfrom melee_envs.backends.dolphin.fake_peer import main\nmain()\n")
+    path.chmod(0o755)
+    return path
 
 
 def main() -> None:

@@ -208,3 +208,65 @@ def test_melee_v0_on_the_dolphin_backend(fake, replays_dir):
         gym.make("Melee-v0", backend="dolphin", dolphin={"iso": "x"})
     assert melee_envs  # registered ids in use
     assert os.environ.get("EXPHIL_FAKE_MODE") == "stream"
+
+
+def test_runners_play_a_whole_game(fake, replays_dir):
+    from melee_envs.backends.dolphin.runners import run_async, run_sync
+
+    path = replays_dir / "slippistats" / "wavedash.slp"
+    codec = ControllerCodec()
+    seen = []
+
+    def policy(state):
+        seen.append(int(state.frame[0]))
+        return np.stack([codec.noop(), codec.noop()])
+
+    backend = DolphinBackend(fake(path))
+    try:
+        stats = run_sync(backend, policy, action_repeat=2)
+    finally:
+        backend.close()
+    assert stats.done and stats.frames == 1002 and stats.late_frames == 0 and stats.decisions == 501
+    assert seen[:3] == [-123, -121, -119]  # every second frame with action_repeat=2
+
+    def slow(state):
+        time.sleep(0.002)  # slower than the stand-in streams frames
+        return np.stack([codec.noop(), codec.noop()])
+
+    backend = DolphinBackend(fake(path))
+    try:
+        stats = run_async(backend, slow)
+    finally:
+        backend.close()
+    assert stats.done and stats.frames == 1002
+    assert stats.late_frames > 0 and stats.decisions > 10  # late frames counted; the policy still played
+    assert "late" in stats.summary()
+
+
+def test_parallel_instances(fake, replays_dir):
+    from melee_envs.backends.dolphin.runners import dolphin_vec_env
+
+    config = fake(replays_dir / "slippistats" / "wavedash.slp")
+    venv = dolphin_vec_env(2, config, characters=("falco", "peach"), opponent="idle")
+    try:
+        obs = venv.reset()
+        assert obs.shape[0] == 2
+        for _ in range(30):
+            obs, rewards, dones, infos = venv.step(np.stack([venv.action_space.sample() for _ in range(2)]))
+        assert not dones.any() and np.allclose(obs[0], obs[1])  # both instances stream the same game
+    finally:
+        venv.close()
+    with pytest.raises(ValueError, match="cannot share one user_dir"):
+        dolphin_vec_env(2, DolphinConfig(user_dir="/tmp/x"))
+
+
+def test_close_does_not_wait_on_unread_frames(fake, replays_dir):
+    backend = DolphinBackend(fake(replays_dir / "slippistats" / "Game_20221227T205720.slp"))
+    backend.reset()
+    for _ in range(5):
+        backend.step()
+    time.sleep(1.0)  # the stand-in has streamed the whole game meanwhile; nobody reads it
+    process = backend.console._process
+    start = time.monotonic()
+    backend.close()
+    assert time.monotonic() - start < 10 and process.poll() is not None

@@ -29,6 +29,17 @@ from melee_envs.state import GameState, PackedState
 
 def _stop(console: Any) -> None:
     """Stop Dolphin and remove its temporary user directory, whatever state libmelee is in."""
+    # libmelee's receiver process only notices a shutdown between messages; if frames piled up
+    # unread (the caller stopped stepping), it blocks on a full pipe and stop() would wait
+    # forever. Ask it to stop, give it a moment, then end it.
+    stream = getattr(console, "_slippstream", None)
+    worker = getattr(stream, "_worker", None)
+    if worker is not None and worker.is_alive():
+        stream._shutdown.set()
+        worker.join(2.0)
+        if worker.is_alive():
+            worker.terminate()
+            worker.join(2.0)
     try:
         console.stop()
     except Exception:  # noqa: BLE001 - libmelee's stop() fails if it never connected

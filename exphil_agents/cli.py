@@ -6,11 +6,13 @@ import sys
 
 import tyro
 
-USAGE = """usage: exphil {train,bench,bench-agents,replays} [--help] [options]
+USAGE = """usage: exphil {train,bench,bench-agents,bench-dolphin,play,replays} [--help] [options]
 
   train         short PPO run in Melee-v0 vs the scripted bot, then an evaluation
   bench         Melee-v0 steps/s next to CartPole-v1, and raw mock-engine frames/s
   bench-agents  every backbone: live-play latency, training throughput, PPO training speed
+  bench-dolphin the Dolphin backend's per-frame work, against a stand-in Dolphin
+  play          an agent checkpoint on Slippi Dolphin vs the game's CPU or a human
   replays  Slippi replay tools: stats, validate, filter, dupes, quality, build (datasets), bench"""
 
 
@@ -37,16 +39,23 @@ def main(argv: list[str] | None = None) -> None:
             from melee_envs.bench import BenchConfig, main as run  # type: ignore[assignment]
 
             config_cls = BenchConfig  # type: ignore[assignment]
+        elif name == "bench-dolphin":
+            from melee_envs.backends.dolphin.bench import DolphinBenchConfig, main as run  # type: ignore[assignment]
+
+            config_cls = DolphinBenchConfig  # type: ignore[assignment]
+        elif name == "play":
+            from exphil_agents.play import PlayConfig, main as run  # type: ignore[assignment]
+
+            config_cls = PlayConfig  # type: ignore[assignment]
         elif name == "bench-agents":
             from exphil_agents.bench import AgentBenchConfig, main as run  # type: ignore[assignment]
 
             config_cls = AgentBenchConfig  # type: ignore[assignment]
         else:
-            raise SystemExit(
-                f"exphil: unknown command {name!r}; choose one of ['bench', 'bench-agents', 'replays', 'train']"
-            )
+            commands = ["bench", "bench-agents", "bench-dolphin", "play", "replays", "train"]
+            raise SystemExit(f"exphil: unknown command {name!r}; choose one of {commands}")
         run(tyro.cli(config_cls, args=args[1:], prog=f"exphil {name}"))  # type: ignore[arg-type]
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
         raise SystemExit(f"exphil {name}: {exc}") from None
 
 

@@ -270,3 +270,29 @@ def test_close_does_not_wait_on_unread_frames(fake, replays_dir):
     start = time.monotonic()
     backend.close()
     assert time.monotonic() - start < 10 and process.poll() is not None
+
+
+def test_play_command_with_a_checkpoint(fake, replays_dir, tmp_path):
+    import subprocess
+    import sys
+
+    from exphil_agents.network import PolicyNetwork, save_checkpoint
+
+    config = fake(replays_dir / "slippistats" / "wavedash.slp")
+    checkpoint = save_checkpoint(PolicyNetwork("gru", {"hidden": 16}), tmp_path / "bot.safetensors")
+    args = ["play", "--checkpoint", checkpoint, "--dolphin-path", config.dolphin_path, "--iso-path", config.iso_path]
+    args += ["--slippi-port", str(config.slippi_port), "--character", "falco", "--opponent-character", "peach"]
+    result = subprocess.run(
+        [sys.executable, "-m", "exphil_agents.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "game 1: 1002 frames" in result.stdout and "fps" in result.stdout and "late" in result.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "exphil_agents.cli", "play", "--checkpoint", tmp_path / "nope.zip"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert bad.returncode != 0 and "nope.zip: no such checkpoint" in bad.stderr

@@ -40,7 +40,9 @@ class MeleeParallelEnv(ParallelEnv):
 
     ## Arguments
     ``characters``, ``stage``, ``stocks``, ``time_limit_minutes``, ``obs`` (``ObsConfig`` or
-    dict), ``reward`` (``RewardConfig`` or dict), ``render_mode`` (``"ansi"`` or None).
+    dict), ``reward`` (``RewardConfig`` or dict), ``render_mode`` (``"ansi"`` or None),
+    ``backend`` (``"mock"`` or ``"dolphin"`` with ``dolphin={...}``; use ``controls=("bot",
+    "bot")`` there so both agents' actions reach the game).
 
     ## Version History
     * v0: initial release.

@@ -60,6 +60,10 @@ class MeleeEnv(gym.Env):
       :class:`~melee_envs.rewards.RewardConfig` or dict).
     * ``action_mode``: ``"multi_discrete"`` (default) or ``"discrete"``.
     * ``render_mode``: ``"ansi"`` or None.
+    * ``backend``: ``"mock"`` (default) or ``"dolphin"`` (Slippi Dolphin through libmelee, with
+      ``dolphin={...}`` :class:`~melee_envs.backends.dolphin.DolphinConfig` fields; see
+      ``docs/dolphin.md``). On Dolphin the opponent's actions only reach the game when its port is
+      a ``bot`` port.
 
     ## Version History
     * v0: initial release.

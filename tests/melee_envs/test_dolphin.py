@@ -118,6 +118,7 @@ def test_controller_pipe_gets_the_exact_commands(fake, replays_dir):
         shield[6], shield[12] = 1, 4  # R, full analog shoulder
         for action in (codec.noop(), jump, dash_right, shield):
             pad.send(action)
+            controller.flush()  # what Console.step does once per frame
         controller.disconnect()
         reader.join(5)
     finally:
@@ -296,3 +297,39 @@ def test_play_command_with_a_checkpoint(fake, replays_dir, tmp_path):
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert bad.returncode != 0 and "nope.zip: no such checkpoint" in bad.stderr
+
+
+def test_rematch_walks_the_menus_and_gives_up_clearly(fake, replays_dir):
+    # After the game the stand-in stays on a post-game screen: the rematch has to navigate menus
+    # (the bots' pads press through them) and, with nothing changing, must stop at the deadline.
+    backend = DolphinBackend(fake(replays_dir / "peppi" / "v3.13.slp", menu_timeout_s=2.0, ports=(1, 3)))
+    try:
+        backend.reset()
+        while not backend.done[0]:
+            backend.step()
+        start = time.monotonic()
+        with pytest.raises(DolphinError, match=r"stuck in the menus \(UNKNOWN_MENU\) for 2 s"):
+            backend.reset()
+        assert time.monotonic() - start < 10
+    finally:
+        backend.close()
+
+
+def test_input_delay_holds_actions_back(fake, replays_dir):
+    backend = DolphinBackend(fake(replays_dir / "slippistats" / "wavedash.slp", input_delay=3))
+    codec = ControllerCodec()
+    press_a = codec.noop()
+    press_a[0] = 1
+    try:
+        backend.reset()
+        home = Path(backend.console.dolphin_home_path)
+        time.sleep(0.3)
+        before = len((home / "pipe1.log").read_text())
+        for _ in range(6):
+            backend.step(np.stack([press_a, codec.noop()])[None])
+        time.sleep(0.3)
+        frames = (home / "pipe1.log").read_text()[before:].split("FLUSH\n")
+    finally:
+        backend.close()
+    # One flush per step: three neutral frames, then A (held, so pressed once).
+    assert [("PRESS A" in f) for f in frames[:6]] == [False, False, False, True, False, False], frames[:7]

@@ -74,6 +74,9 @@ class DolphinBackend:
         self._queue: deque[np.ndarray] = deque()
         self._finalizer: Any = None
         self._in_game = False
+        self._step_started = 0.0
+        self._timed_out = False
+        self._watch_stop = threading.Event()
 
     @property
     def state(self) -> GameState:
@@ -91,8 +94,7 @@ class DolphinBackend:
             slippi_port=cfg.slippi_port,
             online_delay=cfg.online_delay,
             blocking_input=cfg.blocking_input,
-            polling_mode=True,
-            polling_timeout=0.05,
+            polling_mode=False,  # one step, one FLUSH: blocking Dolphin advances a frame per flush
             fullscreen=False,
             gfx_backend="Null" if cfg.headless else None,
             disable_audio=cfg.disable_audio,
@@ -116,6 +118,7 @@ class DolphinBackend:
         for port, controller in controllers.items():
             self._connect_pad(port, controller)
             self.pads[port] = Pad(controller, self.codec)
+        threading.Thread(target=self._watch, daemon=True).start()
 
     def _connect_pad(self, port: int, controller: Any) -> None:
         # Opening the pipe blocks until Dolphin opens its end; wait with a deadline.
@@ -133,22 +136,33 @@ class DolphinBackend:
         return f"{message} within {self.config.connect_timeout_s:g} s (is another instance on that port?)"
 
     # -- frames -------------------------------------------------------------------------------
-    def _next(self, timeout: float) -> Any:
+    def _watch(self) -> None:
+        # libmelee's step() blocks until a frame arrives; a watchdog interrupts one that waits
+        # longer than the deadline (console.interrupt is libmelee's thread-safe way to do so).
+        while not self._watch_stop.wait(0.1):
+            started = self._step_started
+            if started and time.monotonic() - started > self.config.frame_timeout_s and self.console is not None:
+                self._timed_out = True
+                self.console.interrupt()
+                return
+
+    def _next(self, timeout: float | None = None) -> Any:
         from melee.slippstream import EnetDisconnected
 
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                gs = self.console.step()
-            except EnetDisconnected:
-                raise DolphinError("lost the connection to Dolphin (it closed or crashed)") from None
-            if gs is not None:
-                return gs
-            if time.monotonic() > deadline:
-                proc = getattr(self.console, "_process", None)
-                if proc is not None and proc.poll() is not None:
-                    raise DolphinError(f"Dolphin exited with code {proc.returncode}")
-                raise DolphinError(f"no frame from Dolphin for {timeout:g} s (paused, or not emulating?)")
+        self._step_started = time.monotonic()
+        try:
+            return self.console.step()
+        except EnetDisconnected:
+            proc = getattr(self.console, "_process", None)
+            if self._timed_out:
+                raise DolphinError(
+                    f"no frame from Dolphin for {self.config.frame_timeout_s:g} s (paused, or not emulating?)"
+                ) from None
+            if proc is not None and proc.poll() is not None:
+                raise DolphinError(f"Dolphin exited with code {proc.returncode}") from None
+            raise DolphinError("lost the connection to Dolphin (it closed or crashed)") from None
+        finally:
+            self._step_started = 0.0
 
     def _to_match(self) -> Any:
         import melee
@@ -162,7 +176,7 @@ class DolphinBackend:
         stage = enums.Stage(stages.get(cfg.stage).internal_id)
         autostart_port = min(self.pads) if self.pads else None
         while True:
-            gs = self._next(cfg.frame_timeout_s)
+            gs = self._next()
             if gs.menu_state in in_game:
                 return gs
             if time.monotonic() - start > cfg.menu_timeout_s:
@@ -215,7 +229,7 @@ class DolphinBackend:
         for k, (port, control) in enumerate(zip(self.config.ports, self.config.controls, strict=True)):
             if control == "bot":
                 self.pads[port].send(acts[k])
-        gs = self._next(self.config.frame_timeout_s)
+        gs = self._next()
         from melee import enums
 
         if gs.menu_state not in (enums.Menu.IN_GAME, enums.Menu.SUDDEN_DEATH):
@@ -237,6 +251,7 @@ class DolphinBackend:
 
     def close(self) -> None:
         """Stop Dolphin and release the pipes (safe to call twice)."""
+        self._watch_stop.set()
         for pad in self.pads.values():
             try:
                 pad.controller.disconnect()

@@ -2,7 +2,7 @@
 
 The stand-in (:mod:`melee_envs.backends.dolphin.fake_peer`) streams a real replay over the Slippi
 spectator protocol as fast as it can, so the loop never waits on an emulator; per frame it times
-sending the bot's controller (pipe writes), converting libmelee's gamestate to ``GameState`` and
+writing the bots' controller commands to their pipes, converting libmelee's gamestate to ``GameState`` and
 encoding the observation, next to libmelee's own frame parsing (``Console.step``) for reference.
 Target: our work under 0.5 ms per frame, so a headless Dolphin at many times real time (one frame
 every ~2 ms at 8x) never waits on us.
@@ -63,7 +63,7 @@ def run(config: DolphinBenchConfig) -> dict[str, float]:
                 for pad in backend.pads.values():
                     pad.send(noop)
                 t1 = time.perf_counter()
-                gs = backend._next(backend.config.frame_timeout_s)
+                gs = backend._next()
                 t2 = time.perf_counter()
                 if gs.menu_state not in (enums.Menu.IN_GAME, enums.Menu.SUDDEN_DEATH):
                     break

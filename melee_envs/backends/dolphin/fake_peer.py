@@ -10,8 +10,8 @@ then does what Dolphin does at libmelee's two boundaries:
   ``<user dir>/pipe<N>.log``;
 * serves the Slippi spectator protocol on the port libmelee wrote into ``Dolphin.ini`` (ENet,
   JSON messages: ``connect_reply``, then one ``game_event`` per replay event, base64), streaming
-  the events of the real replay named by ``EXPHIL_FAKE_REPLAY``, then a menu event (the game is
-  over) and stays connected until killed.
+  the events of the real replay named by ``EXPHIL_FAKE_REPLAY``, then a menu event every frame
+  (the game is over: a post-game screen) until killed.
 
 ``EXPHIL_FAKE_MODE``: ``stream`` (default), ``silent`` (accepts the connection, never sends a
 frame), ``drop`` (disconnects after 60 frames), ``exit`` (exits at once with code 3).
@@ -113,8 +113,10 @@ def main() -> None:
                     return
         menu = bytearray(0x200)
         menu[0], menu[1], menu[2] = 0x3E, 0x00, 0x04  # a post-game scene: the match is over
-        message = {"type": "menu_event", "payload": base64.b64encode(bytes(menu)).decode()}
-        peer.send(0, enet.Packet(json.dumps(message).encode(), enet.PACKET_FLAG_RELIABLE))
+        message = json.dumps({"type": "menu_event", "payload": base64.b64encode(bytes(menu)).decode()}).encode()
+        while True:  # like Dolphin, a menu event every frame while on the post-game screen
+            peer.send(0, enet.Packet(message, enet.PACKET_FLAG_RELIABLE))
+            host.service(16)
     while True:
         host.service(100)
         time.sleep(0.01)

@@ -1,8 +1,9 @@
 """Codec actions -> a libmelee ``Controller`` (the named pipe Dolphin reads a bot's inputs from).
 
-Only what changed since the last frame is written (a held button is not pressed again), then
-``FLUSH`` sends the frame's inputs. Sticks go through libmelee's analog fix-up, so what the game
-then reports is the value asked for.
+Only what changed since the last frame is written (a held button is not pressed again); the
+``FLUSH`` that hands the frame's inputs to Dolphin comes from libmelee's ``Console.step``, once
+per frame. Sticks go through libmelee's analog fix-up, so what the game then reports is the value
+asked for.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class Pad:
         self._last: np.ndarray | None = None
 
     def send(self, action: np.ndarray) -> None:
-        """Write one frame's action (13 ints) and flush it."""
+        """Write one frame's action (13 ints); the next ``Console.step`` flushes it."""
         action = np.asarray(action, np.int64)
         last = self._last
         c = self.codec.decode(action)
@@ -44,11 +45,9 @@ class Pad:
             self.controller.tilt_analog(self._c, float(c.c_x), float(c.c_y))
         if last is None or last[12] != action[12]:
             self.controller.press_shoulder(self._l, float(c.shoulder))
-        self.controller.flush()
         self._last = action.copy()
 
     def release(self) -> None:
-        """Neutral controller (all released), flushed; the next ``send`` writes everything."""
+        """Neutral controller (all released); the next ``send`` writes everything."""
         self.controller.release_all()
-        self.controller.flush()
         self._last = None

@@ -13,7 +13,7 @@ USAGE = """usage: exphil {train,bench,bench-agents,bench-dolphin,play,replays} [
   bench-agents  every backbone: live-play latency, training throughput, PPO training speed
   bench-dolphin the Dolphin backend's per-frame work, against a stand-in Dolphin
   play          an agent checkpoint on Slippi Dolphin vs the game's CPU or a human
-  replays  Slippi replay tools: stats, validate, filter, dupes, quality, build (datasets), bench"""
+  replays       Slippi replay tools: stats, validate, filter, dupes, quality, build (datasets), bench"""
 
 
 def main(argv: list[str] | None = None) -> None:

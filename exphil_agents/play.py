@@ -86,8 +86,6 @@ def main(config: PlayConfig) -> list[Any]:
     from melee_envs.backends.dolphin import DolphinBackend, DolphinConfig
     from melee_envs.backends.dolphin.runners import agent_policy, run_async, run_sync
 
-    agent, obs_config = load_agent(config.checkpoint, config.delay, config.deterministic)
-    agent.warmup()
     dolphin = DolphinConfig(
         dolphin_path=config.dolphin_path,
         iso_path=config.iso_path,
@@ -99,7 +97,9 @@ def main(config: PlayConfig) -> list[Any]:
         stage=config.stage,
         headless=config.headless,
         blocking_input=config.mode == "sync",
-    )
+    ).resolved()  # paths and names checked before anything loads (--dolphin-path / --iso-path)
+    agent, obs_config = load_agent(config.checkpoint, config.delay, config.deterministic)
+    agent.warmup()
     backend = DolphinBackend(dolphin)
     policy = agent_policy(agent, 0, obs_config)
     results = []

@@ -86,6 +86,8 @@ def main(config: PlayConfig) -> list[Any]:
     from melee_envs.backends.dolphin import DolphinBackend, DolphinConfig
     from melee_envs.backends.dolphin.runners import agent_policy, run_async, run_sync
 
+    if not Path(config.checkpoint).is_file():
+        raise FileNotFoundError(f"{config.checkpoint}: no such checkpoint")
     dolphin = DolphinConfig(
         dolphin_path=config.dolphin_path,
         iso_path=config.iso_path,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from melee_envs.backends.replay import Replay
+from melee_envs.data.actions import DAMAGE_ACTIONS, TUMBLE_ACTION
 
 #: Points taken off per finding.
 PENALTIES = {"very_short": 60, "short": 15, "afk": 50, "self_destruct_chain": 30, "cpu": 20}
@@ -23,8 +24,6 @@ VERY_SHORT_S, SHORT_S = 20.0, 60.0
 AFK_CHANGES_PER_MINUTE = 10.0
 #: A stock lost without being in a damage action within this many frames before is a self-destruct.
 SD_WINDOW = 240
-_DAMAGE = (0x4B, 0x5B)
-_TUMBLE = 0x26
 
 
 @dataclass(frozen=True)
@@ -98,7 +97,7 @@ def score(replay: Replay) -> Quality:
 def _self_destructs(stocks: np.ndarray, action: np.ndarray, exists: np.ndarray) -> int:
     """Stocks lost with no damage or tumble action in the :data:`SD_WINDOW` frames before."""
     lost = np.flatnonzero((stocks[1:] < stocks[:-1]) & exists[1:] & exists[:-1]) + 1
-    hurt = ((action >= _DAMAGE[0]) & (action <= _DAMAGE[1])) | (action == _TUMBLE)
+    hurt = ((action >= DAMAGE_ACTIONS[0]) & (action <= DAMAGE_ACTIONS[1])) | (action == TUMBLE_ACTION)
     count = 0
     for t in lost:
         if not hurt[max(0, t - SD_WINDOW) : t].any():

@@ -70,6 +70,12 @@ CATEGORIES = (
     ("special", 0x108, NUM_ACTIONS - 1),
 )
 NUM_CATEGORIES = len(CATEGORIES)
+_RANGES = {name: (lo, hi) for name, lo, hi in CATEGORIES}
+#: First and last id of the damage (hitstun) actions, DAMAGE_HI_1 .. DAMAGE_FLY_ROLL: while in
+#: one, the game's "misc action-state" counter is the hitstun left.
+DAMAGE_ACTIONS: tuple[int, int] = _RANGES["damage"]
+#: Tumble (DAMAGE_FALL), the helpless fall after a strong hit.
+TUMBLE_ACTION: int = _RANGES["tumble"][0]
 
 
 @cache

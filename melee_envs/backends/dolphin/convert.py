@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from melee_envs.data.actions import zero_indexed_table
+from melee_envs.data.actions import DAMAGE_ACTIONS, zero_indexed_table
 from melee_envs.data.stages import geometry_arrays
 from melee_envs.state import (
     BUTTONS,
@@ -18,7 +18,6 @@ from melee_envs.state import (
     PackedState,
 )
 
-_DAMAGE = (0x4B, 0x5B)
 _GROUND_X = geometry_arrays()["ground_x"]
 _INT_ORDER = ("character", "action", "stocks", "jumps_left")
 _FLOAT_BODY = (
@@ -79,7 +78,7 @@ class Converter:
             packed.pb[row, p, entity, : len(_BOOL_BODY)] = False
             return
         action = int(ps.action.value)
-        in_damage = _DAMAGE[0] <= action <= _DAMAGE[1]
+        in_damage = DAMAGE_ACTIONS[0] <= action <= DAMAGE_ACTIONS[1]
         x = float(ps.position.x)
         packed.pi[row, p, entity] = (int(ps.character.value), action, int(ps.stock), int(ps.jumps_left))
         packed.pf[row, p, entity, : len(_FLOAT_BODY)] = (

@@ -37,7 +37,7 @@ from melee_envs.backends.replay.meta import (
     stage_name,
     winner_port,
 )
-from melee_envs.data.actions import zero_indexed_table
+from melee_envs.data.actions import DAMAGE_ACTIONS, zero_indexed_table
 from melee_envs.data.stages import external_to_internal, geometry_arrays
 from melee_envs.state import (
     BUTTONS,
@@ -65,8 +65,6 @@ BUTTON_BITS = {
     "R": 0x0020,
     "D_UP": 0x0008,
 }
-#: Damage actions (DAMAGE_HI_1 .. DAMAGE_FLY_ROLL), where the misc counter is hitstun left.
-_DAMAGE_ACTIONS = (0x4B, 0x5B)
 _PORTS = ("P1", "P2", "P3", "P4")
 _ZERO_INDEXED = zero_indexed_table()
 
@@ -331,7 +329,7 @@ def _fill_body(
         floats[:, PF.index("hitlag")] = np.trunc(hitlag)
     misc = col("misc_as")
     if misc is not None:
-        in_damage = (action >= _DAMAGE_ACTIONS[0]) & (action <= _DAMAGE_ACTIONS[1])
+        in_damage = (action >= DAMAGE_ACTIONS[0]) & (action <= DAMAGE_ACTIONS[1])
         floats[:, PF.index("hitstun")] = np.where(in_damage, np.trunc(misc), 0.0)
     velocities = (
         ("speed_air_x", "self_x_air"),

@@ -11,7 +11,7 @@ never cross games.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,6 +20,7 @@ import numpy as np
 
 from imitation.quality import score
 from melee_envs.backends.replay import Replay
+from melee_envs.configs import check_fields
 from melee_envs.controller import ControllerCodec, uniform_centres
 from melee_envs.data import characters, stages
 from melee_envs.obs import ObsConfig, ObservationEncoder
@@ -96,10 +97,7 @@ class DatasetConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> DatasetConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown DatasetConfig field(s) {unknown}; valid fields: {sorted(known)}")
+        check_fields(cls, values, "DatasetConfig field")
         values = dict(values)
         if isinstance(values.get("obs"), dict):
             values["obs"] = ObsConfig.from_dict(values["obs"])

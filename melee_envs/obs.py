@@ -16,13 +16,14 @@ shield / 60; speeds / 5; hitstun and action frame / 60; stocks / 4; jumps / 6; f
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numba
 import numpy as np
 from gymnasium import spaces
 
+from melee_envs.configs import check_fields
 from melee_envs.data.actions import NUM_ACTIONS, NUM_CATEGORIES, category_table
 from melee_envs.data.characters import NUM_CHARACTER_IDS
 from melee_envs.data.stages import internal_to_compact_table, internal_to_external_table
@@ -97,10 +98,7 @@ class ObsConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> ObsConfig:
         """Build from a dict, rejecting unknown keys by name."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown ObsConfig field(s) {unknown}; valid fields: {sorted(known)}")
+        check_fields(cls, values, "ObsConfig field")
         return cls(**values)
 
     @classmethod

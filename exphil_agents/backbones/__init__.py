@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import Any
 
 from exphil_agents.backbones.attention import AttentionBackbone, AttentionConfig
@@ -20,6 +19,7 @@ from exphil_agents.backbones.jamba import JambaBackbone, JambaConfig
 from exphil_agents.backbones.mamba import MambaBackbone, MambaConfig
 from exphil_agents.backbones.mlp import MLPBackbone, MLPConfig
 from exphil_agents.backbones.recurrent import GRUBackbone, GRUConfig, LSTMBackbone, LSTMConfig
+from melee_envs.configs import check_fields
 
 #: name -> (config class, backbone class)
 BACKBONES: dict[str, tuple[type, type[Backbone]]] = {
@@ -41,10 +41,7 @@ def config_for(name: str, **overrides: Any) -> Any:
     if name not in BACKBONES:
         raise ValueError(f"unknown backbone {name!r}; choose one of {sorted(BACKBONES)}")
     cls = BACKBONES[name][0]
-    valid = {f.name for f in fields(cls)}
-    unknown = sorted(set(overrides) - valid)
-    if unknown:
-        raise ValueError(f"unknown {name} backbone option(s) {unknown}; valid: {sorted(valid)}")
+    check_fields(cls, overrides, f"{name} backbone option")
     return cls(**overrides)
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from melee_envs.backends.mock import MockBackend, MockConfig
+from melee_envs.configs import check_fields
 from melee_envs.controller import ControllerCodec
 from melee_envs.data.actions import name_of
 from melee_envs.data.characters import get as get_character
@@ -45,17 +46,11 @@ class GameConfig:
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> GameConfig:
         """Build from keyword arguments, naming any unknown one; dicts for ``obs``/``reward`` ok."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(kwargs) - known)
-        if unknown:
-            raise TypeError(f"unknown argument(s) {unknown}; valid: {sorted(known)}")
+        check_fields(cls, kwargs, "argument", TypeError)
         if isinstance(kwargs.get("obs"), dict):
             kwargs["obs"] = ObsConfig.from_dict(kwargs["obs"])
         if isinstance(kwargs.get("reward"), dict):
-            r_known = {f.name for f in fields(RewardConfig)}
-            bad = sorted(set(kwargs["reward"]) - r_known)
-            if bad:
-                raise TypeError(f"unknown reward field(s) {bad}; valid: {sorted(r_known)}")
+            check_fields(RewardConfig, kwargs["reward"], "reward field", TypeError)
             kwargs["reward"] = RewardConfig(**kwargs["reward"])
         if "characters" in kwargs:
             kwargs["characters"] = tuple(kwargs["characters"])
@@ -73,10 +68,7 @@ class GameConfig:
 
         dolphin = self.dolphin or {}
         if isinstance(dolphin, dict):
-            known = {f.name for f in fields(DolphinConfig)}
-            bad = sorted(set(dolphin) - known)
-            if bad:
-                raise TypeError(f"unknown dolphin setting(s) {bad}; valid: {sorted(known)}")
+            check_fields(DolphinConfig, dolphin, "dolphin setting", TypeError)
             dolphin = DolphinConfig(**{"characters": self.characters, "stage": self.stage, **dolphin})
         return DolphinBackend(dolphin, codec)
 

@@ -59,7 +59,7 @@ class DolphinBackend:
 
     def __init__(self, config: DolphinConfig | None = None, codec: ControllerCodec | None = None) -> None:
         try:
-            import melee  # noqa: F401
+            from melee import enums
         except ImportError as exc:  # pragma: no cover - libmelee is a core dependency
             raise ImportError("the Dolphin backend needs libmelee: pip install melee") from exc
         self.config = (config or DolphinConfig()).resolved()
@@ -73,7 +73,8 @@ class DolphinBackend:
         self.late_frames = 0
         self._queue: deque[np.ndarray] = deque()
         self._finalizer: Any = None
-        self._in_game = False
+        #: Menu states during a match; any other means the game is over.
+        self.playing_menus = (enums.Menu.IN_GAME, enums.Menu.SUDDEN_DEATH)
         self._step_started = 0.0
         self._timed_out = False
         self._watch_stop = threading.Event()
@@ -146,7 +147,7 @@ class DolphinBackend:
                 self.console.interrupt()
                 return
 
-    def _next(self, timeout: float | None = None) -> Any:
+    def _next(self) -> Any:
         from melee.slippstream import EnetDisconnected
 
         self._step_started = time.monotonic()
@@ -171,13 +172,12 @@ class DolphinBackend:
         cfg = self.config
         menu = melee.MenuHelper()
         start = time.monotonic()
-        in_game = (enums.Menu.IN_GAME, enums.Menu.SUDDEN_DEATH)
         chars = [enums.Character(characters.get(c).internal_id) for c in cfg.characters]
         stage = enums.Stage(stages.get(cfg.stage).internal_id)
         autostart_port = min(self.pads) if self.pads else None
         while True:
             gs = self._next()
-            if gs.menu_state in in_game:
+            if gs.menu_state in self.playing_menus:
                 return gs
             if time.monotonic() - start > cfg.menu_timeout_s:
                 raise DolphinError(
@@ -204,7 +204,6 @@ class DolphinBackend:
         for pad in self.pads.values():
             pad.release()
         gs = self._to_match()
-        self._in_game = True
         self.done[:] = False
         self.winner[:] = -1
         self._queue = deque(self.codec.noop()[None].repeat(2, 0) for _ in range(self.config.input_delay))
@@ -230,9 +229,7 @@ class DolphinBackend:
             if control == "bot":
                 self.pads[port].send(acts[k])
         gs = self._next()
-        from melee import enums
-
-        if gs.menu_state not in (enums.Menu.IN_GAME, enums.Menu.SUDDEN_DEATH):
+        if gs.menu_state not in self.playing_menus:
             self._finish()
             return self.state
         self.converter.write(gs, self.packed)

@@ -56,8 +56,6 @@ def run(config: DolphinBenchConfig) -> dict[str, float]:
         times: dict[str, list[float]] = {"pad": [], "libmelee step": [], "convert": [], "encode": []}
         try:
             backend.reset()
-            from melee import enums
-
             while True:
                 t0 = time.perf_counter()
                 for pad in backend.pads.values():
@@ -65,7 +63,7 @@ def run(config: DolphinBenchConfig) -> dict[str, float]:
                 t1 = time.perf_counter()
                 gs = backend._next()
                 t2 = time.perf_counter()
-                if gs.menu_state not in (enums.Menu.IN_GAME, enums.Menu.SUDDEN_DEATH):
+                if gs.menu_state not in backend.playing_menus:
                     break
                 backend.converter.write(gs, backend.packed)
                 t3 = time.perf_counter()

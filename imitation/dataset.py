@@ -169,10 +169,9 @@ class Extractor:
         rows = n - 1 - cfg.delay
         if rows < 1:
             raise Skip(f"too short: {n} frames after the filters")
-        packed = replay.packed or PackedState.from_state(replay.state)
-        index = replay.pair_index()
-        # A 1v1 replay's player axis is already the pair: slices keep this copy-free.
-        packed = packed.select(slice(first, None), slice(None) if index == [0, 1] else index)
+        # egos() admitted a 1v1 game, whose player axis already is the pair; a row slice of the
+        # reader's storage keeps this copy-free.
+        packed = (replay.packed or PackedState.from_state(replay.state)).select(slice(first, None))
         views = [(packed, 0)]
         if cfg.mirror:
             views.append((PackedState.from_state(mirror_x(packed.view())), 1))

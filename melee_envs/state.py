@@ -243,12 +243,10 @@ class PackedState:
         packed._view = packed._make_view()
         return packed
 
-    def select(self, rows: Any = slice(None), players: Any = slice(None)) -> PackedState:
-        """Rows of the leading batch axis and players of the player axis (views where the
-        indices are slices, copies for index lists). Projectile owners keep their old indices."""
-        pick = (rows, players)
+    def select(self, rows: Any) -> PackedState:
+        """Rows of the leading batch axis (views when ``rows`` is a slice, else copies)."""
         return PackedState.wrap(
-            self.stage[rows], self.frame[rows], self.pi[pick], self.pf[pick], self.pb[pick],
+            self.stage[rows], self.frame[rows], self.pi[rows], self.pf[rows], self.pb[rows],
             self.ji[rows], self.jf[rows], self.jb[rows],
         )  # fmt: skip
 

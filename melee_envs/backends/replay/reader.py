@@ -87,8 +87,10 @@ class Replay:
     def __len__(self) -> int:
         return self.meta.num_frames
 
-    def pair_index(self, ports: tuple[int, int] | None = None) -> list[int]:
-        """Player-axis indices of ``ports`` (default: the two players of a 1v1).
+    def two_players(self, ports: tuple[int, int] | None = None) -> GameState:
+        """The state restricted to two ports (default: the two of a 1v1), as the encoder needs.
+
+        Projectile owners are renumbered to the new player axis (-1 for items of other ports).
 
         Raises:
             ValueError: naming the file, when the game does not have exactly two players and no
@@ -103,18 +105,7 @@ class Replay:
             ports = (self.meta.ports[0], self.meta.ports[1])
         for port in ports:
             self.meta.player(port)  # raises naming the file and the ports in the game
-        return [self.meta.ports.index(port) for port in ports]
-
-    def two_players(self, ports: tuple[int, int] | None = None) -> GameState:
-        """The state restricted to two ports (default: the two of a 1v1), as the encoder needs.
-
-        Projectile owners are renumbered to the new player axis (-1 for items of other ports).
-
-        Raises:
-            ValueError: naming the file, when the game does not have exactly two players and no
-                ports are given, or a port is not in the game.
-        """
-        index = self.pair_index(ports)
+        index = [self.meta.ports.index(port) for port in ports]
         players = tree_map(lambda a: a[:, index], self.state.players)
         remap = np.full(5, -1, np.int32)
         remap[index] = np.arange(len(index), dtype=np.int32)

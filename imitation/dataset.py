@@ -189,18 +189,8 @@ class Extractor:
                     to_float16(scratch[:rows], obs[start : start + rows].view(np.uint16))
                 else:
                     obs[start : start + rows] = scratch[:rows]
-                t0 = 1 + cfg.delay
-                _encode_actions(
-                    controller.buttons[t0:, ego],
-                    controller.main_x[t0:, ego],
-                    controller.main_y[t0:, ego],
-                    controller.c_x[t0:, ego],
-                    controller.c_y[t0:, ego],
-                    controller.shoulder[t0:, ego],
-                    self.codec.stick_centres,
-                    self.codec.shoulder_levels,
-                    actions[start : start + rows],
-                )
+                future = type(controller)(*(a[1 + cfg.delay :, ego] for a in controller))
+                self.codec.encode_into(future, actions[start : start + rows])
                 segments.append((start, rows, info[ego].port, info[ego].character, info[1 - ego].character, mirrored))
                 start += rows
         arrays = {"obs": obs, "actions": actions, "segments": np.array(segments, np.int32)}
@@ -341,30 +331,3 @@ def to_float16(src: np.ndarray, dst: np.ndarray) -> None:  # noqa: PLR0912
             if rem > 0x1000 or (rem == 0x1000 and (h & 1)):
                 h += 1  # a carry into the exponent is the correct rounding (up to inf)
             d[i] = sign | h
-
-
-@numba.njit(cache=True, nogil=True)
-def _nearest(centres: np.ndarray, v: float) -> int:
-    # Same rule as ControllerCodec.encode: the nearer neighbour, the lower one on a tie.
-    lo, hi = 0, len(centres)
-    while lo < hi:  # searchsorted, side="left"
-        mid = (lo + hi) // 2
-        if centres[mid] < v:
-            lo = mid + 1
-        else:
-            hi = mid
-    k = min(max(lo, 1), len(centres) - 1)
-    return k - 1 if abs(v - centres[k - 1]) <= abs(centres[k] - v) else k
-
-
-@numba.njit(cache=True, nogil=True)
-def _encode_actions(buttons, main_x, main_y, c_x, c_y, shoulder, centres, levels, out):  # noqa: ANN001
-    """``ControllerCodec.encode`` for one player's frames, written into int8 ``out``."""
-    for t in range(out.shape[0]):
-        for k in range(8):
-            out[t, k] = 1 if buttons[t, k] else 0
-        out[t, 8] = _nearest(centres, main_x[t])
-        out[t, 9] = _nearest(centres, main_y[t])
-        out[t, 10] = _nearest(centres, c_x[t])
-        out[t, 11] = _nearest(centres, c_y[t])
-        out[t, 12] = _nearest(levels, shoulder[t])

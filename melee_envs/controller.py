@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numba
 import numpy as np
 from gymnasium import spaces
 
@@ -120,6 +121,15 @@ class ControllerCodec:
         out[..., -1] = _nearest(self.shoulder_levels, controller.shoulder)
         return out
 
+    def encode_into(self, controller: ControllerState, out: np.ndarray) -> np.ndarray:
+        """:meth:`encode` for a run of frames (batch shape ``(T,)``), written into ``out``
+        (``(T, 13)``, any integer dtype) in one compiled loop, without temporaries."""
+        c = controller
+        _encode_into(
+            c.buttons, c.main_x, c.main_y, c.c_x, c.c_y, c.shoulder, self.stick_centres, self.shoulder_levels, out
+        )
+        return out
+
     def to_libmelee(self, action: Any) -> dict[str, Any]:
         """One action as the values libmelee's ``Controller`` takes.
 
@@ -137,11 +147,42 @@ class ControllerCodec:
 
 
 def _nearest(centres: np.ndarray, values: Any) -> np.ndarray:
-    values = np.asarray(values, np.float32)
-    idx = np.searchsorted(centres, values).clip(1, len(centres) - 1)
-    left = centres[idx - 1]
-    right = centres[idx]
-    return np.where(np.abs(values - left) <= np.abs(right - values), idx - 1, idx)
+    values = np.ascontiguousarray(values, np.float32)
+    out = np.empty(values.shape, np.int64)
+    _nearest_all(centres, values.reshape(-1), out.reshape(-1))
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _nearest_one(centres: np.ndarray, v: float) -> int:
+    """Index of the centre nearest ``v``; on a tie, the lower one."""
+    lo, hi = 0, len(centres)
+    while lo < hi:  # searchsorted, side="left"
+        mid = (lo + hi) // 2
+        if centres[mid] < v:
+            lo = mid + 1
+        else:
+            hi = mid
+    k = min(max(lo, 1), len(centres) - 1)
+    return k - 1 if abs(v - centres[k - 1]) <= abs(centres[k] - v) else k
+
+
+@numba.njit(cache=True, nogil=True)
+def _nearest_all(centres: np.ndarray, values: np.ndarray, out: np.ndarray) -> None:
+    for i in range(values.shape[0]):
+        out[i] = _nearest_one(centres, values[i])
+
+
+@numba.njit(cache=True, nogil=True)
+def _encode_into(buttons, main_x, main_y, c_x, c_y, shoulder, centres, levels, out):  # noqa: ANN001
+    for t in range(out.shape[0]):
+        for k in range(NUM_BUTTONS):
+            out[t, k] = 1 if buttons[t, k] else 0
+        out[t, NUM_BUTTONS] = _nearest_one(centres, main_x[t])
+        out[t, NUM_BUTTONS + 1] = _nearest_one(centres, main_y[t])
+        out[t, NUM_BUTTONS + 2] = _nearest_one(centres, c_x[t])
+        out[t, NUM_BUTTONS + 3] = _nearest_one(centres, c_y[t])
+        out[t, NUM_BUTTONS + 4] = _nearest_one(levels, shoulder[t])
 
 
 # ---------------------------------------------------------------------------------------------

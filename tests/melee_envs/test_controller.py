@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from melee_envs.controller import DISCRETE_ACTION_NAMES, ControllerCodec, discrete_table
+from melee_envs.state import ControllerState
 
 
 def test_round_trip_and_space():
@@ -44,3 +45,18 @@ def test_discrete_table():
     table = discrete_table(ControllerCodec())
     assert table.shape == (len(DISCRETE_ACTION_NAMES), 13)
     assert len({tuple(r) for r in table}) == len(table)  # every discrete action is distinct
+
+
+def test_encode_picks_the_nearest_centre_and_the_lower_one_on_ties():
+    codec = ControllerCodec()
+    values = np.concatenate([np.linspace(-0.1, 1.1, 2001), codec.stick_centres[:-1] + 1 / 32]).astype(np.float32)
+    distance = np.abs(values[:, None] - codec.stick_centres[None, :])
+    expected = np.argmin(distance, axis=1)  # argmin takes the first, i.e. lower, centre on a tie
+    state = ControllerState(
+        buttons=np.zeros((len(values), 8), bool), main_x=values, main_y=values, c_x=values, c_y=values,
+        shoulder=np.clip(values, 0, 1),
+    )  # fmt: skip
+    encoded = codec.encode(state)
+    assert np.array_equal(encoded[:, 8], expected) and np.array_equal(encoded[:, 11], expected)
+    into = codec.encode_into(state, np.empty((len(values), 13), np.int8))
+    assert np.array_equal(into, encoded)

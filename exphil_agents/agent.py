@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from exphil_agents.heads import pick, split_logits
 from melee_envs.controller import ControllerCodec
 from melee_envs.state import ControllerState
 
@@ -62,9 +63,8 @@ class Agent:
         nvec = [int(n) for n in policy.action_space.nvec]
 
         def choose(latent: torch.Tensor, det: bool) -> torch.Tensor:
-            logits = policy.action_net(policy.mlp_extractor.forward_actor(latent)).split(nvec, dim=-1)
-            dists = [torch.distributions.Categorical(logits=lg) for lg in logits]
-            return torch.stack([d.probs.argmax(-1) if det else d.sample() for d in dists], dim=-1)
+            logits = policy.action_net(policy.mlp_extractor.forward_actor(latent))
+            return torch.stack(pick(split_logits(logits, nvec), det), dim=-1)
 
         if isinstance(policy, BackbonePolicy):
             extractor = policy.pi_features_extractor

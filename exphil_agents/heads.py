@@ -20,6 +20,16 @@ from torch.distributions import Categorical
 GROUPS = (("buttons", slice(0, 8)), ("main", slice(8, 10)), ("c", slice(10, 12)), ("shoulder", slice(12, 13)))
 
 
+def pick(dists: list[Categorical], deterministic: bool) -> list[torch.Tensor]:
+    """One choice per distribution: the most likely, or a sample."""
+    return [d.probs.argmax(-1) if deterministic else d.sample() for d in dists]
+
+
+def split_logits(logits: torch.Tensor, nvec: Sequence[int]) -> list[Categorical]:
+    """One categorical per action component from concatenated logits (SB3's layout)."""
+    return [Categorical(logits=lg) for lg in logits.split(list(nvec), dim=-1)]
+
+
 class IndependentHead(nn.Module):
     def __init__(self, latent_size: int, nvec: Sequence[int]) -> None:
         super().__init__()
@@ -27,15 +37,14 @@ class IndependentHead(nn.Module):
         self.linear = nn.Linear(latent_size, sum(self.nvec))
 
     def distributions(self, latent: torch.Tensor) -> list[Categorical]:
-        return [Categorical(logits=lg) for lg in self.linear(latent).split(self.nvec, dim=-1)]
+        return split_logits(self.linear(latent), self.nvec)
 
     def log_prob(self, latent: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         dists = self.distributions(latent)
         return torch.stack([d.log_prob(actions[..., k]) for k, d in enumerate(dists)], dim=-1).sum(-1)
 
     def sample(self, latent: torch.Tensor, deterministic: bool = False) -> torch.Tensor:
-        dists = self.distributions(latent)
-        return torch.stack([d.probs.argmax(-1) if deterministic else d.sample() for d in dists], dim=-1)
+        return torch.stack(pick(self.distributions(latent), deterministic), dim=-1)
 
 
 class AutoregressiveHead(nn.Module):
@@ -57,9 +66,9 @@ class AutoregressiveHead(nn.Module):
         context = latent
         chosen, log_probs = [], []
         for (_, sl), out, embeds in zip(GROUPS, self.outs, self.embeds, strict=True):
-            dists = [Categorical(logits=lg) for lg in out(context).split(self.nvec[sl], dim=-1)]
+            dists = split_logits(out(context), self.nvec[sl])
             if actions is None:
-                picks = [d.probs.argmax(-1) if deterministic else d.sample() for d in dists]
+                picks = pick(dists, deterministic)
             else:
                 picks = [actions[..., sl.start + k] for k in range(len(dists))]
             log_probs += [d.log_prob(p) for d, p in zip(dists, picks, strict=True)]

@@ -15,6 +15,7 @@ from typing import Annotated
 
 import tyro
 
+from imitation.bench import BenchConfig
 from imitation.dataset import DatasetConfig
 
 Paths = Annotated[tuple[Path, ...], tyro.conf.Positional]
@@ -93,15 +94,20 @@ class Build:
     """read files again that an earlier build could not read."""
 
 
-COMMANDS = {"stats": Stats, "validate": Validate, "filter": Filter, "dupes": Dupes, "quality": Quality, "build": Build}
+COMMANDS = {
+    "stats": Stats,
+    "validate": Validate,
+    "filter": Filter,
+    "dupes": Dupes,
+    "quality": Quality,
+    "build": Build,
+    "bench": BenchConfig,
+}
 
 
 def main(argv: list[str]) -> int:
     """Run ``exphil replays <command> ...``; returns the exit status."""
-    from imitation.bench import BenchConfig
-
-    commands = {**COMMANDS, "bench": BenchConfig}
-    args = tyro.extras.subcommand_cli_from_dict(commands, args=argv, prog="exphil replays")  # type: ignore[arg-type]
+    args = tyro.extras.subcommand_cli_from_dict(COMMANDS, args=argv, prog="exphil replays")  # type: ignore[arg-type]
     return run(args)
 
 
@@ -123,10 +129,10 @@ def run(args: object) -> int:  # noqa: PLR0911
         )
         print(report.summary())
         return 0 if report.rows else 1
-    if type(args).__name__ == "BenchConfig":
+    if isinstance(args, BenchConfig):
         from imitation.bench import run as bench
 
-        bench(args)  # type: ignore[arg-type]
+        bench(args)
         return 0
     keep = None
     if isinstance(args, Filter):  # bad names fail before any file is read

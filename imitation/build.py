@@ -10,7 +10,6 @@ complete build or the new one.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -23,6 +22,7 @@ from imitation.cache import (
     HashIndex,
     clean_partial,
     config_key,
+    read_json,
     read_shard_info,
     shard_complete,
     write_json_atomic,
@@ -138,7 +138,7 @@ def build_dataset(
     report = BuildReport(directory)
     hashes = HashIndex(cache / "hashes.json")
     # What earlier builds learned about each content hash under this config.
-    known: dict[str, list] = _read_json(directory / "index.json")
+    known: dict[str, list] = read_json(directory / "index.json")
     order: list[str] = []  # shard hashes in file order
     seen: set[str] = set()
     todo: list[tuple[Path, str]] = []
@@ -181,13 +181,6 @@ def build_dataset(
         write_json_atomic(directory / "index.json", known)
     write_json_atomic(directory / "manifest.json", {"config": config_dict, "shards": order})
     return report
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, ValueError):
-        return {}
 
 
 def _run(

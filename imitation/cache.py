@@ -44,6 +44,15 @@ def config_key(config: dict[str, Any]) -> str:
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object from ``path``, or ``{}`` when the file is missing or unreadable (the cache
+    then rebuilds what it describes)."""
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON to a temporary file beside ``path`` and rename it over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -106,10 +115,7 @@ class HashIndex:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        try:
-            self._table: dict[str, list[Any]] = json.loads(path.read_text())
-        except (FileNotFoundError, ValueError):
-            self._table = {}
+        self._table: dict[str, list[Any]] = read_json(path)
         self._dirty = False
 
     def get(self, file: Path) -> str:

@@ -117,6 +117,9 @@ class Agent:
         self._queue.append(action)
         return self._queue.popleft()
 
+    #: An agent is also a policy callable, ``agent(observation) -> action``.
+    __call__ = act
+
     def controller(self, observation: np.ndarray) -> ControllerState:
         """:meth:`act`, decoded to stick and button values."""
         return self.codec.decode(self.act(observation))

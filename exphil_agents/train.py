@@ -94,19 +94,6 @@ def evaluate(policy: Any, cfg: TrainConfig, episodes: int, seed: int) -> dict[st
     return {k: float(np.mean(v)) for k, v in totals.items()}
 
 
-class _Playing:
-    """An :class:`~exphil_agents.agent.Agent` as ``evaluate``'s policy: called per frame, reset per game."""
-
-    def __init__(self, agent: Any) -> None:
-        self.agent = agent
-
-    def __call__(self, obs: np.ndarray) -> np.ndarray:
-        return self.agent.act(obs)
-
-    def reset(self) -> None:
-        self.agent.reset()
-
-
 def _make_model(cfg: TrainConfig) -> Any:
     from stable_baselines3 import PPO
     from stable_baselines3.common.env_util import make_vec_env
@@ -174,7 +161,7 @@ def main(cfg: TrainConfig) -> dict[str, dict[str, float]]:
         from exphil_agents.agent import Agent
 
         agent = Agent.from_sb3(model)
-        trained = evaluate(_Playing(agent), cfg, cfg.eval_episodes, cfg.seed + 10_000)
+        trained = evaluate(agent, cfg, cfg.eval_episodes, cfg.seed + 10_000)
     random = evaluate(None, cfg, cfg.eval_episodes, cfg.seed + 10_000)
     table = Table(title=f"{cfg.eval_episodes} games vs {cfg.opponent} ({cfg.stocks} stock)")
     table.add_column("policy")

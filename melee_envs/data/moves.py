@@ -4,7 +4,9 @@
   total frames, first and last frame with an active hitbox, the largest hitbox on the first active
   frame (offset from the character, facing right, and radius), and the first IASA frame.
 * Damage, angle, base / set knockback, knockback growth, hitlag, shieldstun and landing lag from
-  ``moves.csv`` beside this module (FightCore frame data, from meleeframedata.com).
+  ``moves.csv`` beside this module (FightCore frame data, from meleeframedata.com); for dodges
+  (spot dodge, rolls, air dodge) their intangible frames and length.
+* Per-frame displacement (rolls, dash attack, techs) from ``framedata.csv``'s ``locomotion_x``.
 
 Where libmelee has no frame data for a character's move, FightCore's start/end/total frames are
 used with a default hitbox (8 units forward, 8 up, radius 5) and :attr:`MoveTable.approximate`
@@ -24,7 +26,8 @@ from melee_envs.data import libmelee_source
 from melee_envs.data.actions import actions
 from melee_envs.data.characters import NUM_CHARACTER_IDS, characters
 
-#: The attacks the mock engine performs: (FightCore name, libmelee Action name).
+#: The moves the mock engine performs: (FightCore name, libmelee Action name). Aerials stay
+#: contiguous (nair..dair) because their landing actions are contiguous in the game.
 ENGINE_MOVES: tuple[tuple[str, str], ...] = (
     ("jab1", "NEUTRAL_ATTACK_1"),
     ("ftilt", "FTILT_MID"),
@@ -39,7 +42,42 @@ ENGINE_MOVES: tuple[tuple[str, str], ...] = (
     ("bair", "BAIR"),
     ("uair", "UAIR"),
     ("dair", "DAIR"),
+    ("neutralb", "NEUTRAL_B_ATTACKING"),
+    ("sideb", "SWORD_DANCE_1"),
+    ("grab", "GRAB"),
+    ("fthrow", "THROW_FORWARD"),
+    ("bthrow", "THROW_BACK"),
+    ("uthrow", "THROW_UP"),
+    ("dthrow", "THROW_DOWN"),
+    ("spotdodge", "SPOTDODGE"),
+    ("rollforward", "ROLL_FORWARD"),
+    ("rollbackwards", "ROLL_BACKWARD"),
+    ("airdodge", "AIRDODGE"),
 )
+#: Moves without a hitbox (their active frames are the intangible frames).
+DODGE_MOVES = frozenset({"spotdodge", "rollforward", "rollbackwards", "airdodge"})
+#: Throws: no hitbox either; the opponent is released on the active-start frame.
+THROW_MOVES = frozenset({"fthrow", "bthrow", "uthrow", "dthrow"})
+#: Specials are character-specific action ids. These were measured from the public replays in
+#: ``shared/replays`` (the action a character entered on the frame B was pressed, seen at least
+#: three times); other characters report libmelee's generic slot for the move (the id
+#: in ``ENGINE_MOVES``) and take their timing from FightCore rather than libmelee's frame data.
+SPECIAL_ACTIONS: dict[tuple[str, str], int] = {
+    ("FOX", "neutralb"): 344,
+    ("FALCO", "neutralb"): 344,
+    ("FOX", "sideb"): 350,
+    ("FALCO", "sideb"): 350,
+    ("ZELDA", "neutralb"): 345,
+    ("CPTFALCON", "sideb"): 349,
+    ("BOWSER", "sideb"): 347,
+    ("JIGGLYPUFF", "sideb"): 364,
+    ("MARTH", "sideb"): 358,
+}
+#: Air dodge intangibility (frames 4-29 for every character, SSBWiki "Air dodge") where
+#: FightCore lists none.
+AIRDODGE_INTANGIBLE = (4.0, 29.0)
+#: Frames of per-frame locomotion kept per move (libmelee ``locomotion_x``).
+LOCOMOTION_FRAMES = 64
 MOVE_INDEX = {name: i for i, (name, _) in enumerate(ENGINE_MOVES)}
 
 #: Columns of :attr:`MoveTable.values`.
@@ -71,7 +109,10 @@ class MoveTable:
 
     values: np.ndarray
     approximate: frozenset[tuple[str, str]]
-    """(character, move) pairs without libmelee frame data (default hitbox used)."""
+    """(character, move) pairs without libmelee frame data (default hitbox or generic id used)."""
+    locomotion: np.ndarray
+    """``[character_id, move, frame]``: libmelee's per-frame displacement along the move's
+    direction (frame 1 at index 1); all zero where the move does not move the character."""
 
 
 def _fightcore_rows() -> dict[tuple[str, str], dict[str, str]]:
@@ -125,24 +166,50 @@ def move_table() -> MoveTable:
     """The engine's move table for every character (built once per process)."""
     ids = actions()
     fc = _fightcore_rows()
-    frames = _frame_data({ids[a] for _, a in ENGINE_MOVES})
+    wanted = {ids[a] for _, a in ENGINE_MOVES} | set(SPECIAL_ACTIONS.values())
+    frames = _frame_data(wanted)
     values = np.zeros((NUM_CHARACTER_IDS, len(ENGINE_MOVES), len(MOVE_FIELDS)), np.float32)
+    locomotion = np.zeros((NUM_CHARACTER_IDS, len(ENGINE_MOVES), LOCOMOTION_FRAMES), np.float32)
     approximate = set()
     for info in characters().values():
         fc_name = "POPO" if info.name == "NANA" else info.name
         for m, (move, action_name) in enumerate(ENGINE_MOVES):
             row = fc.get((fc_name, move))
-            timing = _timing(frames.get((info.internal_id, ids[action_name]), []))
-            if timing is None:
+            action = ids[action_name]
+            special = move in ("neutralb", "sideb")
+            if special:
+                action = SPECIAL_ACTIONS.get((fc_name, move), action)
+            rows = frames.get((info.internal_id, action), [])
+            if special and (fc_name, move) not in SPECIAL_ACTIONS:
+                rows = []  # a generic slot: its frame data belongs to some other move
+            for r in rows:
+                k = int(r["frame"])
+                if k < LOCOMOTION_FRAMES:
+                    locomotion[info.internal_id, m, k] = abs(float(r["locomotion_x"] or 0.0))
+            timing = _timing(rows)
+            if move in DODGE_MOVES:
+                start = float(row["start"]) if row else 0.0
+                end = float(row["end"]) if row else 0.0
+                if start <= 0 or end < start:
+                    start, end = AIRDODGE_INTANGIBLE if move == "airdodge" else (2.0, 15.0)
+                total = float(row["total_frames"]) if row and float(row["total_frames"]) > end else end + 10
+                timing = (total, start, end, 0.0, 0.0, 0.0, 0.0)
+            elif move in THROW_MOVES:
+                total = float(row["total_frames"]) if row and float(row["total_frames"]) > 0 else 40.0
+                start = float(row["start"]) if row and float(row["start"]) > 0 else float(total // 3)
+                timing = (total, start, start, 0.0, 0.0, 0.0, 0.0)
+            elif timing is None:
                 approximate.add((info.name, move))
                 start = float(row["start"]) if row and float(row["start"]) > 0 else 5.0
                 end = float(row["end"]) if row and float(row["end"]) >= start else start + 3
                 total = float(row["total_frames"]) if row and float(row["total_frames"]) > end else end + 15
                 iasa = float(row["iasa"]) if row else 0.0
                 timing = (total, start, end, iasa, *_DEFAULT_HITBOX)
+            elif special and (fc_name, move) not in SPECIAL_ACTIONS:
+                approximate.add((info.name, move))
             num = _reader(row)
             values[info.internal_id, m] = (
-                ids[action_name],
+                action,
                 *timing,
                 num("damage", 5.0),
                 num("angle", 45.0),
@@ -154,4 +221,17 @@ def move_table() -> MoveTable:
                 num("landing_lag", 4.0),
                 num("lcancel_lag", 2.0),
             )
-    return MoveTable(values, frozenset(approximate))
+    return MoveTable(values, frozenset(approximate), locomotion)
+
+
+@cache
+def move_of_action() -> np.ndarray:
+    """``[character_id, action] -> move index`` (-1 where the action is not an engine move)."""
+    table = move_table().values
+    out = np.full((NUM_CHARACTER_IDS, 512), -1, np.int32)
+    for ch in range(NUM_CHARACTER_IDS):
+        for m in range(len(ENGINE_MOVES)):
+            a = int(table[ch, m, 0])
+            if 0 <= a < 512 and out[ch, a] < 0:
+                out[ch, a] = m
+    return out

@@ -73,6 +73,7 @@ class MockBackend:
         self.winner = np.full(num_games, -1, np.int32)
         self._chars = np.array([[characters.get(c).internal_id for c in self.config.characters]] * num_games, np.int32)
         self._t = tables()
+        self._T = self._t.kernel_tuple
         self._rng = np.random.default_rng()
         self._legal_ids = np.array([s.internal_id for s in stages.stages().values()], np.int32)
         self._noop = np.broadcast_to(self.codec.noop(), (num_games, self.num_players, 13)).copy()
@@ -106,21 +107,9 @@ class MockBackend:
         self._draw_stages(mask)
         p = self.packed
         kernel.reset_games(
-            p.pi,
-            p.pf,
-            p.pb,
-            self.ei,
-            self.ef,
-            p.stage,
-            p.frame,
-            self.done,
-            self.winner,
-            mask,
-            self._chars,
-            self.config.stocks,
-            self._t.chars,
-            self._t.ground_x,
-        )
+            p.pi, p.pf, p.pb, self.ei, self.ef, p.stage, p.frame, self.done, self.winner, mask, self._chars,
+            self.config.stocks, self._T,
+        )  # fmt: skip
 
     def step(self, actions: np.ndarray | None = None, *, checked: bool = False) -> GameState:
         """Step every game one frame. ``actions``: ints ``(num_games, 2, 13)`` (None = no input).
@@ -133,29 +122,34 @@ class MockBackend:
             actions = self.codec.check(actions)
             if actions.shape != (self.num_games, self.num_players, 13):
                 raise ValueError(f"actions must have shape ({self.num_games}, 2, 13); got {actions.shape}")
-        p, t = self.packed, self._t
+        p = self.packed
         kernel.step_games(
-            p.pi,
-            p.pf,
-            p.pb,
-            self.ei,
-            self.ef,
-            p.stage,
-            p.frame,
-            self.done,
-            self.winner,
-            actions,
-            self._stick,
-            self._shoulder,
-            t.chars,
-            t.moves,
-            t.ground_x,
-            t.ledge_x,
-            t.blast,
-            t.platforms,
-            t.num_platforms,
-            self.config.time_limit_frames,
-        )
+            p.pi, p.pf, p.pb, self.ei, self.ef, p.stage, p.frame, self.done, self.winner, actions,
+            self._stick, self._shoulder, self._T, self.config.time_limit_frames,
+        )  # fmt: skip
+        return self.state
+
+    def load_state(self, state: GameState) -> GameState:
+        """Start every game from ``state`` (batch shape ``(num_games,)`` or one frame to copy).
+
+        Anything a ``GameState`` holds is taken as is (positions, speeds, action and its frame,
+        hitstun, hitlag, shield, controller); the engine's private counters are derived from it:
+        the move under way from the action id, landing lag left from the action frame, the
+        previous controller from the one in ``state``. This is how the fidelity benchmark starts
+        the engine from frames of real replays.
+        """
+        if state.num_players != self.num_players:
+            raise ValueError(f"load_state needs a {self.num_players}-player state; got {state.num_players}")
+        if state.batch_shape not in ((), (self.num_games,)):
+            raise ValueError(f"state batch shape {state.batch_shape} does not match num_games={self.num_games}")
+        src = PackedState.from_state(state)
+        p = self.packed
+        for name in ("pi", "pf", "pb", "ji", "jf", "jb", "stage", "frame"):
+            getattr(p, name)[...] = getattr(src, name)
+        self.done[:] = False
+        self.winner[:] = -1
+        self._chars[:] = p.pi[:, :, 0, kernel.P_CHAR]
+        kernel.derive_engine_state(p.pi, p.pf, p.pb, self.ei, self.ef, self._t.move_of_action, self._t.moves)
         return self.state
 
     def close(self) -> None:

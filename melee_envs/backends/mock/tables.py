@@ -12,7 +12,7 @@ from functools import cache
 import numpy as np
 
 from melee_envs.data.characters import attribute_arrays
-from melee_envs.data.moves import move_table
+from melee_envs.data.moves import move_of_action, move_table
 from melee_envs.data.stages import geometry_arrays
 
 #: Column order of :attr:`Tables.chars`.
@@ -43,11 +43,27 @@ CHAR_FIELDS = (
 class Tables:
     chars: np.ndarray  # [char_id, CHAR_FIELDS]
     moves: np.ndarray  # [char_id, move, MOVE_FIELDS]
+    locomotion: np.ndarray  # [char_id, move, frame]
     ground_x: np.ndarray  # [stage]
     ledge_x: np.ndarray  # [stage]
     blast: np.ndarray  # [stage, (left, right, top, bottom)]
     platforms: np.ndarray  # [stage, k, (height, left, right)]
     num_platforms: np.ndarray  # [stage]
+    move_of_action: np.ndarray  # [char_id, action] -> move index or -1
+
+    @property
+    def kernel_tuple(self) -> tuple[np.ndarray, ...]:
+        """The tables in the order the kernels unpack them."""
+        return (
+            self.chars,
+            self.moves,
+            self.locomotion,
+            self.ground_x,
+            self.ledge_x,
+            self.blast,
+            self.platforms,
+            self.num_platforms,
+        )
 
 
 @cache
@@ -55,4 +71,5 @@ def tables() -> Tables:
     attrs = attribute_arrays()
     chars = np.stack([attrs[f] for f in CHAR_FIELDS], axis=1).astype(np.float32)
     geo = geometry_arrays()
-    return Tables(chars=chars, moves=move_table().values, **geo)
+    moves = move_table()
+    return Tables(chars=chars, moves=moves.values, locomotion=moves.locomotion, move_of_action=move_of_action(), **geo)

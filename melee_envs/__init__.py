@@ -33,6 +33,7 @@ for _id, _kwargs in _IDS.items():
         register(
             id=_id,
             entry_point="melee_envs.envs.single:MeleeEnv",
+            vector_entry_point="melee_envs.envs.vector:make_vector_env",
             kwargs=_kwargs,
             max_episode_steps=DEFAULT_MAX_EPISODE_STEPS,
         )
@@ -57,6 +58,10 @@ def __getattr__(name: str) -> Any:
         from melee_envs.envs.single import MeleeEnv
 
         return MeleeEnv
+    if name == "MeleeVectorEnv":
+        from melee_envs.envs.vector import MeleeVectorEnv
+
+        return MeleeVectorEnv
     if name == "MeleeParallelEnv":
         from melee_envs.envs.parallel import MeleeParallelEnv
 
@@ -74,6 +79,7 @@ __all__ = [
     "GameState",
     "MeleeEnv",
     "MeleeParallelEnv",
+    "MeleeVectorEnv",
     "ObsConfig",
     "ObservationEncoder",
     "PlayerState",

@@ -226,6 +226,10 @@ class ObservationEncoder:
             np.int64,
         )
 
+    def kernel_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The constant arrays :func:`encode_row` takes after ``row`` (offsets and id tables)."""
+        return self._offsets, self._cats, self._ext, self._compact
+
     def allocate(self, batch: int) -> np.ndarray:
         return np.zeros((batch, self.size), np.float32)
 
@@ -291,109 +295,114 @@ _C_BUTTON0 = PB.index("button_A")
 _J_TYPE, _J_OWNER = JI.index("type"), JI.index("owner")
 
 
-@numba.njit(cache=True, nogil=True)
-def _encode(pi, pf, pb, stage, frame, ji, jf, jb, egos, styles, out, o, cats, ext_stage, compact_stage):  # noqa: PLR0912, PLR0915
-    n = out.shape[0]
+@numba.njit(cache=True, nogil=True, _nrt=False)
+def _encode(pi, pf, pb, stage, frame, ji, jf, jb, egos, styles, out, o, cats, ext_stage, compact_stage):
+    for b in range(out.shape[0]):
+        encode_row(
+            pi, pf, pb, stage, frame, ji, jf, jb, b, egos[b], styles[b], out[b], o, cats, ext_stage, compact_stage
+        )
+
+
+@numba.njit(cache=True, nogil=True, _nrt=False)
+def encode_row(pi, pf, pb, stage, frame, ji, jf, jb, b, ego, style, row, o, cats, ext_stage, compact_stage):  # noqa: PLR0912, PLR0915
+    """Write game ``b`` seen from player ``ego`` into ``row`` (offsets ``o`` from the encoder)."""
     psize = o[0]
-    for b in range(n):
-        row = out[b]
-        row[:] = 0.0
-        ego = egos[b]
-        for slot in range(2):
-            p = ego if slot == 0 else 1 - ego
-            base = slot * psize
-            f = pf[b, p, 0]
-            i = pi[b, p, 0]
-            bl = pb[b, p, 0]
-            row[base + 0] = f[_C_PCT] / 100.0
-            row[base + 1] = f[_C_FACE]
-            row[base + 2] = f[_C_X] / 100.0
-            row[base + 3] = f[_C_Y] / 100.0
-            act = min(max(i[_C_ACTION], 0), 398)
-            if o[1] >= 0:
-                row[base + o[1] + act] = 1.0
-            if o[2] >= 0 and 0 <= i[_C_CHAR] < 33:
-                row[base + o[2] + i[_C_CHAR]] = 1.0
-            k = base + o[21]
-            row[k] = 1.0 if bl[_C_INVULN] else 0.0
-            row[k + 1] = i[_C_JUMPS] / 6.0
-            row[k + 2] = f[_C_SHIELD] / 60.0
-            row[k + 3] = 1.0 if bl[_C_GROUND] else 0.0
-            if o[3] >= 0:
-                for s in range(5):
-                    row[base + o[3] + s] = f[_C_SPEED0 + s] / 5.0
-            if o[4] >= 0:
-                row[base + o[4]] = f[_C_HITSTUN] / 60.0
-                row[base + o[4] + 1] = f[_C_AFRAME] / 60.0
-            if o[5] >= 0:
-                row[base + o[5]] = i[_C_STOCKS] / 4.0
-            if o[6] >= 0:
-                row[base + o[6]] = f[_C_LEDGE] / 100.0
-            if o[7] >= 0 and pb[b, p, 1, _C_EXISTS]:
-                nf = pf[b, p, 1]
-                ni = pi[b, p, 1]
-                nb = pb[b, p, 1]
-                k = base + o[7]
-                row[k] = 1.0
-                row[k + 1] = nf[_C_X] / 100.0
-                row[k + 2] = nf[_C_Y] / 100.0
-                row[k + 3] = (nf[_C_X] - f[_C_X]) / 100.0
-                row[k + 4] = (nf[_C_Y] - f[_C_Y]) / 100.0
-                row[k + 5] = nf[_C_FACE]
-                row[k + 6] = 1.0 if nb[_C_GROUND] else 0.0
-                row[k + 7] = nf[_C_PCT] / 100.0
-                row[k + 8] = ni[_C_STOCKS] / 4.0
-                row[k + 9] = ni[_C_JUMPS] / 6.0
-                row[k + 10] = nf[_C_SHIELD] / 60.0
-                row[k + 11] = 1.0 if nb[_C_INVULN] else 0.0
-                row[k + 12] = nf[_C_HITSTUN] / 60.0
-                row[k + 13] = nf[_C_AFRAME] / 60.0
-                if o[8] == 1:
-                    row[k + 14 + cats[min(max(ni[_C_ACTION], 0), 398)]] = 1.0
-            if o[17] >= 0:
-                row[o[17] + slot] = act
-                if o[18] >= 0:
-                    row[o[18] + slot] = pi[b, p, 1, _C_ACTION] if pb[b, p, 1, _C_EXISTS] else 0
-            if o[19] >= 0:
-                row[o[19] + slot] = i[_C_CHAR]
-        st = stage[b]
-        if o[9] >= 0:
-            if o[10] == 0:
-                ext = ext_stage[st] if 0 <= st < 256 else 0
-                if 0 <= ext < 64:
-                    row[o[9] + ext] = 1.0
-            else:
-                row[o[9] + (compact_stage[st] if 0 <= st < 256 else 6)] = 1.0
-        if o[20] >= 0:
-            row[o[20]] = st
-        if o[11] >= 0 and 0 < styles[b] < o[12]:
-            row[o[11] + styles[b]] = 1.0
-        e = ego
-        q = 1 - ego
-        dx = pf[b, q, 0, _C_X] - pf[b, e, 0, _C_X]
-        dy = pf[b, q, 0, _C_Y] - pf[b, e, 0, _C_Y]
-        if o[13] >= 0:
-            row[o[13]] = np.sqrt(dx * dx + dy * dy) / 100.0
-            row[o[13] + 1] = dx / 100.0
-            row[o[13] + 2] = dy / 100.0
-            row[o[13] + 3] = frame[b] / 28800.0
-        if o[14] >= 0:
-            slot = 0
-            for s in range(jb.shape[1]):
-                if slot >= o[15]:
-                    break
-                if jb[b, s]:
-                    k = o[14] + slot * 7
-                    row[k] = 1.0
-                    row[k + 1] = 1.0 if ji[b, s, _J_OWNER] == e else (-1.0 if ji[b, s, _J_OWNER] >= 0 else 0.0)
-                    row[k + 2] = ji[b, s, _J_TYPE] / 256.0
-                    row[k + 3] = jf[b, s, 0] / 100.0
-                    row[k + 4] = jf[b, s, 1] / 100.0
-                    row[k + 5] = jf[b, s, 2] / 5.0
-                    row[k + 6] = jf[b, s, 3] / 5.0
-                    slot += 1
-        if o[16] >= 0:
-            for s in range(8):
-                row[o[16] + s] = 1.0 if pb[b, e, 0, _C_BUTTON0 + s] else 0.0
+    row[:] = 0.0
+    for slot in range(2):
+        p = ego if slot == 0 else 1 - ego
+        base = slot * psize
+        f = pf[b, p, 0]
+        i = pi[b, p, 0]
+        bl = pb[b, p, 0]
+        row[base + 0] = f[_C_PCT] / 100.0
+        row[base + 1] = f[_C_FACE]
+        row[base + 2] = f[_C_X] / 100.0
+        row[base + 3] = f[_C_Y] / 100.0
+        act = min(max(i[_C_ACTION], 0), 398)
+        if o[1] >= 0:
+            row[base + o[1] + act] = 1.0
+        if o[2] >= 0 and 0 <= i[_C_CHAR] < 33:
+            row[base + o[2] + i[_C_CHAR]] = 1.0
+        k = base + o[21]
+        row[k] = 1.0 if bl[_C_INVULN] else 0.0
+        row[k + 1] = i[_C_JUMPS] / 6.0
+        row[k + 2] = f[_C_SHIELD] / 60.0
+        row[k + 3] = 1.0 if bl[_C_GROUND] else 0.0
+        if o[3] >= 0:
             for s in range(5):
-                row[o[16] + 8 + s] = pf[b, e, 0, _C_MAIN_X + s]
+                row[base + o[3] + s] = f[_C_SPEED0 + s] / 5.0
+        if o[4] >= 0:
+            row[base + o[4]] = f[_C_HITSTUN] / 60.0
+            row[base + o[4] + 1] = f[_C_AFRAME] / 60.0
+        if o[5] >= 0:
+            row[base + o[5]] = i[_C_STOCKS] / 4.0
+        if o[6] >= 0:
+            row[base + o[6]] = f[_C_LEDGE] / 100.0
+        if o[7] >= 0 and pb[b, p, 1, _C_EXISTS]:
+            nf = pf[b, p, 1]
+            ni = pi[b, p, 1]
+            nb = pb[b, p, 1]
+            k = base + o[7]
+            row[k] = 1.0
+            row[k + 1] = nf[_C_X] / 100.0
+            row[k + 2] = nf[_C_Y] / 100.0
+            row[k + 3] = (nf[_C_X] - f[_C_X]) / 100.0
+            row[k + 4] = (nf[_C_Y] - f[_C_Y]) / 100.0
+            row[k + 5] = nf[_C_FACE]
+            row[k + 6] = 1.0 if nb[_C_GROUND] else 0.0
+            row[k + 7] = nf[_C_PCT] / 100.0
+            row[k + 8] = ni[_C_STOCKS] / 4.0
+            row[k + 9] = ni[_C_JUMPS] / 6.0
+            row[k + 10] = nf[_C_SHIELD] / 60.0
+            row[k + 11] = 1.0 if nb[_C_INVULN] else 0.0
+            row[k + 12] = nf[_C_HITSTUN] / 60.0
+            row[k + 13] = nf[_C_AFRAME] / 60.0
+            if o[8] == 1:
+                row[k + 14 + cats[min(max(ni[_C_ACTION], 0), 398)]] = 1.0
+        if o[17] >= 0:
+            row[o[17] + slot] = act
+            if o[18] >= 0:
+                row[o[18] + slot] = pi[b, p, 1, _C_ACTION] if pb[b, p, 1, _C_EXISTS] else 0
+        if o[19] >= 0:
+            row[o[19] + slot] = i[_C_CHAR]
+    st = stage[b]
+    if o[9] >= 0:
+        if o[10] == 0:
+            ext = ext_stage[st] if 0 <= st < 256 else 0
+            if 0 <= ext < 64:
+                row[o[9] + ext] = 1.0
+        else:
+            row[o[9] + (compact_stage[st] if 0 <= st < 256 else 6)] = 1.0
+    if o[20] >= 0:
+        row[o[20]] = st
+    if o[11] >= 0 and 0 < style < o[12]:
+        row[o[11] + style] = 1.0
+    e = ego
+    q = 1 - ego
+    dx = pf[b, q, 0, _C_X] - pf[b, e, 0, _C_X]
+    dy = pf[b, q, 0, _C_Y] - pf[b, e, 0, _C_Y]
+    if o[13] >= 0:
+        row[o[13]] = np.sqrt(dx * dx + dy * dy) / 100.0
+        row[o[13] + 1] = dx / 100.0
+        row[o[13] + 2] = dy / 100.0
+        row[o[13] + 3] = frame[b] / 28800.0
+    if o[14] >= 0:
+        slot = 0
+        for s in range(jb.shape[1]):
+            if slot >= o[15]:
+                break
+            if jb[b, s]:
+                k = o[14] + slot * 7
+                row[k] = 1.0
+                row[k + 1] = 1.0 if ji[b, s, _J_OWNER] == e else (-1.0 if ji[b, s, _J_OWNER] >= 0 else 0.0)
+                row[k + 2] = ji[b, s, _J_TYPE] / 256.0
+                row[k + 3] = jf[b, s, 0] / 100.0
+                row[k + 4] = jf[b, s, 1] / 100.0
+                row[k + 5] = jf[b, s, 2] / 5.0
+                row[k + 6] = jf[b, s, 3] / 5.0
+                slot += 1
+    if o[16] >= 0:
+        for s in range(8):
+            row[o[16] + s] = 1.0 if pb[b, e, 0, _C_BUTTON0 + s] else 0.0
+        for s in range(5):
+            row[o[16] + 8 + s] = pf[b, e, 0, _C_MAIN_X + s]

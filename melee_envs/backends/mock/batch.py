@@ -1,0 +1,177 @@
+"""The vector env's fused kernel: step, reward, auto-reset and observation for every game at once.
+
+One call of :func:`step_batch` advances every game ``frame_skip`` frames with the actions given,
+adds up each player's reward, resets games that ended (keeping their last observation in
+``final_obs``) and writes every row's observation in place. Games are independent, so the loop
+over games runs in parallel (``numba.prange``) on ``numba.get_num_threads()`` threads.
+
+Rows: ``rows_per_game`` is 1 (the learner plays port 1 of game ``b`` as row ``b``) or 2 (self-play:
+row ``2b + p`` is player ``p`` of game ``b``, each seen from its own side).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from melee_envs.backends.mock import kernel
+from melee_envs.obs import encode_row
+
+P_STOCKS = kernel.P_STOCKS
+P_PCT = kernel.P_PCT
+
+
+@numba.njit(cache=True, parallel=True, nogil=True, _nrt=False)
+def step_batch(  # noqa: PLR0913
+    pi,
+    pf,
+    pb,
+    ei,
+    ef,
+    stage,
+    frame,
+    done,
+    winner,
+    act,
+    stick_centres,
+    shoulder_levels,
+    T,
+    time_limit,
+    frame_skip,
+    max_steps,
+    steps,
+    chars,
+    stocks,
+    next_stage,
+    prev_stocks,
+    prev_pct,
+    weights,
+    rows_per_game,
+    rewards,
+    terminated,
+    truncated,
+    ended_winner,
+    ended_frames,
+    ended_stocks,
+    obs,
+    final_obs,
+    ji,
+    jf,
+    jb,
+    enc_offsets,
+    cats,
+    ext_stage,
+    compact_stage,
+):
+    """Advance all games; fill rewards, terminated/truncated, ended_* stats and observations."""
+    n = stage.shape[0]
+    for b in numba.prange(n):
+        r0 = 0.0
+        r1 = 0.0
+        for _ in range(frame_skip):
+            kernel.step_game(
+                pi, pf, pb, ei, ef, stage, frame, done, winner, b, act[b], stick_centres, shoulder_levels, T,
+                time_limit,
+            )  # fmt: skip
+            s0, s1 = pi[b, 0, 0, P_STOCKS], pi[b, 1, 0, P_STOCKS]
+            c0, c1 = pf[b, 0, 0, P_PCT], pf[b, 1, 0, P_PCT]
+            lost0 = max(prev_stocks[b, 0] - s0, 0)
+            lost1 = max(prev_stocks[b, 1] - s1, 0)
+            dmg0 = max(c0 - prev_pct[b, 0], 0.0)
+            dmg1 = max(c1 - prev_pct[b, 1], 0.0)
+            r0 += weights[0] * (lost1 - lost0) + weights[1] * (dmg1 - dmg0)
+            r1 += weights[0] * (lost0 - lost1) + weights[1] * (dmg0 - dmg1)
+            prev_stocks[b, 0], prev_stocks[b, 1] = s0, s1
+            prev_pct[b, 0], prev_pct[b, 1] = c0, c1
+            if done[b]:
+                break
+        steps[b] += 1
+        term = done[b]
+        trunc = (not term) and max_steps > 0 and steps[b] >= max_steps
+        if term and winner[b] >= 0:
+            sign = 1.0 if winner[b] == 0 else -1.0
+            r0 += weights[2] * sign
+            r1 -= weights[2] * sign
+        ended = term or trunc
+        for j in range(rows_per_game):
+            r = b * rows_per_game + j
+            rewards[r] = r0 if j == 0 else r1
+            terminated[r] = term
+            truncated[r] = trunc
+        if ended:
+            ended_winner[b] = winner[b] if term else -1
+            ended_frames[b] = frame[b]
+            ended_stocks[b, 0] = pi[b, 0, 0, P_STOCKS]
+            ended_stocks[b, 1] = pi[b, 1, 0, P_STOCKS]
+            for j in range(rows_per_game):
+                r = b * rows_per_game + j
+                encode_row(
+                    pi, pf, pb, stage, frame, ji, jf, jb, b, j, 0, final_obs[r], enc_offsets, cats, ext_stage,
+                    compact_stage,
+                )  # fmt: skip
+            stage[b] = next_stage[b]
+            kernel.reset_game(pi, pf, pb, ei, ef, stage, frame, done, winner, b, chars[b], stocks, T)
+            prev_stocks[b, 0] = stocks
+            prev_stocks[b, 1] = stocks
+            prev_pct[b, 0] = 0.0
+            prev_pct[b, 1] = 0.0
+            steps[b] = 0
+        for j in range(rows_per_game):
+            r = b * rows_per_game + j
+            encode_row(
+                pi, pf, pb, stage, frame, ji, jf, jb, b, j, 0, obs[r], enc_offsets, cats, ext_stage, compact_stage
+            )
+
+
+@numba.njit(cache=True, parallel=True, nogil=True, _nrt=False)
+def encode_all(pi, pf, pb, stage, frame, ji, jf, jb, rows_per_game, obs, enc_offsets, cats, ext_stage, compact_stage):
+    """Observations of every row (after a reset)."""
+    for b in numba.prange(stage.shape[0]):
+        for j in range(rows_per_game):
+            encode_row(
+                pi, pf, pb, stage, frame, ji, jf, jb, b, j, 0, obs[b * rows_per_game + j], enc_offsets, cats,
+                ext_stage, compact_stage,
+            )  # fmt: skip
+
+
+@numba.njit(cache=True, parallel=True, nogil=True, _nrt=False)
+def write_only(obs, value):
+    """The memory ceiling: write every observation byte once, nothing else (benchmark reference)."""
+    for r in numba.prange(obs.shape[0]):
+        row = obs[r]
+        for k in range(row.shape[0]):
+            row[k] = value
+
+
+@numba.njit(cache=True, _nrt=False)
+def first_invalid(actions, nvec):
+    """Index (row * 13 + component) of the first action component outside its range, or -1."""
+    for r in range(actions.shape[0]):
+        for k in range(actions.shape[1]):
+            a = actions[r, k]
+            if a < 0 or a >= nvec[k]:
+                return r * actions.shape[1] + k
+    return -1
+
+
+def check_batch(actions: np.ndarray, nvec: np.ndarray, rows: int) -> np.ndarray:
+    """Validate a batch of MultiDiscrete actions ``(rows, 13)``; returns an int64 array."""
+    arr = np.asarray(actions)
+    if arr.shape != (rows, len(nvec)):
+        raise ValueError(f"actions must have shape ({rows}, {len(nvec)}) (one row per agent); got {arr.shape}")
+    if arr.dtype.kind == "f":
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            r, k = np.argwhere(bad)[0]
+            raise ValueError(f"actions contain {arr[r, k]} at row {r}, component {k}; actions must be integers")
+        if not np.all(np.mod(arr, 1) == 0):
+            r, k = np.argwhere(np.mod(arr, 1) != 0)[0]
+            raise ValueError(f"actions must be integers; got {arr[r, k]} at row {r}, component {k}")
+    elif arr.dtype.kind not in "iub":
+        raise ValueError(f"actions must be an integer array; got dtype {arr.dtype}")
+    arr = np.ascontiguousarray(arr, dtype=np.int64)
+    i = first_invalid(arr, nvec)
+    if i >= 0:
+        r, k = divmod(int(i), len(nvec))
+        raise ValueError(f"action row {r}, component {k} = {arr[r, k]} is outside [0, {nvec[k] - 1}]")
+    return arr

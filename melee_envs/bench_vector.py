@@ -1,0 +1,190 @@
+"""Vector-env benchmark (``exphil bench-vector``): agent-steps/s of :class:`MeleeVectorEnv` for
+several batch sizes, thread counts and observation presets, measured in one run next to
+
+* the *memory ceiling*: a Numba kernel on the same threads that only writes the same observation
+  bytes (no game, no rewards);
+* ``CartPole-v1`` stepped in a Python loop (``gym.make``, one env), the usual reference.
+
+Actions are drawn before timing (16 batches, cycled) so sampling is not timed. The vector env is
+driven through its public ``step`` with ``copy=False`` (``copy=True`` adds one copy of the
+observation batch per step; measured separately at the largest N). Numba's compile time is
+reported on its own: the first process compiles and caches, later ones load the cache.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numba
+import numpy as np
+
+from melee_envs.obs import ObsConfig
+
+PRESETS = {
+    "learned": ObsConfig.learned,
+    "default": ObsConfig,
+    "seed_1204": ObsConfig.seed_1204,
+}
+
+
+@dataclass(frozen=True)
+class VectorBenchConfig:
+    """Benchmark settings."""
+
+    sizes: tuple[int, ...] = (1, 64, 1024, 4096)
+    """Numbers of games (agent rows in opponent mode)."""
+    threads: tuple[int, ...] = (1, 2)
+    """Thread counts (each at most the machine's cores)."""
+    presets: tuple[str, ...] = ("learned", "default", "seed_1204")
+    """Observation presets: learned (compact ids), default (1035 one-hot), seed_1204."""
+    seconds: float = 1.0
+    """Target time per measurement (steps scale with N)."""
+    opponent: str = "idle"
+    """Port 2: idle (the engine's cost alone), scripted, jumper, random."""
+    mode: str = "opponent"
+    """opponent or self_play (two agent rows per game)."""
+    cartpole_steps: int = 50_000
+    seed: int = 0
+
+
+def _cartpole(steps: int, seed: int) -> float:
+    env = gym.make("CartPole-v1")
+    env.action_space.seed(seed)
+    actions = [env.action_space.sample() for _ in range(1024)]
+    env.reset(seed=seed)
+    start = time.perf_counter()
+    for i in range(steps):
+        _, _, term, trunc, _ = env.step(actions[i & 1023])
+        if term or trunc:
+            env.reset()
+    rate = steps / (time.perf_counter() - start)
+    env.close()
+    return rate
+
+
+def _timed(fn, rows: int, seconds: float) -> float:
+    """Agent-steps/s of ``fn`` (one batched step of ``rows`` rows), after a short warm-up."""
+    for _ in range(3):
+        fn()
+    reps = 8
+    while True:
+        start = time.perf_counter()
+        for _ in range(reps):
+            fn()
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds * 0.5 or reps >= 1 << 20:
+            return rows * reps / elapsed
+        reps = max(reps * 2, int(reps * seconds / max(elapsed, 1e-6)))
+
+
+def compile_seconds() -> dict[str, float]:
+    """Time to build a small vector env and take its first step (compiles or loads the cache)."""
+    from melee_envs.envs.vector import MeleeVectorEnv
+
+    start = time.perf_counter()
+    env = MeleeVectorEnv(2, opponent="idle")
+    env.reset(seed=0)
+    env.step(np.zeros((2, 13), np.int64) + env._noop)
+    return {"first env + step (s)": time.perf_counter() - start}
+
+
+def run(config: VectorBenchConfig) -> list[dict]:
+    from melee_envs.backends.mock.batch import write_only
+    from melee_envs.envs.vector import MeleeVectorEnv
+
+    cores = numba.config.NUMBA_NUM_THREADS
+    rows_out: list[dict] = []
+    cart = _cartpole(config.cartpole_steps, config.seed)
+    rows_out.append({"what": "CartPole-v1 Python loop", "steps/s": cart})
+    for preset in config.presets:
+        obs_cfg = PRESETS[preset]()
+        for threads in config.threads:
+            if threads > cores:
+                continue
+            numba.set_num_threads(threads)
+            for n in config.sizes:
+                num_envs = n * (2 if config.mode == "self_play" else 1)
+                env = MeleeVectorEnv(
+                    num_envs, mode=config.mode, opponent=config.opponent if config.mode == "opponent" else "idle",
+                    obs=obs_cfg, copy=False, stage="random", seed=config.seed,
+                )  # fmt: skip
+                env.reset(seed=config.seed)
+                rng = np.random.default_rng(config.seed)
+                pool = rng.integers(0, env.codec.nvec, size=(16, num_envs, 13))
+                k = [0]
+
+                def step(env=env, pool=pool, k=k) -> None:
+                    env.step(pool[k[0] & 15])
+                    k[0] += 1
+
+                rate = _timed(step, num_envs, config.seconds)
+                buf = np.zeros((num_envs, env.encoder.size), np.float32)
+                ceiling = _timed(lambda buf=buf: write_only(buf, 1.0), num_envs, config.seconds)
+                rows_out.append(
+                    {
+                        "what": f"vector env {config.mode}",
+                        "preset": preset,
+                        "obs size": env.encoder.size,
+                        "threads": threads,
+                        "N": n,
+                        "agent-steps/s": rate,
+                        "no-op ceiling": ceiling,
+                        "vs ceiling": rate / ceiling,
+                        "vs CartPole": rate / cart,
+                    }
+                )
+                if n == max(config.sizes) and threads == max(t for t in config.threads if t <= cores):
+                    env.copy = True
+                    rows_out.append(
+                        {
+                            "what": f"vector env {config.mode}, copy=True",
+                            "preset": preset,
+                            "obs size": env.encoder.size,
+                            "threads": threads,
+                            "N": n,
+                            "agent-steps/s": _timed(step, num_envs, config.seconds),
+                        }
+                    )
+                env.close()
+    numba.set_num_threads(cores)
+    return rows_out
+
+
+def main(config: VectorBenchConfig) -> list[dict]:
+    """Print compile time and the table."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    for key, value in compile_seconds().items():
+        console.print(f"Numba: {key}: {value:.2f}")
+    rows = run(config)
+    table = Table(title=f"MeleeVectorEnv agent-steps/s (opponent={config.opponent}, mode={config.mode})")
+    columns = [
+        "what",
+        "preset",
+        "obs size",
+        "threads",
+        "N",
+        "agent-steps/s",
+        "no-op ceiling",
+        "vs ceiling",
+        "vs CartPole",
+    ]
+    for c in columns:
+        table.add_column(c, justify="left" if c in ("what", "preset") else "right")
+    for row in rows:
+        cells = []
+        for c in columns:
+            v = row.get(c, row.get("steps/s") if c == "agent-steps/s" else None)
+            if v is None:
+                cells.append("")
+            elif isinstance(v, float):
+                cells.append(f"{v:,.2f}" if v < 100 else f"{v:,.0f}")
+            else:
+                cells.append(str(v))
+        table.add_row(*cells)
+    console.print(table)
+    return rows

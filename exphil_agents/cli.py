@@ -6,11 +6,13 @@ import sys
 
 import tyro
 
-USAGE = """usage: exphil {train,bench,bench-vector,bench-agents,bench-dolphin,play,replays} [--help] [options]
+USAGE = """usage: exphil COMMAND [--help] [options]
 
+commands:
   train         short PPO run in Melee-v0 vs the scripted bot, then an evaluation
   bench         Melee-v0 steps/s next to CartPole-v1, and raw mock-engine frames/s
   bench-vector  the batched vector env's agent-steps/s vs a write-only ceiling and CartPole-v1
+  bench-fidelity the mock engine's next-frame position error against real replays
   bench-agents  every backbone: live-play latency, training throughput, PPO training speed
   bench-dolphin the Dolphin backend's per-frame work, against a stand-in Dolphin
   play          an agent checkpoint on Slippi Dolphin vs the game's CPU or a human
@@ -44,6 +46,10 @@ def main(argv: list[str] | None = None) -> None:
             from melee_envs.bench_vector import VectorBenchConfig, main as run  # type: ignore[assignment]
 
             config_cls = VectorBenchConfig  # type: ignore[assignment]
+        elif name == "bench-fidelity":
+            from melee_envs.fidelity import FidelityConfig, main as run  # type: ignore[assignment]
+
+            config_cls = FidelityConfig  # type: ignore[assignment]
         elif name == "bench-dolphin":
             from melee_envs.backends.dolphin.bench import DolphinBenchConfig, main as run  # type: ignore[assignment]
 
@@ -57,7 +63,16 @@ def main(argv: list[str] | None = None) -> None:
 
             config_cls = AgentBenchConfig  # type: ignore[assignment]
         else:
-            commands = ["bench", "bench-vector", "bench-agents", "bench-dolphin", "play", "replays", "train"]
+            commands = [
+                "bench",
+                "bench-vector",
+                "bench-fidelity",
+                "bench-agents",
+                "bench-dolphin",
+                "play",
+                "replays",
+                "train",
+            ]
             raise SystemExit(f"exphil: unknown command {name!r}; choose one of {commands}")
         run(tyro.cli(config_cls, args=args[1:], prog=f"exphil {name}"))  # type: ignore[arg-type]
     except (ValueError, FileNotFoundError, RuntimeError) as exc:

@@ -17,7 +17,7 @@ from melee_envs.controller import DISCRETE_ACTION_NAMES, ControllerCodec, discre
 from melee_envs.state import GameState
 
 Opponent = Callable[[GameState, int], np.ndarray]
-OPPONENTS = ("idle", "random", "scripted")
+OPPONENTS = ("idle", "random", "scripted", "jumper")
 
 _D = {name: i for i, name in enumerate(DISCRETE_ACTION_NAMES)}
 
@@ -153,6 +153,58 @@ _D_FSMASH_LEFT, _D_FSMASH_RIGHT = _D["fsmash_left"], _D["fsmash_right"]
 _D_USMASH = _D["usmash"]
 
 
+class JumperOpponent:
+    """A weak bot: stays near the stage centre and jumps, never attacks or shields."""
+
+    def __init__(self, codec: ControllerCodec) -> None:
+        self._table = discrete_table(codec)
+        self._t = 0
+
+    def seed(self, seed: int | None) -> None:
+        self._t = 0
+
+    def __call__(self, state: GameState, player: int) -> np.ndarray:
+        self._t += 1
+        x = np.atleast_1d(state.players.x[..., player])
+        choice = np.full(x.shape, _D_NOOP, np.int64)
+        choice[x < -20.0] = _D_WALK_RIGHT
+        choice[x > 20.0] = _D_WALK_LEFT
+        if self._t % 30 < 2:
+            choice[:] = np.where(x < 0, _D_JUMP_RIGHT, _D_JUMP_LEFT) if self._t % 60 < 2 else _D_JUMP
+        return self._table[choice].reshape(state.stage.shape + (13,))
+
+
+def play_bots(first: Any, second: Any, num_games: int, seed: int = 0, **game: Any) -> dict[str, Any]:
+    """Play ``num_games`` mock games between two batched opponents (names or callables), all at
+    once; returns wins per side, draws and the winner of every game (0, 1 or -1 for a draw).
+
+    ``game``: :class:`~melee_envs.backends.mock.MockConfig` fields (characters, stage, stocks,
+    time_limit_minutes). Game ``i`` starts from seed ``seed + i``'s stage draw; the bots' own
+    randomness is seeded with ``seed``.
+    """
+    from melee_envs.backends.mock import MockBackend, MockConfig
+
+    backend = MockBackend(num_games, MockConfig(**game))
+    backend.reset(seed)
+    bots = [make_opponent(spec, backend.codec, seed) for spec in (first, second)]
+    for bot in bots:
+        if hasattr(bot, "seed"):
+            bot.seed(seed)
+    actions = np.zeros((num_games, 2, 13), np.int64)
+    while not backend.done.all():
+        state = backend.state
+        for player, bot in enumerate(bots):
+            actions[:, player] = np.reshape(bot(state, player), (num_games, 13))
+        backend.step(actions, checked=True)
+    winners = backend.winner.copy()
+    return {
+        "wins": (int((winners == 0).sum()), int((winners == 1).sum())),
+        "draws": int((winners < 0).sum()),
+        "winners": winners,
+        "frames": backend.state.frame.copy(),
+    }
+
+
 def make_opponent(spec: str | Opponent, codec: ControllerCodec, seed: int | None = None) -> Any:
     """An opponent from a name in :data:`OPPONENTS` or any callable ``(state, player) -> actions``."""
     if callable(spec):
@@ -163,6 +215,8 @@ def make_opponent(spec: str | Opponent, codec: ControllerCodec, seed: int | None
         return RandomOpponent(codec, seed)
     if spec == "scripted":
         return ScriptedOpponent(codec)
+    if spec == "jumper":
+        return JumperOpponent(codec)
     raise ValueError(
         f"unknown opponent {spec!r}; choose one of {OPPONENTS} or pass a callable (state, player_index) -> actions"
     )

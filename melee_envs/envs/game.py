@@ -78,7 +78,7 @@ class GameConfig:
         )
 
 
-RENDER_MODES = (None, "ansi")
+RENDER_MODES = (None, "ansi", "rgb_array")
 
 
 class Game:
@@ -154,8 +154,12 @@ class Game:
             "damage_taken": float(self._stats[player, 0]),
         }
 
-    def render(self) -> str | None:
-        """A text frame in ``"ansi"`` mode; nothing otherwise."""
+    def render(self) -> str | np.ndarray | None:
+        """A text frame in ``"ansi"`` mode, an RGB image in ``"rgb_array"`` mode."""
+        if self.render_mode == "rgb_array":
+            from melee_envs.render import render_state
+
+            return render_state(self.backend.state, index=0)
         if self.render_mode != "ansi":
             return None
         s = self.backend.state

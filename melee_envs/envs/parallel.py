@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
@@ -40,7 +41,7 @@ class MeleeParallelEnv(ParallelEnv):
 
     ## Arguments
     ``characters``, ``stage``, ``stocks``, ``time_limit_minutes``, ``obs`` (``ObsConfig`` or
-    dict), ``reward`` (``RewardConfig`` or dict), ``render_mode`` (``"ansi"`` or None),
+    dict), ``reward`` (``RewardConfig`` or dict), ``render_mode`` (``"ansi"``, ``"rgb_array"`` or None),
     ``backend`` (``"mock"`` or ``"dolphin"`` with ``dolphin={...}``; use ``controls=("bot",
     "bot")`` there so both agents' actions reach the game).
 
@@ -48,7 +49,7 @@ class MeleeParallelEnv(ParallelEnv):
     * v0: initial release.
     """
 
-    metadata = {"name": "melee_v0", "render_modes": ["ansi"], "is_parallelizable": True, "render_fps": 60}
+    metadata = {"name": "melee_v0", "render_modes": ["ansi", "rgb_array"], "is_parallelizable": True, "render_fps": 60}
 
     def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
         self.config = GameConfig.from_kwargs(**kwargs)
@@ -93,7 +94,7 @@ class MeleeParallelEnv(ParallelEnv):
             self.agents = []
         return obs, rewards, terms, truncs, infos
 
-    def render(self) -> str | None:
+    def render(self) -> str | np.ndarray | None:
         return self.game.render()
 
     def close(self) -> None:

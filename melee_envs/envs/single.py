@@ -59,7 +59,8 @@ class MeleeEnv(gym.Env):
     * ``obs`` (an :class:`~melee_envs.obs.ObsConfig` or dict), ``reward`` (a
       :class:`~melee_envs.rewards.RewardConfig` or dict).
     * ``action_mode``: ``"multi_discrete"`` (default) or ``"discrete"``.
-    * ``render_mode``: ``"ansi"`` or None.
+    * ``render_mode``: ``"ansi"`` (text), ``"rgb_array"`` (an image of the frame, see
+      :mod:`melee_envs.render`; works with ``gymnasium.wrappers.RecordVideo``) or None.
     * ``backend``: ``"mock"`` (default) or ``"dolphin"`` (Slippi Dolphin through libmelee, with
       ``dolphin={...}`` :class:`~melee_envs.backends.dolphin.DolphinConfig` fields; see
       ``docs/dolphin.md``). On Dolphin the opponent's actions only reach the game when its port is
@@ -69,7 +70,7 @@ class MeleeEnv(gym.Env):
     * v0: initial release.
     """
 
-    metadata = {"render_modes": ["ansi"], "render_fps": 60}
+    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 60}
 
     def __init__(
         self,
@@ -124,7 +125,7 @@ class MeleeEnv(gym.Env):
         info = {"episode": game.episode_stats(0)} if done else {}
         return game.obs[0].copy(), float(game.reward[0]), done, False, info
 
-    def render(self) -> str | None:
+    def render(self) -> str | np.ndarray | None:
         return self.game.render()
 
     def close(self) -> None:

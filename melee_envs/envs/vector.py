@@ -271,3 +271,16 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
 def make_vector_env(num_envs: int = 1, **kwargs: Any) -> MeleeVectorEnv:
     """The registered ``vector_entry_point`` of the Melee ids."""
     return MeleeVectorEnv(num_envs, **kwargs)
+
+
+def sb3_vec_env(num_envs: int = 1, **kwargs: Any) -> Any:
+    """:class:`MeleeVectorEnv` behind Stable-Baselines3's ``VecEnv`` interface (needs SB3).
+
+    SB3 conventions: ``dones`` = terminated or truncated, the finished game's last observation in
+    ``infos[i]["terminal_observation"]``, ``"TimeLimit.truncated"`` for truncations, and
+    ``infos[i]["episode_result"]`` (``won``, ``draw``, ``frames``). Wrap it in ``VecMonitor`` for
+    episode returns.
+    """
+    from melee_envs.envs.sb3 import MeleeSB3VecEnv
+
+    return MeleeSB3VecEnv(MeleeVectorEnv(num_envs, **kwargs))

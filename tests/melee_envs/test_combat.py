@@ -1,0 +1,271 @@
+"""The mock engine's combat and defence against the data and formulas they come from."""
+
+import csv
+import math
+
+import numpy as np
+import pytest
+
+from melee_envs.backends.mock import MockBackend, MockConfig, kernel
+from melee_envs.data import actions, characters, libmelee_source
+from melee_envs.data.moves import MOVE_INDEX, move_table
+
+A = actions.actions()
+X, Y, PCT, FACE, SHIELD, HITSTUN, HITLAG, KBX, KBY = (
+    kernel.P_X,
+    kernel.P_Y,
+    kernel.P_PCT,
+    kernel.P_FACE,
+    kernel.P_SHIELD,
+    kernel.P_HITSTUN,
+    kernel.P_HITLAG,
+    kernel.P_KBX,
+    kernel.P_KBY,
+)
+C_X, C_Y = 10, 11  # c-stick axes in the action layout
+R_BUTTON = 6
+
+
+def melee_knockback(percent_after, damage, weight, bkb, kbg, skb=0.0):
+    """SSBWiki's Melee knockback formula, written out independently of the engine."""
+    if skb:
+        percent_after, damage = 10.0, skb
+    return ((percent_after / 10 + percent_after * damage / 20) * (200 / (weight + 100)) * 1.4 + 18) * (kbg / 100) + bkb
+
+
+def duel(attacker="FOX", defender="FOX", gap=8.0, defender_percent=0.0):
+    be = MockBackend(1, MockConfig(characters=(attacker, defender), stage="fd"))
+    be.reset(0)
+    pf = be.packed.pf
+    pf[0, 0, 0, X] = 0.0
+    pf[0, 0, 0, FACE] = 1.0
+    pf[0, 1, 0, X] = gap
+    pf[0, 1, 0, FACE] = -1.0
+    pf[0, 1, 0, PCT] = defender_percent
+    return be
+
+
+def noop(be):
+    return np.broadcast_to(be.codec.noop(), (1, 2, 13)).copy()
+
+
+def libmelee_active_frames(character: str, action: str) -> tuple[int, int, int]:
+    """(first active, last active, total) frames from libmelee's framedata.csv."""
+    ch, act = characters.get(character).internal_id, A[action]
+    rows = []
+    with libmelee_source.data_file("framedata.csv").open() as f:
+        for r in csv.DictReader(f):
+            if int(r["character"]) == ch and int(r["action"]) == act:
+                rows.append(r)
+    active = [int(r["frame"]) for r in rows if any(r[f"hitbox_{k}_status"] == "True" for k in range(1, 5))]
+    return min(active), max(active), len(rows)
+
+
+def test_fox_upsmash_hits_exactly_on_its_first_active_frame():
+    first, last, total = libmelee_active_frames("FOX", "UPSMASH")
+    be = duel(gap=6.0)
+    act = noop(be)
+    act[0, 0, C_Y] = 16  # c-stick up: up-smash
+    hit_frame = None
+    for _ in range(total + 5):
+        s = be.step(act)
+        act[0, 0, C_Y] = 8
+        if s.players.action[0, 0] == A["UPSMASH"] and s.players.percent[0, 1] > 0 and hit_frame is None:
+            hit_frame = int(s.players.action_frame[0, 0])
+    assert hit_frame == first
+
+
+@pytest.mark.parametrize("last_offset,expect_hit", [(0, True), (1, False)])
+def test_fox_upsmash_hitbox_ends_on_the_last_active_frame(last_offset, expect_hit):
+    """The defender is intangible until the frame after ``last + offset - 1``: it is hit on the
+    last active frame, and not a frame later."""
+    first, last, total = libmelee_active_frames("FOX", "UPSMASH")
+    be = duel(gap=6.0)
+    be.ei[0, 1, kernel.EI_INVULN] = last + last_offset  # counts down once per frame before hits
+    act = noop(be)
+    act[0, 0, C_Y] = 16
+    for _ in range(total + 2):
+        be.step(act)
+        act[0, 0, C_Y] = 8
+    assert (be.state.players.percent[0, 1] > 0) == expect_hit
+
+
+def test_upsmash_uses_the_data_and_the_action_lasts_its_total():
+    _, _, total = libmelee_active_frames("FOX", "UPSMASH")
+    table = move_table().values[characters.get("FOX").internal_id, MOVE_INDEX["usmash"]]
+    assert table[1] == total
+    be = duel(gap=60.0)
+    act = noop(be)
+    act[0, 0, C_Y] = 16
+    seen = 0
+    for _ in range(total + 10):
+        s = be.step(act)
+        act[0, 0, C_Y] = 8
+        seen += int(s.players.action[0, 0] == A["UPSMASH"])
+    assert seen == total
+
+
+@pytest.mark.parametrize("percent", [0.0, 100.0])
+def test_knockback_follows_the_formula(percent):
+    fox = characters.get("FOX")
+    mv = move_table().values[fox.internal_id, MOVE_INDEX["usmash"]]
+    damage, bkb, kbg = float(mv[8]), float(mv[10]), float(mv[11])
+    expected = melee_knockback(percent + damage, damage, fox.weight, bkb, kbg)
+    assert kernel._knockback(percent + damage, damage, fox.weight, bkb, kbg, 0.0) == pytest.approx(expected, abs=1e-6)
+    # End to end: the launch speed is 0.03 x knockback; hitstun is floor(0.4 x knockback).
+    be = duel(gap=6.0, defender_percent=percent)
+    act = noop(be)
+    act[0, 0, C_Y] = 16
+    for _ in range(20):
+        be.step(act)
+        act[0, 0, C_Y] = 8
+        pf = be.packed.pf[0, 1, 0]
+        if pf[HITLAG] > 0:
+            break
+    speed = math.hypot(float(pf[KBX]), float(pf[KBY]))
+    assert speed / kernel.KB_SPEED == pytest.approx(expected, rel=1e-5)
+    assert pf[HITSTUN] == math.floor(expected * kernel.HITSTUN_PER_KB)
+    assert be.state.players.percent[0, 1] == pytest.approx(percent + damage)
+
+
+def test_set_knockback_ignores_percent():
+    a = kernel._knockback(10.0, 5.0, 100.0, 0.0, 100.0, 40.0)
+    b = kernel._knockback(150.0, 5.0, 100.0, 0.0, 100.0, 40.0)
+    assert a == b == pytest.approx(melee_knockback(10.0, 5.0, 100.0, 0.0, 100.0, 40.0), abs=1e-6)
+
+
+def _flight(defender: str) -> float:
+    be = duel("FOX", defender, gap=6.0, defender_percent=80.0)
+    act = noop(be)
+    act[0, 0, C_Y] = 16
+    top = 0.0
+    for _ in range(90):
+        s = be.step(act)
+        act[0, 0, C_Y] = 8
+        top = max(top, float(s.players.y[0, 1]))
+    return top
+
+
+def test_heavier_character_flies_less_far():
+    assert characters.get("BOWSER").weight > characters.get("FOX").weight
+    assert _flight("BOWSER") < _flight("FOX") - 5.0
+
+
+def test_hitstun_ends_when_it_should():
+    be = duel(gap=6.0, defender_percent=50.0)
+    act = noop(be)
+    act[0, 0, C_Y] = 16
+    while be.packed.pf[0, 1, 0, HITLAG] == 0:
+        be.step(act)
+        act[0, 0, C_Y] = 8
+    hitlag, hitstun = int(be.packed.pf[0, 1, 0, HITLAG]), int(be.packed.pf[0, 1, 0, HITSTUN])
+    assert hitstun > 0
+    frames = 0
+    while be.packed.pf[0, 1, 0, HITSTUN] > 0 or be.packed.pf[0, 1, 0, HITLAG] > 0:
+        be.step(act)
+        frames += 1
+    assert frames == hitlag + hitstun
+    assert be.state.players.action[0, 1] in (A["TUMBLING"], A["FALLING"], A["STANDING"], A["LYING_GROUND_UP"])
+
+
+def test_shielded_hit_deals_no_damage_and_drains_the_shield():
+    be = duel(gap=6.0)
+    act = noop(be)
+    act[0, 1, R_BUTTON] = 1  # defender holds R
+    for _ in range(3):
+        be.step(act)
+    assert be.state.players.action[0, 1] in (A["SHIELD_START"], A["SHIELD"])
+    shield_before = float(be.state.players.shield[0, 1])
+    act[0, 0, C_Y] = 16
+    stunned = False
+    for _ in range(15):
+        be.step(act)
+        act[0, 0, C_Y] = 8
+        stunned |= be.state.players.action[0, 1] == A["SHIELD_STUN"]
+    mv = move_table().values[characters.get("FOX").internal_id, MOVE_INDEX["usmash"]]
+    assert stunned
+    assert be.state.players.percent[0, 1] == 0.0
+    assert be.state.players.shield[0, 1] < shield_before - mv[8] + 1e-3
+
+
+def test_shield_shrinks_while_held_and_breaks():
+    be = duel(gap=40.0)
+    act = noop(be)
+    act[0, 1, R_BUTTON] = 1
+    broke = False
+    for _ in range(int(60 / kernel.SHIELD_DECAY) + 20):
+        s = be.step(act)
+        broke |= s.players.action[0, 1] == A["SHIELD_BREAK_FLY"]
+    assert broke
+
+
+def test_wavedash_slides_along_the_ground():
+    be = duel(gap=40.0)
+    act = noop(be)
+    act[0, 0, 2] = 1  # X: jump
+    be.step(act)
+    act[0, 0, 2] = 0
+    while be.state.players.on_ground[0, 0]:
+        be.step(act)
+    x0 = float(be.state.players.x[0, 0])
+    act[0, 0, 5] = 1  # L: air dodge, down-right
+    act[0, 0, 8], act[0, 0, 9] = 16, 0
+    landed = False
+    for _ in range(12):
+        s = be.step(act)
+        act[0, 0, 5] = 0
+        landed |= s.players.action[0, 0] == A["LANDING_SPECIAL"]
+    assert landed
+    assert float(be.state.players.x[0, 0]) - x0 > 5.0
+
+
+def test_grab_and_forward_throw():
+    be = duel(gap=8.0)
+    act = noop(be)
+    act[0, 0, 4] = 1  # Z: grab
+    grabbed = False
+    for _ in range(15):
+        s = be.step(act)
+        act[0, 0, 4] = 0
+        if s.players.action[0, 1] == A["GRABBED"]:
+            grabbed = True
+            break
+    assert grabbed and s.players.action[0, 0] == A["GRAB_WAIT"]
+    act[0, 0, 8] = 16  # forward
+    for _ in range(60):
+        s = be.step(act)
+    fthrow = move_table().values[characters.get("FOX").internal_id, MOVE_INDEX["fthrow"]]
+    assert s.players.percent[0, 1] == pytest.approx(fthrow[8])
+    assert s.players.x[0, 1] > 20.0
+
+
+def test_roll_moves_by_the_libmelee_locomotion():
+    be = duel(gap=60.0)
+    act = noop(be)
+    act[0, 0, R_BUTTON] = 1
+    be.step(act)
+    be.step(act)
+    x0 = float(be.state.players.x[0, 0])
+    act[0, 0, 8] = 16  # tap forward
+    for _ in range(40):
+        s = be.step(act)
+        act[0, 0, R_BUTTON] = 0
+        act[0, 0, 8] = 8
+    loco = move_table().locomotion[characters.get("FOX").internal_id, MOVE_INDEX["rollforward"]]
+    assert float(s.players.x[0, 0]) - x0 == pytest.approx(loco.sum(), rel=0.05)
+    assert s.players.facing[0, 0] == -1.0  # a forward roll ends facing back
+
+
+def test_load_state_round_trips_and_derives_the_move():
+    be = duel(gap=6.0)
+    act = noop(be)
+    act[0, 0, C_Y] = 16
+    for _ in range(3):
+        be.step(act)
+    snapshot = be.state.copy()
+    other = MockBackend(1, MockConfig(characters=("MARTH", "PEACH")))
+    other.load_state(snapshot)
+    assert other.ei[0, 0, kernel.EI_MOVE] == MOVE_INDEX["usmash"]
+    np.testing.assert_array_equal(other.state.players.x, snapshot.players.x)
+    with pytest.raises(ValueError, match="batch shape"):
+        MockBackend(3).load_state(snapshot)

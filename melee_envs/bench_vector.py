@@ -157,7 +157,7 @@ def main(config: VectorBenchConfig) -> list[dict]:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = Console(width=170)
     for key, value in compile_seconds().items():
         console.print(f"Numba: {key}: {value:.2f}")
     rows = run(config)

@@ -303,7 +303,7 @@ def _encode(pi, pf, pb, stage, frame, ji, jf, jb, egos, styles, out, o, cats, ex
         )
 
 
-@numba.njit(cache=True, nogil=True, _nrt=False)
+@numba.njit(cache=True, nogil=True, _nrt=False, inline="always")
 def encode_row(pi, pf, pb, stage, frame, ji, jf, jb, b, ego, style, row, o, cats, ext_stage, compact_stage):  # noqa: PLR0912, PLR0915
     """Write game ``b`` seen from player ``ego`` into ``row`` (offsets ``o`` from the encoder)."""
     psize = o[0]

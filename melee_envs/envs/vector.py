@@ -138,6 +138,7 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
         self._truncated = np.zeros(rows, np.bool_)
         self._act = np.broadcast_to(self.codec.noop().astype(np.int64), (n, 2, 13)).copy()
         self._noop = self.codec.noop().astype(np.int64)
+        self._no_opponent = np.zeros((n, 13), np.int64)
         self._ring = np.broadcast_to(self._noop, (self.delay + 1, rows, 13)).copy()
         self._slot = 0
         self._steps = np.zeros(n, np.int32)
@@ -177,28 +178,26 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
         if self._needs_reset:
             raise RuntimeError("call reset() before step()")
-        learner = self._learner_actions(actions)
+        learner = _writable_int64(self._learner_actions(actions))
         if self.delay:
             self._ring[self._slot] = learner
             self._slot = (self._slot + 1) % (self.delay + 1)
             learner = self._ring[self._slot]
-        act = self._act
         if self.rows_per_game == 2:
-            act.reshape(self.num_envs, 13)[:] = learner
+            opp = self._no_opponent
         else:
-            act[:, 0] = learner
             opp = self.opponent(self.backend.state, 1)
             if self._user_opponent:
                 opp = check_batch(np.reshape(opp, (-1, 13)), self._nvec, self.num_games)
-            act[:, 1] = opp
+            opp = _writable_int64(np.reshape(opp, (self.num_games, 13)))
         if self._random_stage:
-            self._next_stage[:] = self._rng.choice(self._legal, size=self.num_games)
+            self._next_stage[:] = self._legal[self._rng.integers(len(self._legal), size=self.num_games)]
         else:
             self._next_stage[:] = self.backend.packed.stage
         p, b = self.backend.packed, self.backend
         step_batch(
-            p.pi, p.pf, p.pb, b.ei, b.ef, p.stage, p.frame, b.done, b.winner, act, b._stick, b._shoulder, b._T,
-            b.config.time_limit_frames, self.frame_skip, self.max_episode_steps, self._steps, b._chars,
+            p.pi, p.pf, p.pb, b.ei, b.ef, p.stage, p.frame, b.done, b.winner, learner, opp, self._act, b._stick,
+            b._shoulder, b._T, b.config.time_limit_frames, self.frame_skip, self.max_episode_steps, self._steps, b._chars,
             b.config.stocks, self._next_stage, self._prev_stocks, self._prev_pct, self._weights, self.rows_per_game,
             self._rewards, self._terminated, self._truncated, self._ended_winner, self._ended_frames,
             self._ended_stocks, self._obs, self._final_obs, p.ji, p.jf, p.jb, *self._enc,
@@ -266,6 +265,12 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
             "final_info": final_info,
             "_final_info": ended.copy(),
         }
+
+
+def _writable_int64(arr: np.ndarray) -> np.ndarray:
+    """C-contiguous, writable int64 (what the compiled kernel's single signature takes)."""
+    out = np.ascontiguousarray(arr, dtype=np.int64)
+    return out if out.flags.writeable else out.copy()
 
 
 def make_vector_env(num_envs: int = 1, **kwargs: Any) -> MeleeVectorEnv:

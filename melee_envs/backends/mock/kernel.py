@@ -208,7 +208,7 @@ def _knockback(percent_after, damage, weight, bkb, kbg, skb):
     ) * kbg / 100.0 + bkb
 
 
-@numba.njit(cache=True, _nrt=False)
+@numba.njit(cache=True, _nrt=False, inline="always")
 def _surface_under(x, y_prev, y_new, st, ground_x, platforms, num_platforms, can_platform):
     """Height of the surface crossed moving from y_prev down to y_new at x, or NaN."""
     if abs(x) <= ground_x[st] and y_prev >= 0.0 and y_new <= 0.0:
@@ -221,7 +221,7 @@ def _surface_under(x, y_prev, y_new, st, ground_x, platforms, num_platforms, can
     return math.nan
 
 
-@numba.njit(cache=True, _nrt=False)
+@numba.njit(cache=True, _nrt=False, inline="always")
 def _on_surface(x, y, st, ground_x, platforms, num_platforms):
     """Whether (x, y) stands on the stage or a platform."""
     if abs(y) < 1e-3 and abs(x) <= ground_x[st]:
@@ -232,7 +232,7 @@ def _on_surface(x, y, st, ground_x, platforms, num_platforms):
     return False
 
 
-@numba.njit(cache=True, _nrt=False)
+@numba.njit(cache=True, _nrt=False, inline="always")
 def _start_move(pi, pf, ei, moves, b, p, move):
     ch = pi[b, p, 0, P_CHAR]
     ei[b, p, EI_MOVE] = move
@@ -275,7 +275,7 @@ def _timed(action):
     )
 
 
-@numba.njit(cache=True, _nrt=False)
+@numba.njit(cache=True, _nrt=False, inline="always")
 def _intangible(pi, pf, ei, moves, b, p):
     if ei[b, p, EI_INVULN] > 0:
         return True
@@ -287,7 +287,7 @@ def _intangible(pi, pf, ei, moves, b, p):
     return False
 
 
-@numba.njit(cache=True, _nrt=False)
+@numba.njit(cache=True, _nrt=False, inline="always")
 def _respawn(pi, pf, pb, ei, ef, b, p, st, blast):
     pi[b, p, 0, P_ACTION] = ON_HALO_WAIT
     pf[b, p, 0, P_AFRAME] = 1.0
@@ -342,7 +342,7 @@ def reset_games(pi, pf, pb, ei, ef, stage, frame, done, winner, mask, chars, sto
             reset_game(pi, pf, pb, ei, ef, stage, frame, done, winner, b, chars[b], stocks, T)
 
 
-@numba.njit(cache=True, nogil=True, _nrt=False)
+@numba.njit(cache=True, nogil=True, _nrt=False, inline="always")
 def step_game(pi, pf, pb, ei, ef, stage, frame, done, winner, b, act, stick_centres, shoulder_levels, T, time_limit):
     """Advance game ``b`` by one frame with actions ``act[p, 13]`` (no-op when it is done)."""
     if done[b]:
@@ -375,7 +375,7 @@ def step_games(pi, pf, pb, ei, ef, stage, frame, done, winner, act, stick_centre
         )
 
 
-@numba.njit(cache=True, _nrt=False)
+@numba.njit(cache=True, _nrt=False, inline="always")
 def _decide_winner(pi, pf, b, winner):
     best = -1
     tie = False
@@ -392,7 +392,7 @@ def _decide_winner(pi, pf, b, winner):
     winner[b] = -1 if tie else best
 
 
-@numba.njit(cache=True, _nrt=False)
+@numba.njit(cache=True, _nrt=False, inline="always")
 def _check_blast(pi, pf, pb, ei, b, p, st, blast):
     a = pi[b, p, 0, P_ACTION]
     if a <= DEAD_UP or a == ON_HALO_WAIT or pi[b, p, 0, P_STOCKS] <= 0:
@@ -416,7 +416,7 @@ def _check_blast(pi, pf, pb, ei, b, p, st, blast):
         _stop_motion(pf, b, p)
 
 
-@numba.njit(cache=True, _nrt=False)
+@numba.njit(cache=True, _nrt=False, inline="always")
 def _launch(pi, pf, pb, ei, b, att, dfn, mv, chars, side):
     """Apply hit ``mv`` (a move row) to ``dfn``: damage, knockback, DI, hitstun, hitlag."""
     cd = pi[b, dfn, 0, P_CHAR]
@@ -462,7 +462,7 @@ def _launch(pi, pf, pb, ei, b, att, dfn, mv, chars, side):
     return kb
 
 
-@numba.njit(cache=True, _nrt=False)
+@numba.njit(cache=True, _nrt=False, inline="always")
 def _try_hit(pi, pf, pb, ei, ef, b, att, dfn, T):
     chars, moves = T[0], T[1]
     move = ei[b, att, EI_MOVE]
@@ -502,7 +502,7 @@ def _try_hit(pi, pf, pb, ei, ef, b, att, dfn, T):
     _launch(pi, pf, pb, ei, b, att, dfn, mv, chars, side)
 
 
-@numba.njit(cache=True, _nrt=False)
+@numba.njit(cache=True, _nrt=False, inline="always")
 def _shield_hit(pi, pf, pb, ei, b, att, dfn, mv, side):
     """A hit on a shield: no damage; the shield loses the hit's damage, shieldstun and hitlag,
     pushback; the shield breaks at zero."""
@@ -518,7 +518,7 @@ def _shield_hit(pi, pf, pb, ei, b, att, dfn, mv, side):
     pf[b, dfn, 0, P_VGROUND] = side * SHIELD_PUSH * mv[M_DMG]
 
 
-@numba.njit(cache=True, _nrt=False)
+@numba.njit(cache=True, _nrt=False, inline="always")
 def _shield_break(pi, pf, pb, ei, b, p):
     pf[b, p, 0, P_SHIELD] = SHIELD_AFTER_BREAK
     pb[b, p, 0, P_GROUND] = False
@@ -531,7 +531,7 @@ def _shield_break(pi, pf, pb, ei, b, p):
     pf[b, p, 0, P_AFRAME] = 1.0
 
 
-@numba.njit(cache=True, _nrt=False)
+@numba.njit(cache=True, _nrt=False, inline="always")
 def _grab(pi, pf, pb, ei, b, att, dfn):
     ei[b, att, EI_MOVE] = -1
     pi[b, att, 0, P_ACTION] = GRAB_WAIT
@@ -556,7 +556,7 @@ def _hold(pf, b, att, dfn):
     pf[b, dfn, 0, P_FACE] = -face
 
 
-@numba.njit(cache=True, _nrt=False)
+@numba.njit(cache=True, _nrt=False, inline="always")
 def _grabbing(pi, pf, pb, ei, b, p, sx, sy, psx, psy, T):
     """The grabber's frame: hold, throw by stick direction, release the opponent on the throw's
     release frame with the throw's knockback, or let go when the hold runs out."""
@@ -605,7 +605,7 @@ def _grabbing(pi, pf, pb, ei, b, p, sx, sy, psx, psy, T):
         _set_action(pi, pf, b, p, STANDING)
 
 
-@numba.njit(cache=True, _nrt=False)
+@numba.njit(cache=True, _nrt=False, inline="always")
 def _step_player(pi, pf, pb, ei, ef, b, p, st, act, stick_centres, shoulder_levels, T):  # noqa: PLR0912, PLR0915
     chars, moves, loco, ground_x, ledge_x, blast, platforms, num_platforms = T
     f = pf[b, p, 0]
@@ -799,7 +799,7 @@ def _step_player(pi, pf, pb, ei, ef, b, p, st, act, stick_centres, shoulder_leve
     _move(pi, pf, pb, ei, b, p, c, moves, loco, st, ground_x, ledge_x, platforms, num_platforms)
 
 
-@numba.njit(cache=True, _nrt=False)
+@numba.njit(cache=True, _nrt=False, inline="always")
 def _shield(pi, pf, pb, ei, b, p, c, moves, action, sx, sy, psx, psy, tapped_jump, grab, shield_held):
     """Holding a shield: it shrinks; jump, grab, roll or spot dodge out of it, or drop it."""
     f = pf[b, p, 0]
@@ -828,7 +828,7 @@ def _shield(pi, pf, pb, ei, b, p, c, moves, action, sx, sy, psx, psy, tapped_jum
         ei[b, p, EI_TIMER] = SHIELD_RELEASE_FRAMES
 
 
-@numba.njit(cache=True, _nrt=False)
+@numba.njit(cache=True, _nrt=False, inline="always")
 def _ground(
     pi,
     pf,
@@ -967,7 +967,7 @@ def _friction(v, fric):
     return min(0.0, v + fric)
 
 
-@numba.njit(cache=True, _nrt=False)
+@numba.njit(cache=True, _nrt=False, inline="always")
 def _air(
     pi, pf, ei, b, p, c, moves, actionable, sx, sy, cx, cy, psy, tapped_jump, attack, special, c_push, shoulder_press
 ):
@@ -1030,7 +1030,7 @@ def _air(
             f[P_VAIR] = _friction(f[P_VAIR], c[C_AIRFRIC])
 
 
-@numba.njit(cache=True, _nrt=False)
+@numba.njit(cache=True, _nrt=False, inline="always")
 def _move(pi, pf, pb, ei, b, p, c, moves, loco, st, ground_x, ledge_x, platforms, num_platforms):  # noqa: PLR0912
     f = pf[b, p, 0]
     kb_x, kb_y = f[P_KBX], f[P_KBY]
@@ -1100,7 +1100,7 @@ def _move(pi, pf, pb, ei, b, p, c, moves, loco, st, ground_x, ledge_x, platforms
     f[P_LEDGE] = ground_x[st] - abs(f[P_X])
 
 
-@numba.njit(cache=True, _nrt=False)
+@numba.njit(cache=True, _nrt=False, inline="always")
 def _land(pi, pf, pb, ei, b, p, c, moves, h):  # noqa: PLR0912
     f = pf[b, p, 0]
     ch = pi[b, p, 0, P_CHAR]

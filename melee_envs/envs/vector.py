@@ -197,10 +197,10 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
         p, b = self.backend.packed, self.backend
         step_batch(
             p.pi, p.pf, p.pb, b.ei, b.ef, p.stage, p.frame, b.done, b.winner, learner, opp, self._act, b._stick,
-            b._shoulder, b._T, b.config.time_limit_frames, self.frame_skip, self.max_episode_steps, self._steps, b._chars,
-            b.config.stocks, self._next_stage, self._prev_stocks, self._prev_pct, self._weights, self.rows_per_game,
-            self._rewards, self._terminated, self._truncated, self._ended_winner, self._ended_frames,
-            self._ended_stocks, self._obs, self._final_obs, p.ji, p.jf, p.jb, *self._enc,
+            b._shoulder, b._T, b.config.time_limit_frames, self.frame_skip, self.max_episode_steps, self._steps,
+            b._chars, b.config.stocks, self._next_stage, self._prev_stocks, self._prev_pct, self._weights,
+            self.rows_per_game, self._rewards, self._terminated, self._truncated, self._ended_winner,
+            self._ended_frames, self._ended_stocks, self._obs, self._final_obs, p.ji, p.jf, p.jb, *self._enc,
         )  # fmt: skip
         ended = self._terminated | self._truncated
         info: dict = {}

@@ -299,13 +299,19 @@ _J_TYPE, _J_OWNER = JI.index("type"), JI.index("owner")
 def _encode(pi, pf, pb, stage, frame, ji, jf, jb, egos, styles, out, o, cats, ext_stage, compact_stage):
     for b in range(out.shape[0]):
         encode_row(
-            pi, pf, pb, stage, frame, ji, jf, jb, b, egos[b], styles[b], out[b], o, cats, ext_stage, compact_stage
-        )
+            pi, pf, pb, stage, frame, ji, jf, jb, b, egos[b], styles[b], False, out[b], o, cats, ext_stage,
+            compact_stage,
+        )  # fmt: skip
 
 
 @numba.njit(cache=True, nogil=True, _nrt=False, inline="always")
-def encode_row(pi, pf, pb, stage, frame, ji, jf, jb, b, ego, style, row, o, cats, ext_stage, compact_stage):  # noqa: PLR0912, PLR0915
-    """Write game ``b`` seen from player ``ego`` into ``row`` (offsets ``o`` from the encoder)."""
+def encode_row(pi, pf, pb, stage, frame, ji, jf, jb, b, ego, style, mirror, row, o, cats, ext_stage, compact_stage):  # noqa: PLR0912, PLR0915
+    """Write game ``b`` seen from player ``ego`` into ``row`` (offsets ``o`` from the encoder).
+
+    ``mirror``: flip the x axis (positions, facing, horizontal speeds, stick and c-stick x), so the
+    ego sees the game as if it stood on the other side (the self-play env's port 2 option).
+    """
+    sx = -1.0 if mirror else 1.0
     psize = o[0]
     row[:] = 0.0
     for slot in range(2):
@@ -315,8 +321,8 @@ def encode_row(pi, pf, pb, stage, frame, ji, jf, jb, b, ego, style, row, o, cats
         i = pi[b, p, 0]
         bl = pb[b, p, 0]
         row[base + 0] = f[_C_PCT] / 100.0
-        row[base + 1] = f[_C_FACE]
-        row[base + 2] = f[_C_X] / 100.0
+        row[base + 1] = sx * f[_C_FACE]
+        row[base + 2] = sx * f[_C_X] / 100.0
         row[base + 3] = f[_C_Y] / 100.0
         act = min(max(i[_C_ACTION], 0), 398)
         if o[1] >= 0:
@@ -330,7 +336,7 @@ def encode_row(pi, pf, pb, stage, frame, ji, jf, jb, b, ego, style, row, o, cats
         row[k + 3] = 1.0 if bl[_C_GROUND] else 0.0
         if o[3] >= 0:
             for s in range(5):
-                row[base + o[3] + s] = f[_C_SPEED0 + s] / 5.0
+                row[base + o[3] + s] = (sx if s != 1 and s != 4 else 1.0) * f[_C_SPEED0 + s] / 5.0
         if o[4] >= 0:
             row[base + o[4]] = f[_C_HITSTUN] / 60.0
             row[base + o[4] + 1] = f[_C_AFRAME] / 60.0
@@ -344,11 +350,11 @@ def encode_row(pi, pf, pb, stage, frame, ji, jf, jb, b, ego, style, row, o, cats
             nb = pb[b, p, 1]
             k = base + o[7]
             row[k] = 1.0
-            row[k + 1] = nf[_C_X] / 100.0
+            row[k + 1] = sx * nf[_C_X] / 100.0
             row[k + 2] = nf[_C_Y] / 100.0
-            row[k + 3] = (nf[_C_X] - f[_C_X]) / 100.0
+            row[k + 3] = sx * (nf[_C_X] - f[_C_X]) / 100.0
             row[k + 4] = (nf[_C_Y] - f[_C_Y]) / 100.0
-            row[k + 5] = nf[_C_FACE]
+            row[k + 5] = sx * nf[_C_FACE]
             row[k + 6] = 1.0 if nb[_C_GROUND] else 0.0
             row[k + 7] = nf[_C_PCT] / 100.0
             row[k + 8] = ni[_C_STOCKS] / 4.0
@@ -383,7 +389,7 @@ def encode_row(pi, pf, pb, stage, frame, ji, jf, jb, b, ego, style, row, o, cats
     dy = pf[b, q, 0, _C_Y] - pf[b, e, 0, _C_Y]
     if o[13] >= 0:
         row[o[13]] = np.sqrt(dx * dx + dy * dy) / 100.0
-        row[o[13] + 1] = dx / 100.0
+        row[o[13] + 1] = sx * dx / 100.0
         row[o[13] + 2] = dy / 100.0
         row[o[13] + 3] = frame[b] / 28800.0
     if o[14] >= 0:
@@ -396,13 +402,14 @@ def encode_row(pi, pf, pb, stage, frame, ji, jf, jb, b, ego, style, row, o, cats
                 row[k] = 1.0
                 row[k + 1] = 1.0 if ji[b, s, _J_OWNER] == e else (-1.0 if ji[b, s, _J_OWNER] >= 0 else 0.0)
                 row[k + 2] = ji[b, s, _J_TYPE] / 256.0
-                row[k + 3] = jf[b, s, 0] / 100.0
+                row[k + 3] = sx * jf[b, s, 0] / 100.0
                 row[k + 4] = jf[b, s, 1] / 100.0
-                row[k + 5] = jf[b, s, 2] / 5.0
+                row[k + 5] = sx * jf[b, s, 2] / 5.0
                 row[k + 6] = jf[b, s, 3] / 5.0
                 slot += 1
     if o[16] >= 0:
         for s in range(8):
             row[o[16] + s] = 1.0 if pb[b, e, 0, _C_BUTTON0 + s] else 0.0
         for s in range(5):
-            row[o[16] + 8 + s] = pf[b, e, 0, _C_MAIN_X + s]
+            v = pf[b, e, 0, _C_MAIN_X + s]
+            row[o[16] + 8 + s] = 1.0 - v if mirror and (s == 0 or s == 2) else v

@@ -38,7 +38,10 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
       batched callable ``(GameState, player_index) -> actions (num_games, 13)``).
     * ``mode="self_play"``: ``num_envs // 2`` games and the learner drives both ports; row
       ``2b`` is port 1 of game ``b`` and row ``2b + 1`` its port 2, each observation from its own
-      player's side (own block first) and each reward that player's.
+      player's side (own block first) and each reward that player's. With ``mirror=True`` port 2's
+      rows are also x-mirrored (positions, facing, horizontal speeds, stick x), and their stick x
+      is flipped back before it reaches the game, so both ports see themselves starting on the
+      left facing right: one policy plays both sides consistently.
 
     ## Spaces
     Per row, as the single env: ``MultiDiscrete([2]*8 + [17]*4 + [5])`` actions (``Discrete(28)``
@@ -75,6 +78,7 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
         action_mode: str = "multi_discrete",
         frame_skip: int = 1,
         delay: int = 0,
+        mirror: bool = False,
         num_threads: int | None = None,
         copy: bool = True,
         max_episode_steps: int | None = None,
@@ -107,6 +111,9 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
         self.mode = mode
         self.rows_per_game = 2 if mode == "self_play" else 1
         self.num_games = self.num_envs // self.rows_per_game
+        if mirror and mode != "self_play":
+            raise ValueError("mirror=True applies to mode='self_play' (port 2's rows)")
+        self.mirror = bool(mirror)
         self.frame_skip = int(frame_skip)
         self.delay = int(delay)
         self.copy = copy
@@ -171,7 +178,10 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
         self._steps[:] = 0
         self._ring[:] = self._noop
         self._slot = 0
-        encode_all(p.pi, p.pf, p.pb, p.stage, p.frame, p.ji, p.jf, p.jb, self.rows_per_game, self._obs, *self._enc)
+        encode_all(
+            p.pi, p.pf, p.pb, p.stage, p.frame, p.ji, p.jf, p.jb, self.rows_per_game, self.mirror, self._obs,
+            *self._enc,
+        )  # fmt: skip
         self._needs_reset = False
         return (self._obs.copy() if self.copy else self._obs), {}
 
@@ -199,7 +209,7 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
             p.pi, p.pf, p.pb, b.ei, b.ef, p.stage, p.frame, b.done, b.winner, learner, opp, self._act, b._stick,
             b._shoulder, b._T, b.config.time_limit_frames, self.frame_skip, self.max_episode_steps, self._steps,
             b._chars, b.config.stocks, self._next_stage, self._prev_stocks, self._prev_pct, self._weights,
-            self.rows_per_game, self._rewards, self._terminated, self._truncated, self._ended_winner,
+            self.rows_per_game, self.mirror, self._rewards, self._terminated, self._truncated, self._ended_winner,
             self._ended_frames, self._ended_stocks, self._obs, self._final_obs, p.ji, p.jf, p.jb, *self._enc,
         )  # fmt: skip
         ended = self._terminated | self._truncated

@@ -269,3 +269,19 @@ def test_load_state_round_trips_and_derives_the_move():
     np.testing.assert_array_equal(other.state.players.x, snapshot.players.x)
     with pytest.raises(ValueError, match="batch shape"):
         MockBackend(3).load_state(snapshot)
+
+
+def test_every_character_plays_a_finite_game():
+    """1v1 for every character in the data: random inputs for 10 s on a random legal stage."""
+    rng = np.random.default_rng(0)
+    names = [c.name for c in characters.characters().values() if c.name not in ("NANA",)]
+    playable = [n for n in names if move_table().values[characters.get(n).internal_id, :, 1].max() > 0]
+    assert len(playable) >= 25
+    for name in playable:
+        be = MockBackend(4, MockConfig(characters=(name, name), stage="random"))
+        be.reset(int(rng.integers(1000)))
+        for _ in range(600):
+            s = be.step(rng.integers(0, be.codec.nvec, size=(4, 2, 13)))
+            be.reset_done()
+        assert np.isfinite(s.players.x).all() and np.isfinite(s.players.y).all(), name
+        assert (s.players.action >= 0).all(), name

@@ -67,6 +67,7 @@ def _make_kernels(salt: int):
         prev_pct,
         weights,
         rows_per_game,
+        mirror,
         rewards,
         terminated,
         truncated,
@@ -93,6 +94,9 @@ def _make_kernels(salt: int):
             if rows_per_game == 2:
                 act[b, 0, :] = learner[2 * b]
                 act[b, 1, :] = learner[2 * b + 1]
+                if mirror:  # port 2 acts in its mirrored view: flip stick and c-stick x back
+                    act[b, 1, 8] = 16 - act[b, 1, 8]
+                    act[b, 1, 10] = 16 - act[b, 1, 10]
             else:
                 act[b, 0, :] = learner[b]
                 act[b, 1, :] = opponent[b]
@@ -136,8 +140,8 @@ def _make_kernels(salt: int):
                 for j in range(rows_per_game):
                     r = b * rows_per_game + j
                     encode_row(
-                        pi, pf, pb, stage, frame, ji, jf, jb, b, j, 0, final_obs[r], enc_offsets, cats, ext_stage,
-                        compact_stage,
+                        pi, pf, pb, stage, frame, ji, jf, jb, b, j, 0, mirror and j == 1, final_obs[r], enc_offsets,
+                        cats, ext_stage, compact_stage,
                     )  # fmt: skip
                 stage[b] = next_stage[b]
                 kernel.reset_game(pi, pf, pb, ei, ef, stage, frame, done, winner, b, chars[b], stocks, T)
@@ -149,12 +153,13 @@ def _make_kernels(salt: int):
             for j in range(rows_per_game):
                 r = b * rows_per_game + j
                 encode_row(
-                    pi, pf, pb, stage, frame, ji, jf, jb, b, j, 0, obs[r], enc_offsets, cats, ext_stage, compact_stage
-                )
+                    pi, pf, pb, stage, frame, ji, jf, jb, b, j, 0, mirror and j == 1, obs[r], enc_offsets, cats,
+                    ext_stage, compact_stage,
+                )  # fmt: skip
 
     @numba.njit(cache=True, parallel=True, nogil=True, _nrt=False)
     def encode_all(
-        pi, pf, pb, stage, frame, ji, jf, jb, rows_per_game, obs, enc_offsets, cats, ext_stage, compact_stage
+        pi, pf, pb, stage, frame, ji, jf, jb, rows_per_game, mirror, obs, enc_offsets, cats, ext_stage, compact_stage
     ):
         """Observations of every row (after a reset)."""
         if salt == -1:
@@ -162,8 +167,8 @@ def _make_kernels(salt: int):
         for b in numba.prange(stage.shape[0]):
             for j in range(rows_per_game):
                 encode_row(
-                    pi, pf, pb, stage, frame, ji, jf, jb, b, j, 0, obs[b * rows_per_game + j], enc_offsets, cats,
-                    ext_stage, compact_stage,
+                    pi, pf, pb, stage, frame, ji, jf, jb, b, j, 0, mirror and j == 1, obs[b * rows_per_game + j],
+                    enc_offsets, cats, ext_stage, compact_stage,
                 )  # fmt: skip
 
     return step_batch, encode_all

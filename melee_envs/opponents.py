@@ -27,9 +27,13 @@ class IdleOpponent:
 
     def __init__(self, codec: ControllerCodec) -> None:
         self._noop = codec.noop()
+        self._out = np.zeros((0, 13), np.int64)
 
     def __call__(self, state: GameState, player: int) -> np.ndarray:
-        return np.broadcast_to(self._noop, state.stage.shape + (13,))
+        shape = state.stage.shape + (13,)
+        if self._out.shape != shape:
+            self._out = np.ascontiguousarray(np.broadcast_to(self._noop, shape), dtype=np.int64)
+        return self._out
 
 
 class RandomOpponent:

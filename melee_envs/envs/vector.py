@@ -151,14 +151,17 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
         self._steps = np.zeros(n, np.int32)
         self._prev_stocks = np.zeros((n, 2), np.int32)
         self._prev_pct = np.zeros((n, 2), np.float32)
-        self._next_stage = np.zeros(n, np.int32)
+        self._episodes = np.zeros(n, np.int64)
+        self._stage_seed = 0
         self._ended_winner = np.zeros(n, np.int32)
         self._ended_frames = np.zeros(n, np.int32)
         self._ended_stocks = np.zeros((n, 2), np.int32)
         r = self.config.reward
         self._weights = np.array([r.stock_weight, r.damage_weight, r.win_weight], np.float32)
-        self._random_stage = str(self.config.stage).lower() == "random"
-        self._legal = np.array([s.internal_id for s in stages.stages().values()], np.int32)
+        if str(self.config.stage).lower() == "random":
+            self._stage_pool = np.array([s.internal_id for s in stages.stages().values()], np.int32)
+        else:
+            self._stage_pool = np.array([stages.get(self.config.stage).internal_id], np.int32)
         self._rng = np.random.default_rng(seed)
         self._nvec = self.codec.nvec.astype(np.int64)
         self._needs_reset = True
@@ -172,6 +175,8 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
             if self.opponent is not None and hasattr(self.opponent, "seed"):
                 self.opponent.seed(seed)
         self.backend.reset(int(self._rng.integers(2**31)))
+        self._stage_seed = int(self._rng.integers(2**62))
+        self._episodes[:] = 0
         p = self.backend.packed
         self._prev_stocks[:] = p.pi[:, :, 0, P_STOCKS]
         self._prev_pct[:] = 0.0
@@ -200,15 +205,12 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
             if self._user_opponent:
                 opp = check_batch(np.reshape(opp, (-1, 13)), self._nvec, self.num_games)
             opp = _writable_int64(np.reshape(opp, (self.num_games, 13)))
-        if self._random_stage:
-            self._next_stage[:] = self._legal[self._rng.integers(len(self._legal), size=self.num_games)]
-        else:
-            self._next_stage[:] = self.backend.packed.stage
         p, b = self.backend.packed, self.backend
         step_batch(
             p.pi, p.pf, p.pb, b.ei, b.ef, p.stage, p.frame, b.done, b.winner, learner, opp, self._act, b._stick,
             b._shoulder, b._T, b.config.time_limit_frames, self.frame_skip, self.max_episode_steps, self._steps,
-            b._chars, b.config.stocks, self._next_stage, self._prev_stocks, self._prev_pct, self._weights,
+            b._chars, b.config.stocks, self._stage_pool, self._stage_seed, self._episodes, self._prev_stocks,
+            self._prev_pct, self._weights,
             self.rows_per_game, self.mirror, self._rewards, self._terminated, self._truncated, self._ended_winner,
             self._ended_frames, self._ended_stocks, self._obs, self._final_obs, p.ji, p.jf, p.jb, *self._enc,
         )  # fmt: skip

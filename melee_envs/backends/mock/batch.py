@@ -38,6 +38,17 @@ def _sources_salt() -> int:
     return int.from_bytes(digest.digest()[:4], "little")
 
 
+@numba.njit(cache=True, _nrt=False, inline="always")
+def _stage_draw(pool, seed, game, episode):
+    """A stage from ``pool`` for a game's ``episode``-th reset: SplitMix64 of (seed, game,
+    episode), so draws are reproducible and need no Python call per step."""
+    x = np.uint64(seed) + np.uint64(game) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(episode)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    x = x ^ (x >> np.uint64(31))
+    return pool[x % np.uint64(pool.shape[0])]
+
+
 def _make_kernels(salt: int):
     @numba.njit(cache=True, parallel=True, nogil=True, _nrt=False, error_model="numpy")
     def step_batch(  # noqa: PLR0913
@@ -62,7 +73,9 @@ def _make_kernels(salt: int):
         steps,
         chars,
         stocks,
-        next_stage,
+        stage_pool,
+        stage_seed,
+        episodes,
         prev_stocks,
         prev_pct,
         weights,
@@ -143,7 +156,8 @@ def _make_kernels(salt: int):
                         pi, pf, pb, stage, frame, ji, jf, jb, b, j, 0, mirror and j == 1, final_obs[r], enc_offsets,
                         cats, ext_stage, compact_stage,
                     )  # fmt: skip
-                stage[b] = next_stage[b]
+                episodes[b] += 1
+                stage[b] = _stage_draw(stage_pool, stage_seed, b, episodes[b])
                 kernel.reset_game(pi, pf, pb, ei, ef, stage, frame, done, winner, b, chars[b], stocks, T)
                 prev_stocks[b, 0] = stocks
                 prev_stocks[b, 1] = stocks

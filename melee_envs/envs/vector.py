@@ -52,8 +52,9 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
     ``metadata["autoreset_mode"]`` is ``SAME_STEP``: a game that ends is reset inside the same
     ``step``; the returned observation is the new game's first, the last one is in
     ``info["final_obs"]`` (rows flagged by ``info["_final_obs"]``) with ``info["final_info"]``
-    (``won``, ``draw``, ``frames``, ``stocks``, ``opponent_stocks``). A new game draws its stage
-    again when ``stage="random"``.
+    (``won``, ``draw``, ``frames``, ``stocks``, ``opponent_stocks``, ``stocks_lost``,
+    ``stocks_taken``, ``damage_dealt``, ``damage_taken``: the single env's ``info["episode"]``).
+    A new game draws its stage again when ``stage="random"``.
 
     ## Arguments
     * ``num_envs``: rows (agents); in self-play an even number.
@@ -156,6 +157,8 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
         self._ended_winner = np.zeros(n, np.int32)
         self._ended_frames = np.zeros(n, np.int32)
         self._ended_stocks = np.zeros((n, 2), np.int32)
+        self._ep_damage = np.zeros((n, 2), np.float32)
+        self._ended_damage = np.zeros((n, 2), np.float32)
         r = self.config.reward
         self._weights = np.array([r.stock_weight, r.damage_weight, r.win_weight], np.float32)
         if str(self.config.stage).lower() == "random":
@@ -180,6 +183,7 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
         p = self.backend.packed
         self._prev_stocks[:] = p.pi[:, :, 0, P_STOCKS]
         self._prev_pct[:] = 0.0
+        self._ep_damage[:] = 0.0
         self._steps[:] = 0
         self._ring[:] = self._noop
         self._slot = 0
@@ -210,9 +214,10 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
             p.pi, p.pf, p.pb, b.ei, b.ef, p.stage, p.frame, b.done, b.winner, learner, opp, self._act, b._stick,
             b._shoulder, b._T, b.config.time_limit_frames, self.frame_skip, self.max_episode_steps, self._steps,
             b._chars, b.config.stocks, self._stage_pool, self._stage_seed, self._episodes, self._prev_stocks,
-            self._prev_pct, self._weights,
+            self._prev_pct, self._ep_damage, self._weights,
             self.rows_per_game, self.mirror, self._rewards, self._terminated, self._truncated, self._ended_winner,
-            self._ended_frames, self._ended_stocks, self._obs, self._final_obs, p.ji, p.jf, p.jb, *self._enc,
+            self._ended_frames, self._ended_stocks, self._ended_damage, self._obs, self._final_obs, p.ji, p.jf, p.jb,
+            *self._enc,
         )  # fmt: skip
         ended = self._terminated | self._truncated
         info: dict = {}
@@ -269,6 +274,10 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
             "frames": np.where(ended, self._ended_frames[games], 0),
             "stocks": np.where(ended, stocks, 0),
             "opponent_stocks": np.where(ended, opp, 0),
+            "stocks_lost": np.where(ended, self.config.stocks - stocks, 0),
+            "stocks_taken": np.where(ended, self.config.stocks - opp, 0),
+            "damage_dealt": np.where(ended, self._ended_damage[games, 1 - ego], 0.0),
+            "damage_taken": np.where(ended, self._ended_damage[games, ego], 0.0),
         }
         final_info.update({f"_{k}": ended for k in list(final_info)})
         return {

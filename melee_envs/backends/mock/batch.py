@@ -78,6 +78,7 @@ def _make_kernels(salt: int):
         episodes,
         prev_stocks,
         prev_pct,
+        ep_damage,
         weights,
         rows_per_game,
         mirror,
@@ -87,6 +88,7 @@ def _make_kernels(salt: int):
         ended_winner,
         ended_frames,
         ended_stocks,
+        ended_damage,
         obs,
         final_obs,
         ji,
@@ -130,6 +132,8 @@ def _make_kernels(salt: int):
                 r1 += weights[0] * (lost0 - lost1) + weights[1] * (dmg0 - dmg1)
                 prev_stocks[b, 0], prev_stocks[b, 1] = s0, s1
                 prev_pct[b, 0], prev_pct[b, 1] = c0, c1
+                ep_damage[b, 0] += dmg0
+                ep_damage[b, 1] += dmg1
                 if done[b]:
                     break
             steps[b] += 1
@@ -150,6 +154,10 @@ def _make_kernels(salt: int):
                 ended_frames[b] = frame[b]
                 ended_stocks[b, 0] = pi[b, 0, 0, P_STOCKS]
                 ended_stocks[b, 1] = pi[b, 1, 0, P_STOCKS]
+                ended_damage[b, 0] = ep_damage[b, 0]
+                ended_damage[b, 1] = ep_damage[b, 1]
+                ep_damage[b, 0] = 0.0
+                ep_damage[b, 1] = 0.0
                 for j in range(rows_per_game):
                     r = b * rows_per_game + j
                     encode_row(

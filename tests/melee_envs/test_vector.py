@@ -203,12 +203,13 @@ def test_rgb_array_rendering_and_record_video(tmp_path):
     pytest.importorskip("moviepy")
     from gymnasium.wrappers import RecordVideo
 
-    wrapped = RecordVideo(gym.make("Melee-v0", render_mode="rgb_array"), str(tmp_path), episode_trigger=lambda e: True)
+    videos = tmp_path / "videos"
+    wrapped = RecordVideo(gym.make("Melee-v0", render_mode="rgb_array"), str(videos), episode_trigger=lambda e: True)
     wrapped.reset(seed=0)
     for _ in range(30):
         wrapped.step(wrapped.action_space.sample())
     wrapped.close()
-    assert list(tmp_path.glob("*.mp4"))
+    assert list(videos.glob("*.mp4"))
 
 
 def test_mirrored_self_play_gives_both_ports_the_same_view_of_a_symmetric_game():

@@ -241,6 +241,16 @@ def _start_move(pi, pf, ei, moves, b, p, move):
     pf[b, p, 0, P_AFRAME] = 1.0
 
 
+@numba.njit(cache=True, _nrt=False, inline="always")
+def _start_special(pi, pf, ei, moves, b, p, sx, sy):
+    """B: side-B toward a sideways stick (turning to face it), neutral-B otherwise."""
+    if abs(sx) > 0.5 and abs(sx) >= abs(sy):
+        pf[b, p, 0, P_FACE] = 1.0 if sx > 0 else -1.0
+        _start_move(pi, pf, ei, moves, b, p, SIDEB)
+    else:
+        _start_move(pi, pf, ei, moves, b, p, NEUTRALB)
+
+
 @numba.njit(cache=True, _nrt=False)
 def _stop_motion(pf, b, p):
     """Zero every speed and the hitstun/hitlag counters (death, respawn)."""
@@ -751,30 +761,9 @@ def _step_player(pi, pf, pb, ei, ef, b, p, st, act, stick_centres, shoulder_leve
             _shield(pi, pf, pb, ei, b, p, c, moves, action, sx, sy, psx, psy, tapped_jump, grab, shield_held)
         else:
             _ground(
-                pi,
-                pf,
-                pb,
-                ei,
-                b,
-                p,
-                c,
-                moves,
-                action,
-                actionable,
-                sx,
-                sy,
-                cx,
-                cy,
-                psx,
-                psy,
-                tapped_jump,
-                jump_held,
-                attack,
-                special,
-                grab,
-                shield_held,
-                c_push,
-            )
+                pi, pf, pb, ei, b, p, c, moves, action, actionable, sx, sy, cx, cy, psx, psy, tapped_jump,
+                jump_held, attack, special, grab, shield_held, c_push,
+            )  # fmt: skip
     else:
         _air(
             pi,
@@ -830,30 +819,9 @@ def _shield(pi, pf, pb, ei, b, p, c, moves, action, sx, sy, psx, psy, tapped_jum
 
 @numba.njit(cache=True, _nrt=False, inline="always")
 def _ground(
-    pi,
-    pf,
-    pb,
-    ei,
-    b,
-    p,
-    c,
-    moves,
-    action,
-    actionable,
-    sx,
-    sy,
-    cx,
-    cy,
-    psx,
-    psy,  # noqa: PLR0912
-    tapped_jump,
-    jump_held,
-    attack,
-    special,
-    grab,
-    shield_held,
-    c_push,
-):
+    pi, pf, pb, ei, b, p, c, moves, action, actionable, sx, sy, cx, cy, psx, psy, tapped_jump, jump_held, attack,
+    special, grab, shield_held, c_push,
+):  # noqa: PLR0912  # fmt: skip
     f = pf[b, p, 0]
     if action == KNEE_BEND:
         if f[P_AFRAME] > c[C_SQUAT]:
@@ -884,11 +852,7 @@ def _ground(
     smash_x = abs(sx) > STICK_TAP and abs(psx) < STICK_DEAD
     smash_y = abs(sy) > STICK_TAP and abs(psy) < STICK_DEAD
     if special:
-        if abs(sx) > 0.5 and abs(sx) >= abs(sy):
-            f[P_FACE] = 1.0 if sx > 0 else -1.0
-            _start_move(pi, pf, ei, moves, b, p, SIDEB)
-        else:
-            _start_move(pi, pf, ei, moves, b, p, NEUTRALB)
+        _start_special(pi, pf, ei, moves, b, p, sx, sy)
         f[P_VGROUND] = 0.0
         return
     if attack or c_push:
@@ -1000,11 +964,7 @@ def _air(
                 f[P_VY] = 0.0
             return
         elif special:
-            if abs(sx) > 0.5 and abs(sx) >= abs(sy):
-                f[P_FACE] = 1.0 if sx > 0 else -1.0
-                _start_move(pi, pf, ei, moves, b, p, SIDEB)
-            else:
-                _start_move(pi, pf, ei, moves, b, p, NEUTRALB)
+            _start_special(pi, pf, ei, moves, b, p, sx, sy)
         elif attack or c_push:
             dx, dy = (cx, cy) if c_push else (sx, sy)
             move = NAIR

@@ -36,6 +36,10 @@ class IndependentHead(nn.Module):
         self.nvec = [int(n) for n in nvec]
         self.linear = nn.Linear(latent_size, sum(self.nvec))
 
+    def logits(self, latent: torch.Tensor) -> torch.Tensor:
+        """Concatenated logits of every component (SB3's ``MultiCategorical`` layout)."""
+        return self.linear(latent)
+
     def distributions(self, latent: torch.Tensor) -> list[Categorical]:
         return split_logits(self.linear(latent), self.nvec)
 

@@ -1,0 +1,317 @@
+"""Behavioural cloning: train a :class:`~exphil_agents.network.PolicyNetwork` on a built replay
+dataset, with checkpoints that resume exactly.
+
+Batches are a pure function of ``(seed, step)``: the examples of step ``k`` are drawn from
+``numpy.random.default_rng([seed, k])`` and torch's generator is reseeded from the same pair, so
+a run resumed from a checkpoint at step ``k`` sees exactly the batches (and dropout masks) the
+uninterrupted run saw, and ends with the same weights. The validation split is by replay file:
+no frame of a validation replay is ever trained on.
+
+A checkpoint is a directory: ``model.safetensors`` (weights + the network's JSON spec, readable by
+:func:`~exphil_agents.network.load_checkpoint`), ``trainer.pt`` (optimizer, scheduler, EMA
+weights, step, best validation loss) and ``meta.json`` (config, metrics). It is written to a
+temporary directory and renamed into place; an existing one is kept as ``NAME.bak`` (older
+backups shift to ``.bak.1``, ``.bak.2``, ...), never silently overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from exphil_agents.network import PolicyNetwork, save_checkpoint
+from imitation.dataset import ReplayDataset
+
+BUTTONS, STICKS = 8, 4
+PARTS = {"buttons": slice(0, 8), "main_stick": slice(8, 10), "c_stick": slice(10, 12), "shoulder": slice(12, 13)}
+
+
+@dataclass(frozen=True)
+class BCConfig:
+    """Training settings (the data comes from a built dataset directory)."""
+
+    backbone: str = "mlp"
+    backbone_config: dict[str, Any] = field(default_factory=dict)
+    window: int = 1
+    """Frames per example: 1 = single-frame; more = temporal windows (loss on every frame)."""
+    batch_size: int = 256
+    steps: int = 1000
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 50
+    schedule: str = "cosine"
+    """cosine, linear or constant after the warmup."""
+    grad_clip: float = 1.0
+    accumulate: int = 1
+    """Micro-batches per optimizer step (gradient accumulation)."""
+    ema: float = 0.0
+    """Decay of an exponential moving average of the weights (0 = off); saved and evaluated."""
+    label_smoothing: float = 0.0
+    focal_gamma: float = 0.0
+    button_weight: float = 1.0
+    """Weight of the button losses against the sticks and shoulder."""
+    val_fraction: float = 0.1
+    """Share of replay files held out for validation (by file)."""
+    eval_every: int = 100
+    eval_batches: int = 8
+    save_every: int = 0
+    """Also keep a checkpoint every this many steps (0 = only last and best)."""
+    patience: int = 0
+    """Stop when validation loss has not improved for this many evaluations (0 = never)."""
+    seed: int = 0
+
+    def validate(self) -> None:
+        checks = {
+            "window": self.window >= 1,
+            "batch_size": self.batch_size >= 1,
+            "steps": self.steps >= 1,
+            "lr": self.lr > 0,
+            "accumulate": self.accumulate >= 1,
+            "ema": 0.0 <= self.ema < 1.0,
+            "label_smoothing": 0.0 <= self.label_smoothing < 1.0,
+            "val_fraction": 0.0 < self.val_fraction < 1.0,
+            "schedule": self.schedule in ("cosine", "linear", "constant"),
+        }
+        bad = [k for k, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError(f"invalid BC settings: {', '.join(f'{k}={getattr(self, k)!r}' for k in bad)}")
+
+
+def split_by_file(dataset: ReplayDataset, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Shard indices (train, validation); at least one replay on each side."""
+    n = len(dataset.shards)
+    if n < 2:
+        raise ValueError(f"{dataset.directory}: {n} replay(s); a train/validation split needs at least 2")
+    order = np.random.default_rng([seed, 7]).permutation(n)
+    n_val = min(n - 1, max(1, round(n * fraction)))
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+class Batches:
+    """Deterministic batches from a subset of a dataset's shards."""
+
+    def __init__(self, dataset: ReplayDataset, shards: np.ndarray, window: int) -> None:
+        self.dataset, self.window = dataset, window
+        self.segments = [
+            (int(s), int(a), int(n)) for s in shards for a, n in dataset.shards[s].segments[:, :2] if n >= window
+        ]
+        if not self.segments:
+            raise ValueError(f"{dataset.directory}: no segment of {window} frames in this split")
+        self.weights = np.array([n - window + 1 for _, _, n in self.segments], np.float64)
+        self.weights /= self.weights.sum()
+
+    def get(self, batch: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        chosen = rng.choice(len(self.segments), size=batch, p=self.weights)
+        width = self.dataset.obs_size
+        obs = np.empty((batch, self.window, width), np.float32)
+        actions = np.empty((batch, self.window, 13), np.int64)
+        for b, k in enumerate(chosen):
+            s, start, n = self.segments[k]
+            offset = start + int(rng.integers(0, n - self.window + 1))
+            shard = self.dataset.shards[s]
+            obs[b] = shard.obs[offset : offset + self.window]
+            actions[b] = shard.actions[offset : offset + self.window]
+        return obs, actions
+
+
+def component_losses(network: PolicyNetwork, latent: torch.Tensor, actions: torch.Tensor, cfg: BCConfig):
+    """Mean cross-entropy per action component ``[13]`` (label smoothing, focal weighting)."""
+    logits = network.head.logits(latent) if hasattr(network.head, "logits") else None
+    if logits is None:
+        raise ValueError("per-component BC losses need the independent head")
+    out = []
+    start = 0
+    for k, n in enumerate(network.nvec):
+        part = logits[..., start : start + n].reshape(-1, n)
+        target = actions[..., k].reshape(-1)
+        ce = F.cross_entropy(part, target, reduction="none", label_smoothing=cfg.label_smoothing)
+        if cfg.focal_gamma > 0:
+            p = torch.exp(-F.cross_entropy(part, target, reduction="none"))
+            ce = ce * (1 - p) ** cfg.focal_gamma
+        out.append(ce.mean())
+        start += n
+    return torch.stack(out)
+
+
+def total_loss(per_component: torch.Tensor, cfg: BCConfig) -> torch.Tensor:
+    weights = torch.ones_like(per_component)
+    weights[:BUTTONS] = cfg.button_weight
+    return (per_component * weights).sum()
+
+
+def _lr_lambda(cfg: BCConfig):
+    def factor(step: int) -> float:
+        if cfg.warmup_steps and step < cfg.warmup_steps:
+            return (step + 1) / cfg.warmup_steps
+        if cfg.schedule == "constant":
+            return 1.0
+        progress = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps))
+        if cfg.schedule == "linear":
+            return 1.0 - progress
+        return 0.5 * (1 + math.cos(math.pi * progress))
+
+    return factor
+
+
+class Trainer:
+    """Train (or resume) one BC run in ``out_dir`` on the dataset at ``dataset_dir``."""
+
+    def __init__(self, dataset_dir: str | Path, out_dir: str | Path, config: BCConfig) -> None:
+        config.validate()
+        self.config = config
+        self.dataset = ReplayDataset(dataset_dir)
+        self.out = Path(out_dir)
+        train_shards, val_shards = split_by_file(self.dataset, config.val_fraction, config.seed)
+        self.train_data = Batches(self.dataset, train_shards, config.window)
+        self.val_data = Batches(self.dataset, val_shards, config.window)
+        self.val_files = [self.dataset.shards[s].info.get("path", str(s)) for s in val_shards]
+        torch.manual_seed(config.seed)
+        self.network = PolicyNetwork(config.backbone, config.backbone_config, self.dataset.config.obs)
+        self.optimizer = torch.optim.AdamW(self.network.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, _lr_lambda(config))
+        self.ema = (
+            torch.optim.swa_utils.AveragedModel(
+                self.network, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema)
+            )
+            if config.ema
+            else None
+        )
+        self.step = 0
+        self.best = math.inf
+        self.stale = 0
+        self.history: list[dict[str, float]] = []
+        last = self.out / "last"
+        if (last / "trainer.pt").exists():
+            self._resume(last)
+
+    # -- checkpoints ------------------------------------------------------------------------------
+
+    def _resume(self, path: Path) -> None:
+        from safetensors.torch import load_file
+
+        state = torch.load(path / "trainer.pt", weights_only=True)
+        self.network.load_state_dict(load_file(str(path / "model.safetensors")))
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        if self.ema is not None:
+            self.ema.load_state_dict(state["ema"])
+        self.step, self.best, self.stale = int(state["step"]), float(state["best"]), int(state["stale"])
+        self.history = json.loads((path / "meta.json").read_text())["history"]
+
+    def save(self, name: str) -> Path:
+        """Write checkpoint ``name`` atomically, rotating an existing one into ``.bak`` files."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=self.out, prefix=f".{name}."))
+        try:
+            save_checkpoint(self.network, tmp / "model.safetensors", {"step": self.step})
+            state = {
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "ema": self.ema.state_dict() if self.ema is not None else None,
+                "step": self.step,
+                "best": self.best,
+                "stale": self.stale,
+            }
+            torch.save(state, tmp / "trainer.pt")
+            meta = {"config": asdict(self.config), "step": self.step, "best_val_loss": self.best}
+            meta.update({"history": self.history, "val_files": self.val_files})
+            (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+            target = self.out / name
+            if target.exists():
+                _rotate_backups(target)
+            os.replace(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return self.out / name
+
+    # -- training -------------------------------------------------------------------------------
+
+    def _forward(self, network: Any, obs: np.ndarray, actions: np.ndarray) -> torch.Tensor:
+        latent, _ = network(torch.from_numpy(obs))
+        return component_losses(self._net(network), latent, torch.from_numpy(actions), self.config)
+
+    @staticmethod
+    def _net(network: Any) -> PolicyNetwork:
+        return network.module if isinstance(network, torch.optim.swa_utils.AveragedModel) else network
+
+    def evaluate(self) -> dict[str, float]:
+        """Validation loss per component (EMA weights when enabled) on fixed batches."""
+        network = self.ema if self.ema is not None else self.network
+        network.eval()
+        totals = torch.zeros(13)
+        with torch.no_grad():
+            for k in range(self.config.eval_batches):
+                rng = np.random.default_rng([self.config.seed, 2**31, k])  # the same batches every time
+                obs, actions = self.val_data.get(self.config.batch_size, rng)
+                totals += self._forward(network, obs, actions)
+        network.train()
+        per = totals / self.config.eval_batches
+        out = {f"val/{name}": float(per[s].sum()) for name, s in PARTS.items()}
+        out["val/loss"] = float(total_loss(per, self.config))
+        return out
+
+    def train(self, stop_after: int | None = None, progress: bool = False) -> dict[str, Any]:
+        """Run to ``config.steps`` (or ``stop_after`` more steps); returns the final metrics."""
+        cfg = self.config
+        start = time.perf_counter()
+        end = cfg.steps if stop_after is None else min(cfg.steps, self.step + stop_after)
+        if not self.history:
+            self.history.append({"step": 0, **self.evaluate()})
+        while self.step < end:
+            rng = np.random.default_rng([cfg.seed, self.step])
+            torch.manual_seed(int(rng.integers(2**62)))
+            self.optimizer.zero_grad(set_to_none=True)
+            loss_sum = 0.0
+            for _ in range(cfg.accumulate):
+                obs, actions = self.train_data.get(cfg.batch_size, rng)
+                loss = total_loss(self._forward(self.network, obs, actions), cfg) / cfg.accumulate
+                loss.backward()
+                loss_sum += float(loss.detach())
+            grad_norm = float(torch.nn.utils.clip_grad_norm_(self.network.parameters(), cfg.grad_clip or math.inf))
+            self.optimizer.step()
+            self.scheduler.step()
+            if self.ema is not None:
+                self.ema.update_parameters(self.network)
+            self.step += 1
+            if self.step % cfg.eval_every == 0 or self.step == cfg.steps:
+                metrics = {"step": self.step, "train/loss": loss_sum, "grad_norm": grad_norm, **self.evaluate()}
+                metrics["lr"] = self.scheduler.get_last_lr()[0]
+                self.history.append(metrics)
+                if progress:
+                    print(f"step {self.step}/{cfg.steps} train {loss_sum:.4f} val {metrics['val/loss']:.4f}")
+                if metrics["val/loss"] < self.best:
+                    self.best, self.stale = metrics["val/loss"], 0
+                    self.save("best")
+                else:
+                    self.stale += 1
+                self.save("last")
+                if cfg.patience and self.stale >= cfg.patience:
+                    break
+            if cfg.save_every and self.step % cfg.save_every == 0:
+                self.save(f"step_{self.step:08d}")
+        return {"step": self.step, "best_val_loss": self.best, "seconds": time.perf_counter() - start}
+
+
+def _rotate_backups(target: Path) -> None:
+    """``NAME`` -> ``NAME.bak``; an existing ``NAME.bak`` -> ``NAME.bak.1`` and so on (keeps 3)."""
+    backups = [target.with_name(f"{target.name}.bak")] + [
+        target.with_name(f"{target.name}.bak.{i}") for i in range(1, 3)
+    ]
+    if backups[-1].exists():
+        shutil.rmtree(backups[-1])
+    for older, newer in zip(reversed(backups[1:]), reversed(backups[:-1])):
+        if newer.exists():
+            os.replace(newer, older)
+    os.replace(target, backups[0])

@@ -1,0 +1,101 @@
+"""BC training core: validation loss falls on real replays; a killed run resumes exactly."""
+
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from imitation import build_dataset
+from imitation.bc import BCConfig, Trainer, split_by_file
+
+FILES = ["peppi/v3.18.slp", "slippi-js/lCancel.slp", "peppi/netplay.slp", "slippistats/Game_20221227T193443.slp"]
+
+
+@pytest.fixture(scope="module")
+def dataset_dir(replays_dir, tmp_path_factory):
+    src = tmp_path_factory.mktemp("replays")
+    for name in FILES:
+        (src / name.replace("/", "_")).write_bytes((replays_dir / name).read_bytes())
+    report = build_dataset(src, tmp_path_factory.mktemp("cache"), workers=0, progress=False)
+    assert len(report.built) == len(FILES)
+    return report.directory
+
+
+SMALL = {"backbone_config": {"hidden": 64}, "batch_size": 64, "eval_every": 25, "eval_batches": 4, "warmup_steps": 10}
+
+
+def test_validation_loss_falls_and_split_is_by_file(dataset_dir, tmp_path):
+    trainer = Trainer(dataset_dir, tmp_path / "run", BCConfig(steps=150, **SMALL))
+    train, val = split_by_file(trainer.dataset, 0.1, 0)
+    assert set(train).isdisjoint(val) and len(val) >= 1
+    result = trainer.train()
+    first, last = trainer.history[0]["val/loss"], trainer.history[-1]["val/loss"]
+    assert last < 0.8 * first, (first, last)
+    assert result["best_val_loss"] <= last
+    for name in ("last", "best"):
+        meta = json.loads((tmp_path / "run" / name / "meta.json").read_text())
+        assert meta["config"]["steps"] == 150 and meta["val_files"]
+
+
+def test_temporal_windows_and_options_train(dataset_dir, tmp_path):
+    config = BCConfig(
+        backbone="gru", window=8, steps=30, ema=0.99, label_smoothing=0.1, focal_gamma=2.0, accumulate=2,
+        button_weight=2.0, schedule="linear", save_every=10, **{**SMALL, "batch_size": 16, "eval_every": 10},
+    )  # fmt: skip
+    trainer = Trainer(dataset_dir, tmp_path / "run", config)
+    trainer.train()
+    names = sorted(p.name for p in (tmp_path / "run").iterdir())
+    assert "step_00000010" in names and "last" in names and "last.bak" in names and "last.bak.1" in names
+    assert not [n for n in names if n.startswith(".")]  # no temporary directory left behind
+
+
+SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    from imitation.bc import BCConfig, Trainer
+    Trainer(sys.argv[1], sys.argv[2], BCConfig(**json.loads(sys.argv[3]))).train()
+    """
+)
+
+
+def _last_step(run) -> int:
+    meta = run / "last" / "meta.json"
+    return json.loads(meta.read_text())["step"] if meta.exists() else 0
+
+
+def test_sigkill_and_resume_gives_the_same_final_weights(dataset_dir, tmp_path):
+    settings = {**SMALL, "eval_every": 20, "steps": 120}
+    config = BCConfig(**settings)
+    Trainer(dataset_dir, tmp_path / "straight", config).train()
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(dataset_dir), str(killed), json.dumps(settings)])
+    while _last_step(killed) < 40:
+        assert proc.poll() is None, "training ended before it could be killed"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    step = _last_step(killed)
+    assert 40 <= step < 120
+    # Whatever the moment of the kill, 'last' is a whole checkpoint (written aside, then renamed).
+    assert {p.name for p in (killed / "last").iterdir()} == {"model.safetensors", "trainer.pt", "meta.json"}
+    resumed = Trainer(dataset_dir, killed, config)
+    assert resumed.step == step
+    resumed.train()
+    a = load_file(str(tmp_path / "straight" / "last" / "model.safetensors"))
+    b = load_file(str(killed / "last" / "model.safetensors"))
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
+
+
+def test_bad_settings_and_inputs(dataset_dir, tmp_path):
+    with pytest.raises(ValueError, match="lr=0"):
+        Trainer(dataset_dir, tmp_path / "x", BCConfig(lr=0))
+    with pytest.raises(FileNotFoundError, match="manifest"):
+        Trainer(tmp_path / "nothing", tmp_path / "x", BCConfig())

@@ -311,7 +311,7 @@ def _rotate_backups(target: Path) -> None:
     ]
     if backups[-1].exists():
         shutil.rmtree(backups[-1])
-    for older, newer in zip(reversed(backups[1:]), reversed(backups[:-1])):
+    for older, newer in zip(reversed(backups[1:]), reversed(backups[:-1]), strict=True):
         if newer.exists():
             os.replace(newer, older)
     os.replace(target, backups[0])

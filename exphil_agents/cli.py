@@ -16,6 +16,7 @@ commands:
   bench-agents  every backbone: live-play latency, training throughput, PPO training speed
   bench-dolphin the Dolphin backend's per-frame work, against a stand-in Dolphin
   play          an agent checkpoint on Slippi Dolphin vs the game's CPU or a human
+  bc            behavioural cloning from replays: bc train (presets, config files, resume)
   replays       Slippi replay tools: stats, validate, filter, dupes, quality, build (datasets), bench"""
 
 
@@ -31,6 +32,13 @@ def main(argv: list[str] | None = None) -> None:
             from imitation.cli import main as replays_main
 
             status = replays_main(args[1:])
+            if status:
+                raise SystemExit(status)
+            return
+        if name == "bc":
+            from imitation.bc_cli import main as bc_main
+
+            status = bc_main(args[1:])
             if status:
                 raise SystemExit(status)
             return

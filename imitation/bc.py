@@ -167,8 +167,11 @@ def _lr_lambda(cfg: BCConfig):
 class Trainer:
     """Train (or resume) one BC run in ``out_dir`` on the dataset at ``dataset_dir``."""
 
-    def __init__(self, dataset_dir: str | Path, out_dir: str | Path, config: BCConfig) -> None:
+    def __init__(
+        self, dataset_dir: str | Path, out_dir: str | Path, config: BCConfig, tensorboard: bool = False
+    ) -> None:
         config.validate()
+        self.tensorboard = tensorboard
         self.config = config
         self.dataset = ReplayDataset(dataset_dir)
         self.out = Path(out_dir)
@@ -200,6 +203,13 @@ class Trainer:
     def _resume(self, path: Path) -> None:
         from safetensors.torch import load_file
 
+        from exphil_agents.network import read_spec
+
+        spec, mine = read_spec(path / "model.safetensors"), self.network.spec
+        diff = [k for k in ("backbone", "backbone_config", "obs_config", "head", "nvec") if spec.get(k) != mine[k]]
+        if diff:
+            sides = "; ".join(f"{k}: checkpoint {spec.get(k)!r} vs this run {mine[k]!r}" for k in diff)
+            raise ValueError(f"{path}: cannot resume, the run was started with another model ({sides})")
         state = torch.load(path / "trainer.pt", weights_only=True)
         self.network.load_state_dict(load_file(str(path / "model.safetensors")))
         self.optimizer.load_state_dict(state["optimizer"])
@@ -251,14 +261,23 @@ class Trainer:
         network = self.ema if self.ema is not None else self.network
         network.eval()
         totals = torch.zeros(13)
+        correct = torch.zeros(13)
+        count = 0
         with torch.no_grad():
             for k in range(self.config.eval_batches):
                 rng = np.random.default_rng([self.config.seed, 2**31, k])  # the same batches every time
                 obs, actions = self.val_data.get(self.config.batch_size, rng)
-                totals += self._forward(network, obs, actions)
+                latent, _ = network(torch.from_numpy(obs))
+                target = torch.from_numpy(actions)
+                totals += component_losses(self._net(network), latent, target, self.config)
+                pred = self._net(network).head.sample(latent, deterministic=True)
+                correct += (pred == target).reshape(-1, 13).float().sum(0)
+                count += target.reshape(-1, 13).shape[0]
         network.train()
         per = totals / self.config.eval_batches
+        acc = correct / max(count, 1)
         out = {f"val/{name}": float(per[s].sum()) for name, s in PARTS.items()}
+        out.update({f"val_acc/{name}": float(acc[s].mean()) for name, s in PARTS.items()})
         out["val/loss"] = float(total_loss(per, self.config))
         return out
 
@@ -267,8 +286,11 @@ class Trainer:
         cfg = self.config
         start = time.perf_counter()
         end = cfg.steps if stop_after is None else min(cfg.steps, self.step + stop_after)
+        writer = self._writer()
         if not self.history:
             self.history.append({"step": 0, **self.evaluate()})
+        bar = _progress(progress, self.step, cfg.steps)
+        window_start, window_step = time.perf_counter(), self.step
         while self.step < end:
             rng = np.random.default_rng([cfg.seed, self.step])
             torch.manual_seed(int(rng.integers(2**62)))
@@ -286,11 +308,25 @@ class Trainer:
                 self.ema.update_parameters(self.network)
             self.step += 1
             if self.step % cfg.eval_every == 0 or self.step == cfg.steps:
+                now = time.perf_counter()
+                rate = (self.step - window_step) * cfg.batch_size * cfg.accumulate / max(now - window_start, 1e-9)
                 metrics = {"step": self.step, "train/loss": loss_sum, "grad_norm": grad_norm, **self.evaluate()}
                 metrics["lr"] = self.scheduler.get_last_lr()[0]
+                metrics["samples_per_s"] = rate
+                window_start, window_step = time.perf_counter(), self.step
                 self.history.append(metrics)
+                if writer is not None:
+                    for key, value in metrics.items():
+                        if key != "step":
+                            writer.add_scalar(key, value, self.step)
+                    writer.flush()
                 if progress:
-                    print(f"step {self.step}/{cfg.steps} train {loss_sum:.4f} val {metrics['val/loss']:.4f}")
+                    line = (
+                        f"step {self.step}/{cfg.steps}  train {loss_sum:.4f}  val {metrics['val/loss']:.4f}  "
+                        f"buttons acc {metrics['val_acc/buttons']:.3f}  main stick acc "
+                        f"{metrics['val_acc/main_stick']:.3f}  {rate:,.0f} samples/s"
+                    )
+                    (bar.console.print if bar is not None else print)(line)
                 if metrics["val/loss"] < self.best:
                     self.best, self.stale = metrics["val/loss"], 0
                     self.save("best")
@@ -301,7 +337,46 @@ class Trainer:
                     break
             if cfg.save_every and self.step % cfg.save_every == 0:
                 self.save(f"step_{self.step:08d}")
+            if bar is not None:
+                bar.update(bar.task_ids[0], completed=self.step)
+        if bar is not None:
+            bar.stop()
+        if writer is not None:
+            hparams = {
+                k: (v if isinstance(v, (int, float, str, bool)) else json.dumps(v)) for k, v in asdict(cfg).items()
+            }
+            writer.add_hparams(hparams, {"hparam/best_val_loss": self.best}, run_name="hparams")
+            writer.close()
         return {"step": self.step, "best_val_loss": self.best, "seconds": time.perf_counter() - start}
+
+    def _writer(self) -> Any:
+        if not self.tensorboard:
+            return None
+        from torch.utils.tensorboard import SummaryWriter
+
+        return SummaryWriter(str(self.out / "tb"))
+
+
+def _progress(enabled: bool, done: int, total: int) -> Any:
+    """A rich progress bar with ETA (None when disabled)."""
+    if not enabled:
+        return None
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    bar = Progress(
+        TextColumn("training"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )  # fmt: skip
+    bar.add_task("steps", total=total, completed=done)
+    bar.start()
+    return bar
 
 
 def _rotate_backups(target: Path) -> None:

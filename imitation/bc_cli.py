@@ -1,0 +1,258 @@
+"""``exphil bc``: behavioural cloning from the command line.
+
+``exphil bc train`` takes nested settings (``--data.*``, ``--model.*``, ``--optim.*``,
+``--runtime.*``). Where a value comes from, strongest first: the command line, the environment
+(``EXPHIL_REPLAYS_DIR``, ``EXPHIL_CHECKPOINTS_DIR``, ``EXPHIL_CACHE_DIR``), ``--config FILE``
+(YAML or JSON, the same nesting), ``--preset quick|standard|full``, the defaults. Unknown keys in
+a file and mistyped flags are errors that name the closest valid one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import tyro
+
+ENV_DEFAULTS = {
+    ("data", "replays"): "EXPHIL_REPLAYS_DIR",
+    ("data", "cache"): "EXPHIL_CACHE_DIR",
+    ("runtime", "checkpoints"): "EXPHIL_CHECKPOINTS_DIR",
+}
+
+
+@dataclass(frozen=True)
+class DataSection:
+    """Which replays, and how examples are cut from them."""
+
+    replays: str = "replays"
+    """Folder of .slp files (searched recursively)."""
+    cache: str = ".exphil-cache"
+    """Where built datasets are kept (keyed by settings and file content; reused)."""
+    characters: tuple[str, ...] = ()
+    """Keep only players of these characters (empty: all)."""
+    stages: tuple[str, ...] = ()
+    """Keep only games on these stages (empty: all)."""
+    mirror: bool = False
+    """Add a left-right mirrored copy of every game (x, facing and stick x flipped together)."""
+    delay: int = 0
+    """Target the input this many frames later (online play's input delay)."""
+    window: int = 1
+    """Frames per example: 1 = single-frame; more = temporal windows for sequence backbones."""
+    val_fraction: float = 0.1
+    """Share of replay files held out for validation (split by file: no frame leaks)."""
+    workers: int = 0
+    """Processes that build the dataset (0: this process)."""
+
+
+@dataclass(frozen=True)
+class ModelSection:
+    backbone: Literal["mlp", "lstm", "gru", "mamba", "attention", "jamba"] = "mlp"
+    hidden: int = 256
+    """Width of the backbone (``hidden`` of MLP/LSTM/GRU, ``d_model`` of the others)."""
+    layers: int = 2
+
+
+@dataclass(frozen=True)
+class OptimSection:
+    steps: int = 5000
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 200
+    schedule: Literal["cosine", "linear", "constant"] = "cosine"
+    grad_clip: float = 1.0
+    accumulate: int = 1
+    ema: float = 0.0
+    label_smoothing: float = 0.0
+    focal_gamma: float = 0.0
+    button_weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class RuntimeSection:
+    checkpoints: str = "checkpoints"
+    """Folder that holds one folder per run."""
+    name: str = "bc"
+    """Run name: checkpoints go to CHECKPOINTS/NAME; an existing run is resumed."""
+    seed: int = 0
+    eval_every: int = 250
+    save_every: int = 0
+    patience: int = 0
+    tensorboard: bool = True
+    """Write TensorBoard scalars to CHECKPOINTS/NAME/tb."""
+
+
+@dataclass(frozen=True)
+class TrainCommand:
+    """Train a BC policy on replays (builds or reuses the dataset, then trains or resumes)."""
+
+    data: DataSection = field(default_factory=DataSection)
+    model: ModelSection = field(default_factory=ModelSection)
+    optim: OptimSection = field(default_factory=OptimSection)
+    runtime: RuntimeSection = field(default_factory=RuntimeSection)
+    config: str | None = None
+    """YAML or JSON file with any of these settings, nested the same way."""
+    preset: Literal["quick", "standard", "full"] | None = None
+    """quick: 300 steps of a 64-wide MLP; standard: the defaults; full: 50k steps, 512 wide."""
+    dry_run: bool = False
+    """Check the settings and the data, print the plan, train nothing."""
+
+
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "quick": {"model": {"hidden": 64}, "optim": {"steps": 300, "warmup_steps": 20, "batch_size": 128}},
+    "standard": {},
+    "full": {"model": {"hidden": 512, "layers": 3}, "optim": {"steps": 50_000, "warmup_steps": 1000}},
+}
+
+
+def _merge(base: Any, values: dict[str, Any], where: str) -> Any:
+    """``base`` (a dataclass) with ``values`` applied, nested; unknown keys name the closest one."""
+    names = {f.name: f for f in fields(base)}
+    updates = {}
+    for key, value in values.items():
+        if key not in names:
+            close = difflib.get_close_matches(key, list(names), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; valid: {', '.join(names)}"
+            raise ValueError(f"{where}: unknown setting {key!r}{hint}")
+        current = getattr(base, key)
+        if is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ValueError(f"{where}: {key!r} must be a mapping of settings")
+            updates[key] = _merge(current, value, f"{where}.{key}")
+        else:
+            updates[key] = tuple(value) if isinstance(current, tuple) and isinstance(value, list) else value
+    return replace(base, **updates)
+
+
+def read_config_file(path: str) -> dict[str, Any]:
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"config file {p} does not exist")
+    text = p.read_text()
+    if p.suffix in (".yaml", ".yml"):
+        try:
+            import yaml
+        except ImportError:  # pragma: no cover - depends on the environment
+            raise RuntimeError(f"{p}: reading YAML needs PyYAML (pip install pyyaml), or use JSON") from None
+        values = yaml.safe_load(text) or {}
+    else:
+        values = json.loads(text)
+    if not isinstance(values, dict):
+        raise ValueError(f"{p}: expected a mapping of settings at the top level")
+    return values
+
+
+def _prescan(args: list[str], flag: str) -> str | None:
+    for i, arg in enumerate(args):
+        if arg == flag and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith(flag + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def resolve(args: list[str]) -> TrainCommand:
+    """The settings for ``args``: defaults < preset < file < environment < command line."""
+    base = TrainCommand()
+    preset = _prescan(args, "--preset")
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ValueError(f"--preset {preset!r}; choose one of {list(PRESETS)}")
+        base = _merge(base, PRESETS[preset], "preset")
+    config = _prescan(args, "--config")
+    if config is not None:
+        base = _merge(base, read_config_file(config), config)
+    for (section, key), var in ENV_DEFAULTS.items():
+        if os.environ.get(var):
+            base = _merge(base, {section: {key: os.environ[var]}}, var)
+    return tyro.cli(TrainCommand, args=args, default=base, prog="exphil bc train")
+
+
+def to_bc_config(cmd: TrainCommand):
+    from imitation.bc import BCConfig
+
+    width = "hidden" if cmd.model.backbone in ("mlp", "lstm", "gru") else "d_model"
+    return BCConfig(
+        backbone=cmd.model.backbone,
+        backbone_config={width: cmd.model.hidden, "layers": cmd.model.layers},
+        window=cmd.data.window,
+        val_fraction=cmd.data.val_fraction,
+        eval_every=cmd.runtime.eval_every,
+        save_every=cmd.runtime.save_every,
+        patience=cmd.runtime.patience,
+        seed=cmd.runtime.seed,
+        **asdict(cmd.optim),
+    )
+
+
+def dataset_config(cmd: TrainCommand):
+    from imitation.dataset import DatasetConfig
+
+    return DatasetConfig(
+        characters=cmd.data.characters, stages=cmd.data.stages, mirror=cmd.data.mirror, delay=cmd.data.delay
+    )
+
+
+def train_main(args: list[str]) -> int:
+    from rich.console import Console
+
+    console = Console()
+    cmd = resolve(args)
+    bc = to_bc_config(cmd)
+    bc.validate()
+    replays = Path(cmd.data.replays)
+    if not replays.is_dir():
+        raise FileNotFoundError(f"replay folder {replays} does not exist (set --data.replays or EXPHIL_REPLAYS_DIR)")
+    files = sorted(replays.rglob("*.slp"))
+    if not files:
+        raise FileNotFoundError(f"no .slp files under {replays}")
+    run_dir = Path(cmd.runtime.checkpoints) / cmd.runtime.name
+    if cmd.dry_run:
+        from exphil_agents.network import PolicyNetwork
+
+        net = PolicyNetwork(bc.backbone, bc.backbone_config, dataset_config(cmd).obs)
+        params = sum(p.numel() for p in net.parameters())
+        console.print(f"[bold]plan[/bold] (dry run: nothing trained)\n{json.dumps(asdict(cmd), indent=1)}")
+        console.print(
+            f"replays: {len(files)} .slp files under {replays}; model: {bc.backbone}, {params:,} parameters; "
+            f"{bc.steps:,} steps x {bc.batch_size} x {bc.accumulate} examples; checkpoints: {run_dir}"
+        )
+        return 0
+    from imitation.bc import Trainer
+    from imitation.build import build_dataset
+
+    report = build_dataset(replays, cmd.data.cache, dataset_config(cmd), workers=cmd.data.workers, progress=True)
+    console.print(report.summary(), markup=False)
+    if not report.built and not report.cached:
+        raise ValueError(
+            f"no usable replays under {replays}: {len(report.failed)} failed, {len(report.skipped)} skipped"
+        )
+    trainer = Trainer(report.directory, run_dir, bc, tensorboard=cmd.runtime.tensorboard)
+    if trainer.step:
+        console.print(f"resuming {run_dir} at step {trainer.step}")
+    result = trainer.train(progress=True)
+    console.print(
+        f"done: {result['step']} steps in {result['seconds']:.1f} s; best validation loss "
+        f"{result['best_val_loss']:.4f}; checkpoints in {run_dir} (best/, last/)"
+    )
+    return 0
+
+
+def main(args: list[str]) -> int:
+    usage = "usage: exphil bc {train} [--help] [options]"
+    if not args or args[0] in ("-h", "--help"):
+        print(usage)
+        return 0
+    if args[0] == "train":
+        return train_main(args[1:])
+    raise SystemExit(f"exphil bc: unknown command {args[0]!r}; {usage}")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -161,3 +161,19 @@ def load_checkpoint(
     if missing or unexpected:
         raise ValueError(f"{path}: weights do not fit the spec (missing {missing[:3]}, unexpected {unexpected[:3]})")
     return network
+
+
+def warm_start(model: Any, path: str | Path) -> PolicyNetwork:
+    """Load the BC checkpoint at ``path`` into an SB3 model built with
+    :class:`~exphil_agents.policies.BackbonePolicy` (same backbone and config, the BC dataset's
+    ``obs_config``, ``net_arch=[]``); returns the loaded network. Mismatches raise a
+    ``ValueError`` naming both sides."""
+    network = load_checkpoint(path)
+    policy = getattr(model, "policy", model)
+    if not hasattr(policy, "load_network"):
+        raise ValueError(f"{type(policy).__name__} cannot take a BC checkpoint; use BackbonePolicy")
+    try:
+        policy.load_network(network)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    return network

@@ -106,6 +106,42 @@ class BackbonePolicy(ActorCriticPolicy):
         }
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)
 
+    def load_network(self, network: Any) -> None:
+        """Copy a :class:`~exphil_agents.network.PolicyNetwork`'s weights (e.g. from BC) into this
+        policy: input encoder and backbone into the shared features extractor, the independent
+        head into ``action_net``. The value head is left as it is. Afterwards the policy's action
+        distribution equals the network's on the same observations.
+
+        Raises:
+            ValueError: naming what differs (backbone, its config, observation layout, head).
+        """
+        problems = []
+        if network.head_kind != "independent":
+            problems.append(f"head: network has {network.head_kind!r}, PPO needs 'independent'")
+        if network.backbone.name != self.backbone_name:
+            problems.append(f"backbone: network has {network.backbone.name!r}, policy has {self.backbone_name!r}")
+        extractor = self.features_extractor
+        if not self.share_features_extractor:
+            problems.append("the policy must share its features extractor (share_features_extractor=True)")
+        elif network.spec["backbone_config"] != extractor.backbone.config.__dict__:
+            problems.append(
+                f"backbone_config: network has {network.spec['backbone_config']}, "
+                f"policy has {extractor.backbone.config.__dict__}"
+            )
+        if network.encoder.obs_size != extractor.encoder.obs_size or network.spec["obs_config"] != (
+            extractor.encoder.obs_config.__dict__
+        ):
+            problems.append("observation layout differs (pass the BC dataset's ObsConfig as obs_config)")
+        if list(network.nvec) != list(self.action_space.nvec):
+            problems.append(f"action space: network {network.nvec}, policy {list(self.action_space.nvec)}")
+        if self.net_arch and (self.net_arch.get("pi") if isinstance(self.net_arch, dict) else self.net_arch):
+            problems.append("net_arch must be empty (the backbone's output feeds the action head directly)")
+        if problems:
+            raise ValueError("cannot load the network into this policy: " + "; ".join(problems))
+        extractor.encoder.load_state_dict(network.encoder.state_dict())
+        extractor.backbone.load_state_dict(network.backbone.state_dict())
+        self.action_net.load_state_dict(network.head.linear.state_dict())
+
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
         data.update(

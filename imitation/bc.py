@@ -178,7 +178,7 @@ class Trainer:
         train_shards, val_shards = split_by_file(self.dataset, config.val_fraction, config.seed)
         self.train_data = Batches(self.dataset, train_shards, config.window)
         self.val_data = Batches(self.dataset, val_shards, config.window)
-        self.val_files = [self.dataset.shards[s].info.get("path", str(s)) for s in val_shards]
+        self.val_files = [str(Path(self.dataset.shards[s].info["source"]).resolve()) for s in val_shards]
         torch.manual_seed(config.seed)
         self.network = PolicyNetwork(config.backbone, config.backbone_config, self.dataset.config.obs)
         self.optimizer = torch.optim.AdamW(self.network.parameters(), lr=config.lr, weight_decay=config.weight_decay)

@@ -244,13 +244,89 @@ def train_main(args: list[str]) -> int:
     return 0
 
 
+@dataclass(frozen=True)
+class EvalCommand:
+    """Evaluate a BC checkpoint on held-out replays and write a report."""
+
+    checkpoint: tyro.conf.Positional[str]
+    """A checkpoint folder (CHECKPOINTS/NAME/best) or its model.safetensors."""
+    replays: str | None = None
+    """Replays to evaluate on (default: the run's validation replays, from its meta.json)."""
+    cache: str = ".exphil-cache"
+    out: str | None = None
+    """Report folder (default: CHECKPOINT/eval)."""
+    max_delay: int = 6
+    """Also score predictions against the input 1..MAX_DELAY frames later."""
+    max_examples: int = 0
+    """Evaluate at most this many examples (0: all)."""
+
+
+def _checkpoint_paths(path: str) -> tuple[Path, Path]:
+    p = Path(path)
+    model = p / "model.safetensors" if p.is_dir() else p
+    if not model.is_file():
+        raise FileNotFoundError(f"{path}: no model.safetensors (pass a checkpoint folder or the file)")
+    return model, model.parent
+
+
+def eval_main(args: list[str]) -> int:
+    from rich.console import Console
+
+    from exphil_agents.network import load_checkpoint
+    from imitation.build import build_dataset
+    from imitation.dataset import DatasetConfig, ReplayDataset
+    from imitation.evaluate import EvalResult, latency, predict_dataset, report_for, write_outputs
+    from melee_envs.obs import ObsConfig
+
+    cmd = tyro.cli(EvalCommand, args=args, prog="exphil bc eval")
+    if cmd.max_delay < 0:
+        raise ValueError(f"--max-delay must be >= 0; got {cmd.max_delay}")
+    model_path, folder = _checkpoint_paths(cmd.checkpoint)
+    network = load_checkpoint(model_path)
+    if cmd.replays is not None:
+        sources: list[Any] = [Path(cmd.replays)]
+        if not sources[0].exists():
+            raise FileNotFoundError(f"replay folder {cmd.replays} does not exist")
+    else:
+        meta = folder / "meta.json"
+        if not meta.exists():
+            raise ValueError(f"{folder}: no meta.json with validation replays; pass --replays")
+        sources = [Path(p) for p in json.loads(meta.read_text()).get("val_files", [])]
+        missing = [str(p) for p in sources if not p.exists()]
+        if not sources or missing:
+            raise FileNotFoundError(f"{folder}: validation replays not found ({', '.join(missing) or 'none listed'})")
+    config = DatasetConfig(obs=ObsConfig.from_dict(network.spec["obs_config"]))
+    report = build_dataset(sources, cmd.cache, config, workers=0, progress=False)
+    if not report.built and not report.cached:
+        raise ValueError(f"no usable replays to evaluate: {len(report.failed)} failed, {len(report.skipped)} skipped")
+    dataset = ReplayDataset(report.directory)
+    pred, target, losses, segments = predict_dataset(network, dataset, max_examples=cmd.max_examples)
+    result_report = report_for(pred, target, losses, segments, cmd.max_delay)
+    result_report["latency"] = latency(network, dataset.obs_size)
+    result_report["checkpoint"] = str(model_path)
+    result_report["replays"] = [str(s) for s in sources]
+    out = Path(cmd.out) if cmd.out else folder / "eval"
+    written = write_outputs(out, EvalResult(result_report, pred, target))
+    console = Console()
+    acc = result_report["accuracy"]
+    console.print(
+        f"{result_report['examples']:,} examples: buttons {acc['buttons']:.3f}, main stick {acc['main_stick']:.3f}, "
+        f"c-stick {acc['c_stick']:.3f}, shoulder {acc['shoulder']:.3f}; loss {result_report['loss']['total']:.3f}; "
+        f"latency p50 {result_report['latency']['p50_ms']:.2f} ms"
+    )
+    console.print("wrote " + ", ".join(str(p) for p in written), markup=False)
+    return 0
+
+
 def main(args: list[str]) -> int:
-    usage = "usage: exphil bc {train} [--help] [options]"
+    usage = "usage: exphil bc {train,eval} [--help] [options]"
     if not args or args[0] in ("-h", "--help"):
         print(usage)
         return 0
     if args[0] == "train":
         return train_main(args[1:])
+    if args[0] == "eval":
+        return eval_main(args[1:])
     raise SystemExit(f"exphil bc: unknown command {args[0]!r}; {usage}")
 
 

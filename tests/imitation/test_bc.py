@@ -99,3 +99,33 @@ def test_bad_settings_and_inputs(dataset_dir, tmp_path):
         Trainer(dataset_dir, tmp_path / "x", BCConfig(lr=0))
     with pytest.raises(FileNotFoundError, match="manifest"):
         Trainer(tmp_path / "nothing", tmp_path / "x", BCConfig())
+
+
+def test_bc_checkpoint_warm_starts_ppo_with_the_same_actions(dataset_dir, tmp_path):
+    from dataclasses import asdict
+
+    import gymnasium as gym
+    import numpy as np
+    from stable_baselines3 import PPO
+
+    from exphil_agents.network import warm_start
+    from exphil_agents.policies import BackbonePolicy
+    from melee_envs.obs import ObsConfig
+
+    trainer = Trainer(dataset_dir, tmp_path / "run", BCConfig(steps=40, **SMALL))
+    trainer.train()
+    obs_config = asdict(ObsConfig.learned())
+    env = gym.make("Melee-v0", obs=obs_config, opponent="idle")
+    kwargs = {"backbone": "mlp", "backbone_config": {"hidden": 64}, "obs_config": obs_config, "net_arch": []}
+    model = PPO(BackbonePolicy, env, policy_kwargs=kwargs, seed=0)
+    network = warm_start(model, tmp_path / "run" / "best" / "model.safetensors")
+    obs, _ = trainer.val_data.get(64, np.random.default_rng(0))
+    obs = obs[:, 0]
+    ppo_actions, _ = model.predict(obs, deterministic=True)
+    with torch.no_grad():
+        latent, _ = network(torch.from_numpy(obs)[:, None])
+        bc_actions = network.head.sample(latent[:, 0], deterministic=True).numpy()
+    np.testing.assert_array_equal(ppo_actions, bc_actions)
+    other = PPO(BackbonePolicy, env, policy_kwargs={**kwargs, "backbone_config": {"hidden": 32}}, seed=0)
+    with pytest.raises(ValueError, match="backbone_config"):
+        warm_start(other, tmp_path / "run" / "best" / "model.safetensors")

@@ -1,0 +1,158 @@
+"""Evaluate a BC checkpoint on held-out replays (``exphil bc eval``).
+
+Each segment (one player's run of frames in one replay) goes through the network as a sequence,
+so recurrent and windowed backbones see the history they would see when playing. Predictions are
+the most likely value of each controller component. The report holds overall, per-part,
+per-button and per-stick-axis accuracy, the most frequent main-stick confusions, predicted vs
+true button press rates, loss per part, single-frame inference latency, and accuracy against the
+input ``d`` frames later for ``d`` in ``0..max_delay`` (how much an online delay would cost).
+Predictions are written to Parquet (CSV when pyarrow is missing) and the main-stick confusion
+matrices to PNG.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from melee_envs.state import BUTTONS
+
+PARTS = {"buttons": slice(0, 8), "main_stick": slice(8, 10), "c_stick": slice(10, 12), "shoulder": slice(12, 13)}
+AXES = ("main_x", "main_y", "c_x", "c_y")
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    report: dict[str, Any]
+    predictions: np.ndarray  # (N, 13)
+    targets: np.ndarray  # (N, 13)
+
+
+def predict_dataset(network: Any, dataset: Any, shards: list[int] | None = None, max_examples: int = 0):
+    """Predictions, targets, per-component losses (summed) and segment ids for ``dataset``."""
+    preds, targets, seg_ids = [], [], []
+    loss_sum = torch.zeros(13)
+    count = 0
+    network.eval()
+    seg_counter = 0
+    with torch.no_grad():
+        for s in shards if shards is not None else range(len(dataset.shards)):
+            shard = dataset.shards[s]
+            for start, length in shard.segments[:, :2]:
+                obs = torch.from_numpy(np.asarray(shard.obs[start : start + length], np.float32))[None]
+                act = torch.from_numpy(np.asarray(shard.actions[start : start + length], np.int64))
+                latent, _ = network(obs)
+                logits = network.head.logits(latent[0])
+                offset = 0
+                for k, n in enumerate(network.nvec):
+                    loss_sum[k] += F.cross_entropy(logits[:, offset : offset + n], act[:, k], reduction="sum")
+                    offset += n
+                preds.append(network.head.sample(latent[0], deterministic=True).numpy())
+                targets.append(act.numpy())
+                seg_ids.append(np.full(int(length), seg_counter))
+                seg_counter += 1
+                count += int(length)
+                if max_examples and count >= max_examples:
+                    break
+            if max_examples and count >= max_examples:
+                break
+    if not preds:
+        raise ValueError("no examples to evaluate")
+    return np.concatenate(preds), np.concatenate(targets), loss_sum / max(count, 1), np.concatenate(seg_ids)
+
+
+def report_for(pred: np.ndarray, target: np.ndarray, losses: torch.Tensor, segments: np.ndarray, max_delay: int):
+    correct = pred == target
+    report: dict[str, Any] = {"examples": int(len(pred)), "accuracy_all_components": float(correct.all(1).mean())}
+    report["accuracy"] = {name: float(correct[:, s].mean()) for name, s in PARTS.items()}
+    report["loss"] = {name: float(losses[s].sum()) for name, s in PARTS.items()}
+    report["loss"]["total"] = float(losses.sum())
+    report["button_accuracy"] = {b: float(correct[:, i].mean()) for i, b in enumerate(BUTTONS)}
+    report["button_rate"] = {
+        b: {"predicted": float(pred[:, i].mean()), "true": float(target[:, i].mean())} for i, b in enumerate(BUTTONS)
+    }
+    report["stick_axis_accuracy"] = {a: float(correct[:, 8 + i].mean()) for i, a in enumerate(AXES)}
+    report["stick_axis_within_one_bucket"] = {
+        a: float((np.abs(pred[:, 8 + i] - target[:, 8 + i]) <= 1).mean()) for i, a in enumerate(AXES)
+    }
+    wrong = ~(correct[:, 8] & correct[:, 9])
+    pairs: dict[tuple, int] = {}
+    for t, p in zip(map(tuple, target[wrong, 8:10]), map(tuple, pred[wrong, 8:10]), strict=True):
+        pairs[(t, p)] = pairs.get((t, p), 0) + 1
+    top = sorted(pairs.items(), key=lambda kv: -kv[1])[:10]
+    report["top_main_stick_confusions"] = [
+        {"true": [int(v) for v in t], "predicted": [int(v) for v in p], "count": c} for (t, p), c in top
+    ]
+    delays = {}
+    for d in range(max_delay + 1):
+        same = segments[d:] == segments[: len(segments) - d] if d else np.ones(len(segments), bool)
+        shifted = (pred[: len(pred) - d] == target[d:]) if d else correct
+        delays[str(d)] = float(shifted[same].mean()) if same.any() else float("nan")
+    report["accuracy_vs_input_d_frames_later"] = delays
+    return report
+
+
+def latency(network: Any, obs_size: int, frames: int = 300) -> dict[str, float]:
+    """Per-frame inference time of ``network.step`` (batch 1, state carried), milliseconds."""
+    network.eval()
+    state = None
+    x = torch.zeros(1, obs_size)
+    times = []
+    with torch.no_grad():
+        for _ in range(frames):
+            start = time.perf_counter()
+            latent, state = network.step(x, state)
+            network.head.sample(latent, deterministic=True)
+            times.append((time.perf_counter() - start) * 1e3)
+    t = np.array(times[20:])
+    return {"p50_ms": float(np.percentile(t, 50)), "p99_ms": float(np.percentile(t, 99))}
+
+
+def write_outputs(out: Path, result: EvalResult) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    report_path = out / "report.json"
+    tmp = report_path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(result.report, indent=1))
+    tmp.replace(report_path)
+    written.append(report_path)
+    names = [f"{k}_{c}" for k in ("pred", "true") for c in (*BUTTONS, *AXES, "shoulder")]
+    table = np.concatenate([result.predictions, result.targets], axis=1)
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = out / "predictions.parquet"
+        pq.write_table(pa.table({n: table[:, i] for i, n in enumerate(names)}), path)
+    except ImportError:
+        path = out / "predictions.csv"
+        np.savetxt(path, table, fmt="%d", delimiter=",", header=",".join(names), comments="")
+    written.append(path)
+    for axis, k in (("main_x", 8), ("main_y", 9)):
+        path = out / f"confusion_{axis}.png"
+        _confusion_png(result.targets[:, k], result.predictions[:, k], 17, path)
+        written.append(path)
+    return written
+
+
+def _confusion_png(true: np.ndarray, pred: np.ndarray, n: int, path: Path, cell: int = 16) -> None:
+    """Row-normalised confusion matrix (rows: true bucket, columns: predicted) as a heatmap."""
+    from melee_envs.render import save_png
+
+    matrix = np.zeros((n, n), np.float64)
+    np.add.at(matrix, (true.clip(0, n - 1), pred.clip(0, n - 1)), 1)
+    matrix /= np.maximum(matrix.sum(1, keepdims=True), 1)
+    heat = (np.sqrt(matrix) * 255).astype(np.uint8)
+    image = np.zeros((n * cell, n * cell, 3), np.uint8)
+    image[..., 0] = np.kron(heat, np.ones((cell, cell), np.uint8))
+    image[..., 1] = image[..., 0] // 2
+    image[::cell, :, :] = 40
+    image[:, ::cell, :] = 40
+    save_png(image, str(path))

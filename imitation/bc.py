@@ -32,6 +32,7 @@ import torch.nn.functional as F
 
 from exphil_agents.network import PolicyNetwork, save_checkpoint
 from imitation.dataset import ReplayDataset
+from melee_envs.obs import ObservationEncoder
 
 BUTTONS, STICKS = 8, 4
 PARTS = {"buttons": slice(0, 8), "main_stick": slice(8, 10), "c_stick": slice(10, 12), "shoulder": slice(12, 13)}
@@ -63,6 +64,13 @@ class BCConfig:
     """Weight of the button losses against the sticks and shoulder."""
     val_fraction: float = 0.1
     """Share of replay files held out for validation (by file)."""
+    noise: float = 0.0
+    """Std of Gaussian noise added to the continuous observation features while training (ids
+    for embeddings are never perturbed)."""
+    delay_min: int = 0
+    delay_max: int = 0
+    """Frame-delay augmentation: each training example's target is the input ``d`` frames
+    later than the dataset's, ``d`` drawn from ``[delay_min, delay_max]`` (online play)."""
     eval_every: int = 100
     eval_batches: int = 8
     save_every: int = 0
@@ -82,6 +90,8 @@ class BCConfig:
             "label_smoothing": 0.0 <= self.label_smoothing < 1.0,
             "val_fraction": 0.0 < self.val_fraction < 1.0,
             "schedule": self.schedule in ("cosine", "linear", "constant"),
+            "noise": self.noise >= 0.0,
+            "delay_max": 0 <= self.delay_min <= self.delay_max,
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
@@ -99,29 +109,42 @@ def split_by_file(dataset: ReplayDataset, fraction: float, seed: int) -> tuple[n
 
 
 class Batches:
-    """Deterministic batches from a subset of a dataset's shards."""
+    """Deterministic batches from a subset of a dataset's shards, with optional augmentation:
+    Gaussian ``noise`` on continuous features and targets ``delay_min..delay_max`` frames later."""
 
-    def __init__(self, dataset: ReplayDataset, shards: np.ndarray, window: int) -> None:
-        self.dataset, self.window = dataset, window
+    def __init__(
+        self, dataset: ReplayDataset, shards: np.ndarray, window: int, noise: float = 0.0, delays: tuple = (0, 0)
+    ) -> None:
+        self.dataset, self.window, self.noise, self.delays = dataset, window, noise, delays
+        need = window + delays[1]
         self.segments = [
-            (int(s), int(a), int(n)) for s in shards for a, n in dataset.shards[s].segments[:, :2] if n >= window
+            (int(s), int(a), int(n)) for s in shards for a, n in dataset.shards[s].segments[:, :2] if n >= need
         ]
         if not self.segments:
-            raise ValueError(f"{dataset.directory}: no segment of {window} frames in this split")
-        self.weights = np.array([n - window + 1 for _, _, n in self.segments], np.float64)
+            raise ValueError(f"{dataset.directory}: no segment of {need} frames in this split")
+        self.weights = np.array([n - need + 1 for _, _, n in self.segments], np.float64)
         self.weights /= self.weights.sum()
+        self.continuous = np.ones(dataset.obs_size, bool)
+        ids = ObservationEncoder(dataset.config.obs).layout.get("ids")
+        if ids is not None:
+            self.continuous[ids] = False
 
     def get(self, batch: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         chosen = rng.choice(len(self.segments), size=batch, p=self.weights)
+        lo, hi = self.delays
+        delay = rng.integers(lo, hi + 1, size=batch) if hi > lo else np.full(batch, lo)
         width = self.dataset.obs_size
         obs = np.empty((batch, self.window, width), np.float32)
         actions = np.empty((batch, self.window, 13), np.int64)
         for b, k in enumerate(chosen):
             s, start, n = self.segments[k]
-            offset = start + int(rng.integers(0, n - self.window + 1))
+            offset = start + int(rng.integers(0, n - self.window - hi + 1))
             shard = self.dataset.shards[s]
             obs[b] = shard.obs[offset : offset + self.window]
-            actions[b] = shard.actions[offset : offset + self.window]
+            d = int(delay[b])
+            actions[b] = shard.actions[offset + d : offset + d + self.window]
+        if self.noise > 0:
+            obs[..., self.continuous] += rng.normal(0.0, self.noise, (batch, self.window, int(self.continuous.sum())))
         return obs, actions
 
 
@@ -176,11 +199,14 @@ class Trainer:
         self.dataset = ReplayDataset(dataset_dir)
         self.out = Path(out_dir)
         train_shards, val_shards = split_by_file(self.dataset, config.val_fraction, config.seed)
-        self.train_data = Batches(self.dataset, train_shards, config.window)
+        self.train_data = Batches(
+            self.dataset, train_shards, config.window, config.noise, (config.delay_min, config.delay_max)
+        )
         self.val_data = Batches(self.dataset, val_shards, config.window)
         self.val_files = [str(Path(self.dataset.shards[s].info["source"]).resolve()) for s in val_shards]
         torch.manual_seed(config.seed)
-        self.network = PolicyNetwork(config.backbone, config.backbone_config, self.dataset.config.obs)
+        nvec = self.dataset.config.codec().nvec.tolist()
+        self.network = PolicyNetwork(config.backbone, config.backbone_config, self.dataset.config.obs, nvec=nvec)
         self.optimizer = torch.optim.AdamW(self.network.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, _lr_lambda(config))
         self.ema = (

@@ -13,10 +13,12 @@ import difflib
 import json
 import os
 import sys
+import time
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import tyro
 
 ENV_DEFAULTS = {
@@ -41,7 +43,13 @@ class DataSection:
     mirror: bool = False
     """Add a left-right mirrored copy of every game (x, facing and stick x flipped together)."""
     delay: int = 0
-    """Target the input this many frames later (online play's input delay)."""
+    """Target the input this many frames later (online play's input delay), fixed in the dataset."""
+    delay_max: int = 0
+    """Frame-delay augmentation: targets a further 0..DELAY_MAX frames later, drawn per example."""
+    noise: float = 0.0
+    """Gaussian noise (std) on continuous observation features while training."""
+    stick_centres: str | None = None
+    """JSON file of stick bucket centres (from exphil bc kmeans); default: 17 uniform buckets."""
     window: int = 1
     """Frames per example: 1 = single-frame; more = temporal windows for sequence backbones."""
     val_fraction: float = 0.1
@@ -183,6 +191,8 @@ def to_bc_config(cmd: TrainCommand):
         backbone_config={width: cmd.model.hidden, "layers": cmd.model.layers},
         window=cmd.data.window,
         val_fraction=cmd.data.val_fraction,
+        noise=cmd.data.noise,
+        delay_max=cmd.data.delay_max,
         eval_every=cmd.runtime.eval_every,
         save_every=cmd.runtime.save_every,
         patience=cmd.runtime.patience,
@@ -193,9 +203,15 @@ def to_bc_config(cmd: TrainCommand):
 
 def dataset_config(cmd: TrainCommand):
     from imitation.dataset import DatasetConfig
+    from imitation.kmeans import read_centres
 
+    centres = read_centres(cmd.data.stick_centres) if cmd.data.stick_centres else ()
     return DatasetConfig(
-        characters=cmd.data.characters, stages=cmd.data.stages, mirror=cmd.data.mirror, delay=cmd.data.delay
+        characters=cmd.data.characters,
+        stages=cmd.data.stages,
+        mirror=cmd.data.mirror,
+        delay=cmd.data.delay,
+        stick_centres=centres,
     )
 
 
@@ -318,8 +334,120 @@ def eval_main(args: list[str]) -> int:
     return 0
 
 
+@dataclass(frozen=True)
+class KmeansCommand:
+    """Fit stick bucket centres to the stick positions in replays (1-D k-means over all axes)."""
+
+    replays: tyro.conf.Positional[str]
+    k: int = 21
+    """Number of centres."""
+    out: str = "stick_centres.json"
+    max_files: int = 0
+    """Read at most this many replays (0: all)."""
+
+
+def kmeans_main(args: list[str]) -> int:
+    from imitation.kmeans import fit_centres, stick_values, write_centres
+
+    cmd = tyro.cli(KmeansCommand, args=args, prog="exphil bc kmeans")
+    if not 2 <= cmd.k <= 127:
+        raise ValueError(f"--k must be 2..127; got {cmd.k}")
+    values, used, failed = stick_values([Path(cmd.replays)], cmd.max_files)
+    centres = fit_centres(values, cmd.k)
+    write_centres(Path(cmd.out), centres, {"k": cmd.k, "samples": int(values.size), "replays": len(used)})
+    print(f"{cmd.k} centres from {values.size:,} stick values in {len(used)} replays -> {cmd.out}")
+    print("centres: " + " ".join(f"{c:.3f}" for c in centres))
+    for line in failed:
+        print(f"skipped {line}")
+    return 0
+
+
+def _describe(model_path: Path) -> dict[str, Any]:
+    from exphil_agents.network import read_spec
+
+    spec = read_spec(model_path)
+    meta_path = model_path.parent / "meta.json"
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    from safetensors import safe_open
+
+    with safe_open(str(model_path), framework="pt") as fh:
+        params = sum(int(np.prod(fh.get_slice(k).get_shape())) for k in fh.keys())
+    last = (meta.get("history") or [{}])[-1]
+    return {
+        "path": str(model_path.parent),
+        "backbone": spec["backbone"],
+        "backbone_config": spec["backbone_config"],
+        "head": spec["head"],
+        "obs_size": spec["obs_size"],
+        "parameters": params,
+        "step": meta.get("step"),
+        "best_val_loss": meta.get("best_val_loss"),
+        "last_metrics": {k: v for k, v in last.items() if k != "step"},
+        "config": meta.get("config", {}),
+        "modified": time.strftime("%Y-%m-%d %H:%M", time.localtime(model_path.stat().st_mtime)),
+    }
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in d.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def manage_main(kind: str, args: list[str]) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if kind == "list":
+        root = Path(args[0] if args else os.environ.get("EXPHIL_CHECKPOINTS_DIR", "checkpoints"))
+        if not root.is_dir():
+            raise FileNotFoundError(f"checkpoint folder {root} does not exist")
+        table = Table(title=f"checkpoints under {root}")
+        for col in ("checkpoint", "backbone", "parameters", "step", "best val loss", "modified"):
+            table.add_column(col)
+        found = sorted(p for p in root.rglob("model.safetensors") if not p.parent.name.startswith("."))
+        for model in found:
+            try:
+                d = _describe(model)
+            except ValueError as exc:
+                table.add_row(str(model.parent.relative_to(root)), f"unreadable: {exc}", "", "", "", "")
+                continue
+            loss = d["best_val_loss"]
+            table.add_row(
+                str(model.parent.relative_to(root)), d["backbone"], f"{d['parameters']:,}", str(d["step"]),
+                f"{loss:.4f}" if isinstance(loss, float) else "", d["modified"],
+            )  # fmt: skip
+        console.print(table)
+        return 0
+    if kind == "info":
+        if len(args) != 1:
+            raise ValueError("usage: exphil bc info CHECKPOINT")
+        console.print_json(json.dumps(_describe(_checkpoint_paths(args[0])[0])))
+        return 0
+    if len(args) != 2:
+        raise ValueError("usage: exphil bc compare CHECKPOINT_A CHECKPOINT_B")
+    a, b = (_describe(_checkpoint_paths(x)[0]) for x in args)
+    table = Table(title="compare")
+    for col in ("setting", args[0], args[1]):
+        table.add_column(col)
+    fa, fb = _flatten(a), _flatten(b)
+    for key in sorted(set(fa) | set(fb)):
+        if key in ("path", "modified"):
+            continue
+        va, vb = fa.get(key), fb.get(key)
+        mark = "" if va == vb else "[bold yellow]"
+        table.add_row(f"{mark}{key}", str(va), str(vb))
+    console.print(table)
+    return 0
+
+
 def main(args: list[str]) -> int:
-    usage = "usage: exphil bc {train,eval} [--help] [options]"
+    usage = "usage: exphil bc {train,eval,kmeans,list,info,compare} [--help] [options]"
     if not args or args[0] in ("-h", "--help"):
         print(usage)
         return 0
@@ -327,6 +455,10 @@ def main(args: list[str]) -> int:
         return train_main(args[1:])
     if args[0] == "eval":
         return eval_main(args[1:])
+    if args[0] == "kmeans":
+        return kmeans_main(args[1:])
+    if args[0] in ("list", "info", "compare"):
+        return manage_main(args[0], args[1:])
     raise SystemExit(f"exphil bc: unknown command {args[0]!r}; {usage}")
 
 

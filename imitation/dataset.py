@@ -50,7 +50,9 @@ class DatasetConfig:
         pregame: include the 123 countdown frames before "GO" (inputs there do nothing).
         dtype: storage type of observations (``float16`` halves disk and load time; values are
             scaled to O(1), so the rounding is below 1e-3 relative).
-        stick_buckets: stick positions per axis of the target encoding (the codec's buckets).
+        stick_buckets: stick positions per axis of the target encoding (uniform buckets).
+        stick_centres: explicit bucket values in [0, 1], ascending, shared by the four stick
+            axes (e.g. k-means centres from ``exphil bc kmeans``); overrides ``stick_buckets``.
         min_quality: leave out replays whose :func:`imitation.quality.score` is below this
             (0 keeps all; 50 drops very short games, AFK players, SD chains, most CPU games).
     """
@@ -66,6 +68,7 @@ class DatasetConfig:
     pregame: bool = False
     dtype: Literal["float16", "float32"] = "float16"
     stick_buckets: int = 17
+    stick_centres: tuple[float, ...] = ()
     min_quality: float = 0.0
 
     def validate(self) -> None:
@@ -80,10 +83,19 @@ class DatasetConfig:
             raise ValueError(f"DatasetConfig.stick_buckets must be 2..127; got {self.stick_buckets}")
         if self.delay < 0:
             raise ValueError(f"DatasetConfig.delay must be >= 0; got {self.delay}")
+        if self.stick_centres:
+            c = np.asarray(self.stick_centres, np.float64)
+            if not (2 <= len(c) <= 127 and (c >= 0).all() and (c <= 1).all() and (np.diff(c) > 0).all()):
+                raise ValueError("DatasetConfig.stick_centres must be 2..127 ascending values in [0, 1]")
         for name in self.characters + self.opponents:
             characters.get(name)  # raises naming the unknown character
         for name in self.stages:
             stages.get(name)
+
+    def codec(self) -> ControllerCodec:
+        """The controller codec of the targets (uniform buckets or ``stick_centres``)."""
+        centres = np.asarray(self.stick_centres, np.float32) if self.stick_centres else None
+        return ControllerCodec(stick_centres=centres if centres is not None else uniform_centres(self.stick_buckets))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form, with names resolved so ``puff`` and ``JIGGLYPUFF`` give one key."""
@@ -101,7 +113,7 @@ class DatasetConfig:
         values = dict(values)
         if isinstance(values.get("obs"), dict):
             values["obs"] = ObsConfig.from_dict(values["obs"])
-        for name in ("characters", "opponents", "stages", "player_names"):
+        for name in ("characters", "opponents", "stages", "player_names", "stick_centres"):
             if name in values:
                 values[name] = tuple(values[name])
         return cls(**values)
@@ -117,7 +129,7 @@ class Extractor:
     def __init__(self, config: DatasetConfig) -> None:
         self.config = config
         self.encoder = ObservationEncoder(config.obs)
-        self.codec = ControllerCodec(stick_centres=uniform_centres(config.stick_buckets))
+        self.codec = config.codec()
         resolved = config.to_dict()
         self._characters = {characters.get(c).internal_id for c in resolved["characters"]}
         self._opponents = {characters.get(c).internal_id for c in resolved["opponents"]}

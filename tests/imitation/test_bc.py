@@ -46,7 +46,8 @@ def test_validation_loss_falls_and_split_is_by_file(dataset_dir, tmp_path):
 def test_temporal_windows_and_options_train(dataset_dir, tmp_path):
     config = BCConfig(
         backbone="gru", window=8, steps=30, ema=0.99, label_smoothing=0.1, focal_gamma=2.0, accumulate=2,
-        button_weight=2.0, schedule="linear", save_every=10, **{**SMALL, "batch_size": 16, "eval_every": 10},
+        button_weight=2.0, schedule="linear", save_every=10, noise=0.05, delay_min=0, delay_max=2,
+        **{**SMALL, "batch_size": 16, "eval_every": 10},
     )  # fmt: skip
     trainer = Trainer(dataset_dir, tmp_path / "run", config)
     trainer.train()

@@ -447,7 +447,7 @@ def manage_main(kind: str, args: list[str]) -> int:
 
 
 def main(args: list[str]) -> int:
-    usage = "usage: exphil bc {train,eval,kmeans,list,info,compare} [--help] [options]"
+    usage = "usage: exphil bc {train,eval,kmeans,list,info,compare,bench} [--help] [options]"
     if not args or args[0] in ("-h", "--help"):
         print(usage)
         return 0
@@ -457,6 +457,11 @@ def main(args: list[str]) -> int:
         return eval_main(args[1:])
     if args[0] == "kmeans":
         return kmeans_main(args[1:])
+    if args[0] == "bench":
+        from imitation.bc_bench import BCBenchConfig, main as bench
+
+        bench(tyro.cli(BCBenchConfig, args=args[1:], prog="exphil bc bench"))
+        return 0
     if args[0] in ("list", "info", "compare"):
         return manage_main(args[0], args[1:])
     raise SystemExit(f"exphil bc: unknown command {args[0]!r}; {usage}")

@@ -78,6 +78,10 @@ class BCConfig:
     patience: int = 0
     """Stop when validation loss has not improved for this many evaluations (0 = never)."""
     seed: int = 0
+    device: str = "auto"
+    """cpu, cuda, or auto (cuda when available)."""
+    precision: str = "fp32"
+    """fp32, bf16 or fp16 autocast (fp16 with gradient scaling; both meant for GPUs)."""
 
     def validate(self) -> None:
         checks = {
@@ -92,6 +96,8 @@ class BCConfig:
             "schedule": self.schedule in ("cosine", "linear", "constant"),
             "noise": self.noise >= 0.0,
             "delay_max": 0 <= self.delay_min <= self.delay_max,
+            "device": self.device in ("auto", "cpu", "cuda"),
+            "precision": self.precision in ("fp32", "bf16", "fp16"),
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
@@ -220,6 +226,16 @@ class Trainer:
         torch.manual_seed(config.seed)
         nvec = self.dataset.config.codec().nvec.tolist()
         self.network = PolicyNetwork(config.backbone, config.backbone_config, self.dataset.config.obs, nvec=nvec)
+        want = config.device
+        if want == "auto":
+            want = "cuda" if torch.cuda.is_available() else "cpu"
+        if want == "cuda" and not torch.cuda.is_available():
+            raise ValueError("device='cuda' but torch sees no CUDA device; use --optim.device cpu or auto")
+        self.device = torch.device(want)
+        self.network.to(self.device)
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(config.precision)
+        self.autocast_dtype = dtype
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=config.precision == "fp16")
         self.optimizer = torch.optim.AdamW(self.network.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, _lr_lambda(config))
         self.ema = (
@@ -249,12 +265,14 @@ class Trainer:
         if diff:
             sides = "; ".join(f"{k}: checkpoint {spec.get(k)!r} vs this run {mine[k]!r}" for k in diff)
             raise ValueError(f"{path}: cannot resume, the run was started with another model ({sides})")
-        state = torch.load(path / "trainer.pt", weights_only=True)
-        self.network.load_state_dict(load_file(str(path / "model.safetensors")))
+        state = torch.load(path / "trainer.pt", weights_only=True, map_location=self.device)
+        self.network.load_state_dict(load_file(str(path / "model.safetensors"), device=str(self.device)))
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         if self.ema is not None:
             self.ema.load_state_dict(state["ema"])
+        if state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
         self.step, self.best, self.stale = int(state["step"]), float(state["best"]), int(state["stale"])
         self.history = json.loads((path / "meta.json").read_text())["history"]
 
@@ -268,6 +286,7 @@ class Trainer:
                 "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(),
                 "ema": self.ema.state_dict() if self.ema is not None else None,
+                "scaler": self.scaler.state_dict(),
                 "step": self.step,
                 "best": self.best,
                 "stale": self.stale,
@@ -288,8 +307,11 @@ class Trainer:
     # -- training -------------------------------------------------------------------------------
 
     def _forward(self, network: Any, obs: np.ndarray, actions: np.ndarray) -> torch.Tensor:
-        latent, _ = network(torch.from_numpy(obs))
-        return component_losses(self._net(network), latent, torch.from_numpy(actions), self.config)
+        x = torch.from_numpy(obs).to(self.device, non_blocking=True)
+        y = torch.from_numpy(actions).to(self.device, non_blocking=True)
+        with torch.autocast(self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None):
+            latent, _ = network(x)
+        return component_losses(self._net(network), latent.float(), y, self.config)
 
     @staticmethod
     def _net(network: Any) -> PolicyNetwork:
@@ -306,11 +328,15 @@ class Trainer:
             for k in range(self.config.eval_batches):
                 rng = np.random.default_rng([self.config.seed, 2**31, k])  # the same batches every time
                 obs, actions = self.val_data.get(self.config.batch_size, rng)
-                latent, _ = network(torch.from_numpy(obs))
-                target = torch.from_numpy(actions)
-                totals += component_losses(self._net(network), latent, target, self.config)
+                target = torch.from_numpy(actions).to(self.device)
+                with torch.autocast(
+                    self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None
+                ):
+                    latent, _ = network(torch.from_numpy(obs).to(self.device))
+                latent = latent.float()
+                totals += component_losses(self._net(network), latent, target, self.config).cpu()
                 pred = self._net(network).head.sample(latent, deterministic=True)
-                correct += (pred == target).reshape(-1, 13).float().sum(0)
+                correct += (pred == target).reshape(-1, 13).float().sum(0).cpu()
                 count += target.reshape(-1, 13).shape[0]
         network.train()
         per = totals / self.config.eval_batches
@@ -338,10 +364,12 @@ class Trainer:
             loss_sum = 0.0
             for obs, actions in micro:
                 loss = total_loss(self._forward(self.network, obs, actions), cfg) / cfg.accumulate
-                loss.backward()
+                self.scaler.scale(loss).backward()
                 loss_sum += float(loss.detach())
+            self.scaler.unscale_(self.optimizer)
             grad_norm = float(torch.nn.utils.clip_grad_norm_(self.network.parameters(), cfg.grad_clip or math.inf))
-            self.optimizer.step()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
             self.scheduler.step()
             if self.ema is not None:
                 self.ema.update_parameters(self.network)
@@ -352,6 +380,7 @@ class Trainer:
                 metrics = {"step": self.step, "train/loss": loss_sum, "grad_norm": grad_norm, **self.evaluate()}
                 metrics["lr"] = self.scheduler.get_last_lr()[0]
                 metrics["samples_per_s"] = rate
+                metrics["epoch"] = self.epochs
                 window_start, window_step = time.perf_counter(), self.step
                 self.history.append(metrics)
                 if writer is not None:
@@ -361,7 +390,8 @@ class Trainer:
                     writer.flush()
                 if progress:
                     line = (
-                        f"step {self.step}/{cfg.steps}  train {loss_sum:.4f}  val {metrics['val/loss']:.4f}  "
+                        f"step {self.step}/{cfg.steps} (epoch {self.epochs:.2f})  train {loss_sum:.4f}  "
+                        f"val {metrics['val/loss']:.4f}  "
                         f"buttons acc {metrics['val_acc/buttons']:.3f}  main stick acc "
                         f"{metrics['val_acc/main_stick']:.3f}  {rate:,.0f} samples/s"
                     )
@@ -387,7 +417,18 @@ class Trainer:
             }
             writer.add_hparams(hparams, {"hparam/best_val_loss": self.best}, run_name="hparams")
             writer.close()
-        return {"step": self.step, "best_val_loss": self.best, "seconds": time.perf_counter() - start}
+        return {
+            "step": self.step,
+            "epochs": self.epochs,
+            "best_val_loss": self.best,
+            "seconds": time.perf_counter() - start,
+        }
+
+    @property
+    def epochs(self) -> float:
+        """Training examples drawn so far over the training split's size."""
+        examples = sum(n for _, _, n in self.train_data.segments)
+        return self.step * self.config.batch_size * self.config.accumulate / max(examples, 1)
 
     def _writer(self) -> Any:
         if not self.tensorboard:

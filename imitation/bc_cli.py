@@ -80,6 +80,9 @@ class OptimSection:
     label_smoothing: float = 0.0
     focal_gamma: float = 0.0
     button_weight: float = 1.0
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    """Autocast precision (bf16/fp16 for GPUs)."""
 
 
 @dataclass(frozen=True)
@@ -250,12 +253,16 @@ def train_main(args: list[str]) -> int:
             f"no usable replays under {replays}: {len(report.failed)} failed, {len(report.skipped)} skipped"
         )
     trainer = Trainer(report.directory, run_dir, bc, tensorboard=cmd.runtime.tensorboard)
+    console.print(
+        f"seed {bc.seed}; {len(trainer.train_data.segments)} training / {len(trainer.val_data.segments)} validation "
+        f"segments ({len(trainer.val_files)} validation replays); device {trainer.device}, {bc.precision}"
+    )
     if trainer.step:
         console.print(f"resuming {run_dir} at step {trainer.step}")
     result = trainer.train(progress=True)
     console.print(
-        f"done: {result['step']} steps in {result['seconds']:.1f} s; best validation loss "
-        f"{result['best_val_loss']:.4f}; checkpoints in {run_dir} (best/, last/)"
+        f"done: {result['step']} steps ({result['epochs']:.2f} epochs) in {result['seconds']:.1f} s; "
+        f"best validation loss {result['best_val_loss']:.4f}; checkpoints in {run_dir} (best/, last/)"
     )
     return 0
 

@@ -95,9 +95,17 @@ def test_sigkill_and_resume_gives_the_same_final_weights(dataset_dir, tmp_path):
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
 
 
+def test_bf16_autocast_trains_on_cpu(dataset_dir, tmp_path):
+    trainer = Trainer(dataset_dir, tmp_path / "bf16", BCConfig(steps=30, precision="bf16", device="cpu", **SMALL))
+    trainer.train()
+    assert trainer.history[-1]["val/loss"] < trainer.history[0]["val/loss"]
+
+
 def test_bad_settings_and_inputs(dataset_dir, tmp_path):
     with pytest.raises(ValueError, match="lr=0"):
         Trainer(dataset_dir, tmp_path / "x", BCConfig(lr=0))
+    with pytest.raises(ValueError, match="precision='fp8'"):
+        Trainer(dataset_dir, tmp_path / "x", BCConfig(precision="fp8"))
     with pytest.raises(FileNotFoundError, match="manifest"):
         Trainer(tmp_path / "nothing", tmp_path / "x", BCConfig())
 

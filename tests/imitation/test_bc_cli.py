@@ -23,7 +23,12 @@ def replay_dir(replays_dir, tmp_path_factory):
 
 def exphil(*args, env=None, cwd=None):
     return subprocess.run(
-        [sys.executable, "-m", "exphil_agents.cli", *args], capture_output=True, text=True, env=env, cwd=cwd
+        [sys.executable, "-m", "exphil_agents.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        check=False,
     )
 
 
@@ -93,7 +98,8 @@ def test_bad_input_is_one_clear_message_and_a_nonzero_exit(replays_dir, tmp_path
 
 def test_resuming_with_another_model_or_evaluating_a_non_checkpoint_is_refused(replay_dir, tmp_path):
     common = ["--data.replays", str(replay_dir), "--data.cache", str(tmp_path / "c"),
-              "--runtime.checkpoints", str(tmp_path / "ck"), "--optim.steps", "20", "--runtime.eval-every", "10"]  # fmt: skip
+              "--runtime.checkpoints", str(tmp_path / "ck"), "--optim.steps", "20",
+              "--runtime.eval-every", "10"]  # fmt: skip
     assert exphil("bc", "train", "--preset", "quick", *common).returncode == 0
     result = exphil("bc", "train", "--preset", "quick", "--model.backbone", "gru", *common)
     assert result.returncode != 0 and "cannot resume" in result.stderr and "'mlp' vs this run 'gru'" in result.stderr

@@ -68,6 +68,13 @@ def test_settings_precedence_cli_env_file_defaults(tmp_path, monkeypatch):
     assert cmd.optim.weight_decay == 1e-4  # defaults
 
 
+def test_yaml_config_file(tmp_path):
+    config = tmp_path / "bc.yaml"
+    config.write_text("model:\n  backbone: gru\n  hidden: 32\ndata:\n  characters: [fox, falco]\n")
+    cmd = resolve(["--config", str(config)])
+    assert cmd.model.backbone == "gru" and cmd.model.hidden == 32 and cmd.data.characters == ("fox", "falco")
+
+
 def test_dry_run_trains_nothing(replay_dir, tmp_path, capsys):
     args = ["train", "--dry-run", "--data.replays", str(replay_dir), "--runtime.checkpoints", str(tmp_path / "ck")]
     assert main(args) == 0

@@ -133,7 +133,7 @@ class BackbonePolicy(ActorCriticPolicy):
         ):
             problems.append("observation layout differs (pass the BC dataset's ObsConfig as obs_config)")
         if list(network.nvec) != list(self.action_space.nvec):
-            problems.append(f"action space: network {network.nvec}, policy {list(self.action_space.nvec)}")
+            problems.append(f"action space: network {list(network.nvec)}, policy {self.action_space.nvec.tolist()}")
         if self.net_arch and (self.net_arch.get("pi") if isinstance(self.net_arch, dict) else self.net_arch):
             problems.append("net_arch must be empty (the backbone's output feeds the action head directly)")
         if problems:

@@ -42,6 +42,10 @@ class TrainConfig:
     """Frames per observation for temporal backbones (BackbonePolicy over a frame window)."""
     recurrent: bool = False
     """With backbone lstm or gru: RecurrentPPO carrying the state instead of a frame window."""
+    init_from: str | None = None
+    """A BC checkpoint (``exphil bc train``'s ``best`` folder or its model.safetensors) to start
+    the policy from: its backbone, backbone config and observation layout are used and its
+    weights loaded (warm start; the value head starts fresh)."""
     save: str | None = None
     """Where to save the trained model (SB3 zip); nothing saved if unset."""
     tensorboard: str | None = None
@@ -49,7 +53,7 @@ class TrainConfig:
 
 
 def _env_kwargs(cfg: TrainConfig) -> dict[str, Any]:
-    return {
+    kwargs = {
         "opponent": cfg.opponent,
         "characters": (cfg.character, cfg.opponent_character),
         "stage": cfg.stage,
@@ -57,6 +61,19 @@ def _env_kwargs(cfg: TrainConfig) -> dict[str, Any]:
         "time_limit_minutes": cfg.time_limit_minutes,
         "render_mode": None,
     }
+    if cfg.init_from is not None:  # the BC network's observation layout
+        kwargs["obs"] = _bc_spec(cfg.init_from)[1]["obs_config"]
+    return kwargs
+
+
+def _bc_spec(init_from: str) -> tuple[Any, dict[str, Any]]:
+    from pathlib import Path
+
+    from exphil_agents.network import read_spec
+
+    path = Path(init_from)
+    path = path / "model.safetensors" if path.is_dir() else path
+    return path, read_spec(path)
 
 
 def evaluate(policy: Any, cfg: TrainConfig, episodes: int, seed: int) -> dict[str, float]:
@@ -108,6 +125,8 @@ def _make_model(cfg: TrainConfig) -> Any:
         "device": "cpu",
     }
     env = {"n_envs": cfg.n_envs, "seed": cfg.seed, "env_kwargs": _env_kwargs(cfg)}
+    if cfg.init_from is not None:
+        return _warm_started(cfg, env, common)
     if cfg.backbone is None:
         return PPO("MlpPolicy", make_vec_env("Melee-v0", **env), **common)
     from exphil_agents.backbones import BACKBONES
@@ -129,6 +148,30 @@ def _make_model(cfg: TrainConfig) -> Any:
     return PPO(BackbonePolicy, venv, policy_kwargs={"backbone": cfg.backbone}, **common)
 
 
+def _warm_started(cfg: TrainConfig, env: dict[str, Any], common: dict[str, Any]) -> Any:
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from exphil_agents.network import warm_start
+    from exphil_agents.policies import BackbonePolicy, frame_window
+
+    path, spec = _bc_spec(cfg.init_from)
+    if cfg.backbone not in (None, spec["backbone"]):
+        raise ValueError(f"--backbone {cfg.backbone!r} but {path} holds a {spec['backbone']!r} network")
+    window = 1 if spec["backbone"] == "mlp" else cfg.window
+    venv = make_vec_env("Melee-v0", wrapper_class=frame_window, wrapper_kwargs={"window": window}, **env)
+    policy = {
+        "backbone": spec["backbone"],
+        "backbone_config": spec["backbone_config"],
+        "obs_config": spec["obs_config"],
+        "embed": spec["embed"],
+        "net_arch": [],
+    }
+    model = PPO(BackbonePolicy, venv, policy_kwargs=policy, **common)
+    warm_start(model, path)
+    return model
+
+
 def main(cfg: TrainConfig) -> dict[str, dict[str, float]]:
     """Train, evaluate against the reference, print the comparison."""
     try:
@@ -144,7 +187,8 @@ def main(cfg: TrainConfig) -> dict[str, dict[str, float]]:
     model = _make_model(cfg)
     console.print(
         f"[bold]PPO in Melee-v0[/bold] vs {cfg.opponent}: {cfg.timesteps:,} steps, {cfg.n_envs} envs, seed {cfg.seed}, "
-        f"policy {cfg.backbone or 'stock MlpPolicy'}{' (recurrent)' if cfg.recurrent else ''}"
+        f"policy {cfg.backbone or ('BackbonePolicy' if cfg.init_from else 'stock MlpPolicy')}"
+        f"{' (recurrent)' if cfg.recurrent else ''}" + (f", warm-started from {cfg.init_from}" if cfg.init_from else "")
     )
     start = time.perf_counter()
     model.learn(total_timesteps=cfg.timesteps, progress_bar=False)
@@ -153,7 +197,7 @@ def main(cfg: TrainConfig) -> dict[str, dict[str, float]]:
     if cfg.save:
         model.save(cfg.save)
         console.print(f"saved model to {cfg.save}")
-    if cfg.backbone is None:
+    if cfg.backbone is None and cfg.init_from is None:
         trained = evaluate(
             lambda o: model.predict(o, deterministic=False)[0], cfg, cfg.eval_episodes, cfg.seed + 10_000
         )

@@ -132,8 +132,14 @@ class Batches:
         # into RAM once, so batches are plain gathers: no page faults, no float16 conversion.
         size = sum(dataset.shards[s].obs.size * 4 for s in shards) / 2**20
         self.obs = {int(s): dataset.shards[s].obs for s in shards}
-        if size <= preload_mb:
-            self.obs = {s: np.asarray(o, np.float32) for s, o in self.obs.items()}
+        self.flat: tuple[np.ndarray, np.ndarray, dict[int, int]] | None = None
+        if size <= preload_mb:  # one array for the split: a batch is a single gather
+            starts = np.cumsum([0] + [len(dataset.shards[s].actions) for s in shards])
+            self.flat = (
+                np.concatenate([np.asarray(dataset.shards[s].obs, np.float32) for s in shards]),
+                np.concatenate([dataset.shards[s].actions for s in shards]).astype(np.int64),
+                {int(s): int(starts[i]) for i, s in enumerate(shards)},
+            )
         need = window + delays[1]
         self.segments = [
             (int(s), int(a), int(n)) for s in shards for a, n in dataset.shards[s].segments[:, :2] if n >= need
@@ -143,6 +149,8 @@ class Batches:
         self.weights = np.array([n - need + 1 for _, _, n in self.segments], np.float64)
         self.weights /= self.weights.sum()
         self._table = np.array(self.segments, np.int64)
+        if self.flat is not None:  # segment starts in the split's single array
+            self._global = np.array([self.flat[2][s] + a for s, a, _ in self.segments], np.int64)
         self.continuous = np.ones(dataset.obs_size, bool)
         ids = ObservationEncoder(dataset.config.obs).layout.get("ids")
         if ids is not None:
@@ -155,12 +163,21 @@ class Batches:
         seg = self._table[chosen]  # (shard, start, length) per example
         offsets = seg[:, 1] + (rng.random(batch) * (seg[:, 2] - self.window - hi + 1)).astype(np.int64)
         steps = np.arange(self.window)
+        if self.flat is not None:
+            at = (self._global[chosen] - seg[:, 1] + offsets)[:, None] + steps
+            obs = self.flat[0][at]
+            actions = self.flat[1][at + delay[:, None]]
+            if self.noise > 0:
+                obs[..., self.continuous] += rng.normal(
+                    0.0, self.noise, (batch, self.window, int(self.continuous.sum()))
+                )
+            return obs, actions
         obs = np.empty((batch, self.window, self.dataset.obs_size), np.float32)
         actions = np.empty((batch, self.window, 13), np.int64)
         for s in np.unique(seg[:, 0]):  # one gather per shard
             rows = np.flatnonzero(seg[:, 0] == s)
             at = offsets[rows, None] + steps
-            obs[rows] = self.obs[s][at]
+            obs[rows] = np.asarray(self.obs[s][at], np.float32)
             actions[rows] = self.dataset.shards[s].actions[at + delay[rows, None]]
         if self.noise > 0:
             obs[..., self.continuous] += rng.normal(0.0, self.noise, (batch, self.window, int(self.continuous.sum())))

@@ -95,6 +95,16 @@ def test_sigkill_and_resume_gives_the_same_final_weights(dataset_dir, tmp_path):
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
 
 
+def test_early_stopping_after_patience_evaluations_without_improvement(dataset_dir, tmp_path):
+    class Flat(Trainer):
+        def evaluate(self):
+            return {"val/loss": 1.0, "val_acc/buttons": 0.0, "val_acc/main_stick": 0.0}
+
+    trainer = Flat(dataset_dir, tmp_path / "flat", BCConfig(steps=200, patience=3, **{**SMALL, "eval_every": 5}))
+    result = trainer.train()
+    assert result["step"] == 20  # best at step 5, then 3 evaluations without improvement
+
+
 def test_bf16_autocast_trains_on_cpu(dataset_dir, tmp_path):
     trainer = Trainer(dataset_dir, tmp_path / "bf16", BCConfig(steps=30, precision="bf16", device="cpu", **SMALL))
     trainer.train()

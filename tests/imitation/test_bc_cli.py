@@ -38,12 +38,12 @@ def test_train_eval_kmeans_and_management_end_to_end(replay_dir, tmp_path):
     assert main(["kmeans", str(replay_dir), "--k", "21", "--out", str(centres)]) == 0
     values = json.loads(centres.read_text())["stick_centres"]
     assert len(values) == 21 and values == sorted(values) and 0 <= values[0] and values[-1] <= 1
-    args = ["train", "--preset", "quick", "--data.replays", str(replay_dir), "--optim.steps", "60",
-            "--runtime.eval-every", "20", "--data.stick-centres", str(centres), *common]  # fmt: skip
+    args = ["train", "--preset", "quick", "--data.replays", str(replay_dir), "--optim.steps", "200",
+            "--runtime.eval-every", "50", "--data.stick-centres", str(centres), *common]  # fmt: skip
     assert main(args) == 0
     best = tmp_path / "ck" / "bc" / "best"
     meta = json.loads((best / "meta.json").read_text())
-    assert meta["history"][-1]["val/loss"] < meta["history"][0]["val/loss"]
+    assert meta["history"][-1]["val/loss"] < 0.5 * meta["history"][0]["val/loss"]
     assert (tmp_path / "ck" / "bc" / "tb").is_dir()
     assert main(["eval", str(best), "--cache", str(tmp_path / "cache"), "--max-delay", "3"]) == 0
     report = json.loads((best / "eval" / "report.json").read_text())

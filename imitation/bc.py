@@ -266,9 +266,9 @@ class Trainer:
         self.best = math.inf
         self.stale = 0
         self.history: list[dict[str, float]] = []
-        last = self.out / "last"
-        if (last / "trainer.pt").exists():
-            self._resume(last)
+        source = resume_source(self.out)
+        if source is not None:
+            self._resume(source)
 
     # -- checkpoints ------------------------------------------------------------------------------
 
@@ -527,6 +527,16 @@ def _progress(enabled: bool, done: int, total: int) -> Any:
     bar.add_task("steps", total=total, completed=done)
     bar.start()
     return bar
+
+
+def resume_source(out: Path) -> Path | None:
+    """The checkpoint a run in ``out`` resumes from: ``last``, or ``last.bak`` when a kill fell
+    between moving the old ``last`` aside and renaming the new one into place (each is whole:
+    checkpoints are only ever renamed, never written in place)."""
+    for name in ("last", "last.bak"):
+        if (out / name / "meta.json").exists() and (out / name / "trainer.pt").exists():
+            return out / name
+    return None
 
 
 def _rotate_backups(target: Path) -> None:

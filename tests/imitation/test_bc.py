@@ -12,7 +12,7 @@ import torch
 from safetensors.torch import load_file
 
 from imitation import build_dataset
-from imitation.bc import BCConfig, Trainer, split_by_file
+from imitation.bc import BCConfig, Trainer, resume_source, split_by_file
 
 FILES = ["peppi/v3.18.slp", "slippi-js/lCancel.slp", "peppi/netplay.slp", "slippistats/Game_20221227T193443.slp"]
 
@@ -66,8 +66,10 @@ SCRIPT = textwrap.dedent(
 
 
 def _last_step(run) -> int:
-    meta = run / "last" / "meta.json"
-    return json.loads(meta.read_text())["step"] if meta.exists() else 0
+    try:
+        return json.loads((run / "last" / "meta.json").read_text())["step"]
+    except (FileNotFoundError, json.JSONDecodeError):  # between checkpoints: renamed aside
+        return 0
 
 
 def test_sigkill_and_resume_gives_the_same_final_weights(dataset_dir, tmp_path):
@@ -81,10 +83,13 @@ def test_sigkill_and_resume_gives_the_same_final_weights(dataset_dir, tmp_path):
         time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    step = _last_step(killed)
-    assert 40 <= step < 120
-    # Whatever the moment of the kill, 'last' is a whole checkpoint (written aside, then renamed).
-    assert {p.name for p in (killed / "last").iterdir()} == {"model.safetensors", "trainer.pt", "meta.json"}
+    # Whatever the moment of the kill, the checkpoint to resume from is whole: 'last', or 'last.bak'
+    # when the kill fell between moving the old one aside and renaming the new one into place.
+    source = resume_source(killed)
+    assert source is not None
+    assert {p.name for p in source.iterdir()} == {"model.safetensors", "trainer.pt", "meta.json"}
+    step = json.loads((source / "meta.json").read_text())["step"]
+    assert 20 <= step < 120
     resumed = Trainer(dataset_dir, killed, config)
     assert resumed.step == step
     resumed.train()
@@ -109,6 +114,15 @@ def test_bf16_autocast_trains_on_cpu(dataset_dir, tmp_path):
     trainer = Trainer(dataset_dir, tmp_path / "bf16", BCConfig(steps=30, precision="bf16", device="cpu", **SMALL))
     trainer.train()
     assert trainer.history[-1]["val/loss"] < trainer.history[0]["val/loss"]
+
+
+def test_a_kill_between_rotation_and_rename_resumes_from_the_backup(dataset_dir, tmp_path):
+    import shutil
+
+    Trainer(dataset_dir, tmp_path / "run", BCConfig(steps=40, **{**SMALL, "eval_every": 20})).train()
+    shutil.rmtree(tmp_path / "run" / "last")  # as if killed after 'last' -> 'last.bak', before the rename
+    resumed = Trainer(dataset_dir, tmp_path / "run", BCConfig(steps=40, **{**SMALL, "eval_every": 20}))
+    assert resumed.step == 20
 
 
 def test_bad_settings_and_inputs(dataset_dir, tmp_path):

@@ -24,7 +24,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -39,29 +39,46 @@ PARTS = {"buttons": slice(0, 8), "main_stick": slice(8, 10), "c_stick": slice(10
 
 
 @dataclass(frozen=True)
-class BCConfig:
-    """Training settings (the data comes from a built dataset directory)."""
+class OptimConfig:
+    """Optimisation settings (``exphil bc train --optim.*``)."""
 
-    backbone: str = "mlp"
-    backbone_config: dict[str, Any] = field(default_factory=dict)
-    window: int = 1
-    """Frames per example: 1 = single-frame; more = temporal windows (loss on every frame)."""
+    steps: int = 5000
+    """Optimizer steps."""
     batch_size: int = 256
-    steps: int = 1000
+    """Examples per micro-batch (single frames or windows)."""
     lr: float = 1e-3
+    """AdamW peak learning rate."""
     weight_decay: float = 1e-4
-    warmup_steps: int = 50
-    schedule: str = "cosine"
-    """cosine, linear or constant after the warmup."""
+    warmup_steps: int = 200
+    """Linear warmup from 0 to ``lr``."""
+    schedule: Literal["cosine", "linear", "constant"] = "cosine"
+    """Decay after the warmup."""
     grad_clip: float = 1.0
+    """Clip the gradient's global norm (0 = off)."""
     accumulate: int = 1
     """Micro-batches per optimizer step (gradient accumulation)."""
     ema: float = 0.0
     """Decay of an exponential moving average of the weights (0 = off); saved and evaluated."""
     label_smoothing: float = 0.0
     focal_gamma: float = 0.0
+    """Focal-loss exponent (0 = plain cross-entropy)."""
     button_weight: float = 1.0
     """Weight of the button losses against the sticks and shoulder."""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    """cpu, cuda, or auto (cuda when available)."""
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    """Autocast precision: bf16 or fp16 (with gradient scaling) are meant for GPUs."""
+
+
+@dataclass(frozen=True)
+class BCConfig(OptimConfig):
+    """Everything a :class:`Trainer` needs besides the dataset: the optimisation settings of
+    :class:`OptimConfig` plus the model, the examples and the schedule of evaluations."""
+
+    backbone: str = "mlp"
+    backbone_config: dict[str, Any] = field(default_factory=dict)
+    window: int = 1
+    """Frames per example: 1 = single-frame; more = temporal windows (loss on every frame)."""
     val_fraction: float = 0.1
     """Share of replay files held out for validation (by file)."""
     noise: float = 0.0
@@ -78,10 +95,6 @@ class BCConfig:
     patience: int = 0
     """Stop when validation loss has not improved for this many evaluations (0 = never)."""
     seed: int = 0
-    device: str = "auto"
-    """cpu, cuda, or auto (cuda when available)."""
-    precision: str = "fp32"
-    """fp32, bf16 or fp16 autocast (fp16 with gradient scaling; both meant for GPUs)."""
 
     def validate(self) -> None:
         checks = {

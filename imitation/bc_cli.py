@@ -21,6 +21,8 @@ from typing import Any, Literal
 import numpy as np
 import tyro
 
+from imitation.bc import OptimConfig
+
 ENV_DEFAULTS = {
     ("data", "replays"): "EXPHIL_REPLAYS_DIR",
     ("data", "cache"): "EXPHIL_CACHE_DIR",
@@ -67,25 +69,6 @@ class ModelSection:
 
 
 @dataclass(frozen=True)
-class OptimSection:
-    steps: int = 5000
-    batch_size: int = 256
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    warmup_steps: int = 200
-    schedule: Literal["cosine", "linear", "constant"] = "cosine"
-    grad_clip: float = 1.0
-    accumulate: int = 1
-    ema: float = 0.0
-    label_smoothing: float = 0.0
-    focal_gamma: float = 0.0
-    button_weight: float = 1.0
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
-    """Autocast precision (bf16/fp16 for GPUs)."""
-
-
-@dataclass(frozen=True)
 class RuntimeSection:
     checkpoints: str = "checkpoints"
     """Folder that holds one folder per run."""
@@ -105,7 +88,7 @@ class TrainCommand:
 
     data: DataSection = field(default_factory=DataSection)
     model: ModelSection = field(default_factory=ModelSection)
-    optim: OptimSection = field(default_factory=OptimSection)
+    optim: OptimConfig = field(default_factory=OptimConfig)
     runtime: RuntimeSection = field(default_factory=RuntimeSection)
     config: str | None = None
     """YAML or JSON file with any of these settings, nested the same way."""

@@ -1,9 +1,30 @@
-"""Behavioural cloning from Slippi replays: datasets and caches (this package), trainers later.
+"""Behavioural cloning from Slippi replays: datasets and caches, the BC trainer
+(:mod:`imitation.bc`, needs torch), evaluation and the ``exphil bc`` commands.
 
 Not the PyPI package named ``imitation`` (HumanCompatibleAI's); install this project instead.
 """
 
+from typing import Any
+
 from imitation.build import BuildReport, build_dataset, find_replays
 from imitation.dataset import DatasetConfig, ReplayDataset
 
-__all__ = ["BuildReport", "DatasetConfig", "ReplayDataset", "build_dataset", "find_replays"]
+
+def __getattr__(name: str) -> Any:
+    if name in ("BCConfig", "OptimConfig", "Trainer"):  # torch loads only when the trainer is used
+        from imitation import bc
+
+        return getattr(bc, name)
+    raise AttributeError(f"module 'imitation' has no attribute {name!r}")
+
+
+__all__ = [
+    "BCConfig",
+    "BuildReport",
+    "DatasetConfig",
+    "OptimConfig",
+    "ReplayDataset",
+    "Trainer",
+    "build_dataset",
+    "find_replays",
+]

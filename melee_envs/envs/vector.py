@@ -18,6 +18,7 @@ from gymnasium.vector import AutoresetMode
 
 from melee_envs.backends.mock import MockBackend
 from melee_envs.backends.mock.batch import P_STOCKS, check_batch, encode_all, step_batch
+from melee_envs.compile_notice import compile_notice
 from melee_envs.controller import DISCRETE_ACTION_NAMES, discrete_table
 from melee_envs.data import stages
 from melee_envs.envs.game import GameConfig
@@ -168,6 +169,7 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
         self._rng = np.random.default_rng(seed)
         self._nvec = self.codec.nvec.astype(np.int64)
         self._needs_reset = True
+        self._warm = False
 
     # -- API ------------------------------------------------------------------------------------
 
@@ -187,10 +189,11 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
         self._steps[:] = 0
         self._ring[:] = self._noop
         self._slot = 0
-        encode_all(
-            p.pi, p.pf, p.pb, p.stage, p.frame, p.ji, p.jf, p.jb, self.rows_per_game, self.mirror, self._obs,
-            *self._enc,
-        )  # fmt: skip
+        with compile_notice("the batched observation encoder"):
+            encode_all(
+                p.pi, p.pf, p.pb, p.stage, p.frame, p.ji, p.jf, p.jb, self.rows_per_game, self.mirror, self._obs,
+                *self._enc,
+            )  # fmt: skip
         self._needs_reset = False
         return (self._obs.copy() if self.copy else self._obs), {}
 
@@ -210,6 +213,22 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
                 opp = check_batch(np.reshape(opp, (-1, 13)), self._nvec, self.num_games)
             opp = _writable_int64(np.reshape(opp, (self.num_games, 13)))
         p, b = self.backend.packed, self.backend
+        if self._warm:
+            self._step_kernel(p, b, learner, opp)
+        else:
+            with compile_notice("the batched Melee engine"):
+                self._step_kernel(p, b, learner, opp)
+            self._warm = True
+        ended = self._terminated | self._truncated
+        info: dict = {}
+        if ended.any():
+            info = self._final_info(ended)
+            if self.delay:
+                self._ring[:, ended] = self._noop
+        obs = self._obs.copy() if self.copy else self._obs
+        return obs, self._rewards.copy(), self._terminated.copy(), self._truncated.copy(), info
+
+    def _step_kernel(self, p: Any, b: Any, learner: np.ndarray, opp: np.ndarray) -> None:
         step_batch(
             p.pi, p.pf, p.pb, b.ei, b.ef, p.stage, p.frame, b.done, b.winner, learner, opp, self._act, b._stick,
             b._shoulder, b._T, b.config.time_limit_frames, self.frame_skip, self.max_episode_steps, self._steps,
@@ -219,14 +238,6 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
             self._ended_frames, self._ended_stocks, self._ended_damage, self._obs, self._final_obs, p.ji, p.jf, p.jb,
             *self._enc,
         )  # fmt: skip
-        ended = self._terminated | self._truncated
-        info: dict = {}
-        if ended.any():
-            info = self._final_info(ended)
-            if self.delay:
-                self._ring[:, ended] = self._noop
-        obs = self._obs.copy() if self.copy else self._obs
-        return obs, self._rewards.copy(), self._terminated.copy(), self._truncated.copy(), info
 
     def render(self) -> np.ndarray | None:
         """An RGB frame of game 0 in ``"rgb_array"`` mode (see :mod:`melee_envs.render`)."""

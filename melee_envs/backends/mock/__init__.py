@@ -74,6 +74,7 @@ class MockBackend:
         self._chars = np.array([[characters.get(c).internal_id for c in self.config.characters]] * num_games, np.int32)
         self._t = tables()
         self._T = self._t.kernel_tuple
+        self._warm = False
         self._rng = np.random.default_rng()
         self._legal_ids = np.array([s.internal_id for s in stages.stages().values()], np.int32)
         self._noop = np.broadcast_to(self.codec.noop(), (num_games, self.num_players, 13)).copy()
@@ -123,11 +124,21 @@ class MockBackend:
             if actions.shape != (self.num_games, self.num_players, 13):
                 raise ValueError(f"actions must have shape ({self.num_games}, 2, 13); got {actions.shape}")
         p = self.packed
+        if not self._warm:
+            from melee_envs.compile_notice import compile_notice
+
+            with compile_notice("the Melee engine"):
+                self._step(p, actions)
+            self._warm = True
+        else:
+            self._step(p, actions)
+        return self.state
+
+    def _step(self, p: PackedState, actions: np.ndarray) -> None:
         kernel.step_games(
             p.pi, p.pf, p.pb, self.ei, self.ef, p.stage, p.frame, self.done, self.winner, actions,
             self._stick, self._shoulder, self._T, self.config.time_limit_frames,
         )  # fmt: skip
-        return self.state
 
     def load_state(self, state: GameState) -> GameState:
         """Start every game from ``state`` (batch shape ``(num_games,)`` or one frame to copy).

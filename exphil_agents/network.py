@@ -105,6 +105,15 @@ def save_checkpoint(network: PolicyNetwork, path: str | Path, extra: dict[str, A
     return path
 
 
+def checkpoint_file(path: str | Path) -> Path:
+    """The weights file of a checkpoint given as its folder (``.../best``) or the file itself."""
+    p = Path(path)
+    model = p / "model.safetensors" if p.is_dir() else p
+    if not model.is_file():
+        raise FileNotFoundError(f"{path}: no model.safetensors (pass a checkpoint folder or the file)")
+    return model
+
+
 def read_spec(path: str | Path) -> dict[str, Any]:
     from safetensors import safe_open
 

@@ -67,12 +67,9 @@ def _env_kwargs(cfg: TrainConfig) -> dict[str, Any]:
 
 
 def _bc_spec(init_from: str) -> tuple[Any, dict[str, Any]]:
-    from pathlib import Path
+    from exphil_agents.network import checkpoint_file, read_spec
 
-    from exphil_agents.network import read_spec
-
-    path = Path(init_from)
-    path = path / "model.safetensors" if path.is_dir() else path
+    path = checkpoint_file(init_from)
     return path, read_spec(path)
 
 

@@ -32,9 +32,9 @@ import torch.nn.functional as F
 
 from exphil_agents.network import PolicyNetwork, save_checkpoint
 from imitation.dataset import ReplayDataset
+from melee_envs.controller import NUM_BUTTONS
 from melee_envs.obs import ObservationEncoder
 
-BUTTONS, STICKS = 8, 4
 PARTS = {"buttons": slice(0, 8), "main_stick": slice(8, 10), "c_stick": slice(10, 12), "shoulder": slice(12, 13)}
 
 
@@ -174,10 +174,10 @@ class Batches:
         lo, hi = self.delays
         delay = rng.integers(lo, hi + 1, size=batch) if hi > lo else np.full(batch, lo)
         seg = self._table[chosen]  # (shard, start, length) per example
-        offsets = seg[:, 1] + (rng.random(batch) * (seg[:, 2] - self.window - hi + 1)).astype(np.int64)
+        into = (rng.random(batch) * (seg[:, 2] - self.window - hi + 1)).astype(np.int64)  # offset in segment
         steps = np.arange(self.window)
         if self.flat is not None:
-            at = (self._global[chosen] - seg[:, 1] + offsets)[:, None] + steps
+            at = (self._global[chosen] + into)[:, None] + steps
             obs = self.flat[0][at]
             actions = self.flat[1][at + delay[:, None]]
             if self.noise > 0:
@@ -189,7 +189,7 @@ class Batches:
         actions = np.empty((batch, self.window, 13), np.int64)
         for s in np.unique(seg[:, 0]):  # one gather per shard
             rows = np.flatnonzero(seg[:, 0] == s)
-            at = offsets[rows, None] + steps
+            at = (seg[rows, 1] + into[rows])[:, None] + steps
             obs[rows] = np.asarray(self.obs[s][at], np.float32)
             actions[rows] = self.dataset.shards[s].actions[at + delay[rows, None]]
         if self.noise > 0:
@@ -218,7 +218,7 @@ def component_losses(network: PolicyNetwork, latent: torch.Tensor, actions: torc
 
 def total_loss(per_component: torch.Tensor, cfg: BCConfig) -> torch.Tensor:
     weights = torch.ones_like(per_component)
-    weights[:BUTTONS] = cfg.button_weight
+    weights[:NUM_BUTTONS] = cfg.button_weight
     return (per_component * weights).sum()
 
 
@@ -336,12 +336,16 @@ class Trainer:
 
     # -- training -------------------------------------------------------------------------------
 
-    def _forward(self, network: Any, obs: np.ndarray, actions: np.ndarray) -> torch.Tensor:
+    def _latent(self, network: Any, obs: np.ndarray) -> torch.Tensor:
+        """The backbone's output for a batch, under the configured autocast, as float32."""
         x = torch.from_numpy(obs).to(self.device, non_blocking=True)
-        y = torch.from_numpy(actions).to(self.device, non_blocking=True)
         with torch.autocast(self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None):
             latent, _ = network(x)
-        return component_losses(self._net(network), latent.float(), y, self.config)
+        return latent.float()
+
+    def _forward(self, network: Any, obs: np.ndarray, actions: np.ndarray) -> torch.Tensor:
+        y = torch.from_numpy(actions).to(self.device, non_blocking=True)
+        return component_losses(self._net(network), self._latent(network, obs), y, self.config)
 
     @staticmethod
     def _net(network: Any) -> PolicyNetwork:
@@ -359,11 +363,7 @@ class Trainer:
                 rng = np.random.default_rng([self.config.seed, 2**31, k])  # the same batches every time
                 obs, actions = self.val_data.get(self.config.batch_size, rng)
                 target = torch.from_numpy(actions).to(self.device)
-                with torch.autocast(
-                    self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None
-                ):
-                    latent, _ = network(torch.from_numpy(obs).to(self.device))
-                latent = latent.float()
+                latent = self._latent(network, obs)
                 totals += component_losses(self._net(network), latent, target, self.config).cpu()
                 pred = self._net(network).head.sample(latent, deterministic=True)
                 correct += (pred == target).reshape(-1, 13).float().sum(0).cpu()

@@ -267,18 +267,10 @@ class EvalCommand:
     """Evaluate at most this many examples (0: all)."""
 
 
-def _checkpoint_paths(path: str) -> tuple[Path, Path]:
-    p = Path(path)
-    model = p / "model.safetensors" if p.is_dir() else p
-    if not model.is_file():
-        raise FileNotFoundError(f"{path}: no model.safetensors (pass a checkpoint folder or the file)")
-    return model, model.parent
-
-
 def eval_main(args: list[str]) -> int:
     from rich.console import Console
 
-    from exphil_agents.network import load_checkpoint
+    from exphil_agents.network import checkpoint_file, load_checkpoint
     from imitation.build import build_dataset
     from imitation.dataset import DatasetConfig, ReplayDataset
     from imitation.evaluate import EvalResult, latency, predict_dataset, report_for, write_outputs
@@ -287,7 +279,8 @@ def eval_main(args: list[str]) -> int:
     cmd = tyro.cli(EvalCommand, args=args, prog="exphil bc eval")
     if cmd.max_delay < 0:
         raise ValueError(f"--max-delay must be >= 0; got {cmd.max_delay}")
-    model_path, folder = _checkpoint_paths(cmd.checkpoint)
+    model_path = checkpoint_file(cmd.checkpoint)
+    folder = model_path.parent
     network = load_checkpoint(model_path)
     if cmd.replays is not None:
         sources: list[Any] = [Path(cmd.replays)]
@@ -392,6 +385,8 @@ def manage_main(kind: str, args: list[str]) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from exphil_agents.network import checkpoint_file
+
     console = Console()
     if kind == "list":
         root = Path(args[0] if args else os.environ.get("EXPHIL_CHECKPOINTS_DIR", "checkpoints"))
@@ -417,11 +412,11 @@ def manage_main(kind: str, args: list[str]) -> int:
     if kind == "info":
         if len(args) != 1:
             raise ValueError("usage: exphil bc info CHECKPOINT")
-        console.print_json(json.dumps(_describe(_checkpoint_paths(args[0])[0])))
+        console.print_json(json.dumps(_describe(checkpoint_file(args[0]))))
         return 0
     if len(args) != 2:
         raise ValueError("usage: exphil bc compare CHECKPOINT_A CHECKPOINT_B")
-    a, b = (_describe(_checkpoint_paths(x)[0]) for x in args)
+    a, b = (_describe(checkpoint_file(x)) for x in args)
     table = Table(title="compare")
     for col in ("setting", args[0], args[1]):
         table.add_column(col)

@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
+from imitation.bc import PARTS, OptimConfig, component_losses
 from melee_envs.state import BUTTONS
 
-PARTS = {"buttons": slice(0, 8), "main_stick": slice(8, 10), "c_stick": slice(10, 12), "shoulder": slice(12, 13)}
+PLAIN = OptimConfig()  # no label smoothing or focal weighting: the plain cross-entropy
 AXES = ("main_x", "main_y", "c_x", "c_y")
 
 
@@ -49,11 +49,7 @@ def predict_dataset(network: Any, dataset: Any, shards: list[int] | None = None,
                 obs = torch.from_numpy(np.asarray(shard.obs[start : start + length], np.float32))[None]
                 act = torch.from_numpy(np.asarray(shard.actions[start : start + length], np.int64))
                 latent, _ = network(obs)
-                logits = network.head.logits(latent[0])
-                offset = 0
-                for k, n in enumerate(network.nvec):
-                    loss_sum[k] += F.cross_entropy(logits[:, offset : offset + n], act[:, k], reduction="sum")
-                    offset += n
+                loss_sum += component_losses(network, latent[0], act, PLAIN) * int(length)
                 preds.append(network.head.sample(latent[0], deterministic=True).numpy())
                 targets.append(act.numpy())
                 seg_ids.append(np.full(int(length), seg_counter))

@@ -183,8 +183,8 @@ def play_bots(first: Any, second: Any, num_games: int, seed: int = 0, **game: An
     once; returns wins per side, draws and the winner of every game (0, 1 or -1 for a draw).
 
     ``game``: :class:`~melee_envs.backends.mock.MockConfig` fields (characters, stage, stocks,
-    time_limit_minutes). Game ``i`` starts from seed ``seed + i``'s stage draw; the bots' own
-    randomness is seeded with ``seed``.
+    time_limit_minutes). ``seed`` seeds the stage draws (``stage="random"``) and the bots' own
+    randomness, so the same call plays the same games.
     """
     from melee_envs.backends.mock import MockBackend, MockConfig
 

@@ -1121,7 +1121,7 @@ def empty_engine_arrays(batch: int, num_players: int) -> tuple[np.ndarray, np.nd
 
 
 @numba.njit(cache=True, _nrt=False)
-def _full_duration(action, ch, move, moves):
+def _full_duration(action, ch, moves):
     """Length of a timed action (landing lag and the like) as the engine plays it."""
     if action == LANDING:
         return NORMAL_LANDING_LAG
@@ -1159,7 +1159,7 @@ def derive_engine_state(pi, pf, pb, ei, ef, move_of_action, moves):
             ei[b, p, EI_MOVE] = move
             if move >= 0 and af > moves[ch, move, M_END]:
                 ei[b, p, EI_HIT] = 1
-            duration = _full_duration(action, ch, move, moves)
+            duration = _full_duration(action, ch, moves)
             if duration > 0:
                 ei[b, p, EI_TIMER] = max(1, duration - int(af) + 1)
             buttons = 0

@@ -17,6 +17,8 @@ commands:
   bench-dolphin the Dolphin backend's per-frame work, against a stand-in Dolphin
   play          an agent checkpoint on Slippi Dolphin vs the game's CPU or a human
   bc            behavioural cloning from replays: bc train (presets, config files, resume)
+  league        self-play league: league train (population, PFSP, ratings; resumes), league status
+  tournament    round-robin or Swiss matches between agents and bots: ratings, win rates, plots
   replays       Slippi replay tools: stats, validate, filter, dupes, quality, build (datasets), bench"""
 
 
@@ -42,7 +44,16 @@ def main(argv: list[str] | None = None) -> None:
             if status:
                 raise SystemExit(status)
             return
-        if name == "train":
+        if name == "league":
+            from exphil_agents.league.cli import main as league_main
+
+            league_main(args[1:])
+            return
+        if name == "tournament":
+            from exphil_agents.league.tournament import TournamentConfig, main as run  # type: ignore[assignment]
+
+            config_cls = TournamentConfig  # type: ignore[assignment]
+        elif name == "train":
             from exphil_agents.train import TrainConfig, main as run
 
             config_cls = TrainConfig
@@ -77,8 +88,11 @@ def main(argv: list[str] | None = None) -> None:
                 "bench-fidelity",
                 "bench-agents",
                 "bench-dolphin",
+                "bc",
+                "league",
                 "play",
                 "replays",
+                "tournament",
                 "train",
             ]
             raise SystemExit(f"exphil: unknown command {name!r}; choose one of {commands}")

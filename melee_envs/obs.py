@@ -239,17 +239,20 @@ class ObservationEncoder:
         ego: int | np.ndarray = 0,
         out: np.ndarray | None = None,
         style_ids: np.ndarray | None = None,
+        mirror: bool = False,
     ) -> np.ndarray:
         """Encode any ``GameState`` (batch shape ``S``) from player ``ego``'s view.
 
-        Returns an array of shape ``S + (size,)`` (``out`` if given, flattened batch).
+        ``mirror``: x-mirrored (positions, facing, horizontal speeds, stick x), the view the
+        self-play env gives port 2. Returns an array of shape ``S + (size,)`` (``out`` if given,
+        flattened batch).
         """
         if state.num_players != 2:
             raise ValueError(
                 f"the encoder sees two players; this state has {state.num_players} (select two ports first)"
             )
         packed = PackedState.from_state(state)
-        return self.encode_packed(packed, ego, out, style_ids).reshape(state.batch_shape + (self.size,))
+        return self.encode_packed(packed, ego, out, style_ids, mirror).reshape(state.batch_shape + (self.size,))
 
     def encode_packed(
         self,
@@ -257,6 +260,7 @@ class ObservationEncoder:
         ego: int | np.ndarray = 0,
         out: np.ndarray | None = None,
         style_ids: np.ndarray | None = None,
+        mirror: bool = False,
     ) -> np.ndarray:
         """Encode packed buffers (the mock env's fast path); returns ``(N, size)``."""
         bound = self._bound if self._bound is not None and self._bound[0] is packed else None
@@ -278,7 +282,29 @@ class ObservationEncoder:
             out = self.allocate(n)
         egos[:] = ego
         styles[:] = 0 if style_ids is None else style_ids
-        _encode(*arrays, egos, styles, out, self._offsets, self._cats, self._ext, self._compact)
+        _encode(*arrays, egos, styles, bool(mirror), out, self._offsets, self._cats, self._ext, self._compact)
+        return out
+
+    def encode_games(
+        self,
+        packed: PackedState,
+        games: np.ndarray,
+        egos: np.ndarray,
+        mirrors: np.ndarray,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Row ``k`` = game ``games[k]`` of a packed batch seen from player ``egos[k]``, x-mirrored
+        where ``mirrors[k]``; returns ``(len(games), size)`` (tournaments: each player's own games)."""
+        n = int(np.prod(packed.stage.shape))
+        if out is None:
+            out = self.allocate(len(games))
+        _encode_games(
+            packed.pi.reshape(n, 2, 2, -1), packed.pf.reshape(n, 2, 2, -1), packed.pb.reshape(n, 2, 2, -1),
+            packed.stage.reshape(n), packed.frame.reshape(n), packed.ji.reshape(n, -1, len(JI)),
+            packed.jf.reshape(n, -1, len(JF)), packed.jb.reshape(n, -1),
+            np.ascontiguousarray(games, np.int64), np.ascontiguousarray(egos, np.int64),
+            np.ascontiguousarray(mirrors, np.bool_), out, self._offsets, self._cats, self._ext, self._compact,
+        )  # fmt: skip
         return out
 
 
@@ -296,10 +322,19 @@ _J_TYPE, _J_OWNER = JI.index("type"), JI.index("owner")
 
 
 @numba.njit(cache=True, nogil=True, _nrt=False)
-def _encode(pi, pf, pb, stage, frame, ji, jf, jb, egos, styles, out, o, cats, ext_stage, compact_stage):
+def _encode(pi, pf, pb, stage, frame, ji, jf, jb, egos, styles, mirror, out, o, cats, ext_stage, compact_stage):
     for b in range(out.shape[0]):
         encode_row(
-            pi, pf, pb, stage, frame, ji, jf, jb, b, egos[b], styles[b], False, out[b], o, cats, ext_stage,
+            pi, pf, pb, stage, frame, ji, jf, jb, b, egos[b], styles[b], mirror, out[b], o, cats, ext_stage,
+            compact_stage,
+        )  # fmt: skip
+
+
+@numba.njit(cache=True, nogil=True, _nrt=False)
+def _encode_games(pi, pf, pb, stage, frame, ji, jf, jb, games, egos, mirrors, out, o, cats, ext_stage, compact_stage):
+    for k in range(out.shape[0]):
+        encode_row(
+            pi, pf, pb, stage, frame, ji, jf, jb, games[k], egos[k], 0, mirrors[k], out[k], o, cats, ext_stage,
             compact_stage,
         )  # fmt: skip
 

@@ -48,6 +48,7 @@ class RandomOpponent:
 
     def seed(self, seed: int | None) -> None:
         self._rng = np.random.default_rng(seed)
+        self._current, self._t = None, 0
 
     def __call__(self, state: GameState, player: int) -> np.ndarray:
         n = state.stage.shape
@@ -63,14 +64,24 @@ class ScriptedOpponent:
     It plays through the same controller as any agent (no engine shortcuts): dash toward the
     opponent, jab/tilt/smash by distance and height, aerials when airborne, and a double jump
     toward the stage when off stage.
+
+    ``level`` (1-9, name ``"scripted:L"``) weakens it the way slow reactions do: each frame, with
+    probability ``(9 - level) / 10``, it lets go of the controller instead. Level 9 (``"scripted"``)
+    never does. Lower levels lose to higher ones (a ladder of known strength for ratings).
     """
 
-    def __init__(self, codec: ControllerCodec) -> None:
+    def __init__(self, codec: ControllerCodec, level: int = 9, seed: int | None = None) -> None:
+        if not 1 <= level <= 9:
+            raise ValueError(f"scripted bot level must be 1-9; got {level}")
         self._table = discrete_table(codec)
         self._t = np.zeros(1, np.int64)
+        self.level = level
+        self._lapse = (9 - level) / 10.0
+        self._rng = np.random.default_rng(seed)
 
     def seed(self, seed: int | None) -> None:
         self._t[:] = 0
+        self._rng = np.random.default_rng(seed)
 
     def __call__(self, state: GameState, player: int) -> np.ndarray:
         p = state.players
@@ -86,6 +97,8 @@ class ScriptedOpponent:
             player,
             self._t,
         )
+        if self._lapse:
+            choice[self._rng.random(choice.shape) < self._lapse] = _D_NOOP
         return self._table[choice].reshape(state.stage.shape + (13,))
 
 
@@ -115,6 +128,9 @@ def _scripted(x, y, facing, on_ground, jumps, ledge, hitstun, action, me, t):  #
                 choice = _D_DASH_RIGHT if home_right else _D_DASH_LEFT
         elif hitstun[b, me] > 0:
             choice = _D_NOOP
+        elif (x[b, me] > 0) == toward_right and ledge[b, me] < 15.0 and (ledge[b, op] < 0 or not on_ground[b, me]):
+            # Never chase past the edge (an opponent on the ledge or off stage is left alone).
+            choice = _D_DASH_LEFT if x[b, me] > 0 else _D_DASH_RIGHT
         elif not on_ground[b, me]:
             if abs(dx) < 18.0 and abs(dy) < 18.0 and tick % 4 == 0:
                 if dy > 8.0:
@@ -209,6 +225,15 @@ def play_bots(first: Any, second: Any, num_games: int, seed: int = 0, **game: An
     }
 
 
+def is_bot(name: Any) -> bool:
+    """Whether ``name`` names a built-in bot (:data:`OPPONENTS` or ``scripted:LEVEL``)."""
+    if not isinstance(name, str):
+        return False
+    if name.startswith("scripted:"):
+        return name[9:].isdigit() and 1 <= int(name[9:]) <= 9
+    return name in OPPONENTS
+
+
 def make_opponent(spec: str | Opponent, codec: ControllerCodec, seed: int | None = None) -> Any:
     """An opponent from a name in :data:`OPPONENTS` or any callable ``(state, player) -> actions``."""
     if callable(spec):
@@ -218,9 +243,12 @@ def make_opponent(spec: str | Opponent, codec: ControllerCodec, seed: int | None
     if spec == "random":
         return RandomOpponent(codec, seed)
     if spec == "scripted":
-        return ScriptedOpponent(codec)
+        return ScriptedOpponent(codec, seed=seed)
+    if isinstance(spec, str) and spec.startswith("scripted:") and spec[9:].isdigit():
+        return ScriptedOpponent(codec, int(spec[9:]), seed)
     if spec == "jumper":
         return JumperOpponent(codec)
     raise ValueError(
-        f"unknown opponent {spec!r}; choose one of {OPPONENTS} or pass a callable (state, player_index) -> actions"
+        f"unknown opponent {spec!r}; choose one of {OPPONENTS}, scripted:LEVEL (1-9) "
+        "or pass a callable (state, player_index) -> actions"
     )

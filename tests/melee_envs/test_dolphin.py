@@ -333,3 +333,21 @@ def test_input_delay_holds_actions_back(fake, replays_dir):
         backend.close()
     # One flush per step: three neutral frames, then A (held, so pressed once).
     assert [("PRESS A" in f) for f in frames[:6]] == [False, False, False, True, False, False], frames[:7]
+
+
+def test_tournament_on_dolphin_with_the_games_cpu(fake, replays_dir, tmp_path):
+    from exphil_agents.league.tournament import TournamentConfig, run
+    from exphil_agents.network import PolicyNetwork, save_checkpoint
+
+    config = fake(replays_dir / "slippistats" / "wavedash.slp")
+    checkpoint = save_checkpoint(PolicyNetwork("gru", {"hidden": 16}), tmp_path / "bot.safetensors")
+    results = run(
+        TournamentConfig(
+            agents=(str(checkpoint), "cpu:7", "scripted"), games=2, backend="dolphin", out=tmp_path / "t",
+            dolphin_path=config.dolphin_path, iso_path=config.iso_path, slippi_port=config.slippi_port,
+            character="falco", opponent_character="peach", quiet=True, plots=False,
+        )
+    )  # fmt: skip
+    assert len(results["games"]) == 6 and not results["skipped"]
+    assert all(g["frames"] == 1002 for g in results["games"])  # the stand-in plays its replay to the end
+    assert {r["agent"] for r in results["ratings"]} == {"bot", "cpu:7", "scripted"}

@@ -1,0 +1,174 @@
+"""Playing games: a whole round of pairings at once on the mock engine, one game at a time on
+Dolphin. A pairing's games are split between the two port orders (half with each player on
+port 1)."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class GameSettings:
+    """What every game of a tournament is played with."""
+
+    characters: tuple[str, str] = ("FOX", "FOX")
+    stage: str = "FINAL_DESTINATION"
+    stocks: int = 1
+    time_limit_minutes: float = 1.0
+    backend: str = "mock"
+    dolphin: dict[str, Any] | None = None
+    """DolphinConfig fields for backend="dolphin" (paths, ports, headless...)."""
+
+
+def pairing_seed(seed: int, first: str, second: str) -> int:
+    """A seed for the games of ``first`` (port 1) against ``second``, from names, not positions."""
+    key = zlib.crc32(f"{first}\x00{second}".encode())
+    return int(np.random.SeedSequence([seed, key]).generate_state(1)[0])
+
+
+def play_round(
+    players: list[Any],
+    names: list[str],
+    pairs: list[tuple[int, int]],
+    games: int,
+    seed: int,
+    settings: GameSettings,
+    specs: list[str] | None = None,
+) -> list[list[dict[str, Any]]]:
+    """Every game of a round at once, in one batched mock engine: pairing ``(i, j)`` plays
+    ``games`` games, half with ``i`` on port 1. Each network makes one forward pass per frame
+    over all its unfinished games (both ports); each bot runs once per port. Returns the game
+    records of every pairing, scores from ``i``'s side.
+
+    ``specs``: the bots' names, to give each bot one instance per port (a bot's timing counts its
+    own calls)."""
+    from exphil_agents.league.players import BotPlayer, NetPlayer
+    from melee_envs.backends.mock import MockBackend, MockConfig
+
+    blocks = []  # (pairing, order, first row, count)
+    rows = 0
+    for p, _ in enumerate(pairs):
+        for order, count in ((0, (games + 1) // 2), (1, games // 2)):
+            if count:
+                blocks.append((p, order, rows, count))
+                rows += count
+    port_of = np.full((len(players), rows), -1, np.int64)
+    for p, order, start, count in blocks:
+        i, j = pairs[p]
+        first, second = (i, j) if order == 0 else (j, i)
+        port_of[first, start : start + count] = 0
+        port_of[second, start : start + count] = 1
+    backend = MockBackend(
+        rows,
+        MockConfig(
+            characters=settings.characters,
+            stage=settings.stage,
+            stocks=settings.stocks,
+            time_limit_minutes=settings.time_limit_minutes,
+        ),
+    )
+    backend.reset(seed)
+    actors: list[tuple[Any, np.ndarray, np.ndarray]] = []  # (player, games, ports)
+    for e, player in enumerate(players):
+        mine = np.flatnonzero(port_of[e] >= 0)
+        if not len(mine):
+            continue
+        if isinstance(player, NetPlayer):
+            player.seed(seed)
+            player.reset(len(mine))
+            actors.append((player, mine, port_of[e, mine]))
+            continue
+        for port in (0, 1):
+            on_port = mine[port_of[e, mine] == port]
+            if len(on_port):
+                bot = BotPlayer(specs[e], seed + port) if specs and isinstance(player, BotPlayer) else player
+                bot.seed(seed + port)
+                actors.append((bot, on_port, np.full(len(on_port), port)))
+    actions = np.broadcast_to(backend.codec.noop().astype(np.int64), (rows, 2, 13)).copy()
+    while not backend.done.all():
+        live = ~backend.done
+        for player, mine, ports in actors:
+            if not isinstance(player, NetPlayer):
+                actions[mine, ports[0]] = player.act(backend, int(ports[0]))[mine]
+                continue
+            keep = live[mine] if player.stateless else slice(None)  # finished games need no forward pass
+            rows, sides = mine[keep], ports[keep]
+            if len(rows):
+                actions[rows, sides] = player.act_games(backend, rows, sides)
+        backend.step(actions, checked=True)
+    winners, frames = backend.winner, backend.state.frame
+    out: list[list[dict[str, Any]]] = [[] for _ in pairs]
+    for p, order, start, count in blocks:
+        i, j = pairs[p]
+        for g in range(count):
+            winner = int(winners[start + g])
+            score = 0.5 if winner < 0 else float(winner == order)
+            out[p].append(
+                {"a": names[i], "b": names[j], "a_port": order + 1, "seed": seed, "game": start + g,
+                 "score": score, "winner": winner, "frames": int(frames[start + g])}
+            )  # fmt: skip
+    return out
+
+
+def play_dolphin(first: Any, second: Any, num_games: int, seed: int, settings: GameSettings) -> dict[str, np.ndarray]:
+    """``num_games`` games on Slippi Dolphin, one after another (rematches on one Dolphin).
+
+    A ``cpu:LEVEL`` player is the game's own CPU at that level on its port; other players drive
+    their port through the controller pipe.
+    """
+    from melee_envs.backends.dolphin import DolphinBackend, DolphinConfig
+
+    controls = tuple("cpu" if getattr(p, "cpu_level", None) else "bot" for p in (first, second))
+    levels = tuple(getattr(p, "cpu_level", None) or 9 for p in (first, second))
+    config = DolphinConfig(
+        **(settings.dolphin or {}),
+        controls=controls,
+        cpu_levels=levels,
+        characters=settings.characters,
+        stage=settings.stage,
+    )
+    backend = DolphinBackend(config)
+    winners, frames = np.full(num_games, -1, np.int32), np.zeros(num_games, np.int32)
+    try:
+        for game in range(num_games):
+            backend.reset()
+            for player in (first, second):
+                player.seed(seed + game)
+                player.reset(1)
+            count = 0
+            while not backend.done[0]:
+                actions = np.stack([first.act(backend, 0), second.act(backend, 1)], axis=1)
+                backend.step(actions, checked=True)
+                count += 1
+            winners[game], frames[game] = int(backend.winner[0]), count
+    finally:
+        backend.close()
+    return {"winner": winners, "frames": frames}
+
+
+def play_pairing(
+    a: Any, b: Any, names: tuple[str, str], games: int, seed: int, settings: GameSettings
+) -> list[dict[str, Any]]:
+    """``games`` Dolphin games between ``a`` and ``b``, half with each on port 1; one record per
+    game with the score from ``a``'s side."""
+    play = play_dolphin
+    records: list[dict[str, Any]] = []
+    for order, count in ((0, (games + 1) // 2), (1, games // 2)):
+        if count == 0:
+            continue
+        first, second = (a, b) if order == 0 else (b, a)
+        port1, port2 = names if order == 0 else names[::-1]
+        game_seed = pairing_seed(seed, port1, port2)
+        result = play(first, second, count, game_seed, settings)
+        for g, (winner, frames) in enumerate(zip(result["winner"], result["frames"], strict=True)):
+            a_port = order  # a plays port 1 (index 0) in order 0, port 2 in order 1
+            score = 0.5 if winner < 0 else float(winner == a_port)
+            records.append(
+                {"a": names[0], "b": names[1], "a_port": a_port + 1, "seed": game_seed, "game": g,
+                 "score": score, "winner": int(winner), "frames": int(frames)}
+            )  # fmt: skip
+    return records

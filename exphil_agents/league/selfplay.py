@@ -1,0 +1,157 @@
+"""The self-play vector env: the learner plays port 1 of every game, port 2 is an opponent drawn
+per episode (a past snapshot, the learner itself, or a bot), with one batched forward pass per
+opponent per step for all the games it plays.
+
+Built on :class:`~melee_envs.envs.vector.MeleeVectorEnv` in ``self_play`` mode with
+``mirror=True``: the compiled kernel already writes port 2's own (mirrored) view, so a network
+opponent reads its rows directly and sees the game as the learner does from port 1. Bots act in
+world coordinates; their stick x is flipped here so that the kernel's flip restores it.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.vec_env import VecEnv
+
+from exphil_agents.league.players import BotPlayer, NetPlayer, flip_stick_x
+from melee_envs.envs.vector import MeleeVectorEnv
+
+
+class LeagueVecEnv(VecEnv):
+    """An SB3 ``VecEnv`` of ``num_games`` rows (the learner's port-1 view of each game).
+
+    Args:
+        num_games: games played at once.
+        sample_opponent: ``(game_index) -> opponent id``, called when a game starts.
+        resolve: ``(opponent id) -> player`` (a :class:`BotPlayer` or a stateless
+            :class:`NetPlayer`); results are cached (``cache_size`` network players kept).
+        env_kwargs: :class:`MeleeVectorEnv` arguments (characters, stage, stocks, obs, ...).
+
+    ``infos[i]`` of a finished game holds ``terminal_observation``, ``episode_result`` (``won``,
+    ``draw``, ``frames``, ``stocks_taken``, ``stocks_lost``, ``damage_dealt``, ``damage_taken``)
+    and ``league_opponent`` (the id it played).
+    """
+
+    def __init__(
+        self,
+        num_games: int,
+        sample_opponent: Callable[[int], str],
+        resolve: Callable[[str], BotPlayer | NetPlayer],
+        seed: int | None = None,
+        cache_size: int = 16,
+        **env_kwargs: Any,
+    ) -> None:
+        env_kwargs.pop("mode", None)
+        env_kwargs.pop("mirror", None)
+        self.env = MeleeVectorEnv(2 * num_games, mode="self_play", mirror=True, copy=False, seed=seed, **env_kwargs)
+        super().__init__(num_games, self.env.single_observation_space, self.env.single_action_space)
+        self.sample_opponent, self._resolve = sample_opponent, resolve
+        self.opponents: list[str] = [""] * num_games
+        self._players: OrderedDict[str, Any] = OrderedDict()
+        self._cache_size = cache_size
+        self._actions: np.ndarray | None = None
+        self._joint = np.zeros((2 * num_games, 13), np.int64)
+        self._opp_obs = np.zeros((num_games, self.env.encoder.size), np.float32)
+        self._seed = seed
+        self.render_mode = None
+
+    def player(self, opponent: str) -> Any:
+        if opponent in self._players:
+            self._players.move_to_end(opponent)
+            return self._players[opponent]
+        player = self._resolve(opponent)
+        if isinstance(player, NetPlayer) and not player.stateless:
+            raise ValueError(f"opponent {opponent!r}: self-play opponents must be feed-forward (window 1)")
+        self._players[opponent] = player
+        nets = [k for k, p in self._players.items() if isinstance(p, NetPlayer)]
+        while len(nets) > self._cache_size:
+            self._players.pop(nets.pop(0))
+        return player
+
+    def forget(self, opponent: str) -> None:
+        """Drop a cached player (its weights changed, e.g. a learner reset)."""
+        self._players.pop(opponent, None)
+
+    # -- VecEnv ---------------------------------------------------------------------------------
+
+    def reset(self) -> np.ndarray:
+        obs, _ = self.env.reset(seed=self._seed)
+        self._seed = None
+        for b in range(self.num_envs):
+            self.opponents[b] = self.sample_opponent(b)
+            self.player(self.opponents[b])  # load now: a bad opponent fails here, not mid-rollout
+        self._opp_obs[:] = obs[1::2]
+        return obs[0::2].copy()
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = actions
+
+    def step_wait(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict]]:
+        if self._actions is None:
+            raise RuntimeError("step_wait() called without step_async()")
+        self._joint[0::2] = np.asarray(self._actions, np.int64).reshape(self.num_envs, 13)
+        self._actions = None
+        self._joint[1::2] = self._opponent_actions()
+        obs, rewards, terminated, truncated, info = self.env.step(self._joint)
+        self._opp_obs[:] = obs[1::2]
+        dones = (terminated | truncated)[0::2]
+        infos: list[dict] = [{} for _ in range(self.num_envs)]
+        if info:
+            final, result = info["final_obs"], info["final_info"]
+            keys = ("won", "draw", "frames", "stocks_taken", "stocks_lost", "damage_dealt", "damage_taken")
+            for b in np.flatnonzero(dones):
+                row = 2 * b
+                infos[b] = {
+                    "terminal_observation": final[row].copy(),
+                    "TimeLimit.truncated": bool(truncated[row] and not terminated[row]),
+                    "episode_result": {k: result[k][row].item() for k in keys},
+                    "league_opponent": self.opponents[b],
+                }
+                self.opponents[b] = self.sample_opponent(int(b))
+        return obs[0::2].copy(), rewards[0::2].copy(), dones.copy(), infos
+
+    def _opponent_actions(self) -> np.ndarray:
+        out = np.empty((self.num_envs, 13), np.int64)
+        groups: dict[str, list[int]] = {}
+        for b, opp in enumerate(self.opponents):
+            groups.setdefault(opp, []).append(b)
+        for opp, games in groups.items():
+            idx = np.asarray(games)
+            player = self.player(opp)
+            if isinstance(player, NetPlayer):
+                out[idx] = player.act_obs(self._opp_obs[idx])
+            else:
+                out[idx] = flip_stick_x(player.act(self.env.backend, 1)[idx])
+        return out
+
+    def seed(self, seed: int | None = None) -> Sequence[None | int]:
+        self._seed = seed
+        return [seed] * self.num_envs
+
+    def close(self) -> None:
+        self.env.close()
+
+    def get_attr(self, attr_name: str, indices: Any = None) -> list[Any]:
+        return [getattr(self.env, attr_name)] * len(self._indices(indices))
+
+    def set_attr(self, attr_name: str, value: Any, indices: Any = None) -> None:
+        setattr(self.env, attr_name, value)
+
+    def env_method(self, method_name: str, *method_args: Any, indices: Any = None, **method_kwargs: Any) -> list[Any]:
+        result = getattr(self.env, method_name)(*method_args, **method_kwargs)
+        return [result] * len(self._indices(indices))
+
+    def env_is_wrapped(self, wrapper_class: type, indices: Any = None) -> list[bool]:
+        return [False] * len(self._indices(indices))
+
+    def get_images(self) -> Sequence[np.ndarray | None]:
+        return [None]
+
+    def _indices(self, indices: Any) -> list[int]:
+        if indices is None:
+            return list(range(self.num_envs))
+        return [indices] if isinstance(indices, int) else list(indices)

@@ -1,0 +1,181 @@
+"""The league's persistent state: learners, snapshots, ratings and the match history.
+
+Everything lives in one folder::
+
+    league.json          learners (role, step, resets), the opponent sampler's RNG state; atomic
+    events.jsonl         append-only: one line per match result and per snapshot taken
+    snapshots/<id>/      frozen policies (see :mod:`exphil_agents.league.population`)
+    learners/<id>.zip    each learner's latest SB3 checkpoint (atomic)
+
+Ratings and win rates are a pure function of ``events.jsonl`` (replayed in order on load), so a
+run killed at any moment and restarted keeps every match result and snapshot recorded before the
+kill, and rebuilds exactly the same ratings. A line cut short by the kill is dropped with a
+warning. Learners resume from their last checkpoint (taken with every snapshot).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from exphil_agents.league.population import list_snapshots, weights, win_rate_prior
+from exphil_agents.league.ratings import make_table
+
+BOT_PREFIX = "bot:"
+SELF_PREFIX = "self:"
+ROLES = ("main", "main_exploiter", "league_exploiter")
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class LeagueState:
+    """Open (or create) a league folder and replay its history.
+
+    Args:
+        root: the league folder.
+        rating: ``"elo"`` or ``"openskill"``.
+        seed: the opponent sampler's seed (a resumed league restores its saved RNG state).
+    """
+
+    def __init__(self, root: str | Path, rating: str = "elo", seed: int = 0) -> None:
+        self.root = Path(root)
+        self.snapshot_dir = self.root / "snapshots"
+        self.learner_dir = self.root / "learners"
+        self.rating_kind = rating
+        self.table = make_table(rating)
+        self.wins: dict[tuple[str, str], float] = defaultdict(float)
+        self.played: dict[tuple[str, str], int] = defaultdict(int)
+        self.events: list[dict[str, Any]] = []
+        self.snapshots: dict[str, dict[str, Any]] = {}
+        self.learners: dict[str, dict[str, Any]] = {}
+        self.rng = np.random.default_rng(seed)
+        self.root.mkdir(parents=True, exist_ok=True)
+        meta = self.root / "league.json"
+        if meta.is_file():
+            saved = json.loads(meta.read_text())
+            self.learners = saved.get("learners", {})
+            if saved.get("rng"):
+                self.rng.bit_generator.state = saved["rng"]
+        self._replay()
+        self._events = open(self.root / "events.jsonl", "a")  # noqa: SIM115 - held open for appends
+
+    # -- history ---------------------------------------------------------------------------------
+
+    def _replay(self) -> None:
+        path = self.root / "events.jsonl"
+        good = 0
+        if path.is_file():
+            raw = path.read_bytes()
+            for line in raw.splitlines(keepends=True):
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    print(f"league: dropping a cut-off line at the end of {path}", file=sys.stderr)
+                    break
+                if not line.endswith(b"\n"):
+                    print(f"league: dropping a cut-off line at the end of {path}", file=sys.stderr)
+                    break
+                self._apply(event)
+                good += len(line)
+            if good != len(raw):
+                with open(path, "r+b") as fh:
+                    fh.truncate(good)
+        known = {e["id"] for e in self.events if e["type"] == "snapshot"}
+        pending = [s for s in list_snapshots(self.snapshot_dir) if s["id"] not in known]
+        if pending:  # snapshots renamed into place just before a kill: record them now
+            with open(path, "a") as fh:
+                for info in pending:
+                    event = {"type": "snapshot", "id": info["id"], "learner": info["learner"], "step": info["step"]}
+                    fh.write(json.dumps(event) + "\n")
+                    self._apply(event)
+
+    def _apply(self, event: dict[str, Any]) -> None:
+        self.events.append(event)
+        if event["type"] == "match":
+            a, b, score = event["learner"], event["opponent"], float(event["score"])
+            self.wins[a, b] += score
+            self.played[a, b] += 1
+            if b != a:
+                self.table.record(a, b, score)
+        elif event["type"] == "snapshot":
+            self.table.add(event["id"], self.table.rating(event["learner"]))
+            info = self.snapshot_dir / event["id"]
+            self.snapshots[event["id"]] = {**event, "path": str(info)}
+
+    def _append(self, event: dict[str, Any]) -> None:
+        self._apply(event)
+        self._events.write(json.dumps(event) + "\n")
+
+    def record_match(self, learner: str, opponent: str, score: float, step: int, **extra: Any) -> None:
+        """One finished game, ``score`` from the learner's side (1 win, 0.5 draw, 0 loss)."""
+        self._append({"type": "match", "learner": learner, "opponent": opponent, "score": score, "step": step, **extra})
+
+    def record_snapshot(self, snapshot_id: str, learner: str, step: int) -> None:
+        self._append({"type": "snapshot", "id": snapshot_id, "learner": learner, "step": step})
+        self.flush()
+
+    def flush(self, sync: bool = False) -> None:
+        self._events.flush()
+        if sync:
+            os.fsync(self._events.fileno())
+
+    def save(self) -> None:
+        """Write ``league.json`` (learners, sampler RNG) atomically, after syncing the history."""
+        self.flush(sync=True)
+        state = {
+            "learners": self.learners,
+            "rng": self.rng.bit_generator.state,
+            "rating": self.rating_kind,
+            "ratings": {p: round(r, 3) for p, r in self.table.ratings.items()},
+        }
+        write_atomic(self.root / "league.json", json.dumps(state, indent=1, default=int))
+
+    def close(self) -> None:
+        self.flush(sync=True)
+        self._events.close()
+
+    # -- queries ---------------------------------------------------------------------------------
+
+    def win_rate(self, learner: str, opponent: str) -> float:
+        return win_rate_prior(self.wins[learner, opponent], self.played[learner, opponent])
+
+    def matches(self) -> list[dict[str, Any]]:
+        return [e for e in self.events if e["type"] == "match"]
+
+    def snapshot_ids(self, learner_role: str | None = None) -> list[str]:
+        """Snapshot ids oldest first, optionally only those of learners with this role."""
+        ids = sorted(self.snapshots, key=lambda s: (self.snapshots[s]["step"], s))
+        if learner_role is None:
+            return ids
+        return [s for s in ids if self.learners.get(self.snapshots[s]["learner"], {}).get("role") == learner_role]
+
+    def pick(
+        self,
+        learner: str,
+        candidates: list[str],
+        scheme: str,
+        weighting: str = "hard",
+        recent_decay: float = 0.8,
+    ) -> str:
+        rates = np.array([self.win_rate(learner, c) for c in candidates]) if scheme == "pfsp" else None
+        p = weights(scheme, len(candidates), rates, recent_decay, weighting)
+        return candidates[int(self.rng.choice(len(candidates), p=p))]

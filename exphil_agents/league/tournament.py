@@ -1,0 +1,317 @@
+"""``exphil tournament``: round-robin or Swiss matches between any agents, with ratings.
+
+Agents are bot names (``scripted``, ``jumper``, ``idle``, ``random``), ``cpu:LEVEL`` (Dolphin),
+league snapshot folders, SB3 ``.zip`` models or BC checkpoints. An agent that cannot be loaded is
+reported with its reason and left out; the rest play. Every pairing plays ``games`` games, half
+with each agent on port 1. On the mock engine all the games of a round are played at once in
+one batched engine (each network makes one forward pass per frame over all its games); on
+Dolphin one after another. The same agents and ``seed`` replay the same tournament exactly.
+
+Writes to ``out``: ``results.json`` (everything), ``games.csv``, ``ratings.csv``,
+``winrate.csv``, ``winrate.png`` (heatmap) and ``ratings.png`` (league snapshots' ratings over
+training steps, with 95% intervals, beside the other agents).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import tyro
+
+from exphil_agents.league.matches import GameSettings, play_pairing, play_round
+from exphil_agents.league.ratings import fit_ratings, make_table
+
+
+@dataclass(frozen=True)
+class TournamentConfig:
+    """Play agents against each other and rate them."""
+
+    agents: Annotated[tuple[str, ...], tyro.conf.Positional] = (
+        "scripted",
+        "scripted:5",
+        "scripted:1",
+        "idle",
+        "random",
+    )
+    """Bots, cpu:LEVEL (Dolphin), league snapshot folders, SB3 .zip or BC checkpoints."""
+    games: int = 20
+    """Games per pairing (split between the two port orders)."""
+    format: Literal["round-robin", "swiss"] = "round-robin"
+    rounds: int = 0
+    """Swiss rounds (0: ceil(log2(agents)) + 1)."""
+    seed: int = 0
+    out: Path = Path("runs/tournament")
+    rating: Literal["bradley-terry", "openskill"] = "bradley-terry"
+    """bradley-terry: all games fitted at once, 95% intervals from the fit; openskill: sequential
+    Weng-Lin updates, interval +-1.96 sigma."""
+    deterministic: bool = False
+    """Networks play their most likely action instead of sampling."""
+    character: str = "FOX"
+    opponent_character: str = "FOX"
+    stage: str = "FINAL_DESTINATION"
+    stocks: int = 1
+    time_limit_minutes: float = 1.0
+    backend: Literal["mock", "dolphin"] = "mock"
+    dolphin_path: str | None = None
+    """Slippi Dolphin executable for --backend dolphin (default $EXPHIL_DOLPHIN_PATH)."""
+    iso_path: str | None = None
+    """Melee 1.02 image for --backend dolphin (default $EXPHIL_ISO_PATH)."""
+    slippi_port: int = 51441
+    headless: bool = True
+    plots: bool = True
+    """Write winrate.png and ratings.png (needs matplotlib)."""
+    quiet: bool = False
+
+
+@dataclass
+class Entry:
+    name: str
+    spec: str
+    kind: str
+    step: int | None = None
+    learner: str | None = None
+    player: Any = field(default=None, repr=False)
+
+
+def _kind(player: Any) -> str:
+    return type(player).__name__.replace("Player", "").lower()
+
+
+def load_entries(cfg: TournamentConfig) -> tuple[list[Entry], list[dict[str, str]]]:
+    """Load every agent; those that fail are returned as ``{"agent", "reason"}``."""
+    from exphil_agents.league.players import PlayerError, load_player
+
+    entries: list[Entry] = []
+    skipped: list[dict[str, str]] = []
+    names: set[str] = set()
+    for spec in cfg.agents:
+        try:
+            player = load_player(spec, cfg.deterministic, cfg.seed)
+            if cfg.backend == "mock" and getattr(player, "cpu_level", None):
+                raise PlayerError(f"{spec}: the game's CPU plays only on Dolphin (--backend dolphin)")
+        except PlayerError as exc:
+            skipped.append({"agent": spec, "reason": str(exc)})
+            continue
+        name = _display_name(spec)
+        while name in names:
+            name += "'"
+        names.add(name)
+        step, learner = _snapshot_meta(spec)
+        entries.append(Entry(name, spec, _kind(player), step, learner, player))
+    return entries, skipped
+
+
+def _display_name(spec: str) -> str:
+    path = Path(spec)
+    if path.exists():
+        if path.name in ("model.safetensors", "best", "last"):
+            return f"{path.parent.name}/{path.name}"
+        return path.stem if path.suffix in (".zip", ".safetensors") else path.name
+    return spec
+
+
+def _snapshot_meta(spec: str) -> tuple[int | None, str | None]:
+    folder = Path(spec)
+    folder = folder if folder.is_dir() else folder.parent
+    meta = folder / "snapshot.json"
+    if meta.is_file():
+        info = json.loads(meta.read_text())
+        return int(info.get("step", 0)), info.get("learner")
+    return None, None
+
+
+def round_robin(n: int) -> list[tuple[int, int]]:
+    return [(i, j) for i in range(n) for j in range(i + 1, n)]
+
+
+def swiss_round(points: np.ndarray, played: set[tuple[int, int]], rng: np.random.Generator) -> list[tuple[int, int]]:
+    """Pair players with similar points (random among equals), avoiding rematches where possible;
+    with an odd count the lowest unpaired player sits out."""
+    order = sorted(range(len(points)), key=lambda i: (-points[i], rng.random()))
+    pairs: list[tuple[int, int]] = []
+    free = list(order)
+    while len(free) > 1:
+        i = free.pop(0)
+        j = next((k for k in free if (min(i, k), max(i, k)) not in played), free[0])
+        free.remove(j)
+        pairs.append((min(i, j), max(i, j)))
+    return pairs
+
+
+def _settings(cfg: TournamentConfig) -> GameSettings:
+    dolphin = None
+    if cfg.backend == "dolphin":
+        dolphin = {
+            "dolphin_path": cfg.dolphin_path,
+            "iso_path": cfg.iso_path,
+            "slippi_port": cfg.slippi_port,
+            "headless": cfg.headless,
+        }
+    return GameSettings(
+        (cfg.character, cfg.opponent_character), cfg.stage, cfg.stocks, cfg.time_limit_minutes, cfg.backend, dolphin
+    )
+
+
+def run(cfg: TournamentConfig) -> dict[str, Any]:
+    """Play the tournament, rate the agents, write the outputs; returns the results dict."""
+    if cfg.games < 1:
+        raise ValueError(f"--games must be >= 1; got {cfg.games}")
+    entries, skipped = load_entries(cfg)
+    for item in skipped:
+        _say(cfg, f"[yellow]skipped[/yellow] {item['reason']}")
+    if len(entries) < 2:
+        raise ValueError(f"a tournament needs at least two playable agents; {len(entries)} loaded")
+    rng = np.random.default_rng(cfg.seed)
+    games: list[dict[str, Any]] = []
+    played: set[tuple[int, int]] = set()
+    points = np.zeros(len(entries))
+    num_rounds = 1 if cfg.format == "round-robin" else (cfg.rounds or math.ceil(math.log2(len(entries))) + 1)
+    for r in range(num_rounds):
+        pairs = round_robin(len(entries)) if cfg.format == "round-robin" else swiss_round(points, played, rng)
+        round_seed = int(np.random.SeedSequence([cfg.seed, r]).generate_state(1)[0])
+        for (i, j), records in zip(pairs, _play(entries, pairs, round_seed, cfg), strict=True):
+            played.add((i, j))
+            _say(cfg, f"  round {r + 1}: {entries[i].name} vs {entries[j].name}: "
+                      f"{sum(g['score'] for g in records):g}/{len(records)}")  # fmt: skip
+            for rec in records:
+                rec["round"] = r + 1
+                points[i] += rec["score"]
+                points[j] += 1.0 - rec["score"]
+            games.extend(records)
+    results = summarise(cfg, entries, skipped, games)
+    write_outputs(cfg, results)
+    return results
+
+
+def _play(entries: list[Entry], pairs: list[tuple[int, int]], seed: int, cfg: TournamentConfig) -> list[Any]:
+    settings = _settings(cfg)
+    if cfg.backend == "mock":
+        players, names = [e.player for e in entries], [e.name for e in entries]
+        return play_round(players, names, pairs, cfg.games, seed, settings, [e.spec for e in entries])
+    return [
+        play_pairing(
+            entries[i].player, entries[j].player, (entries[i].name, entries[j].name), cfg.games, seed, settings
+        )
+        for i, j in pairs
+    ]
+
+
+def summarise(
+    cfg: TournamentConfig, entries: list[Entry], skipped: list[dict[str, str]], games: list[dict[str, Any]]
+) -> dict[str, Any]:
+    names = [e.name for e in entries]
+    index = {n: i for i, n in enumerate(names)}
+    n = len(names)
+    score, count = np.zeros((n, n)), np.zeros((n, n))
+    wdl: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for g in games:
+        i, j = index[g["a"]], index[g["b"]]
+        score[i, j] += g["score"]
+        score[j, i] += 1.0 - g["score"]
+        count[i, j] += 1
+        count[j, i] += 1
+        col = 1 if g["score"] == 0.5 else (0 if g["score"] == 1.0 else 2)
+        wdl[g["a"]][col] += 1
+        wdl[g["b"]][2 - col] += 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        matrix = np.where(count > 0, score / np.maximum(count, 1), np.nan)
+    pairs = [(g["a"], g["b"], g["score"]) for g in games]
+    if cfg.rating == "openskill":
+        table = make_table("openskill")
+        for a, b, s in pairs:
+            table.record(a, b, s)
+        ratings = np.array([table.rating(x) for x in names])
+        stderr = np.array([table.uncertainty(x) for x in names])
+    else:
+        fit = fit_ratings(names, pairs)
+        ratings, stderr = fit.ratings, fit.stderr
+    order = np.argsort(-ratings, kind="stable")
+    rows = []
+    for rank, i in enumerate(order):
+        e = entries[i]
+        w, d, lo = wdl[e.name]
+        rows.append({
+            "rank": rank + 1, "agent": e.name, "spec": e.spec, "kind": e.kind, "step": e.step, "learner": e.learner,
+            "rating": round(float(ratings[i]), 1), "stderr": round(float(stderr[i]), 1),
+            "ci95": [round(float(ratings[i] - 1.96 * stderr[i]), 1), round(float(ratings[i] + 1.96 * stderr[i]), 1)],
+            "wins": w, "draws": d, "losses": lo, "score": round((w + 0.5 * d) / max(w + d + lo, 1), 4),
+        })  # fmt: skip
+    return {
+        "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
+        "agents": names,
+        "skipped": skipped,
+        "ratings": rows,
+        "winrate": {"agents": names, "matrix": [[None if math.isnan(v) else round(v, 4) for v in r] for r in matrix]},
+        "games": games,
+    }
+
+
+def write_outputs(cfg: TournamentConfig, results: dict[str, Any]) -> None:
+    from exphil_agents.league.state import write_atomic
+
+    out = cfg.out
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(out / "results.json", json.dumps(results, indent=1))
+    _csv(out / "games.csv", results["games"])
+    _csv(out / "ratings.csv", [{**r, "ci95": f"{r['ci95'][0]}..{r['ci95'][1]}"} for r in results["ratings"]])
+    names = results["winrate"]["agents"]
+    matrix = results["winrate"]["matrix"]
+    _csv(
+        out / "winrate.csv",
+        [{"agent": a, **dict(zip(names, row, strict=True))} for a, row in zip(names, matrix, strict=True)],
+    )
+    if cfg.plots:
+        from exphil_agents.league.plots import rating_plot, winrate_heatmap
+
+        winrate_heatmap(names, matrix, out / "winrate.png")
+        rating_plot(results["ratings"], out / "ratings.png")
+    _print_table(cfg, results)
+
+
+def _csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        path.write_text("")
+        return
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _say(cfg: TournamentConfig, text: str) -> None:
+    if not cfg.quiet:
+        from rich.console import Console
+
+        Console(width=120, stderr=True).print(text)
+
+
+def _print_table(cfg: TournamentConfig, results: dict[str, Any]) -> None:
+    if cfg.quiet:
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{cfg.format} tournament, {len(results['games'])} games ({cfg.backend}, seed {cfg.seed})")
+    for col in ("rank", "agent", "rating", "95% interval", "W-D-L", "score"):
+        table.add_column(col, justify="left" if col == "agent" else "right")
+    for r in results["ratings"]:
+        table.add_row(
+            str(r["rank"]), r["agent"], f"{r['rating']:.0f}", f"{r['ci95'][0]:.0f} .. {r['ci95'][1]:.0f}",
+            f"{r['wins']}-{r['draws']}-{r['losses']}", f"{100 * r['score']:.0f}%",
+        )  # fmt: skip
+    console = Console(width=120)
+    console.print(table)
+    for item in results["skipped"]:
+        console.print(f"skipped: {item['reason']}")
+    console.print(f"results in {cfg.out}/")
+
+
+def main(cfg: TournamentConfig) -> dict[str, Any]:
+    return run(cfg)

@@ -1,0 +1,348 @@
+"""``exphil league train``: PPO self-play against a population, with ratings and snapshots.
+
+One main agent by default. Every ``snapshot_every`` steps the learner is frozen into the
+population (and checkpointed, with the league state). Each game's opponent is drawn when the game
+starts: the learner itself (``self_play``), a built-in bot (``bot_fraction``), or a past snapshot
+by ``sampling`` (PFSP by default). Results update the ratings and the win rates PFSP uses, and
+go to TensorBoard under ``league/``.
+
+League roles (AlphaStar, off by default): ``main_exploiters`` train only against the main
+agents (live and their snapshots, PFSP ``variance``) and restart from the initial weights when
+they beat them; ``league_exploiters`` train against the whole population (PFSP ``hard``) and
+restart with probability ``league_exploiter_reset`` at each snapshot. Learners train in turn,
+one ``snapshot_every`` chunk each.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from exphil_agents.league.state import BOT_PREFIX, SELF_PREFIX, LeagueState, write_atomic
+
+
+@dataclass(frozen=True)
+class LeagueConfig:
+    """Self-play league training in the mock engine (resumes when ``dir`` holds a league)."""
+
+    dir: Path = Path("runs/league")
+    """League folder: snapshots, learner checkpoints, match history, TensorBoard logs."""
+    steps: int = 200_000
+    """Environment steps per learner (port-1 frames)."""
+    games: int = 32
+    """Games played at once per learner."""
+    snapshot_every: int = 25_000
+    """Steps between snapshots (rounded up to whole PPO rollouts)."""
+    sampling: Literal["pfsp", "uniform", "recent"] = "pfsp"
+    """How the main agent draws past snapshots."""
+    pfsp_weighting: Literal["hard", "variance", "linear"] = "hard"
+    recent_decay: float = 0.8
+    """sampling=recent: weight ratio between consecutive snapshots."""
+    self_play: float = 0.3
+    """Share of the main agent's games against its current self."""
+    bots: tuple[str, ...] = ("idle", "scripted:1", "scripted:5", "scripted")
+    """Built-in bots in the population (idle, random, jumper, scripted, scripted:1..9)."""
+    bot_fraction: float = 0.3
+    """Share of the main agent's games against a bot."""
+    rating: Literal["elo", "openskill"] = "elo"
+    main_exploiters: int = 0
+    league_exploiters: int = 0
+    exploiter_reset_win_rate: float = 0.7
+    """A main exploiter restarts when its win rate against the main agents passes this."""
+    league_exploiter_reset: float = 0.25
+    character: str = "FOX"
+    opponent_character: str = "FOX"
+    stage: str = "FINAL_DESTINATION"
+    stocks: int = 1
+    time_limit_minutes: float = 1.0
+    frame_skip: int = 1
+    backbone: str = "mlp"
+    """The learners' backbone (one frame per step)."""
+    init_from: str | None = None
+    """A BC checkpoint to warm-start every learner from (its backbone and observation layout)."""
+    kl_coef: float = 0.0
+    """Weight of KL(BC teacher || learner) added to the PPO loss; needs init_from."""
+    learning_rate: float = 3e-4
+    n_steps: int = 256
+    batch_size: int = 1024
+    n_epochs: int = 4
+    gamma: float = 0.995
+    ent_coef: float = 0.01
+    seed: int = 0
+    tensorboard: bool = True
+    """TensorBoard logs under DIR/tb."""
+
+
+def learner_ids(cfg: LeagueConfig) -> dict[str, str]:
+    ids = {"main-0": "main"}
+    ids.update({f"main_exploiter-{i}": "main_exploiter" for i in range(cfg.main_exploiters)})
+    ids.update({f"league_exploiter-{i}": "league_exploiter" for i in range(cfg.league_exploiters)})
+    return ids
+
+
+class League:
+    """The running league: its state, the learners' models and their envs."""
+
+    def __init__(self, cfg: LeagueConfig) -> None:
+        from exphil_agents.league.players import BotPlayer
+
+        self.cfg = cfg
+        self._check(cfg)
+        self.state = LeagueState(cfg.dir, cfg.rating, cfg.seed)
+        self.roles = learner_ids(cfg)
+        self.models: dict[str, Any] = {}
+        self._bots = {f"{BOT_PREFIX}{b}": BotPlayer(b, cfg.seed) for b in cfg.bots}
+        for bot in self._bots:
+            self.state.table.add(bot)
+
+    @staticmethod
+    def _check(cfg: LeagueConfig) -> None:
+        from melee_envs.opponents import OPPONENTS, is_bot
+
+        for bot in cfg.bots:
+            if not is_bot(bot):
+                raise ValueError(f"--bots: unknown bot {bot!r}; choose from {OPPONENTS} or scripted:1..9")
+        for name in ("self_play", "bot_fraction", "league_exploiter_reset", "exploiter_reset_win_rate"):
+            if not 0.0 <= getattr(cfg, name) <= 1.0:
+                raise ValueError(f"--{name.replace('_', '-')} must be in [0, 1]; got {getattr(cfg, name)}")
+        if cfg.self_play + (cfg.bot_fraction if cfg.bots else 0.0) > 1.0:
+            raise ValueError("--self-play plus --bot-fraction must not exceed 1")
+        if cfg.steps < 1 or cfg.games < 1 or cfg.snapshot_every < 1:
+            raise ValueError("--steps, --games and --snapshot-every must be positive")
+        if cfg.kl_coef > 0 and cfg.init_from is None:
+            raise ValueError("--kl-coef needs --init-from (the BC teacher)")
+
+    # -- opponents -------------------------------------------------------------------------------
+
+    def sample_opponent(self, learner: str) -> str:
+        cfg, st = self.cfg, self.state
+        role = self.roles[learner]
+        u = float(st.rng.random())
+        if role == "main":
+            snaps = st.snapshot_ids()
+            if u < cfg.self_play or (not snaps and not self._bots):
+                return SELF_PREFIX + learner
+            if self._bots and (u < cfg.self_play + cfg.bot_fraction or not snaps):
+                return st.pick(learner, list(self._bots), "pfsp" if cfg.sampling == "pfsp" else "uniform")
+            return st.pick(learner, snaps, cfg.sampling, cfg.pfsp_weighting, cfg.recent_decay)
+        mains = [k for k, r in self.roles.items() if r == "main"]
+        if role == "main_exploiter":
+            snaps = st.snapshot_ids("main")
+            if u < 0.5 or not snaps:
+                return SELF_PREFIX + mains[int(st.rng.integers(len(mains)))]
+            return st.pick(learner, snaps, "pfsp", "variance")
+        snaps = st.snapshot_ids()  # league exploiter: the whole population
+        if not snaps:
+            return SELF_PREFIX + mains[0]
+        return st.pick(learner, snaps + list(self._bots), "pfsp", "hard")
+
+    def resolve(self, opponent: str) -> Any:
+        from exphil_agents.league.players import load_player, sb3_player
+
+        if opponent in self._bots:
+            return self._bots[opponent]
+        if opponent.startswith(SELF_PREFIX):
+            model = self.models[opponent[len(SELF_PREFIX) :]]
+            return sb3_player(opponent, model.policy, self.obs_config, deterministic=False, live=True)
+        return load_player(self.state.snapshots[opponent]["path"])
+
+    # -- learners --------------------------------------------------------------------------------
+
+    @cached_property
+    def obs_config(self) -> Any:
+        from melee_envs.obs import ObsConfig
+
+        if self.cfg.init_from is None:
+            return ObsConfig()
+        from exphil_agents.network import checkpoint_file, read_spec
+
+        return ObsConfig.from_dict(read_spec(checkpoint_file(self.cfg.init_from))["obs_config"])
+
+    def make_env(self, learner: str, seed: int) -> Any:
+        from exphil_agents.league.selfplay import LeagueVecEnv
+
+        cfg = self.cfg
+        return LeagueVecEnv(
+            cfg.games,
+            sample_opponent=lambda _b: self.sample_opponent(learner),
+            resolve=self.resolve,
+            seed=seed,
+            characters=(cfg.character, cfg.opponent_character),
+            stage=cfg.stage,
+            stocks=cfg.stocks,
+            time_limit_minutes=cfg.time_limit_minutes,
+            frame_skip=cfg.frame_skip,
+            obs=self.obs_config,
+        )
+
+    def load_or_create(self, learner: str) -> Any:
+        from exphil_agents.league.teacher import TeacherPPO
+
+        cfg = self.cfg
+        ckpt = self.state.learner_dir / f"{learner}.zip"
+        info = self.state.learners.setdefault(learner, {"role": self.roles[learner], "resets": 0})
+        env = self.make_env(learner, cfg.seed + 1000 * len(self.models) + int(info.get("step", 0)))
+        tb = str(cfg.dir / "tb") if cfg.tensorboard else None
+        if ckpt.is_file():
+            model = TeacherPPO.load(ckpt, env=env, device="cpu", tensorboard_log=tb)
+        else:
+            model = self._fresh(env, tb)
+            self._save_initial(learner, model)
+        if cfg.kl_coef > 0:
+            model.set_teacher(cfg.init_from, cfg.kl_coef)
+        self.models[learner] = model
+        return model
+
+    def _fresh(self, env: Any, tb: str | None) -> Any:
+        from exphil_agents.league.teacher import TeacherPPO
+        from exphil_agents.policies import BackbonePolicy
+
+        cfg = self.cfg
+        policy: dict[str, Any] = {"backbone": cfg.backbone, "obs_config": self.obs_config.__dict__}
+        if cfg.init_from is not None:
+            from exphil_agents.network import checkpoint_file, read_spec
+
+            spec = read_spec(checkpoint_file(cfg.init_from))
+            policy.update(backbone=spec["backbone"], backbone_config=spec["backbone_config"], embed=spec["embed"])
+        model = TeacherPPO(
+            BackbonePolicy,
+            env,
+            policy_kwargs=policy,
+            learning_rate=cfg.learning_rate,
+            n_steps=cfg.n_steps,
+            batch_size=cfg.batch_size,
+            n_epochs=cfg.n_epochs,
+            gamma=cfg.gamma,
+            ent_coef=cfg.ent_coef,
+            seed=cfg.seed,
+            tensorboard_log=tb,
+            device="cpu",
+            verbose=0,
+        )
+        if cfg.init_from is not None:
+            from exphil_agents.network import warm_start
+
+            warm_start(model, cfg.init_from)
+        return model
+
+    def _save_initial(self, learner: str, model: Any) -> None:
+        """The weights exploiters restart from (the warm start, or the first random init)."""
+        from safetensors.torch import save_model
+
+        path = self.state.learner_dir / f"{learner}.init.safetensors"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        save_model(model.policy, str(tmp))
+        os.replace(tmp, path)
+
+    def _restart(self, learner: str, model: Any) -> None:
+        from safetensors.torch import load_model
+
+        load_model(model.policy, str(self.state.learner_dir / f"{learner}.init.safetensors"))
+        self.state.learners[learner]["resets"] = self.state.learners[learner].get("resets", 0) + 1
+
+    def snapshot(self, learner: str, model: Any) -> str:
+        """Freeze the learner into the population, then checkpoint it with the league state."""
+        from exphil_agents.league.population import save_snapshot
+
+        step = int(model.num_timesteps)
+        info = self.state.learners[learner]
+        snap = f"{learner}@{step:09d}"
+        meta = {
+            "learner": learner,
+            "role": self.roles[learner],
+            "step": step,
+            "parent": info.get("last_snapshot"),
+            "rating": self.state.table.rating(learner),
+            "games": int(self.state.table.games.get(learner, 0)),
+        }
+        save_snapshot(self.state.snapshot_dir, snap, model.policy, self.obs_config, meta)
+        if snap not in self.state.snapshots:
+            self.state.record_snapshot(snap, learner, step)
+        info.update(step=step, last_snapshot=snap)
+        self._roles_after_snapshot(learner, model)
+        self.checkpoint(learner, model)
+        return snap
+
+    def checkpoint(self, learner: str, model: Any) -> None:
+        path = self.state.learner_dir / f"{learner}.zip"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.stem}.tmp.zip")
+        model.save(tmp)
+        os.replace(tmp, path)
+        self.state.learners[learner]["step"] = int(model.num_timesteps)
+        self.state.save()
+
+    def _roles_after_snapshot(self, learner: str, model: Any) -> None:
+        role, st = self.roles[learner], self.state
+        if role == "main_exploiter":
+            mains = [s for s in st.snapshot_ids("main")][-3:] or [SELF_PREFIX + "main-0"]
+            rate = float(np.mean([st.win_rate(learner, m) for m in mains]))
+            if rate > self.cfg.exploiter_reset_win_rate:
+                self._restart(learner, model)
+        elif role == "league_exploiter" and float(st.rng.random()) < self.cfg.league_exploiter_reset:
+            self._restart(learner, model)
+
+
+def main(cfg: LeagueConfig) -> dict[str, Any]:
+    """Train (or resume) the league to ``cfg.steps`` steps per learner; print the ratings."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from exphil_agents.league.callback import LeagueCallback
+
+    console = Console(width=120)
+    league = League(cfg)
+    write_atomic(cfg.dir / "config.json", _config_json(cfg))
+    for learner in league.roles:
+        league.load_or_create(learner)
+    resumed = {k: int(m.num_timesteps) for k, m in league.models.items() if m.num_timesteps}
+    console.print(
+        f"[bold]league[/bold] {cfg.dir}: learners {list(league.roles)}, {cfg.steps:,} steps each, {cfg.games} games, "
+        f"snapshots every {cfg.snapshot_every:,}"
+        + (f"; resumed at {resumed}, {len(league.state.matches()):,} games on record" if resumed else "")
+    )
+    start = time.perf_counter()
+    trained = 0
+    while any(m.num_timesteps < cfg.steps for m in league.models.values()):
+        for learner, model in league.models.items():
+            remaining = cfg.steps - model.num_timesteps
+            if remaining <= 0:
+                continue
+            chunk = min(cfg.snapshot_every - model.num_timesteps % cfg.snapshot_every, remaining)
+            before = model.num_timesteps
+            model.learn(
+                chunk,
+                callback=LeagueCallback(league, learner),
+                reset_num_timesteps=False,
+                tb_log_name=learner,
+                progress_bar=False,
+            )
+            trained += model.num_timesteps - before
+            snap = league.snapshot(learner, model)
+            rating = league.state.table.rating(learner)
+            console.print(
+                f"  {learner}: step {model.num_timesteps:,}  rating {rating:.0f}  snapshot {snap}  "
+                f"({trained / (time.perf_counter() - start):,.0f} steps/s)"
+            )
+    table = Table(title=f"league ratings ({cfg.rating}, {len(league.state.matches()):,} games)")
+    for col in ("player", "rating", "games"):
+        table.add_column(col, justify="left" if col == "player" else "right")
+    rows = league.state.table.table()
+    for row in rows[:20]:
+        table.add_row(row["player"], f"{row['rating']:.0f}", str(row["games"]))
+    console.print(table)
+    league.state.close()
+    return {"ratings": rows, "snapshots": league.state.snapshot_ids()}
+
+
+def _config_json(cfg: LeagueConfig) -> str:
+    import json
+
+    return json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()}, indent=1)

@@ -1,0 +1,68 @@
+"""The league's state on disk: history replayed exactly, cut-off lines, pending snapshots."""
+
+import json
+
+import pytest
+
+from exphil_agents.league.ratings import INITIAL_RATING
+from exphil_agents.league.state import LeagueState
+
+
+def _fill(state):
+    state.table.add("bot:idle")
+    for step, (opp, score) in enumerate([("bot:idle", 1.0), ("bot:idle", 0.5), ("bot:idle", 0.0)] * 5):
+        state.record_match("main-0", opp, score, step)
+    state.record_snapshot("main-0@000000015", "main-0", 15)
+    for step in range(5):
+        state.record_match("main-0", "main-0@000000015", float(step % 2), 16 + step)
+    state.record_match("main-0", "main-0", 1.0, 30)  # against its live self: kept, not rated
+    state.learners["main-0"] = {"role": "main", "step": 30}
+    state.rng.random(7)
+    state.save()
+
+
+@pytest.mark.parametrize("rating", ["elo", "openskill"])
+def test_history_replays_to_the_same_ratings(tmp_path, rating):
+    state = LeagueState(tmp_path, rating)
+    _fill(state)
+    ratings, wins, draws = dict(state.table.ratings), dict(state.wins), state.rng.random()
+    state.close()
+    again = LeagueState(tmp_path, rating)
+    assert again.table.ratings == ratings
+    assert dict(again.wins) == wins
+    assert again.rng.random() == draws  # the sampler continues where the saved state left it
+    assert again.learners == {"main-0": {"role": "main", "step": 30}}
+    assert len(again.matches()) == 21 and again.snapshot_ids() == ["main-0@000000015"]
+    assert again.table.games["main-0"] == 20  # the self game is on record but unrated
+    assert again.table.rating("main-0@000000015") != INITIAL_RATING  # inherited from the learner
+
+
+def test_a_cut_off_last_line_is_dropped_and_the_file_repaired(tmp_path, capsys):
+    state = LeagueState(tmp_path)
+    _fill(state)
+    state.close()
+    events = tmp_path / "events.jsonl"
+    good = events.read_bytes()
+    with open(events, "ab") as fh:
+        fh.write(b'{"type": "match", "learner": "main-0", "opp')
+    again = LeagueState(tmp_path)
+    assert "cut-off line" in capsys.readouterr().err
+    assert len(again.matches()) == 21
+    again.record_match("main-0", "bot:idle", 1.0, 40)
+    again.close()
+    lines = events.read_bytes().splitlines()
+    assert events.read_bytes().startswith(good) and len(lines) == len(good.splitlines()) + 1
+    assert json.loads(lines[-1])["step"] == 40
+
+
+def test_a_snapshot_written_just_before_a_kill_is_recorded_on_restart(tmp_path):
+    folder = tmp_path / "snapshots" / "main-0@000000100"
+    folder.mkdir(parents=True)
+    (folder / "snapshot.json").write_text(
+        json.dumps({"format": "exphil-league-snapshot-1", "id": folder.name, "learner": "main-0", "step": 100})
+    )
+    state = LeagueState(tmp_path)
+    assert state.snapshot_ids() == ["main-0@000000100"]
+    state.close()
+    assert json.loads((tmp_path / "events.jsonl").read_text().splitlines()[0])["type"] == "snapshot"
+    assert LeagueState(tmp_path).snapshot_ids() == ["main-0@000000100"]

@@ -1,0 +1,127 @@
+"""League training end to end: kill and restart loses nothing, roles, the BC teacher's KL."""
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+SMALL = ["--games", "8", "--n-steps", "256", "--batch-size", "512", "--n-epochs", "1", "--time-limit-minutes", "0.1"]
+
+
+def _cmd(folder, steps, *extra):
+    return [sys.executable, "-m", "exphil_agents.cli", "league", "train", "--dir", str(folder), "--steps", str(steps),
+            "--snapshot-every", "2048", "--no-tensorboard", *SMALL, *extra]  # fmt: skip
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256((p / "model.safetensors").read_bytes()).hexdigest() for p in folder.iterdir()}
+
+
+@pytest.mark.slow
+def test_killed_run_restarts_without_losing_snapshots_ratings_or_results(tmp_path):
+    folder = tmp_path / "league"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(_cmd(folder, 20480), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    snaps = folder / "snapshots"
+    deadline = time.time() + 240
+    while time.time() < deadline and (not snaps.is_dir() or len([p for p in snaps.iterdir() if p.name[0] != "."]) < 3):
+        time.sleep(0.2)
+    time.sleep(1.0)  # in the middle of the next chunk
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert snaps.is_dir(), proc.stdout.read().decode()
+    kept = _digest(snaps)
+    kept = {k: v for k, v in kept.items() if not k.startswith(".")}
+    events_before = (folder / "events.jsonl").read_bytes()
+    complete = events_before[: events_before.rfind(b"\n") + 1]
+    assert len(kept) >= 3 and complete.count(b'"match"') > 0
+
+    done = subprocess.run(_cmd(folder, 20480), capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "resumed at" in done.stdout
+    after = _digest(snaps)
+    assert {k: after[k] for k in kept} == kept  # every snapshot from before the kill, unchanged
+    events_after = (folder / "events.jsonl").read_bytes()
+    assert events_after.startswith(complete)  # every recorded result kept, in order
+    league = json.loads((folder / "league.json").read_text())
+    assert league["learners"]["main-0"]["step"] >= 20480
+    steps = sorted(int(k.split("@")[1]) for k in after)
+    assert steps[-1] >= 20480 and all(b - a <= 2048 for a, b in zip(steps, steps[1:], strict=False))
+
+    from exphil_agents.league.state import LeagueState
+
+    replayed = LeagueState(folder)  # ratings are a pure function of the history on disk
+    assert {k: round(v, 3) for k, v in replayed.table.ratings.items()} == league["ratings"]
+    status = subprocess.run(
+        [sys.executable, "-m", "exphil_agents.cli", "league", "status", "--dir", str(folder)],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert status.returncode == 0 and "main-0" in status.stdout
+
+
+@pytest.mark.slow
+def test_league_roles_pick_their_opponents(tmp_path):
+    from exphil_agents.league.train import LeagueConfig, main
+
+    cfg = LeagueConfig(
+        dir=tmp_path, steps=4096, games=8, snapshot_every=2048, n_steps=256, batch_size=512, n_epochs=1,
+        time_limit_minutes=0.1, main_exploiters=1, league_exploiters=1, tensorboard=False,
+    )  # fmt: skip
+    result = main(cfg)
+    learners = {"main-0", "main_exploiter-0", "league_exploiter-0"}
+    assert {s.split("@")[0] for s in result["snapshots"]} == learners
+    events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    by_learner: dict[str, set[str]] = {}
+    for e in events:
+        if e["type"] == "match":
+            by_learner.setdefault(e["learner"], set()).add(e["opponent"])
+    assert by_learner["main_exploiter-0"] <= {"main-0"} | {s for s in result["snapshots"] if s.startswith("main-0@")}
+    assert not any(o.startswith("bot:") for o in by_learner["main_exploiter-0"])
+    assert set(by_learner) == learners
+
+
+def test_config_errors_are_clear(tmp_path):
+    from exphil_agents.league.train import League, LeagueConfig
+
+    with pytest.raises(ValueError, match="unknown bot 'cpu'"):
+        League(LeagueConfig(dir=tmp_path, bots=("cpu",)))
+    with pytest.raises(ValueError, match="must not exceed 1"):
+        League(LeagueConfig(dir=tmp_path, self_play=0.8, bot_fraction=0.5))
+    with pytest.raises(ValueError, match="--kl-coef needs --init-from"):
+        League(LeagueConfig(dir=tmp_path, kl_coef=0.1))
+    bad = subprocess.run(
+        _cmd(tmp_path, 10, "--bots", "nobody"), capture_output=True, text=True, timeout=120, check=False
+    )
+    assert bad.returncode != 0 and "unknown bot 'nobody'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_kl_to_the_bc_teacher_keeps_the_learner_close(tmp_path):
+    from exphil_agents.league.teacher import TeacherPPO
+    from exphil_agents.network import PolicyNetwork, save_checkpoint, warm_start
+    from exphil_agents.policies import BackbonePolicy
+    from melee_envs.envs.vector import sb3_vec_env
+
+    torch.manual_seed(0)
+    network = PolicyNetwork("mlp", {"hidden": 32, "layers": 1})
+    teacher = save_checkpoint(network, tmp_path / "bc.safetensors")
+    kls = {}
+    for coef in (0.0, 3.0):
+        env = sb3_vec_env(8, opponent="scripted", time_limit_minutes=0.1)
+        model = TeacherPPO(
+            BackbonePolicy, env, n_steps=128, batch_size=256, n_epochs=4, learning_rate=3e-3, seed=0, device="cpu",
+            policy_kwargs={"backbone": "mlp", "backbone_config": network.spec["backbone_config"], "net_arch": []},
+        )  # fmt: skip
+        warm_start(model, teacher)
+        model.set_teacher(str(teacher), coef)  # coef 0: plain PPO, the teacher only measures
+        model.learn(2048)
+        obs = torch.as_tensor(model.rollout_buffer.observations.reshape(-1, env.observation_space.shape[0]))
+        with torch.no_grad():
+            kls[coef] = float(model.kl_to_teacher(obs))
+    assert kls[3.0] < 0.5 * kls[0.0], kls

@@ -15,6 +15,7 @@ commands:
   bench-fidelity the mock engine's next-frame position error against real replays
   bench-agents  every backbone: live-play latency, training throughput, PPO training speed
   bench-dolphin the Dolphin backend's per-frame work, against a stand-in Dolphin
+  bench-league  self-play env steps/s as the population grows; tournament rounds batched vs one by one
   play          an agent checkpoint on Slippi Dolphin vs the game's CPU or a human
   bc            behavioural cloning from replays: bc train (presets, config files, resume)
   league        self-play league: league train (population, PFSP, ratings; resumes), league status
@@ -73,6 +74,10 @@ def main(argv: list[str] | None = None) -> None:
             from melee_envs.backends.dolphin.bench import DolphinBenchConfig, main as run  # type: ignore[assignment]
 
             config_cls = DolphinBenchConfig  # type: ignore[assignment]
+        elif name == "bench-league":
+            from exphil_agents.league.bench import LeagueBenchConfig, main as run  # type: ignore[assignment]
+
+            config_cls = LeagueBenchConfig  # type: ignore[assignment]
         elif name == "play":
             from exphil_agents.play import PlayConfig, main as run  # type: ignore[assignment]
 
@@ -88,6 +93,7 @@ def main(argv: list[str] | None = None) -> None:
                 "bench-fidelity",
                 "bench-agents",
                 "bench-dolphin",
+                "bench-league",
                 "bc",
                 "league",
                 "play",
@@ -97,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
             ]
             raise SystemExit(f"exphil: unknown command {name!r}; choose one of {commands}")
         run(tyro.cli(config_cls, args=args[1:], prog=f"exphil {name}"))  # type: ignore[arg-type]
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+    except (ValueError, FileNotFoundError, RuntimeError, ImportError) as exc:
         raise SystemExit(f"exphil {name}: {exc}") from None
 
 

@@ -95,7 +95,9 @@ def play_round(
             if not isinstance(player, NetPlayer):
                 actions[mine, ports[0]] = player.act(backend, int(ports[0]))[mine]
                 continue
-            keep = live[mine] if player.stateless else slice(None)  # finished games need no forward pass
+            # Finished games need no forward pass (unless the player's state or held actions
+            # are laid out over all its games).
+            keep = live[mine] if player.stateless and player.repeat == 1 else slice(None)
             rows, sides = mine[keep], ports[keep]
             if len(rows):
                 actions[rows, sides] = player.act_games(backend, rows, sides)

@@ -86,8 +86,10 @@ class CpuPlayer:
 
 class NetPlayer:
     """A network: ``policy(obs, state, starts) -> (actions, state)`` over a batch of own-view
-    observations, with an optional frame window (zero-padded, as ``frame_window``) and a
-    recurrent state kept per game."""
+    observations, with an optional frame window (zero-padded, as ``frame_window``), a recurrent
+    state kept per game, and ``repeat``: in games (:meth:`act`, :meth:`act_games`) it decides
+    every ``repeat`` frames and holds its action in between (a learner trained with that frame
+    skip)."""
 
     def __init__(
         self,
@@ -96,12 +98,16 @@ class NetPlayer:
         obs_config: ObsConfig,
         window: int = 1,
         stateless: bool = True,
+        repeat: int = 1,
     ) -> None:
         self.name = name
         self.obs_config = obs_config
         self.encoder = ObservationEncoder(obs_config)
         self.window = window
+        self.repeat = max(int(repeat), 1)
         self.stateless = stateless and window == 1
+        self._tick = 0
+        self._held: np.ndarray | None = None
         self._policy = policy
         self._state: Any = None
         self._frames = np.zeros((0, window, self.encoder.size), np.float32)
@@ -115,6 +121,13 @@ class NetPlayer:
         self._state = None
         self._frames = np.zeros((num_games, self.window, self.encoder.size), np.float32)
         self._starts = np.ones(num_games, bool)
+        self._tick, self._held = 0, None
+
+    def _holding(self, rows: int) -> bool:
+        """Whether this frame repeats the last decision (``repeat`` > 1, same games)."""
+        hold = self._tick % self.repeat != 0 and self._held is not None and len(self._held) == rows
+        self._tick += 1
+        return hold
 
     def act_obs(self, obs: np.ndarray) -> np.ndarray:
         """Actions for own-view observations ``(n, F)``, in the same (own-view) frame."""
@@ -131,18 +144,24 @@ class NetPlayer:
         return np.asarray(actions, np.int64).reshape(-1, 13)
 
     def act(self, game: Any, port: int) -> np.ndarray:
+        if self._holding(int(np.prod(game.packed.stage.shape))):
+            return self._held.copy()
         obs = self.encoder.encode_packed(game.packed, ego=port, mirror=port == 1)
         actions = self.act_obs(obs)
-        return flip_stick_x(actions) if port == 1 else actions
+        self._held = flip_stick_x(actions) if port == 1 else actions
+        return self._held.copy()
 
     def act_games(self, game: Any, games: np.ndarray, ports: np.ndarray) -> np.ndarray:
         """World-frame actions for the listed games of a batch, playing ``ports[k]`` in game
         ``games[k]`` (mirrored view and flipped stick on port 2)."""
+        if self._holding(len(games)):
+            return self._held.copy()
         mirrored = ports == 1
         obs = self.encoder.encode_games(game.packed, games, ports, mirrored)
         actions = self.act_obs(obs)
         actions[mirrored] = flip_stick_x(actions[mirrored])
-        return actions
+        self._held = actions
+        return actions.copy()
 
 
 class LogitSampler:
@@ -197,8 +216,12 @@ def load_player(
             if (folder / "snapshot.json").is_file():
                 from exphil_agents.league.population import load_snapshot_policy
 
+                from exphil_agents.league.population import read_snapshot
+
                 policy, obs_config = load_snapshot_policy(folder)
-                return sb3_player(text, policy, obs_config, deterministic)
+                player = sb3_player(text, policy, obs_config, deterministic)
+                player.repeat = max(int(read_snapshot(folder).get("frame_skip", 1)), 1)
+                return player
         if path.suffix == ".zip":
             return _zip_player(path, deterministic)
         from exphil_agents.network import checkpoint_file, load_checkpoint

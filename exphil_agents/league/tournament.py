@@ -270,8 +270,11 @@ def write_outputs(cfg: TournamentConfig, results: dict[str, Any]) -> None:
     if cfg.plots:
         from exphil_agents.league.plots import rating_plot, winrate_heatmap
 
-        winrate_heatmap(names, matrix, out / "winrate.png")
-        rating_plot(results["ratings"], out / "ratings.png")
+        try:
+            winrate_heatmap(names, matrix, out / "winrate.png")
+            rating_plot(results["ratings"], out / "ratings.png")
+        except ImportError as exc:  # the results are written; only the pictures are missing
+            _say(cfg, f"[yellow]no plots[/yellow]: {exc}")
     _print_table(cfg, results)
 
 

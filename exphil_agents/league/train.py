@@ -61,7 +61,9 @@ class LeagueConfig:
     stage: str = "FINAL_DESTINATION"
     stocks: int = 1
     time_limit_minutes: float = 1.0
-    frame_skip: int = 1
+    frame_skip: int = 4
+    """Frames each decision is held for (the learner and its opponents; snapshots remember it and
+    play the same way in tournaments)."""
     backbone: str = "mlp"
     """The learners' backbone (one frame per step)."""
     init_from: str | None = None
@@ -261,6 +263,7 @@ class League:
             "parent": info.get("last_snapshot"),
             "rating": self.state.table.rating(learner),
             "games": int(self.state.table.games.get(learner, 0)),
+            "frame_skip": self.cfg.frame_skip,
         }
         save_snapshot(self.state.snapshot_dir, snap, model.policy, self.obs_config, meta)
         if snap not in self.state.snapshots:

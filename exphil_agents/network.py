@@ -9,8 +9,6 @@ nothing is unpickled.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from torch import nn
 from exphil_agents.backbones import Backbone, config_for, make_backbone
 from exphil_agents.encoder import EmbedConfig, InputEncoder
 from exphil_agents.heads import AutoregressiveHead, IndependentHead
+from melee_envs.atomic import atomic_path
 from melee_envs.controller import ControllerCodec
 from melee_envs.obs import ObsConfig
 
@@ -91,17 +90,10 @@ def save_checkpoint(network: PolicyNetwork, path: str | Path, extra: dict[str, A
     from safetensors.torch import save_file
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     metadata = {"spec": json.dumps(network.spec), "extra": json.dumps(extra or {})}
     tensors = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=metadata)
     return path
 
 

@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from melee_envs.atomic import write_text_atomic
+
 #: Bump when the shard format or what goes into it changes; old shards are then not reused.
 FORMAT_VERSION = 1
 
@@ -55,17 +57,7 @@ def read_json(path: Path) -> dict[str, Any]:
 
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON to a temporary file beside ``path`` and rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=1, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, json.dumps(data, indent=1, sort_keys=True))
 
 
 def write_shard_atomic(shard_dir: Path, obs: np.ndarray, labels: dict[str, np.ndarray], info: dict[str, Any]) -> bool:

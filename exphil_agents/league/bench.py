@@ -80,7 +80,7 @@ def main(cfg: LeagueBenchConfig) -> dict[str, Any]:
     console = Console(width=120)
     results: dict[str, Any] = {"env": {}}
     with tempfile.TemporaryDirectory() as tmp:
-        snapshots = _snapshots(Path(tmp), max(max(cfg.populations), cfg.tournament_networks))
+        snapshots = _snapshots(Path(tmp), max(*cfg.populations, cfg.tournament_networks))
         table = Table(title=f"self-play env, {cfg.games} games, frame skip 4 (learner's forward pass not included)")
         table.add_column("network snapshots", justify="right")
         table.add_column("steps/s", justify="right")

@@ -214,9 +214,7 @@ def load_player(
         if path.is_dir() or path.name == "model.safetensors" and (path.parent / "snapshot.json").is_file():
             folder = path if path.is_dir() else path.parent
             if (folder / "snapshot.json").is_file():
-                from exphil_agents.league.population import load_snapshot_policy
-
-                from exphil_agents.league.population import read_snapshot
+                from exphil_agents.league.population import load_snapshot_policy, read_snapshot
 
                 policy, obs_config = load_snapshot_policy(folder)
                 player = sb3_player(text, policy, obs_config, deterministic)

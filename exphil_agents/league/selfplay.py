@@ -11,24 +11,25 @@ world coordinates; their stick x is flipped here so that the kernel's flip resto
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from stable_baselines3.common.vec_env import VecEnv
 
 from exphil_agents.league.players import BotPlayer, NetPlayer, flip_stick_x
+from melee_envs.envs.sb3 import MeleeSB3VecEnv
 from melee_envs.envs.vector import MeleeVectorEnv
 
 
-class LeagueVecEnv(VecEnv):
+class LeagueVecEnv(MeleeSB3VecEnv):
     """An SB3 ``VecEnv`` of ``num_games`` rows (the learner's port-1 view of each game).
 
     Args:
         num_games: games played at once.
         sample_opponent: ``(game_index) -> opponent id``, called when a game starts.
         resolve: ``(opponent id) -> player`` (a :class:`BotPlayer` or a stateless
-            :class:`NetPlayer`); results are cached (``cache_size`` network players kept).
+            :class:`NetPlayer`); results are cached (up to ``cache_size`` networks beyond those
+            in play are kept).
         env_kwargs: :class:`MeleeVectorEnv` arguments (characters, stage, stocks, obs, ...).
 
     ``infos[i]`` of a finished game holds ``terminal_observation``, ``episode_result`` (``won``,
@@ -42,13 +43,13 @@ class LeagueVecEnv(VecEnv):
         sample_opponent: Callable[[int], str],
         resolve: Callable[[str], BotPlayer | NetPlayer],
         seed: int | None = None,
-        cache_size: int = 16,
+        cache_size: int = 32,
         **env_kwargs: Any,
     ) -> None:
         env_kwargs.pop("mode", None)
         env_kwargs.pop("mirror", None)
-        self.env = MeleeVectorEnv(2 * num_games, mode="self_play", mirror=True, copy=False, seed=seed, **env_kwargs)
-        super().__init__(num_games, self.env.single_observation_space, self.env.single_action_space)
+        env = MeleeVectorEnv(2 * num_games, mode="self_play", mirror=True, copy=False, seed=seed, **env_kwargs)
+        super().__init__(env, num_envs=num_games)
         self.sample_opponent, self._resolve = sample_opponent, resolve
         self.opponents: list[str] = [""] * num_games
         self._players: OrderedDict[str, Any] = OrderedDict()
@@ -57,7 +58,6 @@ class LeagueVecEnv(VecEnv):
         self._joint = np.zeros((2 * num_games, 13), np.int64)
         self._opp_obs = np.zeros((num_games, self.env.encoder.size), np.float32)
         self._seed = seed
-        self.render_mode = None
 
     def player(self, opponent: str) -> Any:
         if opponent in self._players:
@@ -67,9 +67,12 @@ class LeagueVecEnv(VecEnv):
         if isinstance(player, NetPlayer) and not player.stateless:
             raise ValueError(f"opponent {opponent!r}: self-play opponents must be feed-forward (window 1)")
         self._players[opponent] = player
-        nets = [k for k, p in self._players.items() if isinstance(p, NetPlayer)]
-        while len(nets) > self._cache_size:
-            self._players.pop(nets.pop(0))
+        # Least recently used networks go first, never one that a game is playing now.
+        in_play = set(self.opponents)
+        idle = [k for k, p in self._players.items() if isinstance(p, NetPlayer) and k not in in_play | {opponent}]
+        excess = sum(isinstance(p, NetPlayer) for p in self._players.values()) - self._cache_size
+        for key in idle[: max(excess, 0)]:
+            self._players.pop(key)
         return player
 
     def forget(self, opponent: str) -> None:
@@ -86,9 +89,6 @@ class LeagueVecEnv(VecEnv):
             self.player(self.opponents[b])  # load now: a bad opponent fails here, not mid-rollout
         self._opp_obs[:] = obs[1::2]
         return obs[0::2].copy()
-
-    def step_async(self, actions: np.ndarray) -> None:
-        self._actions = actions
 
     def step_wait(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict]]:
         if self._actions is None:
@@ -127,31 +127,3 @@ class LeagueVecEnv(VecEnv):
             else:
                 out[idx] = flip_stick_x(player.act(self.env.backend, 1)[idx])
         return out
-
-    def seed(self, seed: int | None = None) -> Sequence[None | int]:
-        self._seed = seed
-        return [seed] * self.num_envs
-
-    def close(self) -> None:
-        self.env.close()
-
-    def get_attr(self, attr_name: str, indices: Any = None) -> list[Any]:
-        return [getattr(self.env, attr_name)] * len(self._indices(indices))
-
-    def set_attr(self, attr_name: str, value: Any, indices: Any = None) -> None:
-        setattr(self.env, attr_name, value)
-
-    def env_method(self, method_name: str, *method_args: Any, indices: Any = None, **method_kwargs: Any) -> list[Any]:
-        result = getattr(self.env, method_name)(*method_args, **method_kwargs)
-        return [result] * len(self._indices(indices))
-
-    def env_is_wrapped(self, wrapper_class: type, indices: Any = None) -> list[bool]:
-        return [False] * len(self._indices(indices))
-
-    def get_images(self) -> Sequence[np.ndarray | None]:
-        return [None]
-
-    def _indices(self, indices: Any) -> list[int]:
-        if indices is None:
-            return list(range(self.num_envs))
-        return [indices] if isinstance(indices, int) else list(indices)

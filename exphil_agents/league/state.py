@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -27,24 +26,11 @@ import numpy as np
 
 from exphil_agents.league.population import list_snapshots, weights, win_rate_prior
 from exphil_agents.league.ratings import make_table
+from melee_envs.atomic import write_text_atomic
 
 BOT_PREFIX = "bot:"
 SELF_PREFIX = "self:"
 ROLES = ("main", "main_exploiter", "league_exploiter")
-
-
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class LeagueState:
@@ -147,7 +133,7 @@ class LeagueState:
             "rating": self.rating_kind,
             "ratings": {p: round(r, 3) for p, r in self.table.ratings.items()},
         }
-        write_atomic(self.root / "league.json", json.dumps(state, indent=1, default=int))
+        write_text_atomic(self.root / "league.json", json.dumps(state, indent=1, default=int))
 
     def close(self) -> None:
         self.flush(sync=True)

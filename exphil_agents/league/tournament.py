@@ -26,7 +26,7 @@ import numpy as np
 import tyro
 
 from exphil_agents.league.matches import GameSettings, play_pairing, play_round
-from exphil_agents.league.ratings import fit_ratings, make_table
+from exphil_agents.league.ratings import expected_score, fit_ratings, make_table
 
 
 @dataclass(frozen=True)
@@ -249,16 +249,20 @@ def summarise(
         "skipped": skipped,
         "ratings": rows,
         "winrate": {"agents": names, "matrix": [[None if math.isnan(v) else round(v, 4) for v in r] for r in matrix]},
+        "win_probability": {  # predicted from the ratings (draws counting half)
+            "agents": names,
+            "matrix": [[round(expected_score(float(ra), float(rb)), 4) for rb in ratings] for ra in ratings],
+        },
         "games": games,
     }
 
 
 def write_outputs(cfg: TournamentConfig, results: dict[str, Any]) -> None:
-    from exphil_agents.league.state import write_atomic
+    from melee_envs.atomic import write_text_atomic
 
     out = cfg.out
     out.mkdir(parents=True, exist_ok=True)
-    write_atomic(out / "results.json", json.dumps(results, indent=1))
+    write_text_atomic(out / "results.json", json.dumps(results, indent=1))
     _csv(out / "games.csv", results["games"])
     _csv(out / "ratings.csv", [{**r, "ci95": f"{r['ci95'][0]}..{r['ci95'][1]}"} for r in results["ratings"]])
     names = results["winrate"]["agents"]
@@ -302,12 +306,14 @@ def _print_table(cfg: TournamentConfig, results: dict[str, Any]) -> None:
     from rich.table import Table
 
     table = Table(title=f"{cfg.format} tournament, {len(results['games'])} games ({cfg.backend}, seed {cfg.seed})")
-    for col in ("rank", "agent", "rating", "95% interval", "W-D-L", "score"):
+    for col in ("rank", "agent", "rating", "95% interval", "W-D-L", "score", "P(beats next)"):
         table.add_column(col, justify="left" if col == "agent" else "right")
-    for r in results["ratings"]:
+    rows = results["ratings"]
+    for r, below in zip(rows, [*rows[1:], None], strict=True):
+        chance = "" if below is None else f"{expected_score(r['rating'], below['rating']):.2f}"
         table.add_row(
             str(r["rank"]), r["agent"], f"{r['rating']:.0f}", f"{r['ci95'][0]:.0f} .. {r['ci95'][1]:.0f}",
-            f"{r['wins']}-{r['draws']}-{r['losses']}", f"{100 * r['score']:.0f}%",
+            f"{r['wins']}-{r['draws']}-{r['losses']}", f"{100 * r['score']:.0f}%", chance,
         )  # fmt: skip
     console = Console(width=120)
     console.print(table)

@@ -15,7 +15,6 @@ one ``snapshot_every`` chunk each.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import asdict, dataclass
 from functools import cached_property
@@ -24,7 +23,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from exphil_agents.league.state import BOT_PREFIX, SELF_PREFIX, LeagueState, write_atomic
+from exphil_agents.league.state import BOT_PREFIX, SELF_PREFIX, LeagueState
+from melee_envs.atomic import atomic_path, write_text_atomic
 
 
 @dataclass(frozen=True)
@@ -237,11 +237,8 @@ class League:
         """The weights exploiters restart from (the warm start, or the first random init)."""
         from safetensors.torch import save_model
 
-        path = self.state.learner_dir / f"{learner}.init.safetensors"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        save_model(model.policy, str(tmp))
-        os.replace(tmp, path)
+        with atomic_path(self.state.learner_dir / f"{learner}.init.safetensors") as tmp:
+            save_model(model.policy, str(tmp))
 
     def _restart(self, learner: str, model: Any) -> None:
         from safetensors.torch import load_model
@@ -274,11 +271,8 @@ class League:
         return snap
 
     def checkpoint(self, learner: str, model: Any) -> None:
-        path = self.state.learner_dir / f"{learner}.zip"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.tmp.zip")
-        model.save(tmp)
-        os.replace(tmp, path)
+        with atomic_path(self.state.learner_dir / f"{learner}.zip") as tmp:
+            model.save(tmp)  # the .tmp suffix keeps SB3 from appending .zip
         self.state.learners[learner]["step"] = int(model.num_timesteps)
         self.state.save()
 
@@ -302,7 +296,15 @@ def main(cfg: LeagueConfig) -> dict[str, Any]:
 
     console = Console(width=120)
     league = League(cfg)
-    write_atomic(cfg.dir / "config.json", _config_json(cfg))
+    previous = cfg.dir / "config.json"
+    if previous.is_file():  # say what changed since the last run of this league
+        import json
+
+        old, new = json.loads(previous.read_text()), json.loads(_config_json(cfg))
+        changed = {k: (old.get(k), v) for k, v in new.items() if old.get(k) != v}
+        for key, (was, now) in changed.items():
+            console.print(f"  setting changed since the last run: {key}: {was!r} -> {now!r}")
+    write_text_atomic(previous, _config_json(cfg))
     for learner in league.roles:
         league.load_or_create(learner)
     resumed = {k: int(m.num_timesteps) for k, m in league.models.items() if m.num_timesteps}

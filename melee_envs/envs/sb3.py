@@ -14,9 +14,10 @@ from melee_envs.envs.vector import MeleeVectorEnv
 class MeleeSB3VecEnv(VecEnv):
     """The batched Melee env as an SB3 ``VecEnv`` (see :func:`melee_envs.envs.vector.sb3_vec_env`)."""
 
-    def __init__(self, env: MeleeVectorEnv) -> None:
+    def __init__(self, env: MeleeVectorEnv, num_envs: int | None = None) -> None:
+        """``num_envs``: the rows SB3 sees, when a subclass shows fewer than the env has."""
         self.env = env
-        super().__init__(env.num_envs, env.single_observation_space, env.single_action_space)
+        super().__init__(num_envs or env.num_envs, env.single_observation_space, env.single_action_space)
         self._actions: np.ndarray | None = None
         self._seed: int | None = None
         self.render_mode = env.render_mode

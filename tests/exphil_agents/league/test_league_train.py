@@ -72,7 +72,7 @@ def test_league_roles_pick_their_opponents(tmp_path):
 
     cfg = LeagueConfig(
         dir=tmp_path, steps=4096, games=8, snapshot_every=2048, n_steps=256, batch_size=512, n_epochs=1,
-        time_limit_minutes=0.1, main_exploiters=1, league_exploiters=1, tensorboard=False,
+        time_limit_minutes=0.1, main_exploiters=1, league_exploiters=1,
     )  # fmt: skip
     result = main(cfg)
     learners = {"main-0", "main_exploiter-0", "league_exploiter-0"}
@@ -85,6 +85,14 @@ def test_league_roles_pick_their_opponents(tmp_path):
     assert by_learner["main_exploiter-0"] <= {"main-0"} | {s for s in result["snapshots"] if s.startswith("main-0@")}
     assert not any(o.startswith("bot:") for o in by_learner["main_exploiter-0"])
     assert set(by_learner) == learners
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    runs = sorted((tmp_path / "tb").iterdir())
+    assert {r.name.rsplit("_", 1)[0] for r in runs} == learners
+    logged = EventAccumulator(str(next(r for r in runs if r.name.startswith("main-0")))).Reload()
+    tags = set(logged.Tags()["scalars"])
+    assert {"league/rating", "league/games", "league/population", "league/score_recent"} <= tags
 
 
 def test_config_errors_are_clear(tmp_path):

@@ -13,14 +13,39 @@ from exphil_agents.league.state import BOT_PREFIX, SELF_PREFIX
 
 
 class LeagueCallback(BaseCallback):
-    """Record ``learner``'s games in ``league.state``; log ratings and win rates per rollout."""
+    """Record ``learner``'s games in ``league.state``, log ratings and win rates per rollout, and
+    with ``snapshot_every`` add a snapshot of the learner (and checkpoint it with the league) each
+    time its step count passes a multiple of it, after that rollout's update.
 
-    def __init__(self, league: Any, learner: str, window: int = 200) -> None:
+    ``league`` is a :class:`~exphil_agents.league.train.League`; any SB3 training loop can use it::
+
+        league = League(LeagueConfig(dir=Path("runs/league")))
+        model = league.load_or_create("main-0")
+        model.learn(1_000_000, callback=LeagueCallback(league, "main-0", snapshot_every=50_000))
+    """
+
+    def __init__(self, league: Any, learner: str, snapshot_every: int | None = None, window: int = 200) -> None:
         super().__init__()
-        self.league, self.learner = league, learner
+        self.league, self.learner, self.snapshot_every = league, learner, snapshot_every
         self.recent: deque[float] = deque(maxlen=window)
         self.recent_by_opponent: dict[str, deque[float]] = {}
         self.opponent_counts: dict[str, int] = {}
+        self._mark = 0
+
+    def _on_training_start(self) -> None:
+        if self.snapshot_every:
+            self._mark = self.num_timesteps // self.snapshot_every
+
+    def _maybe_snapshot(self) -> None:
+        if self.snapshot_every and self.num_timesteps // self.snapshot_every > self._mark:
+            self._mark = self.num_timesteps // self.snapshot_every
+            self.league.snapshot(self.learner, self.model)
+
+    def _on_rollout_start(self) -> None:
+        self._maybe_snapshot()  # the previous rollout's update is done
+
+    def _on_training_end(self) -> None:
+        self._maybe_snapshot()
 
     def _on_step(self) -> bool:
         state = self.league.state

@@ -81,6 +81,10 @@ class LeagueConfig:
     """TensorBoard logs under DIR/tb."""
 
 
+def snapshot_id(learner: str, step: int) -> str:
+    return f"{learner}@{int(step):09d}"
+
+
 def learner_ids(cfg: LeagueConfig) -> dict[str, str]:
     ids = {"main-0": "main"}
     ids.update({f"main_exploiter-{i}": "main_exploiter" for i in range(cfg.main_exploiters)})
@@ -252,7 +256,7 @@ class League:
 
         step = int(model.num_timesteps)
         info = self.state.learners[learner]
-        snap = f"{learner}@{step:09d}"
+        snap = snapshot_id(learner, step)
         meta = {
             "learner": learner,
             "role": self.roles[learner],
@@ -324,13 +328,15 @@ def main(cfg: LeagueConfig) -> dict[str, Any]:
             before = model.num_timesteps
             model.learn(
                 chunk,
-                callback=LeagueCallback(league, learner),
+                callback=LeagueCallback(league, learner, cfg.snapshot_every),
                 reset_num_timesteps=False,
                 tb_log_name=learner,
                 progress_bar=False,
             )
             trained += model.num_timesteps - before
-            snap = league.snapshot(learner, model)
+            snap = league.state.learners[learner].get("last_snapshot")
+            if snap != snapshot_id(learner, model.num_timesteps):  # the run's last steps
+                snap = league.snapshot(learner, model)
             rating = league.state.table.rating(learner)
             console.print(
                 f"  {learner}: step {model.num_timesteps:,}  rating {rating:.0f}  snapshot {snap}  "

@@ -133,3 +133,17 @@ def test_kl_to_the_bc_teacher_keeps_the_learner_close(tmp_path):
         with torch.no_grad():
             kls[coef] = float(model.kl_to_teacher(obs))
     assert kls[3.0] < 0.5 * kls[0.0], kls
+
+
+def test_the_callback_snapshots_inside_any_sb3_loop(tmp_path):
+    from exphil_agents.league.callback import LeagueCallback
+    from exphil_agents.league.train import League, LeagueConfig
+
+    cfg = LeagueConfig(dir=tmp_path, games=8, n_steps=128, batch_size=512, n_epochs=1, tensorboard=False)
+    league = League(cfg)
+    model = league.load_or_create("main-0")
+    model.learn(5000, callback=LeagueCallback(league, "main-0", snapshot_every=2000))
+    steps = [league.state.snapshots[s]["step"] for s in league.state.snapshot_ids()]
+    assert steps == [2048, 4096]  # each after the update of the rollout that crossed a multiple
+    assert (tmp_path / "learners" / "main-0.zip").is_file()
+    assert league.state.learners["main-0"]["step"] == 4096

@@ -34,11 +34,11 @@ class LeagueConfig:
     dir: Path = Path("runs/league")
     """League folder: snapshots, learner checkpoints, match history, TensorBoard logs."""
     steps: int = 200_000
-    """Environment steps per learner (port-1 frames)."""
+    """Environment steps per learner (decisions: frames = steps x frame_skip)."""
     games: int = 32
     """Games played at once per learner."""
     snapshot_every: int = 25_000
-    """Steps between snapshots (rounded up to whole PPO rollouts)."""
+    """Steps between snapshots (taken after the rollout that crosses each multiple)."""
     sampling: Literal["pfsp", "uniform", "recent"] = "pfsp"
     """How the main agent draws past snapshots."""
     pfsp_weighting: Literal["hard", "variance", "linear"] = "hard"
@@ -51,11 +51,15 @@ class LeagueConfig:
     bot_fraction: float = 0.3
     """Share of the main agent's games against a bot."""
     rating: Literal["elo", "openskill"] = "elo"
+    """Rating system of the league table (tournaments fit their own ratings)."""
     main_exploiters: int = 0
+    """AlphaStar main exploiters: train against the main agents only (off by default)."""
     league_exploiters: int = 0
+    """AlphaStar league exploiters: train against the whole population (off by default)."""
     exploiter_reset_win_rate: float = 0.7
     """A main exploiter restarts when its win rate against the main agents passes this."""
     league_exploiter_reset: float = 0.25
+    """Chance that a league exploiter restarts from its initial weights at each snapshot."""
     character: str = "FOX"
     opponent_character: str = "FOX"
     stage: str = "FINAL_DESTINATION"

@@ -36,7 +36,7 @@ def status(cfg: StatusConfig) -> dict:
     rating = "elo"
     if (cfg.dir / "league.json").is_file():
         rating = json.loads((cfg.dir / "league.json").read_text()).get("rating", "elo")
-    state = LeagueState(cfg.dir, rating)
+    state = LeagueState(cfg.dir, rating, read_only=True)
     rows = state.table.table()
     table = Table(title=f"{cfg.dir}: {len(state.matches()):,} games, {len(state.snapshots)} snapshots ({rating})")
     for col in ("player", "rating", "+-", "games"):

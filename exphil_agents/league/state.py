@@ -15,6 +15,7 @@ warning. Learners resume from their last checkpoint (taken with every snapshot).
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sys
@@ -40,9 +41,13 @@ class LeagueState:
         root: the league folder.
         rating: ``"elo"`` or ``"openskill"``.
         seed: the opponent sampler's seed (a resumed league restores its saved RNG state).
+        read_only: only read (``league status`` beside a running league): no lock, no repairs.
+
+    Raises:
+        RuntimeError: another process has the league open for writing.
     """
 
-    def __init__(self, root: str | Path, rating: str = "elo", seed: int = 0) -> None:
+    def __init__(self, root: str | Path, rating: str = "elo", seed: int = 0, read_only: bool = False) -> None:
         self.root = Path(root)
         self.snapshot_dir = self.root / "snapshots"
         self.learner_dir = self.root / "learners"
@@ -54,7 +59,16 @@ class LeagueState:
         self.snapshots: dict[str, dict[str, Any]] = {}
         self.learners: dict[str, dict[str, Any]] = {}
         self.rng = np.random.default_rng(seed)
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.read_only = read_only
+        self._events: Any = None
+        if not read_only:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self._events = open(self.root / "events.jsonl", "a")  # noqa: SIM115 - held open for appends
+            try:  # one writer at a time; the lock goes with the process, so a kill leaves none
+                fcntl.flock(self._events.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                self._events.close()
+                raise RuntimeError(f"{self.root}: the league is open in another process (one run per league)") from None
         meta = self.root / "league.json"
         if meta.is_file():
             saved = json.loads(meta.read_text())
@@ -62,7 +76,6 @@ class LeagueState:
             if saved.get("rng"):
                 self.rng.bit_generator.state = saved["rng"]
         self._replay()
-        self._events = open(self.root / "events.jsonl", "a")  # noqa: SIM115 - held open for appends
 
     # -- history ---------------------------------------------------------------------------------
 
@@ -73,26 +86,24 @@ class LeagueState:
             raw = path.read_bytes()
             for line in raw.splitlines(keepends=True):
                 try:
-                    event = json.loads(line)
+                    event = json.loads(line) if line.endswith(b"\n") else None
                 except ValueError:
-                    print(f"league: dropping a cut-off line at the end of {path}", file=sys.stderr)
-                    break
-                if not line.endswith(b"\n"):
-                    print(f"league: dropping a cut-off line at the end of {path}", file=sys.stderr)
+                    event = None
+                if event is None:  # a writer was killed mid-line (or, read-only, is writing it now)
+                    if not self.read_only:
+                        print(f"league: dropping a cut-off line at the end of {path}", file=sys.stderr)
                     break
                 self._apply(event)
                 good += len(line)
-            if good != len(raw):
-                with open(path, "r+b") as fh:
-                    fh.truncate(good)
+            if good != len(raw) and not self.read_only:
+                os.ftruncate(self._events.fileno(), good)
+        if self.read_only:
+            return
         known = {e["id"] for e in self.events if e["type"] == "snapshot"}
-        pending = [s for s in list_snapshots(self.snapshot_dir) if s["id"] not in known]
-        if pending:  # snapshots renamed into place just before a kill: record them now
-            with open(path, "a") as fh:
-                for info in pending:
-                    event = {"type": "snapshot", "id": info["id"], "learner": info["learner"], "step": info["step"]}
-                    fh.write(json.dumps(event) + "\n")
-                    self._apply(event)
+        for info in list_snapshots(self.snapshot_dir):  # renamed into place just before a kill
+            if info["id"] not in known:
+                self._append({"type": "snapshot", "id": info["id"], "learner": info["learner"], "step": info["step"]})
+        self.flush()
 
     def _apply(self, event: dict[str, Any]) -> None:
         self.events.append(event)
@@ -108,6 +119,8 @@ class LeagueState:
             self.snapshots[event["id"]] = {**event, "path": str(info)}
 
     def _append(self, event: dict[str, Any]) -> None:
+        if self.read_only:
+            raise RuntimeError(f"{self.root}: opened read-only")
         self._apply(event)
         self._events.write(json.dumps(event) + "\n")
 
@@ -120,6 +133,8 @@ class LeagueState:
         self.flush()
 
     def flush(self, sync: bool = False) -> None:
+        if self._events is None:
+            return
         self._events.flush()
         if sync:
             os.fsync(self._events.fileno())
@@ -137,7 +152,9 @@ class LeagueState:
 
     def close(self) -> None:
         self.flush(sync=True)
-        self._events.close()
+        if self._events is not None:
+            self._events.close()
+            self._events = None
 
     # -- queries ---------------------------------------------------------------------------------
 

@@ -66,3 +66,16 @@ def test_a_snapshot_written_just_before_a_kill_is_recorded_on_restart(tmp_path):
     state.close()
     assert json.loads((tmp_path / "events.jsonl").read_text().splitlines()[0])["type"] == "snapshot"
     assert LeagueState(tmp_path).snapshot_ids() == ["main-0@000000100"]
+
+
+def test_one_writer_at_a_time_and_read_only_readers(tmp_path):
+    state = LeagueState(tmp_path)
+    _fill(state)
+    with pytest.raises(RuntimeError, match="open in another process"):
+        LeagueState(tmp_path)  # a second writer (the lock is per open file, as between processes)
+    reader = LeagueState(tmp_path, read_only=True)
+    assert reader.table.ratings == state.table.ratings
+    with pytest.raises(RuntimeError, match="read-only"):
+        reader.record_match("main-0", "bot:idle", 1.0, 99)
+    state.close()
+    LeagueState(tmp_path).close()  # free again once the writer closed

@@ -16,7 +16,7 @@ one ``snapshot_every`` chunk each.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -25,6 +25,7 @@ import numpy as np
 
 from exphil_agents.league.state import BOT_PREFIX, SELF_PREFIX, LeagueState
 from melee_envs.atomic import atomic_path, write_text_atomic
+from melee_envs.obs import ObsConfig
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ class LeagueConfig:
     play the same way in tournaments)."""
     backbone: str = "mlp"
     """The learners' backbone (one frame per step)."""
+    obs: ObsConfig = field(default_factory=ObsConfig)
+    """The learners' observation layout (with --init-from, the BC network's is used)."""
     init_from: str | None = None
     """A BC checkpoint to warm-start every learner from (its backbone and observation layout)."""
     kl_coef: float = 0.0
@@ -165,14 +168,15 @@ class League:
     # -- learners --------------------------------------------------------------------------------
 
     @cached_property
-    def obs_config(self) -> Any:
-        from melee_envs.obs import ObsConfig
-
+    def obs_config(self) -> ObsConfig:
         if self.cfg.init_from is None:
-            return ObsConfig()
+            return self.cfg.obs
         from exphil_agents.network import checkpoint_file, read_spec
 
-        return ObsConfig.from_dict(read_spec(checkpoint_file(self.cfg.init_from))["obs_config"])
+        bc = ObsConfig.from_dict(read_spec(checkpoint_file(self.cfg.init_from))["obs_config"])
+        if self.cfg.obs not in (ObsConfig(), bc):
+            raise ValueError(f"--obs differs from the observation layout of {self.cfg.init_from}; leave it unset")
+        return bc
 
     def make_env(self, learner: str, seed: int) -> Any:
         from exphil_agents.league.selfplay import LeagueVecEnv
@@ -360,4 +364,4 @@ def main(cfg: LeagueConfig) -> dict[str, Any]:
 def _config_json(cfg: LeagueConfig) -> str:
     import json
 
-    return json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()}, indent=1)
+    return json.dumps(asdict(cfg), indent=1, default=str)

@@ -147,3 +147,16 @@ def test_the_callback_snapshots_inside_any_sb3_loop(tmp_path):
     assert steps == [2048, 4096]  # each after the update of the rollout that crossed a multiple
     assert (tmp_path / "learners" / "main-0.zip").is_file()
     assert league.state.learners["main-0"]["step"] == 4096
+
+
+def test_the_observation_layout_is_chosen_and_kept_in_snapshots(tmp_path):
+    from exphil_agents.league.population import read_snapshot
+    from exphil_agents.league.train import League, LeagueConfig
+    from melee_envs.obs import ObsConfig, ObservationEncoder
+
+    learned = ObsConfig(action_mode="learned", character_mode="learned", stage_mode="learned")
+    league = League(LeagueConfig(dir=tmp_path, games=4, n_steps=64, batch_size=256, obs=learned, tensorboard=False))
+    model = league.load_or_create("main-0")
+    assert model.observation_space.shape == (ObservationEncoder(learned).size,)
+    snap = league.snapshot("main-0", model)
+    assert ObsConfig.from_dict(read_snapshot(tmp_path / "snapshots" / snap)["obs_config"]) == learned

@@ -160,3 +160,13 @@ def test_the_observation_layout_is_chosen_and_kept_in_snapshots(tmp_path):
     assert model.observation_space.shape == (ObservationEncoder(learned).size,)
     snap = league.snapshot("main-0", model)
     assert ObsConfig.from_dict(read_snapshot(tmp_path / "snapshots" / snap)["obs_config"]) == learned
+
+
+def test_the_league_example_runs(tmp_path):
+    script = Path(__file__).resolve().parents[3] / "examples" / "league_selfplay.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "8192"], cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "main-0@000008192" in done.stdout
+    assert (tmp_path / "runs" / "example-league" / "tournament" / "results.json").is_file()

@@ -255,7 +255,12 @@ class League:
     def _restart(self, learner: str, model: Any) -> None:
         from safetensors.torch import load_model
 
-        load_model(model.policy, str(self.state.learner_dir / f"{learner}.init.safetensors"))
+        policy = model.policy
+        load_model(policy, str(self.state.learner_dir / f"{learner}.init.safetensors"))
+        # A fresh optimizer too: Adam's moments belong to the weights just discarded.
+        policy.optimizer = policy.optimizer_class(
+            policy.parameters(), lr=model.lr_schedule(1.0), **policy.optimizer_kwargs
+        )
         self.state.learners[learner]["resets"] = self.state.learners[learner].get("resets", 0) + 1
 
     def snapshot(self, learner: str, model: Any) -> str:
@@ -291,7 +296,7 @@ class League:
     def _roles_after_snapshot(self, learner: str, model: Any) -> None:
         role, st = self.roles[learner], self.state
         if role == "main_exploiter":
-            mains = [s for s in st.snapshot_ids("main")][-3:] or [SELF_PREFIX + "main-0"]
+            mains = [*st.snapshot_ids("main")[-3:], "main-0"]  # recent snapshots and the live agent
             rate = float(np.mean([st.win_rate(learner, m) for m in mains]))
             if rate > self.cfg.exploiter_reset_win_rate:
                 self._restart(learner, model)

@@ -170,3 +170,31 @@ def test_the_league_example_runs(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "main-0@000008192" in done.stdout
     assert (tmp_path / "runs" / "example-league" / "tournament" / "results.json").is_file()
+
+
+def test_exploiters_restart_from_their_initial_weights(tmp_path):
+    from exphil_agents.league.train import League, LeagueConfig
+
+    cfg = LeagueConfig(
+        dir=tmp_path, games=4, n_steps=64, batch_size=256, tensorboard=False, main_exploiters=1,
+        league_exploiters=1, league_exploiter_reset=1.0, exploiter_reset_win_rate=0.7,
+    )  # fmt: skip
+    league = League(cfg)
+    models = {k: league.load_or_create(k) for k in league.roles}
+    initial = {k: [p.detach().clone() for p in m.policy.parameters()] for k, m in models.items()}
+    for model in models.values():
+        with torch.no_grad():
+            for p in model.policy.parameters():
+                p.add_(0.5)
+    exploiter = "main_exploiter-0"
+    league._roles_after_snapshot(exploiter, models[exploiter])  # even record so far: no restart
+    assert league.state.learners[exploiter]["resets"] == 0
+    for step in range(30):
+        league.state.record_match(exploiter, "main-0", 1.0, step)
+    league._roles_after_snapshot(exploiter, models[exploiter])  # beats the main agent: restart
+    league._roles_after_snapshot("league_exploiter-0", models["league_exploiter-0"])  # reset chance 1
+    for name in (exploiter, "league_exploiter-0"):
+        assert league.state.learners[name]["resets"] == 1
+        for p, q in zip(models[name].policy.parameters(), initial[name], strict=True):
+            torch.testing.assert_close(p, q)
+    assert not torch.equal(next(models["main-0"].policy.parameters()), initial["main-0"][0])

@@ -9,7 +9,7 @@ import tyro
 USAGE = """usage: exphil COMMAND [--help] [options]
 
 commands:
-  train         short PPO run in Melee-v0 vs the scripted bot, then an evaluation
+  train         short PPO run in Melee-v0 vs the scripted bot (level 1), then an evaluation
   bench         Melee-v0 steps/s next to CartPole-v1, and raw mock-engine frames/s
   bench-vector  the batched vector env's agent-steps/s vs a write-only ceiling and CartPole-v1
   bench-fidelity the mock engine's next-frame position error against real replays

@@ -1,4 +1,5 @@
-"""The main job: a short PPO run in ``Melee-v0`` against the scripted bot, then an evaluation.
+"""The main job: a short PPO run in ``Melee-v0`` against the scripted bot (level 1), then an
+evaluation.
 
 The evaluation plays the trained policy and, as a reference measured in the same run, a uniformly
 random policy against the same opponent, and prints both side by side.
@@ -18,11 +19,14 @@ class TrainConfig:
     """PPO in Melee-v0 against a built-in opponent."""
 
     timesteps: int = 50_000
-    """Environment steps (frames) to train for."""
+    """Environment steps to train for (each holds the inputs for frame_skip frames)."""
+    frame_skip: int = 4
+    """Frames each decision is held for (1: decide every frame)."""
     n_envs: int = 4
     """Parallel envs (in-process)."""
-    opponent: str = "scripted"
-    """Opponent: idle, random or scripted."""
+    opponent: str = "scripted:1"
+    """Opponent: idle, random, jumper, scripted or scripted:LEVEL (1-9; level 1 by default, a
+    bot a short run can learn to beat)."""
     character: str = "FOX"
     """The agent's character."""
     opponent_character: str = "FOX"
@@ -30,7 +34,7 @@ class TrainConfig:
     stocks: int = 1
     """Stocks per game (1 keeps episodes short)."""
     time_limit_minutes: float = 1.0
-    eval_episodes: int = 5
+    eval_episodes: int = 20
     seed: int = 0
     learning_rate: float = 3e-4
     n_steps: int = 512
@@ -59,6 +63,7 @@ def _env_kwargs(cfg: TrainConfig) -> dict[str, Any]:
         "stage": cfg.stage,
         "stocks": cfg.stocks,
         "time_limit_minutes": cfg.time_limit_minutes,
+        "frame_skip": cfg.frame_skip,
         "render_mode": None,
     }
     if cfg.init_from is not None:  # the BC network's observation layout

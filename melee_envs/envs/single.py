@@ -59,6 +59,8 @@ class MeleeEnv(gym.Env):
     * ``obs`` (an :class:`~melee_envs.obs.ObsConfig` or dict), ``reward`` (a
       :class:`~melee_envs.rewards.RewardConfig` or dict).
     * ``action_mode``: ``"multi_discrete"`` (default) or ``"discrete"``.
+    * ``frame_skip``: frames each step's inputs (the agent's and the opponent's) are held for,
+      rewards summed over them (default 1; as the vector env's ``frame_skip``).
     * ``render_mode``: ``"ansi"`` (text), ``"rgb_array"`` (an image of the frame, see
       :mod:`melee_envs.render`; works with ``gymnasium.wrappers.RecordVideo``) or None.
     * ``backend``: ``"mock"`` (default) or ``"dolphin"`` (Slippi Dolphin through libmelee, with
@@ -77,10 +79,14 @@ class MeleeEnv(gym.Env):
         opponent: Any = "scripted",
         action_mode: str = "multi_discrete",
         render_mode: str | None = None,
+        frame_skip: int = 1,
         **kwargs: Any,
     ) -> None:
         if action_mode not in ("multi_discrete", "discrete"):
             raise ValueError(f"action_mode={action_mode!r}; choose 'multi_discrete' or 'discrete'")
+        if isinstance(frame_skip, bool) or int(frame_skip) != frame_skip or frame_skip < 1:
+            raise ValueError(f"frame_skip must be an integer >= 1; got {frame_skip!r}")
+        self.frame_skip = int(frame_skip)
         self.config = GameConfig.from_kwargs(**kwargs)
         self.game = Game(self.config, render_mode, observers=(0,))
         self.render_mode = render_mode
@@ -121,9 +127,14 @@ class MeleeEnv(gym.Env):
         game.actions[0, 0] = self._agent_action(action)
         opp = np.asarray(self.opponent(game.state, 1)).reshape(-1, 13)[0]
         game.actions[0, 1] = game.codec.check(opp) if self._user_opponent else opp
-        done = game.step()
+        reward = 0.0
+        for _ in range(self.frame_skip):  # both ports hold their inputs; rewards add up
+            done = game.step()
+            reward += float(game.reward[0])
+            if done:
+                break
         info = {"episode": game.episode_stats(0)} if done else {}
-        return game.obs[0].copy(), float(game.reward[0]), done, False, info
+        return game.obs[0].copy(), reward, done, False, info
 
     def render(self) -> str | np.ndarray | None:
         return self.game.render()

@@ -84,6 +84,8 @@ def test_bad_input_is_named():
         gym.make("Melee-v0", stokcs=3)
     with pytest.raises(ValueError, match="unknown opponent"):
         gym.make("Melee-v0", opponent="cpu9")
+    with pytest.raises(ValueError, match="frame_skip must be an integer >= 1; got 0"):
+        gym.make("Melee-v0", frame_skip=0)
     env = gym.make("Melee-v0")
     env.reset(seed=0)
     bad = env.action_space.sample()

@@ -53,11 +53,12 @@ def _single_envs(n, **kwargs):
     return envs, np.stack(obs)
 
 
-def test_step_for_step_equal_to_separate_single_envs():
+@pytest.mark.parametrize("frame_skip", [1, 3])
+def test_step_for_step_equal_to_separate_single_envs(frame_skip):
     n = 6
-    vec = MeleeVectorEnv(n, opponent="idle", stage="bf", **SHORT)
+    vec = MeleeVectorEnv(n, opponent="idle", stage="bf", frame_skip=frame_skip, **SHORT)
     vobs, _ = vec.reset(seed=0)
-    singles, sobs = _single_envs(n, stage="bf", **SHORT)
+    singles, sobs = _single_envs(n, stage="bf", frame_skip=frame_skip, **SHORT)
     np.testing.assert_array_equal(vobs, sobs)
     rng = np.random.default_rng(0)
     ended_seen = 0

@@ -175,6 +175,7 @@ def test_whole_game_through_the_fake_dolphin(fake, replays_dir):
         ("silent", "no frame from Dolphin for 1.5 s"),
         ("drop", "lost the connection to Dolphin"),
         ("exit", "exited at start with code 3"),
+        ("late_exit", "exited at start with code 3"),
     ],
 )
 def test_silent_dropped_or_dead_dolphin_is_a_clear_error(fake, replays_dir, mode, message):

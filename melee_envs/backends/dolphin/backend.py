@@ -110,11 +110,14 @@ class DolphinBackend:
         headless = cfg.headless and getattr(self.console, "is_mainline", False)
         self.console.run(iso_path=cfg.iso_path, platform="headless" if headless else None)
         proc = self.console._process
+        died = f"Dolphin ({cfg.dolphin_path}) exited at start with code {{}}"
         for _ in range(10):  # a Dolphin that dies at start (bad image, bad flags) says so at once
             if proc.poll() is not None:
-                raise DolphinError(f"Dolphin ({cfg.dolphin_path}) exited at start with code {proc.returncode}")
+                raise DolphinError(died.format(proc.returncode))
             time.sleep(0.05)
         if not self.console.connect():
+            if proc.poll() is not None:  # died before it could be reached (a slow start)
+                raise DolphinError(died.format(proc.returncode))
             raise DolphinError(self._why(f"could not connect to Dolphin's Slippi port {cfg.slippi_port}"))
         for port, controller in controllers.items():
             self._connect_pad(port, controller)

@@ -14,7 +14,8 @@ then does what Dolphin does at libmelee's two boundaries:
   (the game is over: a post-game screen) until killed.
 
 ``EXPHIL_FAKE_MODE``: ``stream`` (default), ``silent`` (accepts the connection, never sends a
-frame), ``drop`` (disconnects after 60 frames), ``exit`` (exits at once with code 3).
+frame), ``drop`` (disconnects after 60 frames), ``exit`` (exits at once with code 3), ``late_exit``
+(exits with code 3 after a second, as a slow-starting Dolphin that dies would).
 """
 
 from __future__ import annotations
@@ -79,6 +80,9 @@ def main() -> None:
         return
     mode = os.environ.get("EXPHIL_FAKE_MODE", "stream")
     if mode == "exit":
+        sys.exit(3)
+    if mode == "late_exit":
+        time.sleep(1.0)
         sys.exit(3)
     user = Path(sys.argv[sys.argv.index("-u") + 1])
     for fifo in sorted((user / "Pipes").glob("slippibot*")):

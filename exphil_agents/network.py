@@ -164,11 +164,25 @@ def load_checkpoint(
     return network
 
 
+def warm_start_kwargs(path: str | Path) -> dict[str, Any]:
+    """The :class:`~exphil_agents.policies.BackbonePolicy` keyword arguments that fit the BC
+    checkpoint at ``path`` (folder or file): its backbone and config, observation layout and
+    embeddings, ``net_arch=[]``. A policy built with them takes :func:`warm_start`."""
+    spec = read_spec(checkpoint_file(path))
+    return {
+        "backbone": spec["backbone"],
+        "backbone_config": spec["backbone_config"],
+        "obs_config": spec["obs_config"],
+        "embed": spec["embed"],
+        "net_arch": [],
+    }
+
+
 def warm_start(model: Any, path: str | Path) -> PolicyNetwork:
-    """Load the BC checkpoint at ``path`` into an SB3 model built with
-    :class:`~exphil_agents.policies.BackbonePolicy` (same backbone and config, the BC dataset's
-    ``obs_config``, ``net_arch=[]``); returns the loaded network. Mismatches raise a
-    ``ValueError`` naming both sides."""
+    """Load the BC checkpoint at ``path`` (folder or file) into an SB3 model built with
+    :class:`~exphil_agents.policies.BackbonePolicy` and :func:`warm_start_kwargs`; returns the
+    loaded network. Mismatches raise a ``ValueError`` naming both sides."""
+    path = checkpoint_file(path)
     network = load_checkpoint(path)
     policy = getattr(model, "policy", model)
     if not hasattr(policy, "load_network"):

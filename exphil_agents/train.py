@@ -67,15 +67,10 @@ def _env_kwargs(cfg: TrainConfig) -> dict[str, Any]:
         "render_mode": None,
     }
     if cfg.init_from is not None:  # the BC network's observation layout
-        kwargs["obs"] = _bc_spec(cfg.init_from)[1]["obs_config"]
+        from exphil_agents.network import warm_start_kwargs
+
+        kwargs["obs"] = warm_start_kwargs(cfg.init_from)["obs_config"]
     return kwargs
-
-
-def _bc_spec(init_from: str) -> tuple[Any, dict[str, Any]]:
-    from exphil_agents.network import checkpoint_file, read_spec
-
-    path = checkpoint_file(init_from)
-    return path, read_spec(path)
 
 
 def evaluate(policy: Any, cfg: TrainConfig, episodes: int, seed: int) -> dict[str, float]:
@@ -154,23 +149,16 @@ def _warm_started(cfg: TrainConfig, env: dict[str, Any], common: dict[str, Any])
     from stable_baselines3 import PPO
     from stable_baselines3.common.env_util import make_vec_env
 
-    from exphil_agents.network import warm_start
+    from exphil_agents.network import warm_start, warm_start_kwargs
     from exphil_agents.policies import BackbonePolicy, frame_window
 
-    path, spec = _bc_spec(cfg.init_from)
-    if cfg.backbone not in (None, spec["backbone"]):
-        raise ValueError(f"--backbone {cfg.backbone!r} but {path} holds a {spec['backbone']!r} network")
-    window = 1 if spec["backbone"] == "mlp" else cfg.window
+    policy = warm_start_kwargs(cfg.init_from)
+    if cfg.backbone not in (None, policy["backbone"]):
+        raise ValueError(f"--backbone {cfg.backbone!r} but {cfg.init_from} holds a {policy['backbone']!r} network")
+    window = 1 if policy["backbone"] == "mlp" else cfg.window
     venv = make_vec_env("Melee-v0", wrapper_class=frame_window, wrapper_kwargs={"window": window}, **env)
-    policy = {
-        "backbone": spec["backbone"],
-        "backbone_config": spec["backbone_config"],
-        "obs_config": spec["obs_config"],
-        "embed": spec["embed"],
-        "net_arch": [],
-    }
     model = PPO(BackbonePolicy, venv, policy_kwargs=policy, **common)
-    warm_start(model, path)
+    warm_start(model, cfg.init_from)
     return model
 
 

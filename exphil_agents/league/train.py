@@ -171,12 +171,16 @@ class League:
     def obs_config(self) -> ObsConfig:
         if self.cfg.init_from is None:
             return self.cfg.obs
-        from exphil_agents.network import checkpoint_file, read_spec
-
-        bc = ObsConfig.from_dict(read_spec(checkpoint_file(self.cfg.init_from))["obs_config"])
+        bc = ObsConfig.from_dict(self._warm_start_kwargs["obs_config"])
         if self.cfg.obs not in (ObsConfig(), bc):
             raise ValueError(f"--obs differs from the observation layout of {self.cfg.init_from}; leave it unset")
         return bc
+
+    @cached_property
+    def _warm_start_kwargs(self) -> dict[str, Any]:
+        from exphil_agents.network import warm_start_kwargs
+
+        return warm_start_kwargs(self.cfg.init_from)
 
     def make_env(self, learner: str, seed: int) -> Any:
         from exphil_agents.league.selfplay import LeagueVecEnv
@@ -220,10 +224,7 @@ class League:
         cfg = self.cfg
         policy: dict[str, Any] = {"backbone": cfg.backbone, "obs_config": self.obs_config.__dict__}
         if cfg.init_from is not None:
-            from exphil_agents.network import checkpoint_file, read_spec
-
-            spec = read_spec(checkpoint_file(cfg.init_from))
-            policy.update(backbone=spec["backbone"], backbone_config=spec["backbone_config"], embed=spec["embed"])
+            policy = dict(self._warm_start_kwargs)
         model = TeacherPPO(
             BackbonePolicy,
             env,

@@ -198,3 +198,21 @@ def test_exploiters_restart_from_their_initial_weights(tmp_path):
         for p, q in zip(models[name].policy.parameters(), initial[name], strict=True):
             torch.testing.assert_close(p, q)
     assert not torch.equal(next(models["main-0"].policy.parameters()), initial["main-0"][0])
+
+
+def test_a_league_warm_starts_from_a_bc_checkpoint_folder(tmp_path):
+    from exphil_agents.league.train import League, LeagueConfig
+    from exphil_agents.network import PolicyNetwork, save_checkpoint
+
+    torch.manual_seed(0)
+    network = PolicyNetwork("mlp", {"hidden": 32, "layers": 1})
+    save_checkpoint(network, tmp_path / "bc" / "best" / "model.safetensors")
+    cfg = LeagueConfig(
+        dir=tmp_path / "league", games=4, n_steps=64, batch_size=256, init_from=str(tmp_path / "bc" / "best"),
+        kl_coef=0.5, tensorboard=False,
+    )  # fmt: skip
+    model = League(cfg).load_or_create("main-0")
+    assert model.policy.backbone_config["hidden"] == 32
+    obs = torch.randn(8, network.encoder.obs_size)
+    assert float(model.kl_to_teacher(obs)) == pytest.approx(0.0, abs=1e-5)  # starts as the teacher
+    model.learn(256)

@@ -99,7 +99,7 @@ def main(cfg: LeagueBenchConfig) -> dict[str, Any]:
         for name, groups in (("one pairing at a time", [[p] for p in pairs]), ("whole round at once", [pairs])):
             start = time.perf_counter()
             for group in groups:
-                play_round(players, specs, group, cfg.tournament_games, cfg.seed, settings, specs)
+                play_round(players, specs, group, cfg.tournament_games, cfg.seed, settings)
             timings[name] = time.perf_counter() - start
         games = len(pairs) * cfg.tournament_games
         table = Table(title=f"tournament: {len(specs)} agents ({cfg.tournament_networks} networks), {games} games")

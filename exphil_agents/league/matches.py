@@ -19,7 +19,6 @@ class GameSettings:
     stage: str = "FINAL_DESTINATION"
     stocks: int = 1
     time_limit_minutes: float = 1.0
-    backend: str = "mock"
     dolphin: dict[str, Any] | None = None
     """DolphinConfig fields for backend="dolphin" (paths, ports, headless...)."""
 
@@ -30,6 +29,19 @@ def pairing_seed(seed: int, first: str, second: str) -> int:
     return int(np.random.SeedSequence([seed, key]).generate_state(1)[0])
 
 
+def port_orders(games: int) -> list[tuple[int, int]]:
+    """``(order, count)``: order 0 plays ``count`` games with the pairing's first agent on port 1,
+    order 1 the rest with it on port 2."""
+    return [(order, count) for order, count in ((0, (games + 1) // 2), (1, games // 2)) if count]
+
+
+def _record(a: str, b: str, order: int, seed: int, game: int, winner: int, frames: int) -> dict[str, Any]:
+    """One game, scored from ``a``'s side (``a`` on port ``order + 1``; winner -1 is a draw)."""
+    score = 0.5 if winner < 0 else float(winner == order)
+    return {"a": a, "b": b, "a_port": order + 1, "seed": seed, "game": game, "score": score,
+            "winner": int(winner), "frames": int(frames)}  # fmt: skip
+
+
 def play_round(
     players: list[Any],
     names: list[str],
@@ -37,25 +49,21 @@ def play_round(
     games: int,
     seed: int,
     settings: GameSettings,
-    specs: list[str] | None = None,
 ) -> list[list[dict[str, Any]]]:
     """Every game of a round at once, in one batched mock engine: pairing ``(i, j)`` plays
     ``games`` games, half with ``i`` on port 1. Each network makes one forward pass per frame
-    over all its unfinished games (both ports); each bot runs once per port. Returns the game
-    records of every pairing, scores from ``i``'s side.
-
-    ``specs``: the bots' names, to give each bot one instance per port (a bot's timing counts its
-    own calls)."""
+    over all its unfinished games (both ports); each bot runs as one instance per port (a bot's
+    timing counts its own calls). Returns the game records of every pairing, scores from ``i``'s
+    side."""
     from exphil_agents.league.players import BotPlayer, NetPlayer
     from melee_envs.backends.mock import MockBackend, MockConfig
 
     blocks = []  # (pairing, order, first row, count)
     rows = 0
-    for p, _ in enumerate(pairs):
-        for order, count in ((0, (games + 1) // 2), (1, games // 2)):
-            if count:
-                blocks.append((p, order, rows, count))
-                rows += count
+    for p in range(len(pairs)):
+        for order, count in port_orders(games):
+            blocks.append((p, order, rows, count))
+            rows += count
     port_of = np.full((len(players), rows), -1, np.int64)
     for p, order, start, count in blocks:
         i, j = pairs[p]
@@ -85,7 +93,7 @@ def play_round(
         for port in (0, 1):
             on_port = mine[port_of[e, mine] == port]
             if len(on_port):
-                bot = BotPlayer(specs[e], seed + port) if specs and isinstance(player, BotPlayer) else player
+                bot = BotPlayer(player.name, seed + port) if isinstance(player, BotPlayer) else player
                 bot.seed(seed + port)
                 actors.append((bot, on_port, np.full(len(on_port), port)))
     actions = np.broadcast_to(backend.codec.noop().astype(np.int64), (rows, 2, 13)).copy()
@@ -98,21 +106,16 @@ def play_round(
             # Finished games need no forward pass (unless the player's state or held actions
             # are laid out over all its games).
             keep = live[mine] if player.stateless and player.repeat == 1 else slice(None)
-            rows, sides = mine[keep], ports[keep]
-            if len(rows):
-                actions[rows, sides] = player.act_games(backend, rows, sides)
+            chosen, sides = mine[keep], ports[keep]
+            if len(chosen):
+                actions[chosen, sides] = player.act_games(backend, chosen, sides)
         backend.step(actions, checked=True)
     winners, frames = backend.winner, backend.state.frame
     out: list[list[dict[str, Any]]] = [[] for _ in pairs]
     for p, order, start, count in blocks:
         i, j = pairs[p]
-        for g in range(count):
-            winner = int(winners[start + g])
-            score = 0.5 if winner < 0 else float(winner == order)
-            out[p].append(
-                {"a": names[i], "b": names[j], "a_port": order + 1, "seed": seed, "game": start + g,
-                 "score": score, "winner": winner, "frames": int(frames[start + g])}
-            )  # fmt: skip
+        for g in range(start, start + count):
+            out[p].append(_record(names[i], names[j], order, seed, g, int(winners[g]), int(frames[g])))
     return out
 
 
@@ -157,20 +160,12 @@ def play_pairing(
 ) -> list[dict[str, Any]]:
     """``games`` Dolphin games between ``a`` and ``b``, half with each on port 1; one record per
     game with the score from ``a``'s side."""
-    play = play_dolphin
     records: list[dict[str, Any]] = []
-    for order, count in ((0, (games + 1) // 2), (1, games // 2)):
-        if count == 0:
-            continue
+    for order, count in port_orders(games):
         first, second = (a, b) if order == 0 else (b, a)
         port1, port2 = names if order == 0 else names[::-1]
         game_seed = pairing_seed(seed, port1, port2)
-        result = play(first, second, count, game_seed, settings)
+        result = play_dolphin(first, second, count, game_seed, settings)
         for g, (winner, frames) in enumerate(zip(result["winner"], result["frames"], strict=True)):
-            a_port = order  # a plays port 1 (index 0) in order 0, port 2 in order 1
-            score = 0.5 if winner < 0 else float(winner == a_port)
-            records.append(
-                {"a": names[0], "b": names[1], "a_port": a_port + 1, "seed": game_seed, "game": g,
-                 "score": score, "winner": int(winner), "frames": int(frames)}
-            )  # fmt: skip
+            records.append(_record(names[0], names[1], order, game_seed, g, int(winner), int(frames)))
     return records

@@ -28,6 +28,8 @@ from melee_envs.opponents import OPPONENTS, is_bot, make_opponent
 
 #: MultiDiscrete columns of the main and c-stick x axes (flipped for a mirrored view).
 STICK_X_COLUMNS = (8, 10)
+#: The envs' controller (17 uniform stick buckets): what every network player must output.
+ENV_NVEC = ControllerCodec().nvec.tolist()
 
 
 class PlayerError(ValueError):
@@ -144,12 +146,9 @@ class NetPlayer:
         return np.asarray(actions, np.int64).reshape(-1, 13)
 
     def act(self, game: Any, port: int) -> np.ndarray:
-        if self._holding(int(np.prod(game.packed.stage.shape))):
-            return self._held.copy()
-        obs = self.encoder.encode_packed(game.packed, ego=port, mirror=port == 1)
-        actions = self.act_obs(obs)
-        self._held = flip_stick_x(actions) if port == 1 else actions
-        return self._held.copy()
+        """World-frame actions for every game of the batch, playing ``port``."""
+        n = int(np.prod(game.packed.stage.shape))
+        return self.act_games(game, np.arange(n), np.full(n, port))
 
     def act_games(self, game: Any, games: np.ndarray, ports: np.ndarray) -> np.ndarray:
         """World-frame actions for the listed games of a batch, playing ``ports[k]`` in game
@@ -211,15 +210,14 @@ def load_player(
     if not path.exists():
         raise PlayerError(f"{text}: no such bot or checkpoint (bots: {', '.join(OPPONENTS)}, scripted:1..9)")
     try:
-        if path.is_dir() or path.name == "model.safetensors" and (path.parent / "snapshot.json").is_file():
-            folder = path if path.is_dir() else path.parent
-            if (folder / "snapshot.json").is_file():
-                from exphil_agents.league.population import load_snapshot_policy, read_snapshot
+        folder = path if path.is_dir() else path.parent
+        if (path.is_dir() or path.name == "model.safetensors") and (folder / "snapshot.json").is_file():
+            from exphil_agents.league.population import load_snapshot_policy, read_snapshot
 
-                policy, obs_config = load_snapshot_policy(folder)
-                player = sb3_player(text, policy, obs_config, deterministic)
-                player.repeat = max(int(read_snapshot(folder).get("frame_skip", 1)), 1)
-                return player
+            policy, obs_config = load_snapshot_policy(folder)
+            player = sb3_player(text, policy, obs_config, deterministic)
+            player.repeat = max(int(read_snapshot(folder).get("frame_skip", 1)), 1)
+            return player
         if path.suffix == ".zip":
             return _zip_player(path, deterministic)
         from exphil_agents.network import checkpoint_file, load_checkpoint
@@ -245,7 +243,7 @@ def sb3_player(
         raise PlayerError(
             f"{name}: the network takes {shape[-1]} values per frame, its observation layout makes {size}"
         )
-    if list(policy.action_space.nvec) != [2] * 8 + [17] * 4 + [5]:
+    if list(policy.action_space.nvec) != ENV_NVEC:
         raise PlayerError(f"{name}: action space {policy.action_space} is not the env's MultiDiscrete controller")
     window = shape[0] if len(shape) == 2 else 1
 
@@ -290,7 +288,7 @@ def _zip_player(path: Path, deterministic: bool) -> NetPlayer:
 
 def _network_player(name: str, network: Any, deterministic: bool) -> NetPlayer:
     network.eval()
-    if list(network.nvec) != [2] * 8 + [17] * 4 + [5]:
+    if list(network.nvec) != ENV_NVEC:
         raise PlayerError(
             f"{name}: the network's controller ({list(network.nvec)}) is not the env's (17 uniform stick buckets)"
         )

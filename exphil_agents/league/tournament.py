@@ -120,9 +120,10 @@ def _display_name(spec: str) -> str:
 def _snapshot_meta(spec: str) -> tuple[int | None, str | None]:
     folder = Path(spec)
     folder = folder if folder.is_dir() else folder.parent
-    meta = folder / "snapshot.json"
-    if meta.is_file():
-        info = json.loads(meta.read_text())
+    if (folder / "snapshot.json").is_file():
+        from exphil_agents.league.population import read_snapshot
+
+        info = read_snapshot(folder)
         return int(info.get("step", 0)), info.get("learner")
     return None, None
 
@@ -154,9 +155,7 @@ def _settings(cfg: TournamentConfig) -> GameSettings:
             "slippi_port": cfg.slippi_port,
             "headless": cfg.headless,
         }
-    return GameSettings(
-        (cfg.character, cfg.opponent_character), cfg.stage, cfg.stocks, cfg.time_limit_minutes, cfg.backend, dolphin
-    )
+    return GameSettings((cfg.character, cfg.opponent_character), cfg.stage, cfg.stocks, cfg.time_limit_minutes, dolphin)
 
 
 def run(cfg: TournamentConfig) -> dict[str, Any]:
@@ -194,7 +193,7 @@ def _play(entries: list[Entry], pairs: list[tuple[int, int]], seed: int, cfg: To
     settings = _settings(cfg)
     if cfg.backend == "mock":
         players, names = [e.player for e in entries], [e.name for e in entries]
-        return play_round(players, names, pairs, cfg.games, seed, settings, [e.spec for e in entries])
+        return play_round(players, names, pairs, cfg.games, seed, settings)
     return [
         play_pairing(
             entries[i].player, entries[j].player, (entries[i].name, entries[j].name), cfg.games, seed, settings

@@ -38,7 +38,7 @@ def status(cfg: StatusConfig) -> dict:
         rating = json.loads((cfg.dir / "league.json").read_text()).get("rating", "elo")
     state = LeagueState(cfg.dir, rating, read_only=True)
     rows = state.table.table()
-    table = Table(title=f"{cfg.dir}: {len(state.matches()):,} games, {len(state.snapshots)} snapshots ({rating})")
+    table = Table(title=f"{cfg.dir}: {state.num_matches:,} games, {len(state.snapshots)} snapshots ({rating})")
     for col in ("player", "rating", "+-", "games"):
         table.add_column(col, justify="left" if col == "player" else "right")
     for row in rows[: cfg.top]:

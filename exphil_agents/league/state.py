@@ -55,7 +55,7 @@ class LeagueState:
         self.table = make_table(rating)
         self.wins: dict[tuple[str, str], float] = defaultdict(float)
         self.played: dict[tuple[str, str], int] = defaultdict(int)
-        self.events: list[dict[str, Any]] = []
+        self.num_matches = 0
         self.snapshots: dict[str, dict[str, Any]] = {}
         self.learners: dict[str, dict[str, Any]] = {}
         self.rng = np.random.default_rng(seed)
@@ -99,15 +99,14 @@ class LeagueState:
                 os.ftruncate(self._events.fileno(), good)
         if self.read_only:
             return
-        known = {e["id"] for e in self.events if e["type"] == "snapshot"}
         for info in list_snapshots(self.snapshot_dir):  # renamed into place just before a kill
-            if info["id"] not in known:
+            if info["id"] not in self.snapshots:
                 self._append({"type": "snapshot", "id": info["id"], "learner": info["learner"], "step": info["step"]})
         self.flush()
 
     def _apply(self, event: dict[str, Any]) -> None:
-        self.events.append(event)
         if event["type"] == "match":
+            self.num_matches += 1
             a, b, score = event["learner"], event["opponent"], float(event["score"])
             self.wins[a, b] += score
             self.played[a, b] += 1
@@ -162,7 +161,15 @@ class LeagueState:
         return win_rate_prior(self.wins[learner, opponent], self.played[learner, opponent])
 
     def matches(self) -> list[dict[str, Any]]:
-        return [e for e in self.events if e["type"] == "match"]
+        """Every recorded game, read back from the history on disk (the league keeps only its
+        ratings and counts in memory)."""
+        self.flush()
+        path = self.root / "events.jsonl"
+        if not path.is_file():
+            return []
+        lines = path.read_bytes().splitlines(keepends=True)
+        events = [json.loads(line) for line in lines if line.endswith(b"\n")]
+        return [e for e in events if e["type"] == "match"]
 
     def snapshot_ids(self, learner_role: str | None = None) -> list[str]:
         """Snapshot ids oldest first, optionally only those of learners with this role."""

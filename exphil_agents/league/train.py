@@ -329,7 +329,7 @@ def main(cfg: LeagueConfig) -> dict[str, Any]:
     console.print(
         f"[bold]league[/bold] {cfg.dir}: learners {list(league.roles)}, {cfg.steps:,} steps each, {cfg.games} games, "
         f"snapshots every {cfg.snapshot_every:,}"
-        + (f"; resumed at {resumed}, {len(league.state.matches()):,} games on record" if resumed else "")
+        + (f"; resumed at {resumed}, {league.state.num_matches:,} games on record" if resumed else "")
     )
     start = time.perf_counter()
     trained = 0
@@ -356,7 +356,7 @@ def main(cfg: LeagueConfig) -> dict[str, Any]:
                 f"  {learner}: step {model.num_timesteps:,}  rating {rating:.0f}  snapshot {snap}  "
                 f"({trained / (time.perf_counter() - start):,.0f} steps/s)"
             )
-    table = Table(title=f"league ratings ({cfg.rating}, {len(league.state.matches()):,} games)")
+    table = Table(title=f"league ratings ({cfg.rating}, {league.state.num_matches:,} games)")
     for col in ("player", "rating", "games"):
         table.add_column(col, justify="left" if col == "player" else "right")
     rows = league.state.table.table()

@@ -46,17 +46,14 @@ class LeagueVecEnv(MeleeSB3VecEnv):
         cache_size: int = 32,
         **env_kwargs: Any,
     ) -> None:
-        env_kwargs.pop("mode", None)
-        env_kwargs.pop("mirror", None)
         env = MeleeVectorEnv(2 * num_games, mode="self_play", mirror=True, copy=False, seed=seed, **env_kwargs)
         super().__init__(env, num_envs=num_games)
         self.sample_opponent, self._resolve = sample_opponent, resolve
         self.opponents: list[str] = [""] * num_games
         self._players: OrderedDict[str, Any] = OrderedDict()
         self._cache_size = cache_size
-        self._actions: np.ndarray | None = None
         self._joint = np.zeros((2 * num_games, 13), np.int64)
-        self._opp_obs = np.zeros((num_games, self.env.encoder.size), np.float32)
+        self._opp_obs = np.zeros((0, self.env.encoder.size), np.float32)
         self._seed = seed
 
     def player(self, opponent: str) -> Any:
@@ -87,7 +84,7 @@ class LeagueVecEnv(MeleeSB3VecEnv):
         for b in range(self.num_envs):
             self.opponents[b] = self.sample_opponent(b)
             self.player(self.opponents[b])  # load now: a bad opponent fails here, not mid-rollout
-        self._opp_obs[:] = obs[1::2]
+        self._opp_obs = obs[1::2]  # a view: the env (copy=False) rewrites this buffer each step
         return obs[0::2].copy()
 
     def step_wait(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict]]:
@@ -97,7 +94,7 @@ class LeagueVecEnv(MeleeSB3VecEnv):
         self._actions = None
         self._joint[1::2] = self._opponent_actions()
         obs, rewards, terminated, truncated, info = self.env.step(self._joint)
-        self._opp_obs[:] = obs[1::2]
+        self._opp_obs = obs[1::2]
         dones = (terminated | truncated)[0::2]
         infos: list[dict] = [{} for _ in range(self.num_envs)]
         if info:

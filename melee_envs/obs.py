@@ -263,21 +263,7 @@ class ObservationEncoder:
         mirror: bool = False,
     ) -> np.ndarray:
         """Encode packed buffers (the mock env's fast path); returns ``(N, size)``."""
-        bound = self._bound if self._bound is not None and self._bound[0] is packed else None
-        if bound is None:
-            n = int(np.prod(packed.stage.shape))
-            arrays = (
-                packed.pi.reshape(n, 2, 2, -1),
-                packed.pf.reshape(n, 2, 2, -1),
-                packed.pb.reshape(n, 2, 2, -1),
-                packed.stage.reshape(n),
-                packed.frame.reshape(n),
-                packed.ji.reshape(n, -1, len(JI)),
-                packed.jf.reshape(n, -1, len(JF)),
-                packed.jb.reshape(n, -1),
-            )
-            bound = self._bound = (packed, n, arrays, np.zeros(n, np.int64), np.zeros(n, np.int64))
-        _, n, arrays, egos, styles = bound
+        _, n, arrays, egos, styles = self._bind(packed)
         if out is None:
             out = self.allocate(n)
         egos[:] = ego
@@ -295,17 +281,31 @@ class ObservationEncoder:
     ) -> np.ndarray:
         """Row ``k`` = game ``games[k]`` of a packed batch seen from player ``egos[k]``, x-mirrored
         where ``mirrors[k]``; returns ``(len(games), size)`` (tournaments: each player's own games)."""
-        n = int(np.prod(packed.stage.shape))
         if out is None:
             out = self.allocate(len(games))
         _encode_games(
-            packed.pi.reshape(n, 2, 2, -1), packed.pf.reshape(n, 2, 2, -1), packed.pb.reshape(n, 2, 2, -1),
-            packed.stage.reshape(n), packed.frame.reshape(n), packed.ji.reshape(n, -1, len(JI)),
-            packed.jf.reshape(n, -1, len(JF)), packed.jb.reshape(n, -1),
-            np.ascontiguousarray(games, np.int64), np.ascontiguousarray(egos, np.int64),
+            *self._bind(packed)[2], np.ascontiguousarray(games, np.int64), np.ascontiguousarray(egos, np.int64),
             np.ascontiguousarray(mirrors, np.bool_), out, self._offsets, self._cats, self._ext, self._compact,
         )  # fmt: skip
         return out
+
+    def _bind(self, packed: PackedState) -> tuple:
+        """``(packed, n, flat views of its arrays, ego buffer, style buffer)``, kept for the last
+        packed state seen (an env encodes the same buffers every step)."""
+        if self._bound is None or self._bound[0] is not packed:
+            n = int(np.prod(packed.stage.shape))
+            arrays = (
+                packed.pi.reshape(n, 2, 2, -1),
+                packed.pf.reshape(n, 2, 2, -1),
+                packed.pb.reshape(n, 2, 2, -1),
+                packed.stage.reshape(n),
+                packed.frame.reshape(n),
+                packed.ji.reshape(n, -1, len(JI)),
+                packed.jf.reshape(n, -1, len(JF)),
+                packed.jb.reshape(n, -1),
+            )
+            self._bound = (packed, n, arrays, np.zeros(n, np.int64), np.zeros(n, np.int64))
+        return self._bound
 
 
 # Packed column indices, bound as compile-time constants in the kernel.

@@ -12,6 +12,8 @@ commands:
   train         short PPO run in Melee-v0 vs the scripted bot (level 1), then an evaluation
   bench         Melee-v0 steps/s next to CartPole-v1, and raw mock-engine frames/s
   bench-vector  the batched vector env's agent-steps/s vs a write-only ceiling and CartPole-v1
+  bench-threads the vector env's thread policy: alone, beside a torch step, beside a busy process
+  compile      compile (and cache) every engine kernel once, e.g. when building an image
   bench-fidelity the mock engine's next-frame position error against real replays
   bench-agents  every backbone: live-play latency, training throughput, PPO training speed
   bench-dolphin the Dolphin backend's per-frame work, against a stand-in Dolphin
@@ -66,6 +68,14 @@ def main(argv: list[str] | None = None) -> None:
             from melee_envs.bench_vector import VectorBenchConfig, main as run  # type: ignore[assignment]
 
             config_cls = VectorBenchConfig  # type: ignore[assignment]
+        elif name == "bench-threads":
+            from melee_envs.bench_threads import ThreadBenchConfig, main as run  # type: ignore[assignment]
+
+            config_cls = ThreadBenchConfig  # type: ignore[assignment]
+        elif name == "compile":
+            from melee_envs.compile_all import CompileConfig, main as run  # type: ignore[assignment]
+
+            config_cls = CompileConfig  # type: ignore[assignment]
         elif name == "bench-fidelity":
             from melee_envs.fidelity import FidelityConfig, main as run  # type: ignore[assignment]
 

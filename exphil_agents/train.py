@@ -99,7 +99,7 @@ def evaluate(policy: Any, cfg: TrainConfig, episodes: int, seed: int) -> dict[st
             obs, r, term, trunc, info = env.step(action)
             ret += r
             done = term or trunc
-        stats = info.get("episode", {})
+        stats = info.get("melee", {})
         totals["win"].append(float(stats.get("won", False)))
         totals["reward"].append(ret)
         for key in ("damage_dealt", "damage_taken", "stocks_taken"):

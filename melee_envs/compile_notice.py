@@ -1,5 +1,5 @@
 """Tell the user when a first call is compiling: Numba compiles the engine's kernels once per
-machine (cached afterwards), which takes about a minute and a half for the batched env."""
+machine (cached afterwards), about a minute each on 2 cores; ``exphil compile`` warms them all."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ def compile_notice(what: str, after_s: float = 2.0) -> Iterator[None]:
     timer = threading.Timer(
         after_s,
         lambda: print(
-            f"[melee_envs] compiling {what} for this machine (first run only, cached afterwards; about 1-2 minutes)...",
+            f"[melee_envs] compiling {what} for this machine (first run only, cached afterwards; about a minute "
+            "on 2 cores, several on a busy machine; `exphil compile` compiles every kernel ahead of time)...",
             file=sys.stderr,
             flush=True,
         ),

@@ -10,6 +10,8 @@ and stock pips. Used by ``render_mode="rgb_array"`` (so Gymnasium's ``RecordVide
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from melee_envs.data import stages
@@ -180,3 +182,41 @@ def save_png(image: np.ndarray, path: str) -> None:
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise RuntimeError("saving PNG needs Pillow: pip install 'exphil[render]'") from exc
     Image.fromarray(image).save(path)
+
+
+class Window:
+    """``render_mode="human"``: frames shown in a pygame window at ``fps`` (``pip install
+    'exphil[render]'``). Needs a display; without one it says so and names the alternatives."""
+
+    def __init__(self, fps: float = 60.0) -> None:
+        import os
+
+        if not any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")):
+            raise RuntimeError(
+                "render_mode='human' opens a window, but this machine has no display (DISPLAY and WAYLAND_DISPLAY "
+                "are unset). Use render_mode='rgb_array' (with gymnasium.wrappers.RecordVideo for a video), run "
+                "under a virtual display (xvfb-run python ...), or set SDL_VIDEODRIVER=dummy to render off-screen."
+            )
+        try:
+            import pygame
+        except ImportError as err:
+            raise ImportError("render_mode='human' needs pygame: pip install 'exphil[render]'") from err
+        pygame.display.init()
+        self._pygame = pygame
+        self._screen: Any = None
+        self._clock = pygame.time.Clock()
+        self._fps = fps
+
+    def show(self, image: np.ndarray) -> None:
+        """Draw one ``(H, W, 3)`` frame and keep to the frame rate."""
+        pg = self._pygame
+        if self._screen is None:
+            self._screen = pg.display.set_mode((image.shape[1], image.shape[0]))
+            pg.display.set_caption("Melee")
+        pg.event.pump()  # keeps the window responsive
+        pg.surfarray.blit_array(self._screen, np.ascontiguousarray(image.transpose(1, 0, 2)))
+        pg.display.flip()
+        self._clock.tick(self._fps)
+
+    def close(self) -> None:
+        self._pygame.display.quit()

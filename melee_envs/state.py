@@ -69,6 +69,10 @@ PROJECTILE_FIELDS: tuple[tuple[str, type, str], ...] = (
     ("exists", np.bool_, "slot in use"),
 )
 
+#: The game's own limits: the damage meter stops at 999%, the rules menu allows up to 99 stocks.
+MAX_PERCENT = 999.0
+MAX_STOCKS = 99
+
 #: Projectile slots every GameState carries (Slippi records up to 15 items per frame).
 NUM_PROJECTILE_SLOTS = 15
 
@@ -223,6 +227,15 @@ class PackedState:
     def view(self) -> GameState:
         """The state as a ``GameState`` of views (valid as long as this object lives)."""
         return self._view
+
+    # Pickle and deepcopy copy each array on its own, so a copied ``_view`` would hold views of
+    # the *original's* buffers' copies, detached from the copy's live arrays: rebuild it instead.
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_view"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._view = self._make_view()
 
     @classmethod
     def wrap(

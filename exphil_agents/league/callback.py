@@ -54,7 +54,7 @@ class LeagueCallback(BaseCallback):
             opponent = info.get("league_opponent")
             if opponent is None:
                 continue
-            result = info["episode_result"]
+            result = info["melee"]
             score = 0.5 if result["draw"] else float(result["won"])
             # Games against a live learner are rated as games against that learner.
             rated = opponent[len(SELF_PREFIX) :] if opponent.startswith(SELF_PREFIX) else opponent

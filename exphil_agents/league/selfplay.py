@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from exphil_agents.league.players import BotPlayer, NetPlayer, flip_stick_x
-from melee_envs.envs.sb3 import MeleeSB3VecEnv
+from melee_envs.envs.sb3 import MeleeSB3VecEnv, ended_row_info
 from melee_envs.envs.vector import MeleeVectorEnv
 
 
@@ -32,9 +32,9 @@ class LeagueVecEnv(MeleeSB3VecEnv):
             in play are kept).
         env_kwargs: :class:`MeleeVectorEnv` arguments (characters, stage, stocks, obs, ...).
 
-    ``infos[i]`` of a finished game holds ``terminal_observation``, ``episode_result`` (``won``,
-    ``draw``, ``frames``, ``stocks_taken``, ``stocks_lost``, ``damage_dealt``, ``damage_taken``)
-    and ``league_opponent`` (the id it played).
+    ``infos[i]`` of a finished game holds ``terminal_observation``, ``melee`` (the game's
+    statistics: ``won``, ``draw``, ``frames``, ``stocks``, ``opponent_stocks``, ``stocks_taken``,
+    ``stocks_lost``, ``damage_dealt``, ``damage_taken``) and ``league_opponent`` (the id it played).
     """
 
     def __init__(
@@ -46,15 +46,28 @@ class LeagueVecEnv(MeleeSB3VecEnv):
         cache_size: int = 32,
         **env_kwargs: Any,
     ) -> None:
-        env = MeleeVectorEnv(2 * num_games, mode="self_play", mirror=True, copy=False, seed=seed, **env_kwargs)
+        env = MeleeVectorEnv(
+            2 * num_games,
+            mode="self_play",
+            mirror=True,
+            copy=False,
+            seed=seed,
+            autoreset_mode="same_step",
+            **env_kwargs,
+        )
         super().__init__(env, num_envs=num_games)
         self.sample_opponent, self._resolve = sample_opponent, resolve
         self.opponents: list[str] = [""] * num_games
         self._players: OrderedDict[str, Any] = OrderedDict()
         self._cache_size = cache_size
         self._joint = np.zeros((2 * num_games, 13), np.int64)
-        self._opp_obs = np.zeros((0, self.env.encoder.size), np.float32)
         self._seed = seed
+
+    @property
+    def _opp_obs(self) -> np.ndarray:
+        """Port 2's rows of the env's own buffer (copy=False: rewritten in place each step), read
+        fresh each time so that a pickled or deep-copied env reads its own buffer."""
+        return self.env._obs[1::2]
 
     def player(self, opponent: str) -> Any:
         if opponent in self._players:
@@ -84,7 +97,6 @@ class LeagueVecEnv(MeleeSB3VecEnv):
         for b in range(self.num_envs):
             self.opponents[b] = self.sample_opponent(b)
             self.player(self.opponents[b])  # load now: a bad opponent fails here, not mid-rollout
-        self._opp_obs = obs[1::2]  # a view: the env (copy=False) rewrites this buffer each step
         return obs[0::2].copy()
 
     def step_wait(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict]]:
@@ -94,20 +106,14 @@ class LeagueVecEnv(MeleeSB3VecEnv):
         self._actions = None
         self._joint[1::2] = self._opponent_actions()
         obs, rewards, terminated, truncated, info = self.env.step(self._joint)
-        self._opp_obs = obs[1::2]
         dones = (terminated | truncated)[0::2]
         infos: list[dict] = [{} for _ in range(self.num_envs)]
         if info:
-            final, result = info["final_obs"], info["final_info"]
-            keys = ("won", "draw", "frames", "stocks_taken", "stocks_lost", "damage_dealt", "damage_taken")
             for b in np.flatnonzero(dones):
                 row = 2 * b
-                infos[b] = {
-                    "terminal_observation": final[row].copy(),
-                    "TimeLimit.truncated": bool(truncated[row] and not terminated[row]),
-                    "episode_result": {k: result[k][row].item() for k in keys},
-                    "league_opponent": self.opponents[b],
-                }
+                infos[b] = ended_row_info(info, row, bool(truncated[row] and not terminated[row]))
+                infos[b]["terminal_observation"] = infos[b]["terminal_observation"].copy()
+                infos[b]["league_opponent"] = self.opponents[b]
                 self.opponents[b] = self.sample_opponent(int(b))
         return obs[0::2].copy(), rewards[0::2].copy(), dones.copy(), infos
 

@@ -16,6 +16,34 @@ from melee_envs.data.stages import get as get_stage
 from melee_envs.obs import ObsConfig, ObservationEncoder
 from melee_envs.rewards import RewardConfig, damage_taken, from_changes, stocks_lost
 
+#: The info key of a game's statistics (``info["episode"]`` belongs to Gymnasium's and SB3's
+#: episode-statistics wrappers).
+INFO_KEY = "melee"
+ACTION_MODES = ("multi_discrete", "discrete")
+
+
+def check_action_mode(action_mode: str) -> None:
+    if action_mode not in ACTION_MODES:
+        raise ValueError(f"action_mode={action_mode!r}; choose one of {ACTION_MODES}")
+
+
+def frame_skip_argument(frame_skip: int, kwargs: dict[str, Any]) -> int:
+    """``frame_skip``, also spelt ``frameskip`` (Gymnasium/ALE; removed from ``kwargs``), checked."""
+    if "frameskip" in kwargs:
+        alias = kwargs.pop("frameskip")
+        if frame_skip not in (1, alias):
+            raise TypeError(f"frame_skip={frame_skip!r} and frameskip={alias!r} disagree; give one of them")
+        frame_skip = alias
+    if isinstance(frame_skip, bool) or not isinstance(frame_skip, (int, np.integer)) or frame_skip < 1:
+        raise ValueError(f"frame_skip must be an integer >= 1; got {frame_skip!r}")
+    return int(frame_skip)
+
+
+def delay_argument(delay: int) -> int:
+    if isinstance(delay, bool) or not isinstance(delay, (int, np.integer)) or delay < 0:
+        raise ValueError(f"delay must be an integer >= 0; got {delay!r}")
+    return int(delay)
+
 
 @dataclass(frozen=True)
 class GameConfig:
@@ -32,6 +60,10 @@ class GameConfig:
             ``stocks`` and ``time_limit_minutes`` then come from the game's own rules menu).
         dolphin: :class:`~melee_envs.backends.dolphin.DolphinConfig` fields for the Dolphin
             backend (paths, ports, who controls each port, CPU levels, headless, speed, ...).
+        start_spread: randomised starts (mock engine): each spawn x moves by up to this fraction
+            of the stage's half-width either way (0, the default, is Melee's fixed start).
+        start_percent: randomised starts (mock engine): each player starts with a whole percent
+            drawn from [0, start_percent].
     """
 
     characters: tuple[str, str] = ("FOX", "FOX")
@@ -42,11 +74,14 @@ class GameConfig:
     reward: RewardConfig = field(default_factory=RewardConfig)
     backend: str = "mock"
     dolphin: Any = None
+    start_spread: float = 0.0
+    start_percent: float = 0.0
 
     @classmethod
-    def from_kwargs(cls, **kwargs: Any) -> GameConfig:
-        """Build from keyword arguments, naming any unknown one; dicts for ``obs``/``reward`` ok."""
-        check_fields(cls, kwargs, "argument", TypeError)
+    def from_kwargs(cls, env_arguments: tuple[str, ...] = (), **kwargs: Any) -> GameConfig:
+        """Build from keyword arguments, naming any unknown one and every valid one (these fields
+        and the env's own ``env_arguments``); dicts for ``obs``/``reward`` ok."""
+        check_fields(cls, kwargs, "argument", TypeError, also_valid=env_arguments)
         if isinstance(kwargs.get("obs"), dict):
             kwargs["obs"] = ObsConfig.from_dict(kwargs["obs"])
         if isinstance(kwargs.get("reward"), dict):
@@ -59,6 +94,10 @@ class GameConfig:
             raise ValueError(f"backend={config.backend!r}; choose 'mock' or 'dolphin'")
         if config.dolphin is not None and config.backend != "dolphin":
             raise ValueError("dolphin=... settings given but backend is not 'dolphin'")
+        if config.backend == "mock":
+            config.mock_config()  # checks the game settings now, naming the bad one
+        elif config.start_spread or config.start_percent:
+            raise ValueError("start_spread/start_percent randomise mock games; Dolphin starts as the game does")
         return config
 
     def make_backend(self, codec: ControllerCodec) -> Any:
@@ -74,15 +113,25 @@ class GameConfig:
 
     def mock_config(self) -> MockConfig:
         return MockConfig(
-            characters=self.characters, stage=self.stage, stocks=self.stocks, time_limit_minutes=self.time_limit_minutes
+            characters=self.characters,
+            stage=self.stage,
+            stocks=self.stocks,
+            time_limit_minutes=self.time_limit_minutes,
+            start_spread=self.start_spread,
+            start_percent=self.start_percent,
         )
 
 
-RENDER_MODES = (None, "ansi", "rgb_array")
+RENDER_MODES = (None, "ansi", "rgb_array", "human")
 
 
 class Game:
-    """A single mock game with observations for both players and per-player rewards."""
+    """A single game with observations for both players and per-player rewards.
+
+    ``frame_skip`` and ``delay`` (see :meth:`play`) mean the same in every env built on it and in
+    the vector env: inputs held for ``frame_skip`` frames, rewards summed; the ``delayed`` ports'
+    inputs reach the game ``delay`` steps late, no input in a game's first ``delay`` steps.
+    """
 
     def __init__(
         self,
@@ -90,10 +139,16 @@ class Game:
         render_mode: str | None = None,
         observers: tuple[int, ...] = (0, 1),
         codec: ControllerCodec | None = None,
+        frame_skip: int = 1,
+        delay: int = 0,
+        delayed: tuple[int, ...] = (0, 1),
     ) -> None:
         if render_mode not in RENDER_MODES:
             raise ValueError(f"render_mode={render_mode!r}; supported: {', '.join(map(repr, RENDER_MODES))}")
         self.render_mode = render_mode
+        self.frame_skip = frame_skip
+        self.delay = delay
+        self._delayed = list(delayed)
         self.config = config
         self.codec = codec or ControllerCodec()
         self.backend = config.make_backend(self.codec)
@@ -105,6 +160,10 @@ class Game:
         self._prev_percent = np.zeros(2, np.float32)
         self._stats = np.zeros((2, 2), np.float32)  # [player, (damage taken, stocks lost)]
         self.reward = np.zeros(2, np.float32)
+        self.step_reward = np.zeros(2, np.float32)  # summed over a play() call's frames
+        self._ring = np.broadcast_to(self.codec.noop(), (delay + 1, len(self._delayed), 13)).copy()
+        self._slot = 0
+        self._window: Any = None
 
     @property
     def state(self) -> Any:
@@ -120,7 +179,28 @@ class Game:
         self._prev_stocks[:] = state.players.stocks[0]
         self._prev_percent[:] = state.players.percent[0]
         self._stats[:] = 0
+        self._ring[:] = self.codec.noop()
+        self._slot = 0
         self._encode()
+
+    def play(self, actions: np.ndarray) -> bool:
+        """One env step: ``actions`` (2, 13), checked, held for ``frame_skip`` frames, the delayed
+        ports' taken from ``delay`` steps ago; rewards summed in ``step_reward``. Returns whether
+        the game ended."""
+        if self.delay:
+            self._ring[self._slot] = actions[self._delayed]
+            self._slot = (self._slot + 1) % (self.delay + 1)
+            actions = actions.copy()
+            actions[self._delayed] = self._ring[self._slot]
+        self.actions[0] = actions
+        self.step_reward[:] = 0.0
+        done = False
+        for _ in range(self.frame_skip):
+            done = self.step()
+            self.step_reward += self.reward
+            if done:
+                break
+        return done
 
     def step(self) -> bool:
         """Step with ``self.actions``; fills ``obs`` and ``reward``; returns whether the game ended."""
@@ -155,11 +235,20 @@ class Game:
         }
 
     def render(self) -> str | np.ndarray | None:
-        """A text frame in ``"ansi"`` mode, an RGB image in ``"rgb_array"`` mode."""
-        if self.render_mode == "rgb_array":
+        """A text frame in ``"ansi"`` mode, an RGB image in ``"rgb_array"`` mode, a window in
+        ``"human"`` mode (returns None)."""
+        if self.render_mode in ("rgb_array", "human"):
             from melee_envs.render import render_state
 
-            return render_state(self.backend.state, index=0)
+            image = render_state(self.backend.state, index=0)
+            if self.render_mode == "rgb_array":
+                return image
+            if self._window is None:
+                from melee_envs.render import Window
+
+                self._window = Window(fps=60 / self.frame_skip)
+            self._window.show(image)
+            return None
         if self.render_mode != "ansi":
             return None
         s = self.backend.state
@@ -174,4 +263,10 @@ class Game:
         return "\n".join(lines)
 
     def close(self) -> None:
+        if self._window is not None:
+            self._window.close()
+            self._window = None
         self.backend.close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_window": None}  # a window belongs to the process that opened it

@@ -6,9 +6,13 @@ from typing import Any
 
 import numpy as np
 from gymnasium import spaces
+from gymnasium.utils import seeding
 from pettingzoo import ParallelEnv
 
-from melee_envs.envs.game import Game, GameConfig
+from melee_envs.envs.game import INFO_KEY, Game, GameConfig, delay_argument, frame_skip_argument
+
+#: The env's own arguments (named, with GameConfig's fields, in the error for an unknown one).
+PARALLEL_ARGUMENTS = ("render_mode", "frame_skip", "frameskip", "delay", "max_cycles")
 
 
 class MeleeParallelEnv(ParallelEnv):
@@ -25,40 +29,85 @@ class MeleeParallelEnv(ParallelEnv):
     :class:`~melee_envs.controller.ControllerCodec`.
 
     ## Observation Space
-    ``Box(-inf, inf, (size,), float32)`` from each agent's own view (its block first); contents and
+    A finite ``Box((size,), float32)`` from each agent's own view (its block first); contents and
     named slices from :class:`~melee_envs.obs.ObsConfig` (default 1035 values).
+
+    ## State
+    ``state()`` is the global state for centralised critics: port 1's observation (both players,
+    stage, projectiles, port 1's controller) followed by port 2's controller (13 values);
+    ``state_space`` is its ``Box``.
 
     ## Rewards
     Zero-sum: ``stock_weight`` x (opponent stocks lost - own stocks lost) + ``damage_weight`` x
     (damage dealt - damage taken) + ``win_weight`` x (+1 win / -1 loss); defaults 1, 0.01, 0.
 
     ## Starting State
-    Both players standing on the stage at +/-45% of its half-width, facing each other.
+    Both players standing on the stage at +/-45% of its half-width, facing each other (Melee's
+    fixed start), unless ``start_spread`` / ``start_percent`` randomise it (see ``Melee-v0``).
 
     ## Episode End
-    Terminated when a player has no stocks left or the game timer runs out (8 minutes);
-    ``infos[agent]["episode"]`` then holds per-episode statistics.
+    Both agents end together: terminated when a player has no stocks left or the game timer
+    runs out (8 minutes), truncated after ``max_cycles`` steps if set. ``infos[agent]["melee"]``
+    then holds per-episode statistics, and ``agents`` is empty until the next ``reset``.
 
     ## Arguments
     ``characters``, ``stage``, ``stocks``, ``time_limit_minutes``, ``obs`` (``ObsConfig`` or
-    dict), ``reward`` (``RewardConfig`` or dict), ``render_mode`` (``"ansi"``, ``"rgb_array"`` or None),
-    ``backend`` (``"mock"`` or ``"dolphin"`` with ``dolphin={...}``; use ``controls=("bot",
-    "bot")`` there so both agents' actions reach the game).
+    dict), ``reward`` (``RewardConfig`` or dict), ``frame_skip`` (or ``frameskip``) and ``delay``
+    (both agents' inputs; same meaning as on ``Melee-v0``), ``max_cycles`` (None: the game's own
+    end), ``start_spread``, ``start_percent``, ``render_mode`` (``"ansi"``, ``"rgb_array"``,
+    ``"human"`` or None), ``backend`` (``"mock"`` or ``"dolphin"`` with ``dolphin={...}``; use
+    ``controls=("bot", "bot")`` there so both agents' actions reach the game).
 
     ## Version History
-    * v0: initial release.
+    * v0: initial release; since 0.2, finite bounds, ``info["melee"]``, ``state()``,
+      ``max_cycles``, ``frame_skip``, ``delay``, ``"human"`` rendering.
     """
 
-    metadata = {"name": "melee_v0", "render_modes": ["ansi", "rgb_array"], "is_parallelizable": True, "render_fps": 60}
+    metadata = {
+        "name": "melee_v0",
+        "render_modes": ["ansi", "rgb_array", "human"],
+        "is_parallelizable": True,
+        "render_fps": 60,
+    }
 
-    def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
-        self.config = GameConfig.from_kwargs(**kwargs)
-        self.game = Game(self.config, render_mode)
+    def __init__(
+        self,
+        render_mode: str | None = None,
+        frame_skip: int = 1,
+        delay: int = 0,
+        max_cycles: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.frame_skip = frame_skip_argument(frame_skip, kwargs)
+        self.delay = delay_argument(delay)
+        if max_cycles is not None and (isinstance(max_cycles, bool) or int(max_cycles) != max_cycles or max_cycles < 1):
+            raise ValueError(f"max_cycles must be an integer >= 1 or None; got {max_cycles!r}")
+        self.max_cycles = max_cycles
+        self.config = GameConfig.from_kwargs(PARALLEL_ARGUMENTS, **kwargs)
+        self.game = Game(self.config, render_mode, frame_skip=self.frame_skip, delay=self.delay)
         self.render_mode = render_mode
+        self.metadata = {**type(self).metadata, "render_fps": 60 / self.frame_skip}
         self.possible_agents = ["port_1", "port_2"]
         self.agents: list[str] = []
         self._obs_space = self.game.encoder.observation_space()
         self._act_space = self.game.codec.action_space()
+        self._controller = self.game.encoder.layout.get("controller")
+        extra = self._controller.stop - self._controller.start if self._controller else 0
+        self.state_space = spaces.Box(
+            np.concatenate([self._obs_space.low, np.zeros(extra, np.float32)]),
+            np.concatenate([self._obs_space.high, np.ones(extra, np.float32)]),
+            dtype=np.float32,
+        )
+        self._joint = self.game.actions[0].copy()
+        self._cycles = 0
+        self._np_random: np.random.Generator | None = None
+
+    @property
+    def np_random(self) -> np.random.Generator:
+        """The env's generator (seeded by ``reset(seed=...)``; SuperSuit's ``frame_skip_v0`` draws from it)."""
+        if self._np_random is None:
+            self._np_random, _ = seeding.np_random()
+        return self._np_random
 
     def observation_space(self, agent: str) -> spaces.Space:
         return self._obs_space
@@ -66,11 +115,21 @@ class MeleeParallelEnv(ParallelEnv):
     def action_space(self, agent: str) -> spaces.Space:
         return self._act_space
 
+    def state(self) -> np.ndarray:
+        """The global state: port 1's observation, then port 2's controller (see the class docs)."""
+        obs = self.game.obs
+        if self._controller is None:
+            return obs[0].copy()
+        return np.concatenate([obs[0], obs[1, self._controller]])
+
     def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
         if seed is not None:
+            self._np_random, _ = seeding.np_random(seed)
             self._act_space.seed(seed)
-        self.game.reset(seed)
+        game_seed = int(self.np_random.integers(2**31)) if seed is None else seed
+        self.game.reset(game_seed)
         self.agents = list(self.possible_agents)
+        self._cycles = 0
         obs = {a: self.game.obs[i].copy() for i, a in enumerate(self.agents)}
         return obs, {a: {} for a in self.agents}
 
@@ -80,17 +139,19 @@ class MeleeParallelEnv(ParallelEnv):
         for i, agent in enumerate(self.possible_agents):
             if agent not in actions:
                 raise ValueError(f"missing action for agent {agent!r}")
-            self.game.actions[0, i] = self.game.codec.check_one(actions[agent])
-        done = self.game.step()
+            self._joint[i] = self.game.codec.check_one(actions[agent])
+        done = self.game.play(self._joint)
+        self._cycles += 1
+        truncated = not done and self.max_cycles is not None and self._cycles >= self.max_cycles
         agents = self.agents
         obs = {a: self.game.obs[i].copy() for i, a in enumerate(agents)}
-        rewards = {a: float(self.game.reward[i]) for i, a in enumerate(agents)}
+        rewards = {a: float(self.game.step_reward[i]) for i, a in enumerate(agents)}
         terms = {a: done for a in agents}
-        truncs = {a: False for a in agents}
+        truncs = {a: truncated for a in agents}
         infos: dict[str, dict] = {a: {} for a in agents}
-        if done:
+        if done or truncated:
             for i, a in enumerate(agents):
-                infos[a]["episode"] = self.game.episode_stats(i)
+                infos[a][INFO_KEY] = self.game.episode_stats(i)
             self.agents = []
         return obs, rewards, terms, truncs, infos
 

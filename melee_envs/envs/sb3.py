@@ -8,7 +8,19 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
 
+from melee_envs.envs.game import INFO_KEY
 from melee_envs.envs.vector import MeleeVectorEnv
+
+
+def ended_row_info(info: dict, row: int, truncated: bool) -> dict[str, Any]:
+    """SB3's info for a row whose game ended in a ``SAME_STEP`` step of the vector env: its last
+    observation, whether the step limit cut it, and the game's statistics under ``"melee"``."""
+    final = info["final_info"][INFO_KEY]
+    return {
+        "terminal_observation": info["final_obs"][row],
+        "TimeLimit.truncated": truncated,
+        INFO_KEY: {k: v[row].item() for k, v in final.items() if not k.startswith("_")},
+    }
 
 
 class MeleeSB3VecEnv(VecEnv):
@@ -38,13 +50,8 @@ class MeleeSB3VecEnv(VecEnv):
         dones = terminated | truncated
         infos: list[dict] = [{} for _ in range(self.num_envs)]
         if info:
-            final, result = info["final_obs"], info["final_info"]
             for i in np.flatnonzero(dones):
-                infos[i] = {
-                    "terminal_observation": final[i],
-                    "TimeLimit.truncated": bool(truncated[i]),
-                    "episode_result": {k: result[k][i].item() for k in ("won", "draw", "frames")},
-                }
+                infos[i] = ended_row_info(info, i, bool(truncated[i] and not terminated[i]))
         return obs, rewards, dones, infos
 
     def seed(self, seed: int | None = None) -> Sequence[None | int]:
@@ -68,6 +75,8 @@ class MeleeSB3VecEnv(VecEnv):
 
     def env_method(self, method_name: str, *method_args: Any, indices: Any = None, **method_kwargs: Any) -> list[Any]:
         result = getattr(self.env, method_name)(*method_args, **method_kwargs)
+        if method_name == "action_masks":  # one mask per row (sb3-contrib's MaskablePPO asks this way)
+            return [result[i] for i in self._indices(indices)]
         return [result] * len(self._indices(indices))
 
     def env_is_wrapped(self, wrapper_class: type, indices: Any = None) -> list[bool]:

@@ -9,8 +9,18 @@ import numpy as np
 from gymnasium import spaces
 
 from melee_envs.controller import DISCRETE_ACTION_NAMES, discrete_table
-from melee_envs.envs.game import Game, GameConfig
+from melee_envs.envs.game import (
+    INFO_KEY,
+    Game,
+    GameConfig,
+    check_action_mode,
+    delay_argument,
+    frame_skip_argument,
+)
 from melee_envs.opponents import make_opponent
+
+#: The env's own arguments (named, with GameConfig's fields, in the error for an unknown one).
+SINGLE_ARGUMENTS = ("opponent", "action_mode", "render_mode", "frame_skip", "frameskip", "delay")
 
 
 class MeleeEnv(gym.Env):
@@ -29,12 +39,14 @@ class MeleeEnv(gym.Env):
     specials, shield, grab, rolls, spot dodge).
 
     ## Observation Space
-    ``Box(-inf, inf, (1035,), float32)`` by default: for the agent then the opponent, percent,
+    A finite ``Box((1035,), float32)`` by default: for the agent then the opponent, percent,
     facing, position, action state (399 one-hot), character (33 one-hot), invulnerability, jumps,
     shield, grounded, five speeds, hitstun and action frame, stocks, ledge distance and Ice
     Climbers' Nana (39); stage (7 one-hot); distance, relative position and game frame;
     5 projectile slots (7 each); the agent's controller (13). ``obs_config`` changes it
     (``ObsConfig.seed_1204()`` gives the 1204-wide layout); ``env.unwrapped.layout`` names slices.
+    Bounds come from the game's limits (one-hots in [0, 1], positions within the blast zones,
+    percent up to 999%, ...; see :mod:`melee_envs.obs`) and every observation lies inside them.
 
     ## Rewards
     ``stock_weight`` x (opponent stocks lost - own stocks lost) + ``damage_weight`` x (damage dealt
@@ -42,14 +54,22 @@ class MeleeEnv(gym.Env):
 
     ## Starting State
     Both characters standing on the stage at +/-45% of its half-width, facing each other, with
-    ``stocks`` stocks and 0%.
+    ``stocks`` stocks and 0%: Melee's fixed start. ``start_spread`` moves each spawn by up to that
+    fraction of the half-width and ``start_percent`` starts each player at a percent drawn from
+    [0, start_percent]; ``stage="random"`` draws one of the six legal stages per game.
+
+    Seeds: ``reset(seed=s)`` fixes everything random in the episodes that follow: the stage draw,
+    the randomised start, the ``"random"`` and ``"scripted:LEVEL"`` opponents' choices, and the
+    seeds of later resets. With the fixed start on one stage, the engine itself is deterministic:
+    a seed changes nothing but the opponent's draws, so seeded evaluation over many episodes
+    should set ``start_spread``/``start_percent`` (or ``stage="random"``).
 
     ## Episode End
     Terminated when either player loses its last stock or the game timer (``time_limit_minutes``,
     default 8) runs out. Truncated by the registered ``max_episode_steps`` (28800 = 8 minutes of
-    frames). At the end ``info["episode"]`` holds ``won``, ``draw``, ``stocks``,
+    frames). At the end ``info["melee"]`` holds ``won``, ``draw``, ``stocks``,
     ``opponent_stocks``, ``stocks_taken``, ``stocks_lost``, ``damage_dealt``, ``damage_taken``,
-    ``frames``.
+    ``frames`` (``info["episode"]`` is left to ``RecordEpisodeStatistics``).
 
     ## Arguments
     * ``opponent``: ``"scripted"`` (default), ``"idle"``, ``"random"``, or a callable
@@ -59,20 +79,26 @@ class MeleeEnv(gym.Env):
     * ``obs`` (an :class:`~melee_envs.obs.ObsConfig` or dict), ``reward`` (a
       :class:`~melee_envs.rewards.RewardConfig` or dict).
     * ``action_mode``: ``"multi_discrete"`` (default) or ``"discrete"``.
-    * ``frame_skip``: frames each step's inputs (the agent's and the opponent's) are held for,
-      rewards summed over them (default 1; as the vector env's ``frame_skip``).
+    * ``frame_skip`` (or ``frameskip``): frames each step's inputs (the agent's and the
+      opponent's) are held for, rewards summed over them (default 1; as the vector env's
+      ``frame_skip``); ``metadata["render_fps"]`` is 60 / ``frame_skip``.
+    * ``delay``: the agent's inputs reach the game ``delay`` steps late (online play; no input in
+      a game's first ``delay`` steps); the opponent's are not delayed.
+    * ``start_spread``, ``start_percent``: randomised starts (above).
     * ``render_mode``: ``"ansi"`` (text), ``"rgb_array"`` (an image of the frame, see
-      :mod:`melee_envs.render`; works with ``gymnasium.wrappers.RecordVideo``) or None.
+      :mod:`melee_envs.render`; works with ``gymnasium.wrappers.RecordVideo``), ``"human"`` (a
+      pygame window; a clear error where there is no display) or None.
     * ``backend``: ``"mock"`` (default) or ``"dolphin"`` (Slippi Dolphin through libmelee, with
       ``dolphin={...}`` :class:`~melee_envs.backends.dolphin.DolphinConfig` fields; see
       ``docs/dolphin.md``). On Dolphin the opponent's actions only reach the game when its port is
       a ``bot`` port.
 
     ## Version History
-    * v0: initial release.
+    * v0: initial release; since 0.2, finite observation bounds, statistics in ``info["melee"]``,
+      ``delay``, ``frameskip``, randomised starts.
     """
 
-    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 60}
+    metadata = {"render_modes": ["ansi", "rgb_array", "human"], "render_fps": 60}
 
     def __init__(
         self,
@@ -80,16 +106,17 @@ class MeleeEnv(gym.Env):
         action_mode: str = "multi_discrete",
         render_mode: str | None = None,
         frame_skip: int = 1,
+        delay: int = 0,
         **kwargs: Any,
     ) -> None:
-        if action_mode not in ("multi_discrete", "discrete"):
-            raise ValueError(f"action_mode={action_mode!r}; choose 'multi_discrete' or 'discrete'")
-        if isinstance(frame_skip, bool) or int(frame_skip) != frame_skip or frame_skip < 1:
-            raise ValueError(f"frame_skip must be an integer >= 1; got {frame_skip!r}")
-        self.frame_skip = int(frame_skip)
-        self.config = GameConfig.from_kwargs(**kwargs)
-        self.game = Game(self.config, render_mode, observers=(0,))
+        check_action_mode(action_mode)
+        self.frame_skip = frame_skip_argument(frame_skip, kwargs)
+        self.delay = delay_argument(delay)
+        self.config = GameConfig.from_kwargs(SINGLE_ARGUMENTS, **kwargs)
+        self.game = Game(self.config, render_mode, observers=(0,), frame_skip=self.frame_skip, delay=self.delay,
+                         delayed=(0,))  # fmt: skip
         self.render_mode = render_mode
+        self.metadata = {**type(self).metadata, "render_fps": 60 / self.frame_skip}
         self.opponent = make_opponent(opponent, self.game.codec)
         self._user_opponent = not isinstance(opponent, str)
         self.observation_space = self.game.encoder.observation_space()
@@ -99,6 +126,7 @@ class MeleeEnv(gym.Env):
             self.action_space = spaces.Discrete(len(DISCRETE_ACTION_NAMES))
         else:
             self.action_space = self.game.codec.action_space()
+        self._joint = self.game.actions[0].copy()
 
     @property
     def layout(self) -> dict[str, slice]:
@@ -124,17 +152,18 @@ class MeleeEnv(gym.Env):
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
         game = self.game
-        game.actions[0, 0] = self._agent_action(action)
+        self._joint[0] = self._agent_action(action)
         opp = np.asarray(self.opponent(game.state, 1)).reshape(-1, 13)[0]
-        game.actions[0, 1] = game.codec.check(opp) if self._user_opponent else opp
-        reward = 0.0
-        for _ in range(self.frame_skip):  # both ports hold their inputs; rewards add up
-            done = game.step()
-            reward += float(game.reward[0])
-            if done:
-                break
-        info = {"episode": game.episode_stats(0)} if done else {}
-        return game.obs[0].copy(), reward, done, False, info
+        self._joint[1] = game.codec.check(opp) if self._user_opponent else opp
+        done = game.play(self._joint)
+        info = {INFO_KEY: game.episode_stats(0)} if done else {}
+        return game.obs[0].copy(), float(game.step_reward[0]), done, False, info
+
+    def action_masks(self) -> np.ndarray:
+        """All True (every input is legal in every state), in the layout sb3-contrib's
+        ``MaskablePPO`` expects: ``sum(nvec)`` for MultiDiscrete, ``n`` for Discrete."""
+        space = self.action_space
+        return np.ones(int(space.n) if isinstance(space, spaces.Discrete) else int(np.sum(space.nvec)), np.bool_)
 
     def render(self) -> str | np.ndarray | None:
         return self.game.render()

@@ -8,6 +8,7 @@ observations in place (:mod:`melee_envs.backends.mock.batch`).
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 import gymnasium as gym
@@ -17,15 +18,45 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from melee_envs.backends.mock import MockBackend
-from melee_envs.backends.mock.batch import P_STOCKS, check_batch, encode_all, step_batch
+from melee_envs.backends.mock.batch import (
+    DISABLED,
+    NEXT_STEP,
+    RESTART,
+    SAME_STEP,
+    STEP,
+    check_batch,
+    step_parallel,
+    step_serial,
+)
 from melee_envs.compile_notice import compile_notice
 from melee_envs.controller import DISCRETE_ACTION_NAMES, discrete_table
 from melee_envs.data import stages
-from melee_envs.envs.game import GameConfig
+from melee_envs.envs.game import INFO_KEY, GameConfig, check_action_mode, frame_skip_argument
 from melee_envs.obs import ObservationEncoder
 from melee_envs.opponents import make_opponent
+from melee_envs.threads import choose_layer, chunk_games, pick_threads
 
 MODES = ("opponent", "self_play")
+AUTORESET_CODES = {
+    AutoresetMode.NEXT_STEP: NEXT_STEP,
+    AutoresetMode.SAME_STEP: SAME_STEP,
+    AutoresetMode.DISABLED: DISABLED,
+}
+#: The vector env's own arguments (named in the error for an unknown one).
+VECTOR_ARGUMENTS = (
+    "num_envs", "mode", "opponent", "action_mode", "autoreset_mode", "frame_skip", "frameskip", "delay", "mirror",
+    "threads", "num_threads", "copy", "max_episode_steps", "render_mode", "seed",
+)  # fmt: skip
+
+
+def autoreset_argument(mode: AutoresetMode | str) -> AutoresetMode:
+    """An ``AutoresetMode`` from itself or its name (any case)."""
+    if isinstance(mode, AutoresetMode):
+        return mode
+    names = {m.value: m for m in AutoresetMode} | {m.name.lower(): m for m in AutoresetMode}
+    if str(mode).lower() not in names:
+        raise ValueError(f"autoreset_mode={mode!r}; choose one of {sorted({m.value for m in AutoresetMode})}")
+    return names[str(mode).lower()]
 
 
 class MeleeVectorEnv(gym.vector.VectorEnv):
@@ -47,29 +78,46 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
     ## Spaces
     Per row, as the single env: ``MultiDiscrete([2]*8 + [17]*4 + [5])`` actions (``Discrete(28)``
     with ``action_mode="discrete"``) and a flat ``float32`` observation from ``obs``
-    (:class:`~melee_envs.obs.ObsConfig`). ``action_space`` / ``observation_space`` are batched.
+    (:class:`~melee_envs.obs.ObsConfig`) inside finite bounds. ``action_space`` /
+    ``observation_space`` are batched.
 
     ## Auto-reset
-    ``metadata["autoreset_mode"]`` is ``SAME_STEP``: a game that ends is reset inside the same
-    ``step``; the returned observation is the new game's first, the last one is in
-    ``info["final_obs"]`` (rows flagged by ``info["_final_obs"]``) with ``info["final_info"]``
-    (``won``, ``draw``, ``frames``, ``stocks``, ``opponent_stocks``, ``stocks_lost``,
-    ``stocks_taken``, ``damage_dealt``, ``damage_taken``: the single env's ``info["episode"]``).
-    A new game draws its stage again when ``stage="random"``.
+    ``autoreset_mode`` (also in ``metadata["autoreset_mode"]``), as Gymnasium's vector envs:
+
+    * ``NEXT_STEP`` (default, Gymnasium's own default): the step that ends a game returns its
+      last observation; the next ``step`` ignores that row's action, starts a new game and returns
+      its first observation with reward 0.
+    * ``SAME_STEP``: the new game starts inside the ending step; the returned observation is the
+      new game's first, the last one is in ``info["final_obs"]`` (rows flagged by
+      ``info["_final_obs"]``) and that step's info in ``info["final_info"]``.
+    * ``DISABLED``: an ended game waits (reward 0, flags and observation unchanged) until
+      ``reset(options={"reset_mask": mask})`` restarts the rows in ``mask``.
+
+    The ending step's info holds the game's statistics under ``"melee"`` (``won``, ``draw``,
+    ``frames``, ``stocks``, ``opponent_stocks``, ``stocks_lost``, ``stocks_taken``,
+    ``damage_dealt``, ``damage_taken``, each an array over rows with its ``_`` mask; rows flagged
+    by ``info["_melee"]``), in ``info`` itself (``NEXT_STEP``, ``DISABLED``) or in
+    ``info["final_info"]`` (``SAME_STEP``). ``info["episode"]`` is left to Gymnasium's
+    ``RecordEpisodeStatistics``. A new game draws its stage again when ``stage="random"``, and
+    its start when ``start_spread`` / ``start_percent`` are set.
 
     ## Arguments
     * ``num_envs``: rows (agents); in self-play an even number.
-    * ``frame_skip``: frames each action is held for (rewards summed over them).
+    * ``autoreset_mode``: an ``AutoresetMode`` or its name (``"next_step"``, ``"same_step"``,
+      ``"disabled"``).
+    * ``frame_skip`` (or ``frameskip``): frames each action is held for (rewards summed over them);
+      ``metadata["render_fps"]`` is 60 / ``frame_skip``.
     * ``delay``: the learner's action reaches the game ``delay`` steps later (online play); the
       first ``delay`` steps of a game apply no input.
-    * ``num_threads``: threads for the kernel (default: Numba's, all cores).
+    * ``threads``: threads for the kernel (default: one below 2,048 rows, else every core this
+      process may use; see :mod:`melee_envs.threads`).
     * ``copy``: return a copy of the observation buffer (default) or the buffer itself, which the
       next ``step`` overwrites.
     * ``max_episode_steps``: truncate a game after this many steps (``0``/None: only the game's
       own end). Other arguments as :class:`~melee_envs.envs.single.MeleeEnv`.
     """
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 60, "autoreset_mode": AutoresetMode.SAME_STEP}
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 60, "autoreset_mode": AutoresetMode.NEXT_STEP}
 
     def __init__(
         self,
@@ -78,10 +126,11 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
         mode: str = "opponent",
         opponent: Any = "scripted",
         action_mode: str = "multi_discrete",
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         frame_skip: int = 1,
         delay: int = 0,
         mirror: bool = False,
-        num_threads: int | None = None,
+        threads: int | None = None,
         copy: bool = True,
         max_episode_steps: int | None = None,
         render_mode: str | None = None,
@@ -94,36 +143,41 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
             raise ValueError(f"mode={mode!r}; choose one of {MODES}")
         if mode == "self_play" and num_envs % 2:
             raise ValueError(f"self_play needs an even num_envs (two rows per game); got {num_envs}")
-        if action_mode not in ("multi_discrete", "discrete"):
-            raise ValueError(f"action_mode={action_mode!r}; choose 'multi_discrete' or 'discrete'")
-        if int(frame_skip) < 1:
-            raise ValueError(f"frame_skip must be >= 1; got {frame_skip}")
-        if int(delay) < 0:
-            raise ValueError(f"delay must be >= 0; got {delay}")
+        check_action_mode(action_mode)
+        frame_skip = frame_skip_argument(frame_skip, kwargs)
+        threads = kwargs.pop("num_threads", threads)  # the earlier spelling
+        if isinstance(delay, bool) or int(delay) != delay or delay < 0:
+            raise ValueError(f"delay must be an integer >= 0; got {delay!r}")
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode={render_mode!r}; supported: None, 'rgb_array'")
-        self.config = GameConfig.from_kwargs(**kwargs)
+        self.config = GameConfig.from_kwargs(VECTOR_ARGUMENTS, **kwargs)
         if self.config.backend != "mock":
             raise ValueError("the vector env runs the mock engine; for Dolphin use melee_envs.backends.dolphin")
-        if num_threads is not None:
-            if not 1 <= num_threads <= numba.config.NUMBA_NUM_THREADS:
-                raise ValueError(f"num_threads must be in [1, {numba.config.NUMBA_NUM_THREADS}]; got {num_threads}")
-            numba.set_num_threads(num_threads)
+        self.autoreset_mode = autoreset_argument(autoreset_mode)
         self.num_envs = int(num_envs)
+        self.threads = pick_threads(self.num_envs, threads)
+        choose_layer()
+        self._chunk = chunk_games(self.num_envs // (2 if mode == "self_play" else 1), self.threads)
         self.mode = mode
         self.rows_per_game = 2 if mode == "self_play" else 1
         self.num_games = self.num_envs // self.rows_per_game
         if mirror and mode != "self_play":
             raise ValueError("mirror=True applies to mode='self_play' (port 2's rows)")
         self.mirror = bool(mirror)
-        self.frame_skip = int(frame_skip)
+        self.frame_skip = frame_skip
         self.delay = int(delay)
         self.copy = copy
         self.max_episode_steps = int(max_episode_steps or 0)
         self.render_mode = render_mode
         self.action_mode = action_mode
+        self.metadata = {
+            **type(self).metadata,
+            "render_fps": 60 / self.frame_skip,
+            "autoreset_mode": self.autoreset_mode,
+        }
 
         self.backend = MockBackend(self.num_games, self.config.mock_config())
+        self._start = self.backend.config.start
         self.codec = self.backend.codec
         self.encoder = ObservationEncoder(self.config.obs)
         self._enc = self.encoder.kernel_tables()
@@ -145,9 +199,12 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
         self._rewards = np.zeros(rows, np.float32)
         self._terminated = np.zeros(rows, np.bool_)
         self._truncated = np.zeros(rows, np.bool_)
+        self._pending = np.zeros(n, np.bool_)
+        self._restarted = np.zeros(n, np.bool_)
         self._act = np.broadcast_to(self.codec.noop().astype(np.int64), (n, 2, 13)).copy()
         self._noop = self.codec.noop().astype(np.int64)
         self._no_opponent = np.zeros((n, 13), np.int64)
+        self._no_learner = np.zeros((rows, 13), np.int64)
         self._ring = np.broadcast_to(self._noop, (self.delay + 1, rows, 13)).copy()
         self._slot = 0
         self._steps = np.zeros(n, np.int32)
@@ -174,26 +231,25 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
     # -- API ------------------------------------------------------------------------------------
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        """Start every game (or, with ``options={"reset_mask": mask}``, the rows in ``mask``)."""
+        mask = (options or {}).get("reset_mask")
+        if mask is not None and not self._needs_reset:
+            games = self._game_mask(mask)
+        else:
+            games = np.ones(self.num_games, np.bool_)
+            if seed is not None:
+                self._rng = np.random.default_rng(seed)
+            self._stage_seed = int(self._rng.integers(2**62))
+            self._episodes[:] = 0
+            self._ring[:] = self._noop
+            self._slot = 0
         if seed is not None:
-            self._rng = np.random.default_rng(seed)
             self.action_space.seed(seed)
             if self.opponent is not None and hasattr(self.opponent, "seed"):
                 self.opponent.seed(seed)
-        self.backend.reset(int(self._rng.integers(2**31)))
-        self._stage_seed = int(self._rng.integers(2**62))
-        self._episodes[:] = 0
-        p = self.backend.packed
-        self._prev_stocks[:] = p.pi[:, :, 0, P_STOCKS]
-        self._prev_pct[:] = 0.0
-        self._ep_damage[:] = 0.0
-        self._steps[:] = 0
-        self._ring[:] = self._noop
-        self._slot = 0
-        with compile_notice("the batched observation encoder"):
-            encode_all(
-                p.pi, p.pf, p.pb, p.stage, p.frame, p.ji, p.jf, p.jb, self.rows_per_game, self.mirror, self._obs,
-                *self._enc,
-            )  # fmt: skip
+        self._pending[:] = games
+        self._kernel(RESTART, self._no_learner, self._no_opponent)
+        self._clear_delay(self._restarted)
         self._needs_reset = False
         return (self._obs.copy() if self.copy else self._obs), {}
 
@@ -212,40 +268,83 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
             if self._user_opponent:
                 opp = check_batch(np.reshape(opp, (-1, 13)), self._nvec, self.num_games)
             opp = _writable_int64(np.reshape(opp, (self.num_games, 13)))
-        p, b = self.backend.packed, self.backend
-        if self._warm:
-            self._step_kernel(p, b, learner, opp)
-        else:
-            with compile_notice("the batched Melee engine"):
-                self._step_kernel(p, b, learner, opp)
-            self._warm = True
+        self._kernel(STEP, learner, opp)
+        self._clear_delay(self._restarted)
         ended = self._terminated | self._truncated
         info: dict = {}
-        if ended.any():
-            info = self._final_info(ended)
-            if self.delay:
-                self._ring[:, ended] = self._noop
+        if self.autoreset_mode == AutoresetMode.SAME_STEP:
+            if self._restarted.any():
+                ended_rows = ended.copy()
+                info = {
+                    "final_obs": self._final_obs.copy(),
+                    "_final_obs": ended_rows,
+                    "final_info": self._game_info(ended_rows),
+                    "_final_info": ended_rows.copy(),
+                }
+        elif ended.any():
+            fresh = ended & ~np.repeat(self._was_pending, self.rows_per_game)  # ended in this very step
+            if fresh.any():
+                info = self._game_info(fresh)
         obs = self._obs.copy() if self.copy else self._obs
         return obs, self._rewards.copy(), self._terminated.copy(), self._truncated.copy(), info
 
-    def _step_kernel(self, p: Any, b: Any, learner: np.ndarray, opp: np.ndarray) -> None:
-        step_batch(
+    def _kernel(self, phase: int, learner: np.ndarray, opp: np.ndarray) -> None:
+        p, b = self.backend.packed, self.backend
+        self._was_pending = self._pending.copy() if phase == STEP else self._pending
+        args = (
+            phase, AUTORESET_CODES[self.autoreset_mode], self._pending, self._restarted,
             p.pi, p.pf, p.pb, b.ei, b.ef, p.stage, p.frame, b.done, b.winner, learner, opp, self._act, b._stick,
             b._shoulder, b._T, b.config.time_limit_frames, self.frame_skip, self.max_episode_steps, self._steps,
-            b._chars, b.config.stocks, self._stage_pool, self._stage_seed, self._episodes, self._prev_stocks,
-            self._prev_pct, self._ep_damage, self._weights,
+            b._chars, b.config.stocks, self._start, self._stage_pool, self._stage_seed, self._episodes,
+            self._prev_stocks, self._prev_pct, self._ep_damage, self._weights,
             self.rows_per_game, self.mirror, self._rewards, self._terminated, self._truncated, self._ended_winner,
             self._ended_frames, self._ended_stocks, self._ended_damage, self._obs, self._final_obs, p.ji, p.jf, p.jb,
             *self._enc,
         )  # fmt: skip
+        what = "the vector env's " + ("serial kernel" if self.threads == 1 else "parallel kernel")
+        with compile_notice(what) if not self._warm else nullcontext():
+            if self.threads == 1:  # the calling thread alone: no pool to wake, none to spin
+                step_serial(*args)
+            else:
+                numba.set_num_threads(self.threads)
+                numba.set_parallel_chunksize(1)  # chunks go to whichever thread is free
+                try:
+                    step_parallel(self._chunk, *args)
+                finally:
+                    numba.set_parallel_chunksize(0)
+        self._warm = True
 
-    def render(self) -> np.ndarray | None:
-        """An RGB frame of game 0 in ``"rgb_array"`` mode (see :mod:`melee_envs.render`)."""
+    def _clear_delay(self, games: np.ndarray) -> None:
+        """A restarted game's first ``delay`` steps apply no input."""
+        if self.delay and games.any():
+            self._ring[:, np.repeat(games, self.rows_per_game)] = self._noop
+
+    def _game_mask(self, rows: Any) -> np.ndarray:
+        mask = np.asarray(rows, dtype=np.bool_)
+        if mask.shape != (self.num_envs,):
+            raise ValueError(f"reset_mask must be a bool array of shape ({self.num_envs},); got shape {mask.shape}")
+        games = mask.reshape(self.num_games, self.rows_per_game)
+        if self.rows_per_game == 2 and (games[:, 0] != games[:, 1]).any():
+            raise ValueError("reset_mask: in self_play both rows of a game (2b and 2b + 1) reset together")
+        return games[:, 0].copy()
+
+    def render(self) -> tuple[np.ndarray, ...] | None:
+        """One RGB frame per row in ``"rgb_array"`` mode (Gymnasium's vector convention; both rows
+        of a self-play game show that game), see :mod:`melee_envs.render`."""
         if self.render_mode != "rgb_array":
             return None
         from melee_envs.render import render_state
 
-        return render_state(self.backend.state, index=0)
+        state = self.backend.state
+        games = [render_state(state, index=b) for b in range(self.num_games)]
+        return tuple(games[r // self.rows_per_game] for r in range(self.num_envs))
+
+    def action_masks(self) -> np.ndarray:
+        """Every action is legal in every state: all-True masks, one row per env, in the layout
+        sb3-contrib's ``MaskablePPO`` expects (``sum(nvec)`` for MultiDiscrete, ``n`` for Discrete)."""
+        space = self.single_action_space
+        width = int(space.n) if isinstance(space, spaces.Discrete) else int(np.sum(space.nvec))
+        return np.ones((self.num_envs, width), np.bool_)
 
     def close_extras(self, **kwargs: Any) -> None:
         self.backend.close()
@@ -273,13 +372,14 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
             return self._table[idx]
         return check_batch(actions, self._nvec, self.num_envs)
 
-    def _final_info(self, ended: np.ndarray) -> dict:
+    def _game_info(self, ended: np.ndarray) -> dict:
+        """``{"melee": per-row statistics of the games that ended (with ``_`` masks), "_melee": ended}``."""
         games = np.arange(self.num_envs) // self.rows_per_game
         ego = np.arange(self.num_envs) % self.rows_per_game
         winner = self._ended_winner[games]
         stocks = self._ended_stocks[games, ego]
         opp = self._ended_stocks[games, 1 - ego]
-        final_info = {
+        stats = {
             "won": (winner == ego) & ended,
             "draw": (winner < 0) & ended,
             "frames": np.where(ended, self._ended_frames[games], 0),
@@ -290,13 +390,8 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
             "damage_dealt": np.where(ended, self._ended_damage[games, 1 - ego], 0.0),
             "damage_taken": np.where(ended, self._ended_damage[games, ego], 0.0),
         }
-        final_info.update({f"_{k}": ended for k in list(final_info)})
-        return {
-            "final_obs": self._final_obs.copy(),
-            "_final_obs": ended.copy(),
-            "final_info": final_info,
-            "_final_info": ended.copy(),
-        }
+        stats.update({f"_{k}": ended for k in list(stats)})
+        return {INFO_KEY: stats, f"_{INFO_KEY}": ended.copy()}
 
 
 def _writable_int64(arr: np.ndarray) -> np.ndarray:
@@ -313,11 +408,13 @@ def make_vector_env(num_envs: int = 1, **kwargs: Any) -> MeleeVectorEnv:
 def sb3_vec_env(num_envs: int = 1, **kwargs: Any) -> Any:
     """:class:`MeleeVectorEnv` behind Stable-Baselines3's ``VecEnv`` interface (needs SB3).
 
-    SB3 conventions: ``dones`` = terminated or truncated, the finished game's last observation in
-    ``infos[i]["terminal_observation"]``, ``"TimeLimit.truncated"`` for truncations, and
-    ``infos[i]["episode_result"]`` (``won``, ``draw``, ``frames``). Wrap it in ``VecMonitor`` for
-    episode returns.
+    SB3 conventions: ``dones`` = terminated or truncated, a finished game restarts in the same
+    step (its last observation in ``infos[i]["terminal_observation"]``), ``"TimeLimit.truncated"``
+    for truncations, and the game's statistics in ``infos[i]["melee"]``. Wrap it in
+    ``VecMonitor`` for episode returns (``infos[i]["episode"]``).
     """
     from melee_envs.envs.sb3 import MeleeSB3VecEnv
 
+    if kwargs.setdefault("autoreset_mode", AutoresetMode.SAME_STEP) != AutoresetMode.SAME_STEP:
+        raise ValueError("SB3's VecEnv restarts finished games in the same step: autoreset_mode must be SAME_STEP")
     return MeleeSB3VecEnv(MeleeVectorEnv(num_envs, **kwargs))

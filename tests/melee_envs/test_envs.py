@@ -80,8 +80,10 @@ def test_bad_input_is_named():
         gym.make("Melee-v0", characters=("waluigi", "fox"))
     with pytest.raises(ValueError, match="unknown stage 'hyrule'"):
         gym.make("Melee-v0", stage="hyrule")
-    with pytest.raises(TypeError, match=r"unknown argument\(s\) \['stokcs'\]"):
+    with pytest.raises(TypeError, match=r"unknown argument\(s\) \['stokcs'\]") as err:
         gym.make("Melee-v0", stokcs=3)
+    for valid in ("opponent", "frame_skip", "render_mode", "delay", "stocks", "start_spread"):
+        assert repr(valid) in str(err.value)  # the message names every valid argument
     with pytest.raises(ValueError, match="unknown opponent"):
         gym.make("Melee-v0", opponent="cpu9")
     with pytest.raises(ValueError, match="frame_skip must be an integer >= 1; got 0"):
@@ -120,4 +122,4 @@ def test_episode_stats_at_end():
     while not done:
         _, _, term, trunc, info = env.step(env.unwrapped.game.codec.noop())
         done = term or trunc
-    assert info["episode"]["frames"] == 180 and info["episode"]["draw"]
+    assert info["melee"]["frames"] == 180 and info["melee"]["draw"] and "episode" not in info

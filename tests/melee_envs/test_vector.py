@@ -16,7 +16,7 @@ SHORT = {"stocks": 1, "time_limit_minutes": 0.25}  # games end often: auto-reset
 def test_make_vec_uses_the_native_vector_env():
     env = gym.make_vec("Melee-v0", num_envs=8)
     assert isinstance(env, MeleeVectorEnv)
-    assert env.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP
+    assert env.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP == env.autoreset_mode  # Gymnasium's default
     obs, info = env.reset(seed=0)
     assert obs.shape == (8, env.single_observation_space.shape[0])
     assert env.observation_space.contains(obs)
@@ -53,28 +53,76 @@ def _single_envs(n, **kwargs):
     return envs, np.stack(obs)
 
 
-@pytest.mark.parametrize("frame_skip", [1, 3])
-def test_step_for_step_equal_to_separate_single_envs(frame_skip):
+@pytest.mark.parametrize(
+    ("frame_skip", "delay", "autoreset"), [(1, 0, "same_step"), (3, 0, "next_step"), (2, 2, "next_step")]
+)
+def test_step_for_step_equal_to_separate_single_envs(frame_skip, delay, autoreset):
     n = 6
-    vec = MeleeVectorEnv(n, opponent="idle", stage="bf", frame_skip=frame_skip, **SHORT)
+    vec = MeleeVectorEnv(
+        n, opponent="idle", stage="bf", frame_skip=frame_skip, delay=delay, autoreset_mode=autoreset, **SHORT
+    )
     vobs, _ = vec.reset(seed=0)
-    singles, sobs = _single_envs(n, stage="bf", frame_skip=frame_skip, **SHORT)
+    singles, sobs = _single_envs(n, stage="bf", frame_skip=frame_skip, delay=delay, **SHORT)
     np.testing.assert_array_equal(vobs, sobs)
     rng = np.random.default_rng(0)
     ended_seen = 0
+    restart = np.zeros(n, bool)  # NEXT_STEP: the row restarts on this step
     for _ in range(1200):
         actions = rng.integers(0, vec.codec.nvec, size=(n, 13))
         vobs, vrew, vterm, vtrunc, info = vec.step(actions)
         for i, env in enumerate(singles):
-            obs, rew, term, trunc, _ = env.step(actions[i])
+            if restart[i]:  # the action is ignored; the row holds the new game's first observation
+                obs, _ = env.reset(seed=1000 + i)
+                assert vrew[i] == 0 and not vterm[i] and not vtrunc[i]
+                np.testing.assert_array_equal(vobs[i], obs)
+                restart[i] = False
+                continue
+            obs, rew, term, trunc, sinfo = env.step(actions[i])
             assert rew == pytest.approx(vrew[i], abs=1e-6)
             assert term == vterm[i]
             if term or trunc:
                 ended_seen += 1
-                np.testing.assert_array_equal(info["final_obs"][i], obs)
-                obs, _ = env.reset(seed=1000 + i)
+                stats = info["final_info"]["melee"] if autoreset == "same_step" else info["melee"]
+                assert {k: v[i].item() for k, v in stats.items() if not k.startswith("_")} == pytest.approx(
+                    sinfo["melee"]
+                )
+                if autoreset == "same_step":
+                    np.testing.assert_array_equal(info["final_obs"][i], obs)
+                    obs, _ = env.reset(seed=1000 + i)
+                else:
+                    restart[i] = True
             np.testing.assert_array_equal(vobs[i], obs)
     assert ended_seen >= n  # every game ended at least once (timer of 15 s)
+
+
+def test_disabled_autoreset_waits_for_a_reset_mask():
+    env = MeleeVectorEnv(3, opponent="idle", autoreset_mode=AutoresetMode.DISABLED, **SHORT)
+    obs, _ = env.reset(seed=0)
+    noop = np.tile(env.codec.noop(), (3, 1))
+    for _ in range(2000):
+        obs, rew, term, trunc, info = env.step(noop)
+        if term.any():
+            break
+    assert term.all() and info["_melee"].all()  # three idle games: all end by the timer together
+    last = obs.copy()
+    obs, rew, term2, _, info = env.step(noop)  # finished games wait
+    assert term2.all() and not info and (rew == 0).all()
+    np.testing.assert_array_equal(obs, last)
+    obs, _ = env.reset(options={"reset_mask": np.array([True, False, True])})
+    obs, rew, term, _, _ = env.step(noop)
+    assert term.tolist() == [False, True, False]
+    assert env.backend.state.frame.tolist()[::2] == [1, 1]
+    with pytest.raises(ValueError, match="reset_mask"):
+        env.reset(options={"reset_mask": np.ones(2, bool)})
+
+
+def test_autoreset_modes_are_one_kernel_call_and_named():
+    with pytest.raises(ValueError, match="autoreset_mode"):
+        MeleeVectorEnv(2, autoreset_mode="sometimes")
+    env = gym.make_vec("Melee-v0", num_envs=2, autoreset_mode="same_step")
+    assert env.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP
+    with pytest.raises(ValueError, match="SAME_STEP"):
+        sb3_vec_env(2, autoreset_mode="next_step")
 
 
 def test_self_play_rows_match_the_parallel_env():
@@ -120,16 +168,17 @@ def test_frame_skip_and_delay():
 
 
 def test_final_info_and_rewards_when_games_end():
-    env = MeleeVectorEnv(4, opponent="scripted", characters=("fox", "fox"), **SHORT)
+    env = MeleeVectorEnv(4, opponent="scripted", characters=("fox", "fox"), seed=0, **SHORT)
     env.reset(seed=0)
     noop = np.tile(env.codec.noop(), (4, 1))
     finals = 0
     for _ in range(1000):
         _, rew, term, trunc, info = env.step(noop)
         if info:
-            ended = info["_final_obs"]
+            ended = info["_melee"]
             assert (ended == (term | trunc)).all()
-            assert (info["final_info"]["frames"][ended] > 0).all()
+            assert (info["melee"]["frames"][ended] > 0).all()
+            assert "episode" not in info  # left to Gymnasium's RecordEpisodeStatistics
             finals += int(ended.sum())
     assert finals >= 4
 
@@ -138,13 +187,17 @@ def test_sb3_vec_env_trains_ppo():
     from stable_baselines3 import PPO
     from stable_baselines3.common.vec_env import VecMonitor
 
-    env = VecMonitor(sb3_vec_env(8, opponent="idle", action_mode="discrete", obs=ObsConfig.learned(), **SHORT))
+    env = VecMonitor(
+        sb3_vec_env(8, opponent="idle", action_mode="discrete", obs=ObsConfig.learned(), time_limit_minutes=0.02)
+    )
     model = PPO("MlpPolicy", env, n_steps=64, batch_size=128, n_epochs=1, verbose=0, seed=0)
     model.learn(1024)
     obs = env.reset()
     obs, rewards, dones, infos = env.step(np.zeros(8, np.int64))
     assert obs.shape == (8, ObsConfig.learned() and env.observation_space.shape[0])
     assert len(infos) == 8
+    ended = [i for i in model.ep_info_buffer]
+    assert ended and set(ended[0]) >= {"r", "l", "t"}  # VecMonitor's episode records, no clash
 
 
 @pytest.mark.parametrize(
@@ -200,7 +253,8 @@ def test_rgb_array_rendering_and_record_video(tmp_path):
     assert len(np.unique(frame.reshape(-1, 3), axis=0)) > 4  # stage, players, text drawn
     vec = MeleeVectorEnv(2, render_mode="rgb_array")
     vec.reset(seed=0)
-    assert vec.render().shape == (400, 640, 3)
+    frames = vec.render()  # Gymnasium's vector convention: one frame per env
+    assert len(frames) == 2 and all(f.shape == (400, 640, 3) for f in frames)
     pytest.importorskip("moviepy")
     from gymnasium.wrappers import RecordVideo
 

@@ -10,7 +10,7 @@ from melee_envs.backends.mock import kernel
 from melee_envs.backends.mock.tables import tables
 from melee_envs.controller import ControllerCodec
 from melee_envs.data import characters, stages
-from melee_envs.state import GameState, PackedState
+from melee_envs.state import MAX_PERCENT, GameState, PackedState
 
 FRAMES_PER_MINUTE = 60 * 60
 
@@ -25,12 +25,18 @@ class MockConfig:
             ``"random"`` to draw one of the six legal stages per game at reset.
         stocks: stocks per player.
         time_limit_minutes: game timer; the game ends when it runs out.
+        start_spread: randomised starts: each spawn x moves by up to this fraction of the
+            stage's half-width either way (0 = Melee's fixed spawns at +/-45%; at most 0.45).
+        start_percent: randomised starts: each player starts with a whole percent drawn from
+            [0, start_percent] (0 = everyone at 0%).
     """
 
     characters: tuple[str, str] = ("FOX", "FOX")
     stage: str = "FINAL_DESTINATION"
     stocks: int = 4
     time_limit_minutes: float = 8.0
+    start_spread: float = 0.0
+    start_percent: float = 0.0
 
     def __post_init__(self) -> None:
         if len(self.characters) != 2:
@@ -44,6 +50,17 @@ class MockConfig:
             raise ValueError(f"stocks must be >= 1; got {self.stocks}")
         if self.time_limit_minutes <= 0:
             raise ValueError(f"time_limit_minutes must be > 0; got {self.time_limit_minutes}")
+        if not 0.0 <= self.start_spread <= 0.45:
+            raise ValueError(
+                f"start_spread must be in [0, 0.45] (a fraction of the stage half-width); got {self.start_spread}"
+            )
+        if not 0.0 <= self.start_percent <= MAX_PERCENT:
+            raise ValueError(f"start_percent must be in [0, {MAX_PERCENT:g}]; got {self.start_percent}")
+
+    @property
+    def start(self) -> np.ndarray:
+        """``(start_spread, start_percent)`` as the kernels take it."""
+        return np.array([self.start_spread, self.start_percent], np.float64)
 
     @property
     def time_limit_frames(self) -> int:
@@ -80,6 +97,7 @@ class MockBackend:
         self._noop = np.broadcast_to(self.codec.noop(), (num_games, self.num_players, 13)).copy()
         self._stick = self.codec.stick_centres
         self._shoulder = self.codec.shoulder_levels
+        self._no_keys = np.zeros(num_games, np.uint64)
 
     @property
     def state(self) -> GameState:
@@ -107,9 +125,11 @@ class MockBackend:
     def _reset_mask(self, mask: np.ndarray) -> None:
         self._draw_stages(mask)
         p = self.packed
+        randomised = self.config.start_spread > 0 or self.config.start_percent > 0
+        keys = self._rng.integers(2**63, size=self.num_games, dtype=np.uint64) if randomised else self._no_keys
         kernel.reset_games(
             p.pi, p.pf, p.pb, self.ei, self.ef, p.stage, p.frame, self.done, self.winner, mask, self._chars,
-            self.config.stocks, self._T,
+            self.config.stocks, self._T, self.config.start, keys,
         )  # fmt: skip
 
     def step(self, actions: np.ndarray | None = None, *, checked: bool = False) -> GameState:

@@ -1,9 +1,12 @@
 """The vector env's fused kernel: step, reward, auto-reset and observation for every game at once.
 
 One call of :func:`step_batch` advances every game ``frame_skip`` frames with the actions given,
-adds up each player's reward, resets games that ended (keeping their last observation in
-``final_obs``) and writes every row's observation in place. Games are independent, so the loop
-over games runs in parallel (``numba.prange``) on ``numba.get_num_threads()`` threads.
+adds up each player's reward, restarts games as the auto-reset mode says (``NEXT_STEP``: on the
+call after they end; ``SAME_STEP``: at once, keeping their last observation in ``final_obs``;
+``DISABLED``: when ``reset`` asks) and writes every row's observation in place. ``reset`` is the
+same call in its ``RESTART`` phase, so the vector env compiles this one kernel and nothing else.
+Games are independent, so the loop over games runs in parallel (``numba.prange``) on
+``numba.get_num_threads()`` threads (see :mod:`melee_envs.threads` for how many).
 
 Rows: ``rows_per_game`` is 1 (the learner plays port 1 of game ``b`` as row ``b``) or 2 (self-play:
 row ``2b + p`` is player ``p`` of game ``b``, each seen from its own side).
@@ -19,7 +22,7 @@ import numpy as np
 
 from melee_envs import obs as _obs
 from melee_envs.backends.mock import kernel
-from melee_envs.obs import encode_row
+from melee_envs.obs import clip_rows, encode_row
 
 P_STOCKS = kernel.P_STOCKS
 P_PCT = kernel.P_PCT
@@ -38,20 +41,36 @@ def _sources_salt() -> int:
     return int.from_bytes(digest.digest()[:4], "little")
 
 
+#: Auto-reset modes as the kernel takes them (``gymnasium.vector.AutoresetMode`` by value).
+NEXT_STEP, SAME_STEP, DISABLED = 0, 1, 2
+#: What a call does: step every game, or only restart the games flagged ``pending``.
+STEP, RESTART = 0, 1
+
+
 @numba.njit(cache=True, _nrt=False, inline="always")
-def _stage_draw(pool, seed, game, episode):
-    """A stage from ``pool`` for a game's ``episode``-th reset: SplitMix64 of (seed, game,
-    episode), so draws are reproducible and need no Python call per step."""
-    x = np.uint64(seed) + np.uint64(game) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(episode)
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    x = x ^ (x >> np.uint64(31))
-    return pool[x % np.uint64(pool.shape[0])]
+def _restart(pi, pf, pb, ei, ef, stage, frame, done, winner, b, T, chars, stocks, start, stage_pool, seed, episodes,
+             prev_stocks, prev_pct, ep_damage, steps):  # fmt: skip
+    """Start game ``b``'s next game, its stage and start drawn from ``(seed, b, episode)``."""
+    episodes[b] += 1
+    stage[b] = stage_pool[kernel.mix64(seed, b, 2 * episodes[b]) % np.uint64(stage_pool.shape[0])]
+    key = kernel.mix64(seed, b, 2 * episodes[b] + 1)
+    kernel.reset_game(pi, pf, pb, ei, ef, stage, frame, done, winner, b, chars[b], stocks, T, start, key)
+    for p in range(2):
+        prev_stocks[b, p] = stocks
+        prev_pct[b, p] = pf[b, p, 0, P_PCT]
+        ep_damage[b, p] = 0.0
+    steps[b] = 0
 
 
-def _make_kernels(salt: int):
-    @numba.njit(cache=True, parallel=True, nogil=True, _nrt=False, error_model="numpy")
-    def step_batch(  # noqa: PLR0913
+def _make_advance(salt: int):
+    @numba.njit(cache=True, nogil=True, _nrt=False, error_model="numpy")
+    def advance(
+        lo,
+        hi,
+        phase,
+        autoreset,
+        pending,
+        restarted,
         pi,
         pf,
         pb,
@@ -73,6 +92,7 @@ def _make_kernels(salt: int):
         steps,
         chars,
         stocks,
+        start,
         stage_pool,
         stage_seed,
         episodes,
@@ -98,105 +118,372 @@ def _make_kernels(salt: int):
         cats,
         ext_stage,
         compact_stage,
-    ):
-        """Advance all games with the learner's rows (and port 2's ``opponent`` actions in opponent
-        mode, copied into ``act``); fill rewards, terminated/truncated, ended_* stats and
-        observations."""
+        clip,
+        low,
+        high,
+    ):  # noqa: PLR0913
+        """Games ``lo`` to ``hi - 1`` of :func:`step_serial`. One compiled function serves the
+        serial and the parallel driver: the engine is inlined here once, and Numba's parallel
+        passes see only a small loop over chunks, which keeps the first run's compile short."""
         if salt == -1:  # never true: ties this compiled code to the sources (see _sources_salt)
             return
-        n = stage.shape[0]
-        for b in numba.prange(n):
-            if rows_per_game == 2:
-                act[b, 0, :] = learner[2 * b]
-                act[b, 1, :] = learner[2 * b + 1]
-                if mirror:  # port 2 acts in its mirrored view: flip stick and c-stick x back
+        for b in range(lo, hi):
+            restarted[b] = False
+            restart_first = False
+            passes = 1  # encodings of this game's rows: 2 = its last observation, then the new game's
+            if pending[b]:
+                if phase != RESTART and autoreset == DISABLED:  # waits for reset(options={"reset_mask": ...})
+                    for j in range(rows_per_game):
+                        rewards[b * rows_per_game + j] = 0.0
+                    continue
+                restart_first = True
+                pending[b] = False
+                for j in range(rows_per_game):
+                    r = b * rows_per_game + j
+                    rewards[r] = 0.0
+                    terminated[r] = False
+                    truncated[r] = False
+            elif phase == RESTART:
+                continue
+            else:
+                for k in range(act.shape[2]):  # element loops: slice copies would need Numba's runtime
+                    if rows_per_game == 2:
+                        act[b, 0, k] = learner[2 * b, k]
+                        act[b, 1, k] = learner[2 * b + 1, k]
+                    else:
+                        act[b, 0, k] = learner[b, k]
+                        act[b, 1, k] = opponent[b, k]
+                if rows_per_game == 2 and mirror:  # port 2 acts in its mirrored view: flip stick x back
                     act[b, 1, 8] = 16 - act[b, 1, 8]
                     act[b, 1, 10] = 16 - act[b, 1, 10]
-            else:
-                act[b, 0, :] = learner[b]
-                act[b, 1, :] = opponent[b]
-            r0 = 0.0
-            r1 = 0.0
-            for _ in range(frame_skip):
-                kernel.step_game(
-                    pi, pf, pb, ei, ef, stage, frame, done, winner, b, act[b], stick_centres, shoulder_levels, T,
-                    time_limit,
-                )  # fmt: skip
-                s0, s1 = pi[b, 0, 0, P_STOCKS], pi[b, 1, 0, P_STOCKS]
-                c0, c1 = pf[b, 0, 0, P_PCT], pf[b, 1, 0, P_PCT]
-                lost0 = max(prev_stocks[b, 0] - s0, 0)
-                lost1 = max(prev_stocks[b, 1] - s1, 0)
-                dmg0 = max(c0 - prev_pct[b, 0], 0.0)
-                dmg1 = max(c1 - prev_pct[b, 1], 0.0)
-                r0 += weights[0] * (lost1 - lost0) + weights[1] * (dmg1 - dmg0)
-                r1 += weights[0] * (lost0 - lost1) + weights[1] * (dmg0 - dmg1)
-                prev_stocks[b, 0], prev_stocks[b, 1] = s0, s1
-                prev_pct[b, 0], prev_pct[b, 1] = c0, c1
-                ep_damage[b, 0] += dmg0
-                ep_damage[b, 1] += dmg1
-                if done[b]:
-                    break
-            steps[b] += 1
-            term = done[b]
-            trunc = (not term) and max_steps > 0 and steps[b] >= max_steps
-            if term and winner[b] >= 0:
-                sign = 1.0 if winner[b] == 0 else -1.0
-                r0 += weights[2] * sign
-                r1 -= weights[2] * sign
-            ended = term or trunc
-            for j in range(rows_per_game):
-                r = b * rows_per_game + j
-                rewards[r] = r0 if j == 0 else r1
-                terminated[r] = term
-                truncated[r] = trunc
-            if ended:
-                ended_winner[b] = winner[b] if term else -1
-                ended_frames[b] = frame[b]
-                ended_stocks[b, 0] = pi[b, 0, 0, P_STOCKS]
-                ended_stocks[b, 1] = pi[b, 1, 0, P_STOCKS]
-                ended_damage[b, 0] = ep_damage[b, 0]
-                ended_damage[b, 1] = ep_damage[b, 1]
-                ep_damage[b, 0] = 0.0
-                ep_damage[b, 1] = 0.0
+                r0 = 0.0
+                r1 = 0.0
+                for _ in range(frame_skip):
+                    kernel.step_game(
+                        pi, pf, pb, ei, ef, stage, frame, done, winner, b, act[b], stick_centres, shoulder_levels, T,
+                        time_limit,
+                    )  # fmt: skip
+                    s0, s1 = pi[b, 0, 0, P_STOCKS], pi[b, 1, 0, P_STOCKS]
+                    c0, c1 = pf[b, 0, 0, P_PCT], pf[b, 1, 0, P_PCT]
+                    lost0 = max(prev_stocks[b, 0] - s0, 0)
+                    lost1 = max(prev_stocks[b, 1] - s1, 0)
+                    dmg0 = max(c0 - prev_pct[b, 0], 0.0)
+                    dmg1 = max(c1 - prev_pct[b, 1], 0.0)
+                    r0 += weights[0] * (lost1 - lost0) + weights[1] * (dmg1 - dmg0)
+                    r1 += weights[0] * (lost0 - lost1) + weights[1] * (dmg0 - dmg1)
+                    prev_stocks[b, 0], prev_stocks[b, 1] = s0, s1
+                    prev_pct[b, 0], prev_pct[b, 1] = c0, c1
+                    ep_damage[b, 0] += dmg0
+                    ep_damage[b, 1] += dmg1
+                    if done[b]:
+                        break
+                steps[b] += 1
+                term = done[b]
+                trunc = (not term) and max_steps > 0 and steps[b] >= max_steps
+                if term and winner[b] >= 0:
+                    sign = 1.0 if winner[b] == 0 else -1.0
+                    r0 += weights[2] * sign
+                    r1 -= weights[2] * sign
+                for j in range(rows_per_game):
+                    r = b * rows_per_game + j
+                    rewards[r] = r0 if j == 0 else r1
+                    terminated[r] = term
+                    truncated[r] = trunc
+                if term or trunc:
+                    ended_winner[b] = winner[b] if term else -1
+                    ended_frames[b] = frame[b]
+                    ended_stocks[b, 0] = pi[b, 0, 0, P_STOCKS]
+                    ended_stocks[b, 1] = pi[b, 1, 0, P_STOCKS]
+                    ended_damage[b, 0] = ep_damage[b, 0]
+                    ended_damage[b, 1] = ep_damage[b, 1]
+                    if autoreset == SAME_STEP:
+                        passes = 2
+                    else:
+                        pending[b] = True
+            # One call site each for the restart and the encoder: each is inlined where it is
+            # called, and every extra copy adds to the first run's compile time.
+            for k in range(passes):
+                if restart_first or k == 1:
+                    _restart(pi, pf, pb, ei, ef, stage, frame, done, winner, b, T, chars, stocks, start, stage_pool,
+                             stage_seed, episodes, prev_stocks, prev_pct, ep_damage, steps)  # fmt: skip
+                    restarted[b] = True
+                out = final_obs if k + 1 < passes else obs
                 for j in range(rows_per_game):
                     r = b * rows_per_game + j
                     encode_row(
-                        pi, pf, pb, stage, frame, ji, jf, jb, b, j, 0, mirror and j == 1, final_obs[r], enc_offsets,
-                        cats, ext_stage, compact_stage,
+                        pi, pf, pb, stage, frame, ji, jf, jb, b, j, 0, mirror and j == 1, out[r], enc_offsets, cats,
+                        ext_stage, compact_stage,
                     )  # fmt: skip
-                episodes[b] += 1
-                stage[b] = _stage_draw(stage_pool, stage_seed, b, episodes[b])
-                kernel.reset_game(pi, pf, pb, ei, ef, stage, frame, done, winner, b, chars[b], stocks, T)
-                prev_stocks[b, 0] = stocks
-                prev_stocks[b, 1] = stocks
-                prev_pct[b, 0] = 0.0
-                prev_pct[b, 1] = 0.0
-                steps[b] = 0
-            for j in range(rows_per_game):
-                r = b * rows_per_game + j
-                encode_row(
-                    pi, pf, pb, stage, frame, ji, jf, jb, b, j, 0, mirror and j == 1, obs[r], enc_offsets, cats,
-                    ext_stage, compact_stage,
-                )  # fmt: skip
+                if k + 1 < passes:
+                    clip_rows(final_obs, b * rows_per_game, (b + 1) * rows_per_game, clip, low, high)
 
-    @numba.njit(cache=True, parallel=True, nogil=True, _nrt=False)
-    def encode_all(
-        pi, pf, pb, stage, frame, ji, jf, jb, rows_per_game, mirror, obs, enc_offsets, cats, ext_stage, compact_stage
+    return advance
+
+
+#: Every game's step; salted (see :func:`_sources_salt`). The drivers below reach it as a module
+#: global: a closure cell holding a dispatcher would change their cache key in every process.
+advance = _make_advance(_sources_salt())
+
+
+def _make_drivers(salt: int):
+    @numba.njit(cache=True, nogil=True, _nrt=False, error_model="numpy")
+    def step_serial(  # noqa: PLR0913
+        phase,
+        autoreset,
+        pending,
+        restarted,
+        pi,
+        pf,
+        pb,
+        ei,
+        ef,
+        stage,
+        frame,
+        done,
+        winner,
+        learner,
+        opponent,
+        act,
+        stick_centres,
+        shoulder_levels,
+        T,
+        time_limit,
+        frame_skip,
+        max_steps,
+        steps,
+        chars,
+        stocks,
+        start,
+        stage_pool,
+        stage_seed,
+        episodes,
+        prev_stocks,
+        prev_pct,
+        ep_damage,
+        weights,
+        rows_per_game,
+        mirror,
+        rewards,
+        terminated,
+        truncated,
+        ended_winner,
+        ended_frames,
+        ended_stocks,
+        ended_damage,
+        obs,
+        final_obs,
+        ji,
+        jf,
+        jb,
+        enc_offsets,
+        cats,
+        ext_stage,
+        compact_stage,
+        clip,
+        low,
+        high,
     ):
-        """Observations of every row (after a reset)."""
+        """One call per ``step`` (``phase=STEP``) or ``reset`` (``phase=RESTART``) of the vector env.
+
+        STEP: a game flagged ``pending`` (it ended on the previous step) restarts instead of
+        stepping under ``NEXT_STEP`` (reward 0, its new first observation) and stays as it ended
+        under ``DISABLED`` (reward 0, same flags and observation); every other game advances
+        ``frame_skip`` frames with the learner's rows (and port 2's ``opponent`` actions in
+        opponent mode, copied into ``act``), sums rewards and, when it ends, records the ended_*
+        stats, then restarts at once under ``SAME_STEP`` (its last observation in ``final_obs``)
+        or is flagged ``pending``. RESTART: only the ``pending`` games restart.
+        ``restarted[b]`` says which games restarted in this call."""
+        if salt == -1:  # never true: ties this compiled code to the sources (see _sources_salt)
+            return
+        advance(
+            0,
+            stage.shape[0],
+            phase,
+            autoreset,
+            pending,
+            restarted,
+            pi,
+            pf,
+            pb,
+            ei,
+            ef,
+            stage,
+            frame,
+            done,
+            winner,
+            learner,
+            opponent,
+            act,
+            stick_centres,
+            shoulder_levels,
+            T,
+            time_limit,
+            frame_skip,
+            max_steps,
+            steps,
+            chars,
+            stocks,
+            start,
+            stage_pool,
+            stage_seed,
+            episodes,
+            prev_stocks,
+            prev_pct,
+            ep_damage,
+            weights,
+            rows_per_game,
+            mirror,
+            rewards,
+            terminated,
+            truncated,
+            ended_winner,
+            ended_frames,
+            ended_stocks,
+            ended_damage,
+            obs,
+            final_obs,
+            ji,
+            jf,
+            jb,
+            enc_offsets,
+            cats,
+            ext_stage,
+            compact_stage,
+            clip,
+            low,
+            high,
+        )
+        # a pass of its own, outside the big loop body, where it vectorises
+        clip_rows(obs, 0, obs.shape[0], clip, low, high)
+
+    @numba.njit(cache=True, parallel=True, nogil=True, _nrt=False, error_model="numpy")
+    def step_parallel(  # noqa: PLR0913
+        chunk,
+        phase,
+        autoreset,
+        pending,
+        restarted,
+        pi,
+        pf,
+        pb,
+        ei,
+        ef,
+        stage,
+        frame,
+        done,
+        winner,
+        learner,
+        opponent,
+        act,
+        stick_centres,
+        shoulder_levels,
+        T,
+        time_limit,
+        frame_skip,
+        max_steps,
+        steps,
+        chars,
+        stocks,
+        start,
+        stage_pool,
+        stage_seed,
+        episodes,
+        prev_stocks,
+        prev_pct,
+        ep_damage,
+        weights,
+        rows_per_game,
+        mirror,
+        rewards,
+        terminated,
+        truncated,
+        ended_winner,
+        ended_frames,
+        ended_stocks,
+        ended_damage,
+        obs,
+        final_obs,
+        ji,
+        jf,
+        jb,
+        enc_offsets,
+        cats,
+        ext_stage,
+        compact_stage,
+        clip,
+        low,
+        high,
+    ):
+        """:func:`step_serial` on Numba's threads, ``chunk`` games at a time."""
         if salt == -1:
             return
-        for b in numba.prange(stage.shape[0]):
-            for j in range(rows_per_game):
-                encode_row(
-                    pi, pf, pb, stage, frame, ji, jf, jb, b, j, 0, mirror and j == 1, obs[b * rows_per_game + j],
-                    enc_offsets, cats, ext_stage, compact_stage,
-                )  # fmt: skip
+        n = stage.shape[0]
+        for c in numba.prange((n + chunk - 1) // chunk):
+            advance(
+                c * chunk,
+                min(n, (c + 1) * chunk),
+                phase,
+                autoreset,
+                pending,
+                restarted,
+                pi,
+                pf,
+                pb,
+                ei,
+                ef,
+                stage,
+                frame,
+                done,
+                winner,
+                learner,
+                opponent,
+                act,
+                stick_centres,
+                shoulder_levels,
+                T,
+                time_limit,
+                frame_skip,
+                max_steps,
+                steps,
+                chars,
+                stocks,
+                start,
+                stage_pool,
+                stage_seed,
+                episodes,
+                prev_stocks,
+                prev_pct,
+                ep_damage,
+                weights,
+                rows_per_game,
+                mirror,
+                rewards,
+                terminated,
+                truncated,
+                ended_winner,
+                ended_frames,
+                ended_stocks,
+                ended_damage,
+                obs,
+                final_obs,
+                ji,
+                jf,
+                jb,
+                enc_offsets,
+                cats,
+                ext_stage,
+                compact_stage,
+                clip,
+                low,
+                high,
+            )
+            rows = obs.shape[0] // n
+            clip_rows(obs, c * chunk * rows, min(n, (c + 1) * chunk) * rows, clip, low, high)
 
-    return step_batch, encode_all
+    return step_serial, step_parallel
 
 
-step_batch, encode_all = _make_kernels(_sources_salt())
+step_serial, step_parallel = _make_drivers(_sources_salt())
 
 
 @numba.njit(cache=True, parallel=True, nogil=True, _nrt=False)

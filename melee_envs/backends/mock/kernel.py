@@ -15,7 +15,12 @@ import numpy as np
 from melee_envs.backends.mock.tables import CHAR_FIELDS
 from melee_envs.data.actions import actions
 from melee_envs.data.moves import ENGINE_MOVES, MOVE_FIELDS, MOVE_INDEX
-from melee_envs.state import PLAYER_BOOL_COLUMNS as PB, PLAYER_FLOAT_COLUMNS as PF, PLAYER_INT_COLUMNS as PI
+from melee_envs.state import (
+    MAX_PERCENT,
+    PLAYER_BOOL_COLUMNS as PB,
+    PLAYER_FLOAT_COLUMNS as PF,
+    PLAYER_INT_COLUMNS as PI,
+)
 
 _A = actions()
 DEAD_DOWN, DEAD_LEFT, DEAD_RIGHT, DEAD_UP = (_A[n] for n in ("DEAD_DOWN", "DEAD_LEFT", "DEAD_RIGHT", "DEAD_UP"))
@@ -314,9 +319,30 @@ def _respawn(pi, pf, pb, ei, ef, b, p, st, blast):
     ei[b, p, EI_AIRDODGED] = 0
 
 
+@numba.njit(cache=True, _nrt=False, inline="always")
+def mix64(seed, a, b):
+    """SplitMix64 of ``(seed, a, b)``: a reproducible 64-bit draw that needs no RNG state, so a
+    compiled loop can draw per game and per episode without a Python call."""
+    x = np.uint64(seed) + np.uint64(a) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(b)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+@numba.njit(cache=True, _nrt=False, inline="always")
+def _uniform(key, k):
+    """The ``k``-th uniform number in [0, 1) of a game's reset ``key``."""
+    return float(mix64(key, k, 1) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
 @numba.njit(cache=True, _nrt=False)
-def reset_game(pi, pf, pb, ei, ef, stage, frame, done, winner, b, chars, stocks, T):
-    """Put game ``b`` at its starting position (characters ``chars[p]``)."""
+def reset_game(pi, pf, pb, ei, ef, stage, frame, done, winner, b, chars, stocks, T, start, key):
+    """Put game ``b`` at its starting position (characters ``chars[p]``).
+
+    ``start = (spread, max_percent)``: each spawn x moves by up to ``spread`` x the stage's
+    half-width either way and each player starts with a percent drawn from [0, max_percent],
+    from the 64-bit ``key``; ``(0, 0)`` is Melee's fixed start (then ``key`` is unused).
+    """
     char_table, ground_x = T[0], T[3]
     frame[b] = 0
     done[b] = False
@@ -332,8 +358,13 @@ def reset_game(pi, pf, pb, ei, ef, stage, frame, done, winner, b, chars, stocks,
         pi[b, p, 0, P_STOCKS] = stocks
         pi[b, p, 0, P_ACTION] = STANDING
         pi[b, p, 0, P_JUMPS] = int(char_table[chars[p], C_XJUMPS]) + 1  # grounded: ground jump too
-        pf[b, p, 0, P_X] = (-0.45 if p == 0 else 0.45) * ground_x[st]
+        x = -0.45 if p == 0 else 0.45
+        if start[0] > 0.0:
+            x = min(max(x + start[0] * (2.0 * _uniform(key, 2 * p) - 1.0), -0.9), 0.9)
+        pf[b, p, 0, P_X] = x * ground_x[st]
         pf[b, p, 0, P_FACE] = 1.0 if p == 0 else -1.0
+        if start[1] > 0.0:
+            pf[b, p, 0, P_PCT] = np.floor(start[1] * _uniform(key, 2 * p + 1))
         pf[b, p, 0, P_SHIELD] = SHIELD_MAX
         pf[b, p, 0, P_LEDGE] = ground_x[st] - abs(pf[b, p, 0, P_X])
         for c in range(P_MAIN_X, P_MAIN_X + 4):
@@ -342,14 +373,18 @@ def reset_game(pi, pf, pb, ei, ef, stage, frame, done, winner, b, chars, stocks,
         pb[b, p, 0, P_GROUND] = True
         ei[b, p, EI_MOVE] = -1
         ei[b, p, EI_SHOULDER_AGO] = 255
+    if start[0] > 0.0 and pi.shape[1] == 2:  # spawns may have crossed: face each other
+        left = 0 if pf[b, 0, 0, P_X] <= pf[b, 1, 0, P_X] else 1
+        pf[b, left, 0, P_FACE] = 1.0
+        pf[b, 1 - left, 0, P_FACE] = -1.0
 
 
 @numba.njit(cache=True, _nrt=False)
-def reset_games(pi, pf, pb, ei, ef, stage, frame, done, winner, mask, chars, stocks, T):
-    """Reset the games where ``mask`` is set."""
+def reset_games(pi, pf, pb, ei, ef, stage, frame, done, winner, mask, chars, stocks, T, start, keys):
+    """Reset the games where ``mask`` is set (game ``b`` draws its start from ``keys[b]``)."""
     for b in range(stage.shape[0]):
         if mask[b]:
-            reset_game(pi, pf, pb, ei, ef, stage, frame, done, winner, b, chars[b], stocks, T)
+            reset_game(pi, pf, pb, ei, ef, stage, frame, done, winner, b, chars[b], stocks, T, start, keys[b])
 
 
 @numba.njit(cache=True, nogil=True, _nrt=False, inline="always")
@@ -431,7 +466,7 @@ def _launch(pi, pf, pb, ei, b, att, dfn, mv, chars, side):
     """Apply hit ``mv`` (a move row) to ``dfn``: damage, knockback, DI, hitstun, hitlag."""
     cd = pi[b, dfn, 0, P_CHAR]
     damage = mv[M_DMG]
-    pf[b, dfn, 0, P_PCT] += damage
+    pf[b, dfn, 0, P_PCT] = min(pf[b, dfn, 0, P_PCT] + damage, MAX_PERCENT)  # Melee caps at 999%
     grounded = pb[b, dfn, 0, P_GROUND]
     kb = _knockback(pf[b, dfn, 0, P_PCT], damage, chars[cd, C_WEIGHT], mv[M_BKB], mv[M_KBG], mv[M_SKB])
     angle = mv[M_ANGLE]

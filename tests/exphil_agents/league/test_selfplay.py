@@ -49,7 +49,7 @@ def test_opponents_are_batched_and_drawn_again_for_every_game():
         assert obs.shape == (6, env.observation_space.shape[0]) and rewards.shape == (6,)
         for b in np.flatnonzero(dones):
             assert infos[b]["league_opponent"] == before[b]
-            assert set(infos[b]["episode_result"]) >= {"won", "draw", "frames"}
+            assert set(infos[b]["melee"]) >= {"won", "draw", "frames"}
             seen.append(before[b])
     assert len(seen) >= 6  # 6-second games: every game ended at least once, and was re-drawn
     for name, sizes in expected.items():  # one call per step per network, all its games at once
@@ -76,7 +76,7 @@ def test_bot_opponents_act_in_world_coordinates(stage):
     results = []
     while len(results) < 16:
         _, _, dones, infos = env.step(np.broadcast_to(NOOP, (8, 13)))
-        results += [infos[b]["episode_result"] for b in np.flatnonzero(dones)]
+        results += [infos[b]["melee"] for b in np.flatnonzero(dones)]
     assert sum(not r["won"] and not r["draw"] for r in results) >= 15
 
 

@@ -22,7 +22,7 @@ COMMON = {"n_steps": 128, "batch_size": 256, "learning_rate": 1e-3, "n_epochs": 
 def behaviour(model, episodes=256, games=64):
     """Mean (stocks lost, damage dealt) per game over ``episodes`` seeded games (actions
     sampled), played ``games`` at a time in the batched env."""
-    env = MeleeVectorEnv(games, action_mode="discrete", copy=False, **ENV)
+    env = MeleeVectorEnv(games, action_mode="discrete", copy=False, autoreset_mode="same_step", **ENV)
     obs, _ = env.reset(seed=123)
     state, start = None, np.ones(games, bool)
     lost, dealt = [], []
@@ -31,9 +31,9 @@ def behaviour(model, episodes=256, games=64):
         obs, _, term, trunc, info = env.step(action)
         start = term | trunc
         if info:
-            ended = info["_final_info"]
-            lost += info["final_info"]["stocks_lost"][ended].tolist()
-            dealt += (info["final_info"]["damage_dealt"][ended]).tolist()
+            ended, stats = info["_final_info"], info["final_info"]["melee"]
+            lost += stats["stocks_lost"][ended].tolist()
+            dealt += stats["damage_dealt"][ended].tolist()
     return np.mean(lost[:episodes]), np.mean(dealt[:episodes])
 
 

@@ -10,8 +10,8 @@ from gymnasium.wrappers import (
     NormalizeReward,
     RecordEpisodeStatistics,
     RescaleObservation,
+    vector as vw,
 )
-from gymnasium.wrappers import vector as vw
 
 import melee_envs  # noqa: F401  (registers the ids)
 
@@ -45,7 +45,8 @@ def test_record_episode_statistics_and_observation_wrappers_on_gym_make():
     assert stacked.observation_space.shape == (4, 1035)
     _play(stacked, 100)
     print(
-        f"gym.make + RescaleObservation/Flatten/NormalizeObservation/NormalizeReward/RecordEpisodeStatistics: {len(ends)} episodes"
+        "gym.make + RescaleObservation/Flatten/NormalizeObservation/NormalizeReward/RecordEpisodeStatistics: "
+        f"{len(ends)} episodes"
     )
 
 

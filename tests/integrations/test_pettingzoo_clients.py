@@ -43,7 +43,7 @@ def test_state_and_max_cycles_and_frame_skip():
     state = env.state()
     assert env.state_space.contains(state) and state.shape == (1035 + 13,)
     np.testing.assert_array_equal(state[:1035], obs["port_1"])
-    for t in range(5):
+    for _ in range(5):
         _, _, terms, truncs, infos = env.step({a: env.action_space(a).sample() for a in env.agents})
     assert all(truncs.values()) and not any(terms.values()) and env.agents == []
     assert infos["port_1"]["melee"]["frames"] == 15  # 5 steps of 3 frames

@@ -73,22 +73,19 @@ def _env_kwargs(cfg: TrainConfig) -> dict[str, Any]:
     return kwargs
 
 
+STAT_KEYS = ("damage_dealt", "damage_taken", "stocks_taken")
+
+
 def evaluate(policy: Any, cfg: TrainConfig, episodes: int, seed: int) -> dict[str, float]:
-    """Play ``episodes`` games; ``policy(obs) -> action`` (None: uniformly random actions); a
-    policy with a ``reset()`` method is reset at the start of every game."""
+    """Play ``episodes`` games one at a time; ``policy(obs) -> action`` (None: uniformly random
+    actions); a policy with a ``reset()`` method (a stateful agent) is reset at every game start."""
     import gymnasium as gym
 
     import melee_envs  # noqa: F401
 
     env = gym.make("Melee-v0", **_env_kwargs(cfg))
     env.action_space.seed(seed)
-    totals: dict[str, list[float]] = {
-        "win": [],
-        "reward": [],
-        "damage_dealt": [],
-        "damage_taken": [],
-        "stocks_taken": [],
-    }
+    totals: dict[str, list[float]] = {"win": [], "reward": [], **{k: [] for k in STAT_KEYS}}
     for ep in range(episodes):
         obs, _ = env.reset(seed=seed + ep)
         if hasattr(policy, "reset"):
@@ -102,10 +99,37 @@ def evaluate(policy: Any, cfg: TrainConfig, episodes: int, seed: int) -> dict[st
         stats = info.get("melee", {})
         totals["win"].append(float(stats.get("won", False)))
         totals["reward"].append(ret)
-        for key in ("damage_dealt", "damage_taken", "stocks_taken"):
+        for key in STAT_KEYS:
             totals[key].append(float(stats.get(key, 0.0)))
     env.close()
     return {k: float(np.mean(v)) for k, v in totals.items()}
+
+
+def evaluate_batched(policy: Any, cfg: TrainConfig, episodes: int, seed: int) -> dict[str, float]:
+    """:func:`evaluate` for a stateless ``policy(obs_batch) -> actions``, every game at once: one
+    batched env of ``episodes`` games (auto-reset off), one policy call per step for all of them."""
+    from melee_envs.envs.vector import MeleeVectorEnv
+
+    env = MeleeVectorEnv(episodes, autoreset_mode="disabled", seed=seed, **_env_kwargs(cfg))
+    env.action_space.seed(seed)
+    obs, _ = env.reset(seed=seed)
+    returns, over = np.zeros(episodes), np.zeros(episodes, bool)
+    stats: dict[str, np.ndarray] = {}
+    while not over.all():
+        action = env.action_space.sample() if policy is None else policy(obs)
+        obs, reward, term, trunc, info = env.step(action)
+        returns += np.where(over, 0.0, reward)
+        if info:
+            ended = info["_melee"]
+            for key, values in info["melee"].items():
+                stats.setdefault(key, np.zeros_like(values))[ended] = values[ended]
+        over |= term | trunc
+    env.close()
+    return {
+        "win": float(stats["won"].mean()),
+        "reward": float(returns.mean()),
+        **{k: float(stats[k].astype(float).mean()) for k in STAT_KEYS},
+    }
 
 
 def _make_model(cfg: TrainConfig) -> Any:
@@ -174,6 +198,11 @@ def main(cfg: TrainConfig) -> dict[str, dict[str, float]]:
     import melee_envs  # noqa: F401
 
     console = Console(width=120)
+    # SB3 builds one torch Categorical per controller part per step; their argument checks cost
+    # more than the sampling itself, and the logits come from the network, always valid.
+    import torch
+
+    torch.distributions.Distribution.set_default_validate_args(False)
     model = _make_model(cfg)
     console.print(
         f"[bold]PPO in Melee-v0[/bold] vs {cfg.opponent}: {cfg.timesteps:,} steps, {cfg.n_envs} envs, seed {cfg.seed}, "
@@ -187,8 +216,9 @@ def main(cfg: TrainConfig) -> dict[str, dict[str, float]]:
     if cfg.save:
         model.save(cfg.save)
         console.print(f"saved model to {cfg.save}")
-    if cfg.backbone is None and cfg.init_from is None:
-        trained = evaluate(
+    start = time.perf_counter()
+    if cfg.backbone is None and cfg.init_from is None:  # stateless: every game in one batch
+        trained = evaluate_batched(
             lambda o: model.predict(o, deterministic=False)[0], cfg, cfg.eval_episodes, cfg.seed + 10_000
         )
     else:
@@ -196,7 +226,8 @@ def main(cfg: TrainConfig) -> dict[str, dict[str, float]]:
 
         agent = Agent.from_sb3(model)
         trained = evaluate(agent, cfg, cfg.eval_episodes, cfg.seed + 10_000)
-    random = evaluate(None, cfg, cfg.eval_episodes, cfg.seed + 10_000)
+    random = evaluate_batched(None, cfg, cfg.eval_episodes, cfg.seed + 10_000)
+    console.print(f"evaluated {2 * cfg.eval_episodes} games in {time.perf_counter() - start:.1f}s")
     table = Table(title=f"{cfg.eval_episodes} games vs {cfg.opponent} ({cfg.stocks} stock)")
     table.add_column("policy")
     for key in trained:

@@ -5,8 +5,9 @@ thread policy (:mod:`melee_envs.threads`) in three settings, next to the best si
 measured alone in the same run:
 
 * **alone**: nothing else runs;
-* **torch**: a torch training step (an MLP forward and backward pass on a batch, torch's own
-  thread pool) runs between env steps in the same process, as in a training loop;
+* **torch**: torch works between env steps in the same process, with its own thread pool, as in
+  an on-policy training loop: a policy forward pass on the step's observations after every step
+  and a training step (forward, backward, Adam) every ``train_every`` steps;
 * **busy**: a CPU-bound process runs beside this one for the whole measurement.
 
 Each figure is the median of ``repeats`` timings (range shown), with the load average beside it.
@@ -39,6 +40,8 @@ class ThreadBenchConfig:
     """Timings per figure (median and range reported)."""
     torch_batch: int = 512
     """Rows of the torch training step (an MLP of two hidden layers of 256)."""
+    train_every: int = 32
+    """Env steps per torch training step in the ``torch`` setting."""
     seed: int = 0
 
 
@@ -69,29 +72,35 @@ def _rates(env, seconds: float, repeats: int, between=None) -> list[float]:
     return out
 
 
-def _torch_step(batch: int):
+def _torch_work(env, batch: int, train_every: int):
+    """The ``torch`` setting's work between env steps (see the module docstring)."""
     import torch
 
     net = torch.nn.Sequential(
-        torch.nn.Linear(121, 256), torch.nn.Tanh(), torch.nn.Linear(256, 256), torch.nn.Tanh(), torch.nn.Linear(256, 13)
-    )
+        torch.nn.Linear(env.encoder.size, 256), torch.nn.Tanh(), torch.nn.Linear(256, 256), torch.nn.Tanh(),
+        torch.nn.Linear(256, 13),
+    )  # fmt: skip
     opt = torch.optim.Adam(net.parameters(), lr=1e-4)
-    x = torch.randn(batch, 121)
+    x = torch.randn(batch, env.encoder.size)
+    count = [0]
 
-    def step() -> None:
-        loss = net(x).square().mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    def work() -> None:
+        with torch.no_grad():
+            net(torch.from_numpy(env._obs))
+        count[0] += 1
+        if count[0] % train_every == 0:
+            loss = net(x).square().mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
 
-    return step
+    return work
 
 
 def run(config: ThreadBenchConfig) -> list[dict]:
     from melee_envs.threads import describe, pick_threads
 
     rows: list[dict] = []
-    torch_step = _torch_step(config.torch_batch)
     for n in config.sizes:
         alone_1 = _rates(_env(n, 1), config.seconds, config.repeats)
         reference = max(alone_1)
@@ -99,7 +108,9 @@ def run(config: ThreadBenchConfig) -> list[dict]:
         figures = {
             "alone, 1 thread": alone_1,
             "alone": _rates(env, config.seconds, config.repeats),
-            "torch": _rates(env, config.seconds, config.repeats, torch_step),
+            "torch": _rates(
+                env, config.seconds, config.repeats, _torch_work(env, config.torch_batch, config.train_every)
+            ),
         }
         hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
         try:

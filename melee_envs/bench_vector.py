@@ -15,12 +15,14 @@ reported on its own: the first process compiles and caches, later ones load the 
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 
 import gymnasium as gym
 import numba
 import numpy as np
+from gymnasium.vector import AutoresetMode
 
 from melee_envs.obs import ObsConfig
 
@@ -38,7 +40,10 @@ class VectorBenchConfig:
     sizes: tuple[int, ...] = (1, 64, 1024, 4096)
     """Numbers of games (agent rows in opponent mode)."""
     threads: tuple[int, ...] = (1, 2)
-    """Thread counts (each at most the machine's cores)."""
+    """Thread counts (each at most the machine's cores; passed as the env's ``threads=``)."""
+    autoreset_modes: tuple[str, ...] = ("next_step", "same_step", "disabled")
+    """Auto-reset modes, each measured with the compact (first) preset at every size and thread
+    count; the other presets are measured in the default mode (next_step)."""
     presets: tuple[str, ...] = ("learned", "default", "seed_1204")
     """Observation presets: learned (compact ids), default (1035 one-hot), seed_1204."""
     seconds: float = 1.0
@@ -113,17 +118,18 @@ def run(config: VectorBenchConfig) -> list[dict]:
     rows_out: list[dict] = []
     cart = _cartpole(config.cartpole_steps, config.seed, config.repeats)
     rows_out.append({"what": "CartPole-v1 Python loop", "steps/s": cart})
-    for preset in config.presets:
+    runs = [(config.presets[0], mode) for mode in config.autoreset_modes]
+    runs += [(preset, config.autoreset_modes[0]) for preset in config.presets[1:]]
+    for preset, mode in runs:
         obs_cfg = PRESETS[preset]()
         for threads in config.threads:
             if threads > cores:
                 continue
-            numba.set_num_threads(threads)
             for n in config.sizes:
                 num_envs = n * (2 if config.mode == "self_play" else 1)
                 env = MeleeVectorEnv(
                     num_envs, mode=config.mode, opponent=config.opponent if config.mode == "opponent" else "idle",
-                    obs=obs_cfg, copy=False, stage="random", seed=config.seed,
+                    obs=obs_cfg, copy=False, stage="random", seed=config.seed, threads=threads, autoreset_mode=mode,
                 )  # fmt: skip
                 env.reset(seed=config.seed)
                 rng = np.random.default_rng(config.seed)
@@ -131,15 +137,19 @@ def run(config: VectorBenchConfig) -> list[dict]:
                 k = [0]
 
                 def step(env=env, pool=pool, k=k) -> None:
-                    env.step(pool[k[0] & 15])
+                    _, _, term, trunc, _ = env.step(pool[k[0] & 15])
                     k[0] += 1
+                    if env.autoreset_mode == AutoresetMode.DISABLED and (term | trunc).any():
+                        env.reset(options={"reset_mask": term | trunc})
 
                 rate = _timed(step, num_envs, config.seconds, config.repeats)
                 buf = np.zeros((num_envs, env.encoder.size), np.float32)
+                numba.set_num_threads(threads)
                 ceiling = _timed(lambda buf=buf: write_only(buf, 1.0), num_envs, config.seconds, config.repeats)
+                numba.set_num_threads(cores)
                 rows_out.append(
                     {
-                        "what": f"vector env {config.mode}",
+                        "what": f"vector env {config.mode}, {mode}",
                         "preset": preset,
                         "obs size": env.encoder.size,
                         "threads": threads,
@@ -148,22 +158,10 @@ def run(config: VectorBenchConfig) -> list[dict]:
                         "no-op ceiling": ceiling,
                         "vs ceiling": rate / ceiling,
                         "vs CartPole": rate / cart,
+                        "load": os.getloadavg()[0],
                     }
                 )
-                if n == max(config.sizes) and threads == max(t for t in config.threads if t <= cores):
-                    env.copy = True
-                    rows_out.append(
-                        {
-                            "what": f"vector env {config.mode}, copy=True",
-                            "preset": preset,
-                            "obs size": env.encoder.size,
-                            "threads": threads,
-                            "N": n,
-                            "agent-steps/s": _timed(step, num_envs, config.seconds, config.repeats),
-                        }
-                    )
                 env.close()
-    numba.set_num_threads(cores)
     return rows_out
 
 
@@ -187,6 +185,7 @@ def main(config: VectorBenchConfig) -> list[dict]:
         "no-op ceiling",
         "vs ceiling",
         "vs CartPole",
+        "load",
     ]
     for c in columns:
         table.add_column(c, justify="left" if c in ("what", "preset") else "right")

@@ -53,9 +53,9 @@ def autoreset_argument(mode: AutoresetMode | str) -> AutoresetMode:
     """An ``AutoresetMode`` from itself or its name (any case)."""
     if isinstance(mode, AutoresetMode):
         return mode
-    names = {m.value: m for m in AutoresetMode} | {m.name.lower(): m for m in AutoresetMode}
+    names = {key.lower(): m for m in AutoresetMode for key in (m.value, m.name)}
     if str(mode).lower() not in names:
-        raise ValueError(f"autoreset_mode={mode!r}; choose one of {sorted({m.value for m in AutoresetMode})}")
+        raise ValueError(f"autoreset_mode={mode!r}; choose one of {[m.name.lower() for m in AutoresetMode]}")
     return names[str(mode).lower()]
 
 

@@ -123,7 +123,7 @@ def test_pettingzoo_supersuit_sb3_tutorial_route():
     env = ss.pettingzoo_env_to_vec_env_v1(env)
     env = ss.concat_vec_envs_v1(env, 4, num_cpus=1, base_class="stable_baselines3")
     env = VecMonitor(env)
-    model = PPO(MlpPolicy, env, verbose=0, learning_rate=1e-3, batch_size=256, n_steps=128, seed=0)
+    model = PPO(MlpPolicy, env, verbose=0, learning_rate=1e-3, batch_size=256, n_steps=128)
     records = []
 
     class Keep(KVWriter):

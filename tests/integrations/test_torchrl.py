@@ -42,4 +42,5 @@ def test_gym_wrapper_over_the_native_vector_env():
 def test_pettingzoo_wrapper():
     env = PettingZooWrapper(melee_envs.parallel_env(stocks=1, time_limit_minutes=0.02), use_mask=True)
     check_env_specs(env)
-    print("TorchRL PettingZooWrapper(parallel_env): check_env_specs passed")
+    assert _collect(env, 200) == 200
+    print("TorchRL PettingZooWrapper(parallel_env): check_env_specs passed, 200 frames collected")

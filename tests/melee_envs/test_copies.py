@@ -6,6 +6,7 @@ state (rewards, dones, statistics, the scripted bot's inputs) without any error.
 """
 
 import copy
+import functools
 import pickle
 
 import cloudpickle
@@ -80,7 +81,8 @@ class Vector(Single):
         return MeleeVectorEnv(4, stage="random", seed=1, **self.kwargs, **SHORT)
 
     def actions(self, env, rng):
-        return rng.integers(0, env.single_action_space.nvec, size=(env.num_envs, 13))
+        space = getattr(env, "single_action_space", env.action_space)  # SB3 VecEnvs: per-env space
+        return rng.integers(0, space.nvec, size=(env.num_envs, 13))
 
     def step(self, env, action):
         return env.step(action), None
@@ -108,7 +110,8 @@ class League(SB3):
         from exphil_agents.league.players import BotPlayer
         from exphil_agents.league.selfplay import LeagueVecEnv
 
-        return LeagueVecEnv(3, sample_opponent=league_opponent, resolve=BotPlayer, seed=1, **SHORT)
+        resolve = functools.partial(BotPlayer, seed=3)  # seeded bots: the original is reproducible too
+        return LeagueVecEnv(3, sample_opponent=league_opponent, resolve=resolve, seed=1, **SHORT)
 
 
 KINDS = {

@@ -123,3 +123,35 @@ def test_episode_stats_at_end():
         _, _, term, trunc, info = env.step(env.unwrapped.game.codec.noop())
         done = term or trunc
     assert info["melee"]["frames"] == 180 and info["melee"]["draw"] and "episode" not in info
+
+
+def test_randomised_starts_follow_the_seed():
+    def start(seed, stage="random", **kwargs):
+        env = gym.make("Melee-v0", opponent="idle", stage=stage, **kwargs).unwrapped
+        env.reset(seed=seed)
+        p = env.game.state.players
+        return float(p.x[0, 0]), float(p.x[0, 1]), float(p.percent[0, 0]), int(env.game.state.stage[0])
+
+    assert len({start(s, stage="fd") for s in range(20)}) == 1  # Melee's fixed start: seeds change nothing here
+    spread = [start(s, start_spread=0.4, start_percent=80) for s in range(20)]
+    assert len(set(spread)) == 20 and spread == [start(s, start_spread=0.4, start_percent=80) for s in range(20)]
+    assert all(0 <= pct <= 80 for _, _, pct, _ in spread) and len({st for *_, st in spread}) > 2
+    env = gym.make("Melee-v0", opponent="idle", start_spread=0.45).unwrapped
+    for seed in range(30):  # players face each other whatever side they spawned on
+        env.reset(seed=seed)
+        p = env.game.state.players
+        left = int(np.argmin(p.x[0]))
+        assert p.facing[0, left] == 1 and p.facing[0, 1 - left] == -1
+    with pytest.raises(ValueError, match="start_spread"):
+        gym.make("Melee-v0", start_spread=0.9)
+
+
+def test_vector_env_errors_name_every_argument():
+    from melee_envs.envs.vector import MeleeVectorEnv
+
+    with pytest.raises(TypeError, match="unknown argument") as err:
+        MeleeVectorEnv(2, autorest_mode="same_step")
+    for valid in ("autoreset_mode", "threads", "frame_skip", "delay", "opponent", "stage", "start_percent"):
+        assert repr(valid) in str(err.value)
+    with pytest.raises(ValueError, match="threads must be an integer"):
+        MeleeVectorEnv(2, threads=0)

@@ -23,7 +23,7 @@ class TrainConfig:
     frame_skip: int = 4
     """Frames each decision is held for (1: decide every frame)."""
     n_envs: int = 4
-    """Parallel envs (in-process)."""
+    """Games played at once (one batched env for the stock MlpPolicy, else in-process envs)."""
     opponent: str = "scripted:1"
     """Opponent: idle, random, jumper, scripted or scripted:LEVEL (1-9; level 1 by default, a
     bot a short run can learn to beat)."""
@@ -148,8 +148,14 @@ def _make_model(cfg: TrainConfig) -> Any:
     env = {"n_envs": cfg.n_envs, "seed": cfg.seed, "env_kwargs": _env_kwargs(cfg)}
     if cfg.init_from is not None:
         return _warm_started(cfg, env, common)
-    if cfg.backbone is None:
-        return PPO("MlpPolicy", make_vec_env("Melee-v0", **env), **common)
+    if cfg.backbone is None:  # the batched env: one compiled call per step for every game
+        from stable_baselines3.common.vec_env import VecMonitor
+
+        from melee_envs.envs.vector import sb3_vec_env
+
+        venv = VecMonitor(sb3_vec_env(cfg.n_envs, seed=cfg.seed, **_env_kwargs(cfg)))
+        venv.seed(cfg.seed)
+        return PPO("MlpPolicy", venv, **common)
     from exphil_agents.backbones import BACKBONES
     from exphil_agents.policies import BackbonePolicy, RecurrentBackbonePolicy, frame_window
 

@@ -201,6 +201,7 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
         self._truncated = np.zeros(rows, np.bool_)
         self._pending = np.zeros(n, np.bool_)
         self._restarted = np.zeros(n, np.bool_)
+        self._was_pending = self._pending.copy()  # before the last step: rows still waiting are not "ended now"
         self._act = np.broadcast_to(self.codec.noop().astype(np.int64), (n, 2, 13)).copy()
         self._noop = self.codec.noop().astype(np.int64)
         self._no_opponent = np.zeros((n, 13), np.int64)

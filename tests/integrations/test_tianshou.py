@@ -20,7 +20,8 @@ def test_dqn_trains_on_tianshou_vector_envs():
     from tianshou.utils.net.common import Net
 
     torch.manual_seed(0)
-    make = lambda: gym.make("MeleeDiscrete-v0", **SHORT)  # noqa: E731
+    # "module:id": worker processes that do not fork (forkserver, spawn) import melee_envs first
+    make = lambda: gym.make("melee_envs:MeleeDiscrete-v0", **SHORT)  # noqa: E731
     train_envs = DummyVectorEnv([make for _ in range(4)])
     test_envs = SubprocVectorEnv([make for _ in range(2)])  # copies the env into worker processes
     env = make()

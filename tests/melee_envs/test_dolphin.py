@@ -249,7 +249,9 @@ def test_parallel_instances(fake, replays_dir):
     from melee_envs.backends.dolphin.runners import dolphin_vec_env
 
     config = fake(replays_dir / "slippistats" / "wavedash.slp")
-    venv = dolphin_vec_env(2, config, characters=("falco", "peach"), opponent="idle")
+    # spawn: workers see this process's environment now (EXPHIL_FAKE_REPLAY); a forkserver that an
+    # earlier test started would hand them the environment it was started with
+    venv = dolphin_vec_env(2, config, start_method="spawn", characters=("falco", "peach"), opponent="idle")
     try:
         obs = venv.reset()
         assert obs.shape[0] == 2

@@ -39,6 +39,13 @@ def frame_skip_argument(frame_skip: int, kwargs: dict[str, Any]) -> int:
     return int(frame_skip)
 
 
+def legal_actions(space: Any) -> np.ndarray:
+    """All-True action mask (every input is legal in every state) in the layout sb3-contrib's
+    ``MaskablePPO`` expects: ``sum(nvec)`` for MultiDiscrete, ``n`` for Discrete."""
+    width = int(space.n) if hasattr(space, "n") else int(np.sum(space.nvec))
+    return np.ones(width, np.bool_)
+
+
 def delay_argument(delay: int) -> int:
     if isinstance(delay, bool) or not isinstance(delay, (int, np.integer)) or delay < 0:
         raise ValueError(f"delay must be an integer >= 0; got {delay!r}")

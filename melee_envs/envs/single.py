@@ -16,6 +16,7 @@ from melee_envs.envs.game import (
     check_action_mode,
     delay_argument,
     frame_skip_argument,
+    legal_actions,
 )
 from melee_envs.opponents import make_opponent
 
@@ -160,10 +161,8 @@ class MeleeEnv(gym.Env):
         return game.obs[0].copy(), float(game.step_reward[0]), done, False, info
 
     def action_masks(self) -> np.ndarray:
-        """All True (every input is legal in every state), in the layout sb3-contrib's
-        ``MaskablePPO`` expects: ``sum(nvec)`` for MultiDiscrete, ``n`` for Discrete."""
-        space = self.action_space
-        return np.ones(int(space.n) if isinstance(space, spaces.Discrete) else int(np.sum(space.nvec)), np.bool_)
+        """All True: see :func:`~melee_envs.envs.game.legal_actions` (sb3-contrib's MaskablePPO)."""
+        return legal_actions(self.action_space)
 
     def render(self) -> str | np.ndarray | None:
         return self.game.render()

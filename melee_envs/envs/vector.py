@@ -31,7 +31,14 @@ from melee_envs.backends.mock.batch import (
 from melee_envs.compile_notice import compile_notice
 from melee_envs.controller import DISCRETE_ACTION_NAMES, discrete_table
 from melee_envs.data import stages
-from melee_envs.envs.game import INFO_KEY, GameConfig, check_action_mode, frame_skip_argument
+from melee_envs.envs.game import (
+    INFO_KEY,
+    GameConfig,
+    check_action_mode,
+    delay_argument,
+    frame_skip_argument,
+    legal_actions,
+)
 from melee_envs.obs import ObservationEncoder
 from melee_envs.opponents import make_opponent
 from melee_envs.threads import choose_layer, chunk_games, pick_threads
@@ -146,8 +153,7 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
         check_action_mode(action_mode)
         frame_skip = frame_skip_argument(frame_skip, kwargs)
         threads = kwargs.pop("num_threads", threads)  # the earlier spelling
-        if isinstance(delay, bool) or int(delay) != delay or delay < 0:
-            raise ValueError(f"delay must be an integer >= 0; got {delay!r}")
+        delay = delay_argument(delay)
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode={render_mode!r}; supported: None, 'rgb_array'")
         self.config = GameConfig.from_kwargs(VECTOR_ARGUMENTS, **kwargs)
@@ -343,9 +349,7 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
     def action_masks(self) -> np.ndarray:
         """Every action is legal in every state: all-True masks, one row per env, in the layout
         sb3-contrib's ``MaskablePPO`` expects (``sum(nvec)`` for MultiDiscrete, ``n`` for Discrete)."""
-        space = self.single_action_space
-        width = int(space.n) if isinstance(space, spaces.Discrete) else int(np.sum(space.nvec))
-        return np.ones((self.num_envs, width), np.bool_)
+        return np.tile(legal_actions(self.single_action_space), (self.num_envs, 1))
 
     def close_extras(self, **kwargs: Any) -> None:
         self.backend.close()

@@ -8,7 +8,6 @@ observations in place (:mod:`melee_envs.backends.mock.batch`).
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from typing import Any
 
 import gymnasium as gym
@@ -20,11 +19,14 @@ from gymnasium.vector import AutoresetMode
 from melee_envs.backends.mock import MockBackend
 from melee_envs.backends.mock.batch import (
     DISABLED,
+    ENDED,
     NEXT_STEP,
     RESTART,
+    RESTARTED,
     SAME_STEP,
     STEP,
     check_batch,
+    compiled_entry,
     step_parallel,
     step_serial,
 )
@@ -206,8 +208,7 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
         self._terminated = np.zeros(rows, np.bool_)
         self._truncated = np.zeros(rows, np.bool_)
         self._pending = np.zeros(n, np.bool_)
-        self._restarted = np.zeros(n, np.bool_)
-        self._was_pending = self._pending.copy()  # before the last step: rows still waiting are not "ended now"
+        self._events = np.zeros(n, np.uint8)  # per game: RESTARTED / ENDED in the last kernel call
         self._act = np.broadcast_to(self.codec.noop().astype(np.int64), (n, 2, 13)).copy()
         self._noop = self.codec.noop().astype(np.int64)
         self._no_opponent = np.zeros((n, 13), np.int64)
@@ -234,6 +235,8 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
         self._nvec = self.codec.nvec.astype(np.int64)
         self._needs_reset = True
         self._warm = False
+        self._bound: tuple | None = None  # the kernel's array arguments (see _kernel)
+        self._entry: Any = None  # the serial kernel's compiled entry for those arguments
 
     # -- API ------------------------------------------------------------------------------------
 
@@ -256,14 +259,14 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
                 self.opponent.seed(seed)
         self._pending[:] = games
         self._kernel(RESTART, self._no_learner, self._no_opponent)
-        self._clear_delay(self._restarted)
+        self._clear_delay()
         self._needs_reset = False
         return (self._obs.copy() if self.copy else self._obs), {}
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
         if self._needs_reset:
             raise RuntimeError("call reset() before step()")
-        learner = _writable_int64(self._learner_actions(actions))
+        learner = self._learner_actions(actions)
         if self.delay:
             self._ring[self._slot] = learner
             self._slot = (self._slot + 1) % (self.delay + 1)
@@ -275,56 +278,75 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
             if self._user_opponent:
                 opp = check_batch(np.reshape(opp, (-1, 13)), self._nvec, self.num_games)
             opp = _writable_int64(np.reshape(opp, (self.num_games, 13)))
-        self._kernel(STEP, learner, opp)
-        self._clear_delay(self._restarted)
-        ended = self._terminated | self._truncated
         info: dict = {}
-        if self.autoreset_mode == AutoresetMode.SAME_STEP:
-            if self._restarted.any():
-                ended_rows = ended.copy()
+        if self._kernel(STEP, learner, opp):  # some game ended or restarted: rare, so looked at only then
+            self._clear_delay()
+            ended = np.repeat((self._events & ENDED) != 0, self.rows_per_game)  # ended in this very step
+            if ended.any() and self.autoreset_mode == AutoresetMode.SAME_STEP:
                 info = {
                     "final_obs": self._final_obs.copy(),
-                    "_final_obs": ended_rows,
-                    "final_info": self._game_info(ended_rows),
-                    "_final_info": ended_rows.copy(),
+                    "_final_obs": ended,
+                    "final_info": self._game_info(ended),
+                    "_final_info": ended.copy(),
                 }
-        elif ended.any():
-            fresh = ended & ~np.repeat(self._was_pending, self.rows_per_game)  # ended in this very step
-            if fresh.any():
-                info = self._game_info(fresh)
+            elif ended.any():
+                info = self._game_info(ended)
         obs = self._obs.copy() if self.copy else self._obs
         return obs, self._rewards.copy(), self._terminated.copy(), self._truncated.copy(), info
 
-    def _kernel(self, phase: int, learner: np.ndarray, opp: np.ndarray) -> None:
+    def _kernel(self, phase: int, learner: np.ndarray, opp: np.ndarray) -> int:
+        """One compiled call (see :mod:`melee_envs.backends.mock.batch`); returns the number of
+        games that ended or restarted in it (their bits in ``self._events``)."""
         p, b = self.backend.packed, self.backend
-        self._was_pending = self._pending.copy() if phase == STEP else self._pending
+        if self._bound is None:  # the arrays never change identity: gathered once per env (and copy)
+            self._bound = (
+                (self._pending, self._events, p.pi, p.pf, p.pb, b.ei, b.ef, p.stage, p.frame, b.done, b.winner),
+                (self._act, b._stick, b._shoulder, b._T),
+                (self._steps, b._chars),
+                (self._start, self._stage_pool),
+                (self._episodes, self._prev_stocks, self._prev_pct, self._ep_damage, self._weights),
+                (self._rewards, self._terminated, self._truncated, self._ended_winner, self._ended_frames,
+                 self._ended_stocks, self._ended_damage, self._obs, self._final_obs, p.ji, p.jf, p.jb, *self._enc),
+            )  # fmt: skip
+        games, tables, counters, starts, rewards, outputs = self._bound
         args = (
-            phase, AUTORESET_CODES[self.autoreset_mode], self._pending, self._restarted,
-            p.pi, p.pf, p.pb, b.ei, b.ef, p.stage, p.frame, b.done, b.winner, learner, opp, self._act, b._stick,
-            b._shoulder, b._T, b.config.time_limit_frames, self.frame_skip, self.max_episode_steps, self._steps,
-            b._chars, b.config.stocks, self._start, self._stage_pool, self._stage_seed, self._episodes,
-            self._prev_stocks, self._prev_pct, self._ep_damage, self._weights,
-            self.rows_per_game, self.mirror, self._rewards, self._terminated, self._truncated, self._ended_winner,
-            self._ended_frames, self._ended_stocks, self._ended_damage, self._obs, self._final_obs, p.ji, p.jf, p.jb,
-            *self._enc,
+            phase, AUTORESET_CODES[self.autoreset_mode], *games, learner, opp, *tables, b.config.time_limit_frames,
+            self.frame_skip, self.max_episode_steps, *counters, b.config.stocks, *starts, self._stage_seed, *rewards,
+            self.rows_per_game, self.mirror, *outputs,
         )  # fmt: skip
+        if self._warm:
+            return self._call(args)
         what = "the vector env's " + ("serial kernel" if self.threads == 1 else "parallel kernel")
-        with compile_notice(what) if not self._warm else nullcontext():
-            if self.threads == 1:  # the calling thread alone: no pool to wake, none to spin
-                step_serial(*args)
-            else:
-                numba.set_num_threads(self.threads)
-                numba.set_parallel_chunksize(1)  # chunks go to whichever thread is free
-                try:
-                    step_parallel(self._chunk, *args)
-                finally:
-                    numba.set_parallel_chunksize(0)
+        with compile_notice(what):
+            events = self._call(args)
         self._warm = True
+        return events
 
-    def _clear_delay(self, games: np.ndarray) -> None:
-        """A restarted game's first ``delay`` steps apply no input."""
-        if self.delay and games.any():
-            self._ring[:, np.repeat(games, self.rows_per_game)] = self._noop
+    def _call(self, args: tuple) -> int:
+        if self._entry is not None:
+            return self._entry(*args)
+        if self.threads == 1:  # the calling thread alone: no pool to wake, none to spin
+            events = step_serial(*args)
+            self._entry = compiled_entry(step_serial, args)
+            return events
+        numba.set_num_threads(self.threads)
+        numba.set_parallel_chunksize(1)  # chunks go to whichever thread is free
+        try:
+            return step_parallel(self._chunk, *args)
+        finally:
+            numba.set_parallel_chunksize(0)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_bound"] = state["_entry"] = None  # rebuilt from the copy's own arrays
+        return state
+
+    def _clear_delay(self) -> None:
+        """A game restarted in the last kernel call applies no input for its first ``delay`` steps."""
+        if self.delay:
+            games = (self._events & RESTARTED) != 0
+            if games.any():
+                self._ring[:, np.repeat(games, self.rows_per_game)] = self._noop
 
     def _game_mask(self, rows: Any) -> np.ndarray:
         mask = np.asarray(rows, dtype=np.bool_)

@@ -45,6 +45,8 @@ def _sources_salt() -> int:
 NEXT_STEP, SAME_STEP, DISABLED = 0, 1, 2
 #: What a call does: step every game, or only restart the games flagged ``pending``.
 STEP, RESTART = 0, 1
+#: Bits of ``events[b]``: game ``b`` restarted in this call / ended in this call.
+RESTARTED, ENDED = 1, 2
 #: Games per block: the drivers step a block, then clip its rows while they are still in cache.
 BLOCK_GAMES = 32
 
@@ -72,7 +74,7 @@ def _make_advance(salt: int):
         phase,
         autoreset,
         pending,
-        restarted,
+        events,
         pi,
         pf,
         pb,
@@ -124,21 +126,23 @@ def _make_advance(salt: int):
         low,
         high,
     ):  # noqa: PLR0913
-        """Games ``lo`` to ``hi - 1`` of :func:`step_serial`. One compiled function serves the
-        serial and the parallel driver: the engine is inlined here once, and Numba's parallel
-        passes see only a small loop over chunks, which keeps the first run's compile short."""
+        """Games ``lo`` to ``hi - 1`` of :func:`step_serial`; returns how many had an event. One
+        compiled function serves the serial and the parallel driver: the engine is inlined here
+        once, and Numba's parallel passes see only a small loop over chunks, which keeps the first
+        run's compile short."""
         if salt == -1:  # never true: ties this compiled code to the sources (see _sources_salt)
-            return
+            return 0
+        count = 0
         for b in range(lo, hi):
-            restarted[b] = False
-            restart_first = False
-            passes = 1  # encodings of this game's rows: 2 = its last observation, then the new game's
+            events[b] = 0
+            restart = False  # start this game's next game in this call
+            keep_last = False  # SAME_STEP: encode the ended game's last observation into final_obs first
             if pending[b]:
                 if phase != RESTART and autoreset == DISABLED:  # waits for reset(options={"reset_mask": ...})
                     for j in range(rows_per_game):
                         rewards[b * rows_per_game + j] = 0.0
                     continue
-                restart_first = True
+                restart = True
                 pending[b] = False
                 for j in range(rows_per_game):
                     r = b * rows_per_game + j
@@ -198,26 +202,32 @@ def _make_advance(salt: int):
                     ended_stocks[b, 1] = pi[b, 1, 0, P_STOCKS]
                     ended_damage[b, 0] = ep_damage[b, 0]
                     ended_damage[b, 1] = ep_damage[b, 1]
+                    events[b] = ENDED
                     if autoreset == SAME_STEP:
-                        passes = 2
+                        restart = keep_last = True
                     else:
                         pending[b] = True
-            # One call site each for the restart and the encoder: each is inlined where it is
-            # called, and every extra copy adds to the first run's compile time.
-            for k in range(passes):
-                if restart_first or k == 1:
-                    _restart(pi, pf, pb, ei, ef, stage, frame, done, winner, b, T, chars, stocks, start, stage_pool,
-                             stage_seed, episodes, prev_stocks, prev_pct, ep_damage, steps)  # fmt: skip
-                    restarted[b] = True
-                out = final_obs if k + 1 < passes else obs
+            if keep_last:
                 for j in range(rows_per_game):
                     r = b * rows_per_game + j
                     encode_row(
-                        pi, pf, pb, stage, frame, ji, jf, jb, b, j, 0, mirror and j == 1, out[r], enc_offsets, cats,
-                        ext_stage, compact_stage,
+                        pi, pf, pb, stage, frame, ji, jf, jb, b, j, 0, mirror and j == 1, final_obs[r], enc_offsets,
+                        cats, ext_stage, compact_stage,
                     )  # fmt: skip
-                if k + 1 < passes:
-                    clip_rows(final_obs, b * rows_per_game, (b + 1) * rows_per_game, clip, low, high)
+                clip_rows(final_obs, b * rows_per_game, (b + 1) * rows_per_game, clip, low, high)
+            if restart:
+                _restart(pi, pf, pb, ei, ef, stage, frame, done, winner, b, T, chars, stocks, start, stage_pool,
+                         stage_seed, episodes, prev_stocks, prev_pct, ep_damage, steps)  # fmt: skip
+                events[b] |= RESTARTED
+            if events[b]:
+                count += 1
+            for j in range(rows_per_game):
+                r = b * rows_per_game + j
+                encode_row(
+                    pi, pf, pb, stage, frame, ji, jf, jb, b, j, 0, mirror and j == 1, obs[r], enc_offsets, cats,
+                    ext_stage, compact_stage,
+                )  # fmt: skip
+        return count
 
     return advance
 
@@ -233,7 +243,7 @@ def _make_drivers(salt: int):
         phase,
         autoreset,
         pending,
-        restarted,
+        events,
         pi,
         pf,
         pb,
@@ -294,19 +304,22 @@ def _make_drivers(salt: int):
         opponent mode, copied into ``act``), sums rewards and, when it ends, records the ended_*
         stats, then restarts at once under ``SAME_STEP`` (its last observation in ``final_obs``)
         or is flagged ``pending``. RESTART: only the ``pending`` games restart.
-        ``restarted[b]`` says which games restarted in this call."""
+        ``events[b]`` says what happened to game ``b`` in this call (bits ``RESTARTED``, ``ENDED``);
+        returns the number of games with any event, so the caller looks at ``events`` only when
+        something happened."""
         if salt == -1:  # never true: ties this compiled code to the sources (see _sources_salt)
-            return
+            return 0
         n = stage.shape[0]
         rows = obs.shape[0] // n
+        count = 0
         for lo in range(0, n, BLOCK_GAMES):  # blocks small enough that their rows stay in cache
-            advance(
+            count += advance(
                 lo,
                 min(n, lo + BLOCK_GAMES),
                 phase,
                 autoreset,
                 pending,
-                restarted,
+                events,
                 pi,
                 pf,
                 pb,
@@ -360,6 +373,7 @@ def _make_drivers(salt: int):
             )
             # clipped as a pass of its own, outside the big loop body, where it vectorises
             clip_rows(obs, lo * rows, min(n, lo + BLOCK_GAMES) * rows, clip, low, high)
+        return count
 
     @numba.njit(cache=True, parallel=True, nogil=True, _nrt=False, error_model="numpy")
     def step_parallel(  # noqa: PLR0913
@@ -367,7 +381,7 @@ def _make_drivers(salt: int):
         phase,
         autoreset,
         pending,
-        restarted,
+        events,
         pi,
         pf,
         pb,
@@ -421,19 +435,20 @@ def _make_drivers(salt: int):
     ):
         """:func:`step_serial` on Numba's threads, ``chunk`` games at a time."""
         if salt == -1:
-            return
+            return 0
         n = stage.shape[0]
         rows = obs.shape[0] // n
+        count = 0
         for c in numba.prange((n + chunk - 1) // chunk):
             end = min(n, (c + 1) * chunk)
             for lo in range(c * chunk, end, BLOCK_GAMES):
-                advance(
+                count += advance(
                     lo,
                     min(end, lo + BLOCK_GAMES),
                     phase,
                     autoreset,
                     pending,
-                    restarted,
+                    events,
                     pi,
                     pf,
                     pb,
@@ -486,11 +501,24 @@ def _make_drivers(salt: int):
                     high,
                 )
                 clip_rows(obs, lo * rows, min(end, lo + BLOCK_GAMES) * rows, clip, low, high)
+        return count
 
     return step_serial, step_parallel
 
 
 step_serial, step_parallel = _make_drivers(_sources_salt())
+
+
+def compiled_entry(dispatcher, args: tuple):
+    """The machine code ``dispatcher`` compiled for exactly the types of ``args``, to call without
+    Numba's per-call type dispatch (about 3 us for the drivers' 55 arguments: a third of a small
+    batch's step). Only for callers whose argument types never change (the vector env's own
+    arrays and normalised int64 actions); arrays of another item size are still refused. The
+    dispatcher itself where no such entry exists."""
+    try:
+        return dispatcher.overloads[tuple(dispatcher.typeof_pyval(a) for a in args)].entry_point
+    except (AttributeError, KeyError):
+        return dispatcher
 
 
 @numba.njit(cache=True, parallel=True, nogil=True, _nrt=False)

@@ -4,13 +4,21 @@ Everything lives in one folder::
 
     league.json          learners (role, step, resets), the opponent sampler's RNG state; atomic
     events.jsonl         append-only: one line per match result and per snapshot taken
+    events.rejected.jsonl lines set aside from the history (see below), each with its line number
+    league.lock          held by the one process writing the league
     snapshots/<id>/      frozen policies (see :mod:`exphil_agents.league.population`)
     learners/<id>.zip    each learner's latest SB3 checkpoint (atomic)
 
 Ratings and win rates are a pure function of ``events.jsonl`` (replayed in order on load), so a
 run killed at any moment and restarted keeps every match result and snapshot recorded before the
-kill, and rebuilds exactly the same ratings. A line cut short by the kill is dropped with a
-warning. Learners resume from their last checkpoint (taken with every snapshot).
+kill, and rebuilds exactly the same ratings. Learners resume from their last checkpoint (taken with
+every snapshot).
+
+A line that is not a valid event (one cut short by a kill, or damaged anywhere in the file) is
+never silently lost and never takes the lines after it along: the writer moves it to
+``events.rejected.jsonl`` (with its line number and why), rewrites ``events.jsonl`` without it
+(atomically) and says so on stderr; every valid line before and after it is kept. A reader
+(``read_only``) skips such lines and warns.
 """
 
 from __future__ import annotations
@@ -32,6 +40,53 @@ from melee_envs.atomic import write_text_atomic
 BOT_PREFIX = "bot:"
 SELF_PREFIX = "self:"
 ROLES = ("main", "main_exploiter", "league_exploiter")
+
+
+#: Keys every event of a type must carry.
+EVENT_KEYS = {"match": ("learner", "opponent", "score", "step"), "snapshot": ("id", "learner", "step")}
+
+
+def _check_event(event: Any) -> str | None:
+    """Why ``event`` is not a valid history event, or None."""
+    if not isinstance(event, dict):
+        return "not a JSON object"
+    kind = event.get("type")
+    if kind not in EVENT_KEYS:
+        return f"unknown event type {kind!r}"
+    missing = [k for k in EVENT_KEYS[kind] if k not in event]
+    if missing:
+        return f"{kind} event without {', '.join(missing)}"
+    if kind == "match" and not (isinstance(event["score"], (int, float)) and 0.0 <= event["score"] <= 1.0):
+        return f"match score {event['score']!r} is not a number in [0, 1]"
+    return None
+
+
+def read_events(raw: bytes) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The valid events of an ``events.jsonl`` file's bytes, in order, and the rejected lines
+    (``{"line": number from 1, "reason": ..., "text": the line as written}``)."""
+    events: list[dict[str, Any]] = []
+    rejected: list[dict[str, Any]] = []
+    lines = raw.splitlines(keepends=True)
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            event = json.loads(line)
+            reason = _check_event(event)
+        except ValueError as err:
+            cut = number == len(lines) and not line.endswith(b"\n")
+            reason = "cut off (a run killed while writing it)" if cut else f"not JSON ({err})"
+        if reason is None:
+            events.append(event)
+        else:
+            rejected.append({"line": number, "reason": reason, "text": line.decode("utf-8", "replace")})
+    return events, rejected
+
+
+def _describe(rejected: list[dict[str, Any]]) -> str:
+    shown = "; ".join(f"line {r['line']}: {r['reason']}" for r in rejected[:5])
+    more = f" and {len(rejected) - 5} more" if len(rejected) > 5 else ""
+    return f"{len(rejected)} invalid line{'s' if len(rejected) > 1 else ''} ({shown}{more})"
 
 
 class LeagueState:
@@ -61,13 +116,14 @@ class LeagueState:
         self.rng = np.random.default_rng(seed)
         self.read_only = read_only
         self._events: Any = None
+        self._lock: Any = None
         if not read_only:
             self.root.mkdir(parents=True, exist_ok=True)
-            self._events = open(self.root / "events.jsonl", "a")  # noqa: SIM115 - held open for appends
+            self._lock = open(self.root / "league.lock", "a")  # noqa: SIM115 - held while the league is open
             try:  # one writer at a time; the lock goes with the process, so a kill leaves none
-                fcntl.flock(self._events.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(self._lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                self._events.close()
+                self._lock.close()
                 raise RuntimeError(f"{self.root}: the league is open in another process (one run per league)") from None
         meta = self.root / "league.json"
         if meta.is_file():
@@ -81,24 +137,30 @@ class LeagueState:
 
     def _replay(self) -> None:
         path = self.root / "events.jsonl"
-        good = 0
-        if path.is_file():
-            raw = path.read_bytes()
-            for line in raw.splitlines(keepends=True):
-                try:
-                    event = json.loads(line) if line.endswith(b"\n") else None
-                except ValueError:
-                    event = None
-                if event is None:  # a writer was killed mid-line (or, read-only, is writing it now)
-                    if not self.read_only:
-                        print(f"league: dropping a cut-off line at the end of {path}", file=sys.stderr)
-                    break
-                self._apply(event)
-                good += len(line)
-            if good != len(raw) and not self.read_only:
-                os.ftruncate(self._events.fileno(), good)
+        raw = path.read_bytes() if path.is_file() else b""
+        events, rejected = read_events(raw)
+        for event in events:
+            self._apply(event)
         if self.read_only:
+            last = raw.count(b"\n") + 1
+            damaged = [r for r in rejected if r["line"] != last]  # the last one may be being written now
+            if damaged:
+                print(f"league: {path}: skipping {_describe(damaged)}", file=sys.stderr)
             return
+        if rejected or (raw and not raw.endswith(b"\n")):  # a valid last line needs its newline too
+            aside = self.root / "events.rejected.jsonl"
+            with open(aside, "a") as fh:  # kept first, so a kill during the repair loses nothing
+                fh.writelines(json.dumps(r) + "\n" for r in rejected)
+                fh.flush()
+                os.fsync(fh.fileno())
+            write_text_atomic(path, "".join(json.dumps(e) + "\n" for e in events))
+            if rejected:
+                print(
+                    f"league: {path}: set aside {_describe(rejected)} in {aside.name}; kept the other "
+                    f"{len(events)} events",
+                    file=sys.stderr,
+                )
+        self._events = open(path, "a")  # noqa: SIM115 - held open for appends
         for info in list_snapshots(self.snapshot_dir):  # renamed into place just before a kill
             if info["id"] not in self.snapshots:
                 self._append({"type": "snapshot", "id": info["id"], "learner": info["learner"], "step": info["step"]})
@@ -154,6 +216,9 @@ class LeagueState:
         if self._events is not None:
             self._events.close()
             self._events = None
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     # -- queries ---------------------------------------------------------------------------------
 
@@ -167,8 +232,7 @@ class LeagueState:
         path = self.root / "events.jsonl"
         if not path.is_file():
             return []
-        lines = path.read_bytes().splitlines(keepends=True)
-        events = [json.loads(line) for line in lines if line.endswith(b"\n")]
+        events, _ = read_events(path.read_bytes())
         return [e for e in events if e["type"] == "match"]
 
     def snapshot_ids(self, learner_role: str | None = None) -> list[str]:

@@ -46,13 +46,51 @@ def test_a_cut_off_last_line_is_dropped_and_the_file_repaired(tmp_path, capsys):
     with open(events, "ab") as fh:
         fh.write(b'{"type": "match", "learner": "main-0", "opp')
     again = LeagueState(tmp_path)
-    assert "cut-off line" in capsys.readouterr().err
+    assert "line 23: cut off" in capsys.readouterr().err
     assert len(again.matches()) == 21
     again.record_match("main-0", "bot:idle", 1.0, 40)
     again.close()
     lines = events.read_bytes().splitlines()
     assert events.read_bytes().startswith(good) and len(lines) == len(good.splitlines()) + 1
     assert json.loads(lines[-1])["step"] == 40
+
+
+def test_a_damaged_line_in_the_middle_loses_nothing_else(tmp_path, capsys):
+    state = LeagueState(tmp_path)
+    _fill(state)
+    ratings = dict(state.table.ratings)
+    state.close()
+    events = tmp_path / "events.jsonl"
+    lines = events.read_bytes().splitlines(keepends=True)
+    damaged = [*lines[:4], b'{"type": "match", "learner": "main-0", "opp\x00\xff\n', *lines[4:]]
+    damaged[10] = b'{"type": "match", "learner": "main-0", "opponent": "bot:idle", "score": NaN, "step": 9}\n'
+    events.write_bytes(b"".join(damaged))
+    again = LeagueState(tmp_path)
+    err = capsys.readouterr().err
+    assert "2 invalid lines (line 5: not JSON" in err and "line 11: match score nan" in err, err
+    assert "kept the other 21 events" in err
+    assert len(again.matches()) == 20 and again.snapshot_ids() == ["main-0@000000015"]  # only line 11's game lost
+    assert events.read_bytes() == b"".join(damaged[:4] + damaged[5:10] + damaged[11:])
+    aside = [json.loads(line) for line in (tmp_path / "events.rejected.jsonl").read_text().splitlines()]
+    assert [r["line"] for r in aside] == [5, 11] and '"score": NaN' in aside[1]["text"]
+    again.record_match("main-0", "bot:idle", 1.0, 40)
+    again.close()
+    assert len(LeagueState(tmp_path, read_only=True).matches()) == 21
+    assert set(ratings) == set(LeagueState(tmp_path, read_only=True).table.ratings)
+
+
+def test_a_reader_skips_damaged_lines_and_says_so(tmp_path, capsys):
+    state = LeagueState(tmp_path)
+    _fill(state)
+    state.close()
+    events = tmp_path / "events.jsonl"
+    lines = events.read_bytes().splitlines(keepends=True)
+    events.write_bytes(b"".join([*lines[:3], b"[1, 2]\n", *lines[3:], b'{"type": "ma']))
+    reader = LeagueState(tmp_path, read_only=True)
+    err = capsys.readouterr().err
+    assert "skipping 1 invalid line (line 4: not a JSON object)" in err, err  # the cut last line: being written
+    assert len(reader.matches()) == 21
+    assert events.read_bytes().endswith(b'{"type": "ma')  # a reader repairs nothing
 
 
 def test_a_snapshot_written_just_before_a_kill_is_recorded_on_restart(tmp_path):

@@ -44,6 +44,7 @@ class Agent:
     @classmethod
     def from_network(cls, network: Any, **kwargs: Any) -> Agent:
         network.eval()
+        kwargs.setdefault("codec", getattr(network, "codec", None))  # decode with its own stick buckets
         return cls(
             step=network.step,
             initial_state=lambda: network.backbone.initial_state(1, "cpu"),

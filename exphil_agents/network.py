@@ -3,16 +3,22 @@
 A checkpoint is one ``.safetensors`` file: the weights, and in its metadata the JSON *spec* that
 rebuilds the network (backbone name and config, observation config, embedding widths, head).
 Loading compares that spec with what the caller asks for and names both sides of any mismatch;
-nothing is unpickled.
+nothing is unpickled. The metadata also holds a SHA-256 of the weights (names, dtypes, shapes and
+bytes): a file damaged after it was written is refused with an error naming it, never loaded
+silently (files written before the checksum existed load without the check). The spec carries the
+controller codec's stick centres (k-means or uniform buckets), so whoever loads the network decodes
+its stick outputs with the buckets it was trained on.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -20,10 +26,12 @@ from exphil_agents.backbones import Backbone, config_for, make_backbone
 from exphil_agents.encoder import EmbedConfig, InputEncoder
 from exphil_agents.heads import AutoregressiveHead, IndependentHead
 from melee_envs.atomic import atomic_path
-from melee_envs.controller import ControllerCodec
+from melee_envs.controller import ControllerCodec, uniform_centres
 from melee_envs.obs import ObsConfig
 
 FORMAT = "exphil-policy-1"
+#: The first stick component of the action (main stick x); all four stick axes share its buckets.
+STICK_COMPONENT = 8
 
 
 class PolicyNetwork(nn.Module):
@@ -34,6 +42,8 @@ class PolicyNetwork(nn.Module):
         obs_config: the observations' ``ObsConfig``; ``embed`` the id embedding widths.
         head: ``"independent"`` (SB3-compatible) or ``"autoregressive"``.
         nvec: action components (default: the controller codec's 13).
+        stick_centres: the stick buckets' values in [0, 1] (k-means centres); default uniform
+            buckets of the stick components' width in ``nvec``.
     """
 
     def __init__(
@@ -44,6 +54,7 @@ class PolicyNetwork(nn.Module):
         embed: EmbedConfig | dict | None = None,
         head: str = "independent",
         nvec: list[int] | None = None,
+        stick_centres: list[float] | None = None,
     ) -> None:
         super().__init__()
         if head not in ("independent", "autoregressive"):
@@ -51,6 +62,11 @@ class PolicyNetwork(nn.Module):
         self.encoder = InputEncoder(obs_config, embed)
         self.backbone: Backbone = make_backbone(backbone, self.encoder.output_size, backbone_config)
         self.nvec = list(nvec or ControllerCodec().nvec.tolist())
+        centres = stick_centres if stick_centres is not None else uniform_centres(self.nvec[STICK_COMPONENT])
+        self.stick_centres = [round(float(c), 6) for c in centres]
+        if len(self.stick_centres) != self.nvec[STICK_COMPONENT]:
+            buckets = self.nvec[STICK_COMPONENT]
+            raise ValueError(f"{len(self.stick_centres)} stick centres for {buckets} stick buckets (nvec {self.nvec})")
         head_cls = IndependentHead if head == "independent" else AutoregressiveHead
         self.head = head_cls(self.backbone.output_size, self.nvec)
         self.head_kind = head
@@ -66,13 +82,20 @@ class PolicyNetwork(nn.Module):
             "embed": asdict(self.encoder.embed_config),
             "head": self.head_kind,
             "nvec": self.nvec,
+            "stick_centres": self.stick_centres,
         }
+
+    @property
+    def codec(self) -> ControllerCodec:
+        """The controller codec of the network's outputs (its stick buckets)."""
+        return ControllerCodec(stick_centres=np.asarray(self.stick_centres, np.float32))
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any]) -> PolicyNetwork:
         return cls(
-            spec["backbone"], spec["backbone_config"], spec["obs_config"], spec["embed"], spec["head"], spec["nvec"]
-        )
+            spec["backbone"], spec["backbone_config"], spec["obs_config"], spec["embed"], spec["head"], spec["nvec"],
+            spec.get("stick_centres"),  # older checkpoints: uniform buckets
+        )  # fmt: skip
 
     def forward(
         self, obs: torch.Tensor, state: tuple | None = None, episode_starts: torch.Tensor | None = None
@@ -90,11 +113,45 @@ def save_checkpoint(network: PolicyNetwork, path: str | Path, extra: dict[str, A
     from safetensors.torch import save_file
 
     path = Path(path)
-    metadata = {"spec": json.dumps(network.spec), "extra": json.dumps(extra or {})}
     tensors = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
+    metadata = {"spec": json.dumps(network.spec), "extra": json.dumps(extra or {}), "sha256": weights_digest(tensors)}
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata=metadata)
     return path
+
+
+def weights_digest(tensors: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over every tensor's name, dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].detach().cpu().contiguous()
+        digest.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return digest.hexdigest()
+
+
+def load_weights(path: str | Path, device: str = "cpu") -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors checkpoint, checked against the SHA-256 in its metadata.
+
+    Raises:
+        ValueError: the file is not readable as safetensors, or its weights do not match the
+            checksum written with them (the file was damaged after it was saved).
+    """
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            expected = (fh.metadata() or {}).get("sha256")
+        tensors = load_file(str(path), device=device)
+    except Exception as exc:  # safetensors raises its own error types for bad headers and data
+        raise ValueError(f"{path}: not a readable safetensors checkpoint ({exc})") from None
+    if expected is not None and weights_digest(tensors) != expected:
+        raise ValueError(
+            f"{path}: the weights do not match the checksum saved with them (the file was damaged after it "
+            "was written); use a backup (e.g. the checkpoint's .bak folder) or retrain"
+        )
+    return tensors
 
 
 def checkpoint_file(path: str | Path) -> Path:
@@ -137,8 +194,6 @@ def load_checkpoint(
     Raises:
         ValueError: naming the checkpoint's value and the expected one for each mismatch.
     """
-    from safetensors.torch import load_file
-
     spec = read_spec(path)
     problems = []
     if backbone is not None and backbone != spec["backbone"]:
@@ -157,7 +212,7 @@ def load_checkpoint(
     if problems:
         raise ValueError(f"{path}: checkpoint does not match: " + "; ".join(problems))
     network = PolicyNetwork.from_spec(spec)
-    state = load_file(str(path))
+    state = load_weights(path)
     missing, unexpected = network.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise ValueError(f"{path}: weights do not fit the spec (missing {missing[:3]}, unexpected {unexpected[:3]})")

@@ -9,17 +9,22 @@ no frame of a validation replay is ever trained on.
 
 A checkpoint is a directory: ``model.safetensors`` (weights + the network's JSON spec, readable by
 :func:`~exphil_agents.network.load_checkpoint`), ``trainer.pt`` (optimizer, scheduler, EMA
-weights, step, best validation loss) and ``meta.json`` (config, metrics). It is written to a
-temporary directory and renamed into place; an existing one is kept as ``NAME.bak`` (older
-backups shift to ``.bak.1``, ``.bak.2``, ...), never silently overwritten.
+weights, step, best validation loss), ``meta.json`` (config, metrics) and ``checksums.json``
+(SHA-256 of the other three). It is written to a temporary directory and renamed into place; an
+existing one is kept as ``NAME.bak`` (older backups shift to ``.bak.1``, ``.bak.2``, ...), never
+silently overwritten. A resume checks the sums and falls back to the newest intact backup,
+saying which it skipped and why.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import math
 import os
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -35,6 +40,8 @@ from imitation.dataset import ReplayDataset
 from melee_envs.controller import NUM_BUTTONS
 from melee_envs.obs import ObservationEncoder
 
+#: A checkpoint folder's file of SHA-256 sums of its other files (written last).
+CHECKSUMS = "checksums.json"
 PARTS = {"buttons": slice(0, 8), "main_stick": slice(8, 10), "c_stick": slice(10, 12), "shoulder": slice(12, 13)}
 
 
@@ -125,6 +132,50 @@ def split_by_file(dataset: ReplayDataset, fraction: float, seed: int) -> tuple[n
     order = np.random.default_rng([seed, 7]).permutation(n)
     n_val = min(n - 1, max(1, round(n * fraction)))
     return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def lock_run(out: Path) -> Any:
+    """Take ``out``'s run lock (``out/.lock``) for this process: one BC run writes a run folder at
+    a time; the lock goes with the process, so a killed run leaves none.
+
+    Raises:
+        RuntimeError: another run holds it.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    handle = open(out / ".lock", "a")  # noqa: SIM115 - held for the trainer's lifetime
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise RuntimeError(
+            f"{out}: another BC run is writing this run folder (one run per name); wait for it or use another name"
+        ) from None
+    return handle
+
+
+def split_as_saved(dataset: ReplayDataset, val_files: list[str], checkpoint: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Shard indices (train, validation) of a resumed run: validation is exactly the replays the
+    run started with as validation (``val_files`` from its checkpoint); every other replay,
+    including any added since, trains.
+
+    Raises:
+        ValueError: a validation replay is no longer in the dataset (the losses that chose "best"
+            would no longer compare), or the checkpoint lists none.
+    """
+    sources = [str(Path(shard.info["source"]).resolve()) for shard in dataset.shards]
+    where = {src: i for i, src in enumerate(sources)}
+    missing = [f for f in val_files if f not in where]
+    if not val_files or missing:
+        raise ValueError(
+            f"{checkpoint}: cannot resume with the same validation replays ("
+            + (f"{len(missing)} no longer in the dataset, e.g. {missing[0]}" if missing else "none recorded")
+            + "); restore them, or start a new run under another name"
+        )
+    val = np.array(sorted(where[f] for f in val_files), np.int64)
+    train = np.array([i for i in range(len(sources)) if i not in set(val.tolist())], np.int64)
+    if len(train) == 0:
+        raise ValueError(f"{checkpoint}: no training replays left besides the validation ones")
+    return train, val
 
 
 class Batches:
@@ -243,19 +294,36 @@ class Trainer:
         self, dataset_dir: str | Path, out_dir: str | Path, config: BCConfig, tensorboard: bool = False
     ) -> None:
         config.validate()
+        self.out = Path(out_dir)
+        self._lock = lock_run(self.out)  # held until train() returns (or close())
+        try:
+            self._setup(dataset_dir, config, tensorboard)
+        except BaseException:
+            self.close()
+            raise
+
+    def _setup(self, dataset_dir: str | Path, config: BCConfig, tensorboard: bool) -> None:
         self.tensorboard = tensorboard
         self.config = config
         self.dataset = ReplayDataset(dataset_dir)
-        self.out = Path(out_dir)
-        train_shards, val_shards = split_by_file(self.dataset, config.val_fraction, config.seed)
+        source = resume_source(self.out)
+        if source is None:
+            train_shards, val_shards = split_by_file(self.dataset, config.val_fraction, config.seed)
+        else:  # the run's validation replays stay its validation replays, whatever was added since
+            saved = json.loads((source / "meta.json").read_text()).get("val_files", [])
+            train_shards, val_shards = split_as_saved(self.dataset, saved, source)
+        self.train_shards, self.val_shards = train_shards, val_shards
         self.train_data = Batches(
             self.dataset, train_shards, config.window, config.noise, (config.delay_min, config.delay_max)
         )
         self.val_data = Batches(self.dataset, val_shards, config.window)
         self.val_files = [str(Path(self.dataset.shards[s].info["source"]).resolve()) for s in val_shards]
         torch.manual_seed(config.seed)
-        nvec = self.dataset.config.codec().nvec.tolist()
-        self.network = PolicyNetwork(config.backbone, config.backbone_config, self.dataset.config.obs, nvec=nvec)
+        codec = self.dataset.config.codec()
+        self.network = PolicyNetwork(
+            config.backbone, config.backbone_config, self.dataset.config.obs, nvec=codec.nvec.tolist(),
+            stick_centres=codec.stick_centres.tolist(),
+        )  # fmt: skip
         want = config.device
         if want == "auto":
             want = "cuda" if torch.cuda.is_available() else "cpu"
@@ -279,24 +347,28 @@ class Trainer:
         self.best = math.inf
         self.stale = 0
         self.history: list[dict[str, float]] = []
-        source = resume_source(self.out)
         if source is not None:
             self._resume(source)
+
+    def close(self) -> None:
+        """Release the run folder (also done when the process ends)."""
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     # -- checkpoints ------------------------------------------------------------------------------
 
     def _resume(self, path: Path) -> None:
-        from safetensors.torch import load_file
-
-        from exphil_agents.network import read_spec
+        from exphil_agents.network import load_weights, read_spec
 
         spec, mine = read_spec(path / "model.safetensors"), self.network.spec
-        diff = [k for k in ("backbone", "backbone_config", "obs_config", "head", "nvec") if spec.get(k) != mine[k]]
+        keys = ("backbone", "backbone_config", "obs_config", "head", "nvec", "stick_centres")
+        diff = [k for k in keys if spec.get(k, mine[k] if k == "stick_centres" else None) != mine[k]]
         if diff:
             sides = "; ".join(f"{k}: checkpoint {spec.get(k)!r} vs this run {mine[k]!r}" for k in diff)
             raise ValueError(f"{path}: cannot resume, the run was started with another model ({sides})")
         state = torch.load(path / "trainer.pt", weights_only=True, map_location=self.device)
-        self.network.load_state_dict(load_file(str(path / "model.safetensors"), device=str(self.device)))
+        self.network.load_state_dict(load_weights(path / "model.safetensors", device=str(self.device)))
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         if self.ema is not None:
@@ -325,6 +397,8 @@ class Trainer:
             meta = {"config": asdict(self.config), "step": self.step, "best_val_loss": self.best}
             meta.update({"history": self.history, "val_files": self.val_files})
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+            sums = {f.name: file_digest(f) for f in sorted(tmp.iterdir())}
+            (tmp / CHECKSUMS).write_text(json.dumps(sums, indent=1))
             target = self.out / name
             if target.exists():
                 _rotate_backups(target)
@@ -378,6 +452,14 @@ class Trainer:
 
     def train(self, stop_after: int | None = None, progress: bool = False) -> dict[str, Any]:
         """Run to ``config.steps`` (or ``stop_after`` more steps); returns the final metrics."""
+        if self._lock is None:
+            self._lock = lock_run(self.out)
+        try:
+            return self._train(stop_after, progress)
+        finally:
+            self.close()
+
+    def _train(self, stop_after: int | None, progress: bool) -> dict[str, Any]:
         cfg = self.config
         start = time.perf_counter()
         end = cfg.steps if stop_after is None else min(cfg.steps, self.step + stop_after)
@@ -542,13 +624,64 @@ def _progress(enabled: bool, done: int, total: int) -> Any:
     return bar
 
 
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def checkpoint_problem(folder: Path) -> str | None:
+    """Why the checkpoint folder cannot be resumed from (a file missing, unreadable, or not what
+    its checksum says), or None when it is intact. Checkpoints written before checksums existed
+    are checked for their files only."""
+    for name in ("model.safetensors", "trainer.pt", "meta.json"):
+        if not (folder / name).is_file():
+            return f"no {name}"
+    sums_file = folder / CHECKSUMS
+    if sums_file.is_file():
+        try:
+            sums = json.loads(sums_file.read_text())
+        except (ValueError, UnicodeDecodeError):
+            return f"{CHECKSUMS} is not readable JSON"
+        for name, expected in sums.items():
+            if not (folder / name).is_file():
+                return f"no {name}"
+            if file_digest(folder / name) != expected:
+                return f"{name} does not match its checksum (damaged after it was written)"
+    try:
+        json.loads((folder / "meta.json").read_text())
+    except (ValueError, UnicodeDecodeError):
+        return "meta.json is not readable JSON"
+    return None
+
+
 def resume_source(out: Path) -> Path | None:
-    """The checkpoint a run in ``out`` resumes from: ``last``, or ``last.bak`` when a kill fell
-    between moving the old ``last`` aside and renaming the new one into place (each is whole:
-    checkpoints are only ever renamed, never written in place)."""
-    for name in ("last", "last.bak"):
-        if (out / name / "meta.json").exists() and (out / name / "trainer.pt").exists():
-            return out / name
+    """The checkpoint a run in ``out`` resumes from: the newest intact one of ``last`` and its
+    backups (``last.bak`` is also where a kill between moving the old ``last`` aside and renaming
+    the new one into place leaves the latest; checkpoints are only ever renamed, never written in
+    place). A damaged one is passed over with a warning naming what is wrong; None when there is
+    no checkpoint at all.
+
+    Raises:
+        ValueError: checkpoints exist but none is intact (naming each and its problem).
+    """
+    tried = []
+    for name in ("last", "last.bak", *(f"last.bak.{i}" for i in range(1, 3))):
+        folder = out / name
+        if not folder.exists():
+            continue
+        problem = checkpoint_problem(folder)
+        if problem is None:
+            if tried:
+                print(f"bc: resuming from {folder}: skipped {'; '.join(tried)}", file=sys.stderr)
+            return folder
+        tried.append(f"{folder}: {problem}")
+    if tried:
+        raise ValueError(
+            f"{out}: no intact checkpoint to resume from ({'; '.join(tried)}); move the folder aside to start over"
+        )
     return None
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import tyro
 
 from imitation.bc import OptimConfig
+from melee_envs.controller import uniform_centres
 
 ENV_DEFAULTS = {
     ("data", "replays"): "EXPHIL_REPLAYS_DIR",
@@ -80,6 +81,11 @@ class RuntimeSection:
     patience: int = 0
     tensorboard: bool = True
     """Write TensorBoard scalars to CHECKPOINTS/NAME/tb."""
+    overwrite: bool = False
+    """Start afresh when a run of this name exists, moving it aside to NAME.replaced-TIME."""
+    resume: bool = True
+    """Continue a run of this name that exists (printing every setting that differs from its
+    start); --runtime.no-resume refuses instead (for scripts that must start fresh)."""
 
 
 @dataclass(frozen=True)
@@ -229,6 +235,8 @@ def train_main(args: list[str]) -> int:
     from imitation.bc import Trainer
     from imitation.build import build_dataset
 
+    existing_run(run_dir, bc, cmd.runtime, console)
+
     report = build_dataset(replays, cmd.data.cache, dataset_config(cmd), workers=cmd.data.workers, progress=True)
     console.print(report.summary(), markup=False)
     if not report.built and not report.cached:
@@ -250,6 +258,41 @@ def train_main(args: list[str]) -> int:
     return 0
 
 
+def existing_run(run_dir: Path, bc: Any, runtime: RuntimeSection, console: Any) -> None:
+    """What to do when ``run_dir`` already holds a run: resume it (saying which settings differ from
+    its last checkpoint), move it aside (``--runtime.overwrite``) or refuse (``--runtime.no-resume``).
+
+    Raises:
+        FileExistsError: the run exists and ``--runtime.no-resume`` was given.
+        RuntimeError: another process is writing the run.
+    """
+    from imitation.bc import lock_run, resume_source
+
+    if not run_dir.is_dir() or not any((run_dir / n).exists() for n in ("last", "last.bak", "best")):
+        return
+    if runtime.overwrite:
+        lock = lock_run(run_dir)  # not while another process is writing it
+        aside = run_dir.with_name(f"{run_dir.name}.replaced-{time.strftime('%Y%m%d-%H%M%S')}")
+        os.replace(run_dir, aside)
+        lock.close()
+        console.print(f"[yellow]--runtime.overwrite: moved the existing run to {aside}; starting afresh[/yellow]")
+        return
+    source = resume_source(run_dir)
+    if not runtime.resume:
+        raise FileExistsError(
+            f"{run_dir}: a run of this name exists"
+            + (f" ({source.name}, step {json.loads((source / 'meta.json').read_text())['step']})" if source else "")
+            + "; --runtime.overwrite replaces it, or choose another --runtime.name"
+        )
+    if source is None:
+        return
+    saved = json.loads((source / "meta.json").read_text()).get("config", {})
+    for key, now in asdict(bc).items():
+        if key in saved and saved[key] != now and not (isinstance(now, tuple) and list(now) == saved[key]):
+            change = f"{key}: {saved[key]!r} -> {now!r}"
+            console.print(f"[yellow]resuming {source}; setting changed since it was saved: {change}[/yellow]")
+
+
 @dataclass(frozen=True)
 class EvalCommand:
     """Evaluate a BC checkpoint on held-out replays and write a report."""
@@ -265,6 +308,9 @@ class EvalCommand:
     """Also score predictions against the input 1..MAX_DELAY frames later."""
     max_examples: int = 0
     """Evaluate at most this many examples (0: all)."""
+    stick_centres: str | None = None
+    """The k-means centres file a checkpoint saved before centres were kept in checkpoints was
+    trained with (newer checkpoints carry their own)."""
 
 
 def eval_main(args: list[str]) -> int:
@@ -295,6 +341,7 @@ def eval_main(args: list[str]) -> int:
         if not sources or missing:
             raise FileNotFoundError(f"{folder}: validation replays not found ({', '.join(missing) or 'none listed'})")
     config = DatasetConfig(obs=ObsConfig.from_dict(network.spec["obs_config"]))
+    config = replace(config, stick_centres=target_centres(model_path, network, cmd.stick_centres, config))
     report = build_dataset(sources, cmd.cache, config, workers=0, progress=False)
     if not report.built and not report.cached:
         raise ValueError(f"no usable replays to evaluate: {len(report.failed)} failed, {len(report.skipped)} skipped")
@@ -315,6 +362,37 @@ def eval_main(args: list[str]) -> int:
     )
     console.print("wrote " + ", ".join(str(p) for p in written), markup=False)
     return 0
+
+
+def target_centres(model_path: Path, network: Any, centres_file: str | None, config: Any) -> tuple[float, ...]:
+    """The stick centres to encode evaluation targets with: the checkpoint's own (``()`` for the
+    default uniform buckets), or ``centres_file``'s for an older checkpoint that did not keep them.
+
+    Raises:
+        ValueError: the checkpoint's stick buckets are not the default, it does not say which
+            centres they were, and no ``--stick-centres`` file was given (or it disagrees).
+    """
+    from exphil_agents.network import read_spec
+    from imitation.kmeans import read_centres
+
+    saved = read_spec(model_path).get("stick_centres")
+    buckets = network.nvec[8]
+    if centres_file is not None:
+        given = read_centres(centres_file)
+        if len(given) != buckets or (saved is not None and not np.allclose(given, saved, atol=1e-5)):
+            raise ValueError(
+                f"--stick-centres {centres_file}: {len(given)} centres, but {model_path} was trained with "
+                f"{buckets} stick buckets{' at ' + str(saved) if saved is not None else ''}"
+            )
+        return tuple(given)
+    if saved is None and buckets != config.stick_buckets:
+        raise ValueError(
+            f"{model_path}: {buckets} stick buckets (k-means centres) but the checkpoint predates saved centres; "
+            "pass the centres file it was trained with: --stick-centres FILE"
+        )
+    centres = tuple(network.stick_centres)
+    default = tuple(round(float(c), 6) for c in uniform_centres(config.stick_buckets))
+    return () if centres == default else centres
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -53,7 +54,7 @@ def test_temporal_windows_and_options_train(dataset_dir, tmp_path):
     trainer.train()
     names = sorted(p.name for p in (tmp_path / "run").iterdir())
     assert "step_00000010" in names and "last" in names and "last.bak" in names and "last.bak.1" in names
-    assert not [n for n in names if n.startswith(".")]  # no temporary directory left behind
+    assert not [n for n in names if n.startswith(".") and n != ".lock"]  # no temporary directory left behind
 
 
 SCRIPT = textwrap.dedent(
@@ -92,7 +93,7 @@ def test_sigkill_and_resume_gives_the_same_final_weights(dataset_dir, tmp_path):
     # when the kill fell between moving the old one aside and renaming the new one into place.
     source = resume_source(killed)
     assert source is not None
-    assert {p.name for p in source.iterdir()} == {"model.safetensors", "trainer.pt", "meta.json"}
+    assert {p.name for p in source.iterdir()} == {"model.safetensors", "trainer.pt", "meta.json", "checksums.json"}
     step = json.loads((source / "meta.json").read_text())["step"]
     assert 20 <= step < 120
     assert Trainer(dataset_dir, killed, config).step == step
@@ -166,3 +167,93 @@ def test_bc_checkpoint_warm_starts_ppo_with_the_same_actions(dataset_dir, tmp_pa
     other = PPO(BackbonePolicy, env, policy_kwargs={**kwargs, "backbone_config": {"hidden": 32}}, seed=0)
     with pytest.raises(ValueError, match="backbone_config"):
         warm_start(other, tmp_path / "run" / "best" / "model.safetensors")
+
+
+def _flip_byte(path, at=-100):
+    data = bytearray(path.read_bytes())
+    data[at] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damaged", ["model.safetensors", "trainer.pt"])
+def test_a_damaged_last_checkpoint_falls_back_to_the_intact_backup(dataset_dir, tmp_path, capsys, damaged):
+    from exphil_agents.network import load_checkpoint
+
+    config = BCConfig(steps=40, **{**SMALL, "eval_every": 20})
+    Trainer(dataset_dir, tmp_path / "run", config).train()  # last = step 40, last.bak = step 20
+    _flip_byte(tmp_path / "run" / "last" / damaged)
+    if damaged == "model.safetensors":
+        with pytest.raises(ValueError, match="do not match the checksum saved with them"):
+            load_checkpoint(tmp_path / "run" / "last" / damaged)
+    resumed = Trainer(dataset_dir, tmp_path / "run", config)
+    assert resumed.step == 20  # from last.bak, not the damaged step-40 checkpoint
+    err = capsys.readouterr().err
+    assert f"{damaged} does not match its checksum" in err and "resuming from" in err, err
+    assert resume_source(tmp_path / "run") == tmp_path / "run" / "last.bak"
+
+
+def test_no_intact_checkpoint_is_an_error_not_a_fresh_start(dataset_dir, tmp_path):
+    config = BCConfig(steps=20, **{**SMALL, "eval_every": 20})
+    Trainer(dataset_dir, tmp_path / "run", config).train()
+    _flip_byte(tmp_path / "run" / "last" / "trainer.pt")
+    with pytest.raises(ValueError, match=r"no intact checkpoint to resume from .*last: trainer.pt does not match"):
+        Trainer(dataset_dir, tmp_path / "run", config)
+
+
+def test_weights_damaged_in_a_file_copied_elsewhere_are_refused(dataset_dir, tmp_path):
+    from exphil_agents.network import load_checkpoint
+
+    Trainer(dataset_dir, tmp_path / "run", BCConfig(steps=5, **{**SMALL, "eval_every": 5})).train()
+    copy = tmp_path / "shared.safetensors"
+    copy.write_bytes((tmp_path / "run" / "best" / "model.safetensors").read_bytes())
+    assert load_checkpoint(copy).spec["nvec"][8] == 17  # intact: loads
+    _flip_byte(copy, at=-5)
+    with pytest.raises(ValueError, match=f"{copy}: the weights do not match the checksum"):
+        load_checkpoint(copy)
+
+
+def test_resume_after_replays_were_added_keeps_the_validation_replays(replays_dir, tmp_path):
+    src = tmp_path / "replays"
+    src.mkdir()
+    for name in FILES[:3]:
+        (src / name.replace("/", "_")).write_bytes((replays_dir / name).read_bytes())
+    config = {**SMALL, "eval_every": 10, "val_fraction": 0.34}
+    first = build_dataset(src, tmp_path / "cache", workers=0, progress=False).directory
+    run = Trainer(first, tmp_path / "run", BCConfig(steps=10, **config))
+    run.train()
+    val_before = run.val_files
+    added = src / FILES[3].replace("/", "_")
+    added.write_bytes((replays_dir / FILES[3]).read_bytes())
+    second = build_dataset(src, tmp_path / "cache", workers=0, progress=False).directory
+    resumed = Trainer(second, tmp_path / "run", BCConfig(steps=20, **config))
+    assert resumed.step == 10 and resumed.val_files == val_before  # a fresh split would differ or could
+    trained = {Path(resumed.dataset.shards[s].info["source"]).resolve() for s in resumed.train_shards}
+    assert added.resolve() in trained
+    resumed.train()
+    (src / Path(val_before[0]).name).unlink()
+    third = build_dataset(src, tmp_path / "cache2", workers=0, progress=False).directory
+    with pytest.raises(ValueError, match="cannot resume with the same validation replays .*no longer in the dataset"):
+        Trainer(third, tmp_path / "run", BCConfig(steps=30, **config))
+
+
+def test_two_runs_of_one_name_cannot_write_at_once(dataset_dir, tmp_path):
+    run = tmp_path / "run"
+    holder = textwrap.dedent(f"""
+        import time
+        from pathlib import Path
+        from imitation.bc import lock_run
+        handle = lock_run(Path({str(run)!r}))
+        print("locked", flush=True)
+        time.sleep(120)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", holder], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "locked"
+        with pytest.raises(RuntimeError, match="another BC run is writing this run folder"):
+            Trainer(dataset_dir, run, BCConfig(steps=5, **SMALL))
+    finally:
+        proc.kill()
+        proc.wait()
+    trainer = Trainer(dataset_dir, run, BCConfig(steps=5, **{**SMALL, "eval_every": 5}))  # the holder is gone
+    trainer.train()
+    Trainer(dataset_dir, run, BCConfig(steps=10, **{**SMALL, "eval_every": 5})).train()  # released after train()

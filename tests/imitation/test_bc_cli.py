@@ -54,6 +54,61 @@ def test_train_eval_kmeans_and_management_end_to_end(replay_dir, tmp_path):
     assert main(["list", str(tmp_path / "ck")]) == 0
     assert main(["info", str(best)]) == 0
     assert main(["compare", str(best), str(tmp_path / "ck" / "bc" / "last")]) == 0
+    # the k-means centres travel with the checkpoint: eval and play decode with them
+    from exphil_agents.agent import Agent
+    from exphil_agents.network import checkpoint_file, load_checkpoint
+
+    network = load_checkpoint(checkpoint_file(best))
+    assert network.stick_centres == [round(v, 6) for v in values] and network.nvec[8:12] == [21] * 4
+    assert np.allclose(Agent.from_network(network).codec.stick_centres, values, atol=1e-6)
+    assert report["accuracy"]["main_stick"] > 0.3, report["accuracy"]  # 21-way targets (17-way scored 0.08)
+
+
+def test_eval_of_an_older_kmeans_checkpoint_needs_its_centres_file(replay_dir, tmp_path):
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    from exphil_agents.network import PolicyNetwork, save_checkpoint
+
+    centres = tmp_path / "centres.json"
+    values = list(np.linspace(0, 1, 21) ** 1.5)
+    centres.write_text(json.dumps({"stick_centres": values}))
+    network = PolicyNetwork("mlp", {"hidden": 32}, nvec=[2] * 8 + [21] * 4 + [5], stick_centres=values)
+    model = tmp_path / "old" / "model.safetensors"
+    model.parent.mkdir()
+    save_checkpoint(network, model)
+    with safe_open(str(model), framework="pt") as fh:  # as written before checkpoints kept centres
+        metadata, tensors = fh.metadata(), {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118
+    spec = json.loads(metadata["spec"])
+    del spec["stick_centres"]
+    save_file(tensors, str(model), metadata={**metadata, "spec": json.dumps(spec)})
+    common = ["--replays", str(replay_dir), "--cache", str(tmp_path / "cache"), "--max-examples", "500"]
+    with pytest.raises(ValueError, match="predates saved centres; pass the centres file .* --stick-centres FILE"):
+        main(["eval", str(model.parent), *common])
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps({"stick_centres": list(np.linspace(0, 1, 17))}))
+    with pytest.raises(ValueError, match="17 centres, but .* was trained with 21 stick buckets"):
+        main(["eval", str(model.parent), "--stick-centres", str(wrong), *common])
+    assert main(["eval", str(model.parent), "--stick-centres", str(centres), *common]) == 0
+
+
+def test_an_existing_run_resumes_with_its_changes_named_or_is_replaced_or_refused(replay_dir, tmp_path, capsys):
+    common = ["train", "--preset", "quick", "--data.replays", str(replay_dir), "--data.cache", str(tmp_path / "cache"),
+              "--runtime.checkpoints", str(tmp_path / "ck"), "--runtime.eval-every", "10",
+              "--runtime.no-tensorboard"]  # fmt: skip
+    run = tmp_path / "ck" / "bc"
+    assert main([*common, "--optim.steps", "10"]) == 0
+    capsys.readouterr()
+    assert main([*common, "--optim.steps", "20", "--optim.lr", "0.0005"]) == 0  # resumes, naming what changed
+    out = capsys.readouterr().out
+    assert "setting changed since it was saved: steps: 10 -> 20" in out and "lr: 0.001 -> 0.0005" in out, out
+    assert json.loads((run / "last" / "meta.json").read_text())["step"] == 20
+    with pytest.raises(FileExistsError, match=r"a run of this name exists \(last, step 20\); --runtime.overwrite"):
+        main([*common, "--optim.steps", "30", "--runtime.no-resume"])
+    assert main([*common, "--optim.steps", "10", "--runtime.overwrite"]) == 0
+    aside = [p for p in (tmp_path / "ck").iterdir() if p.name.startswith("bc.replaced-")]
+    assert len(aside) == 1 and json.loads((aside[0] / "last" / "meta.json").read_text())["step"] == 20  # kept
+    assert json.loads((run / "last" / "meta.json").read_text())["step"] == 10  # a fresh run
 
 
 def test_settings_precedence_cli_env_file_defaults(tmp_path, monkeypatch):

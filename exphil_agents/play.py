@@ -40,10 +40,16 @@ class PlayConfig:
     headless: bool = False
     slippi_port: int = 51441
     deterministic: bool = False
+    allow_pickle: bool = False
+    """Load an SB3 .zip whose pickled settings cannot be rebuilt safely, by unpickling them (runs
+    code from the file: only for files from a source you trust)."""
 
 
-def load_agent(path: Path, delay: int = 0, deterministic: bool = False) -> tuple[Any, ObsConfig]:
-    """An :class:`~exphil_agents.agent.Agent` and the ``ObsConfig`` it was trained with.
+def load_agent(
+    path: Path, delay: int = 0, deterministic: bool = False, allow_pickle: bool = False
+) -> tuple[Any, ObsConfig]:
+    """An :class:`~exphil_agents.agent.Agent` and the ``ObsConfig`` it was trained with (an SB3
+    ``.zip`` is read without unpickling unless ``allow_pickle``; see :mod:`exphil_agents.sb3_files`).
 
     Raises:
         FileNotFoundError: no such checkpoint. ValueError: not a checkpoint this package reads.
@@ -65,6 +71,8 @@ def load_agent(path: Path, delay: int = 0, deterministic: bool = False) -> tuple
         from sb3_contrib import RecurrentPPO
         from stable_baselines3 import PPO
 
+        from exphil_agents.sb3_files import load_sb3
+
         try:
             with zipfile.ZipFile(path) as archive:
                 kwargs = json.loads(archive.read("data")).get("policy_kwargs") or {}
@@ -75,7 +83,7 @@ def load_agent(path: Path, delay: int = 0, deterministic: bool = False) -> tuple
                 f"{path}: not a model with this package's policies (BackbonePolicy / RecurrentBackbonePolicy)"
             )
         recurrent = "cell" in kwargs
-        model = (RecurrentPPO if recurrent else PPO).load(path, device="cpu")
+        model = load_sb3(RecurrentPPO if recurrent else PPO, path, device="cpu", allow_pickle=allow_pickle)
         obs = getattr(model.policy, "obs_config", None)
         agent = Agent.from_sb3(model, delay=delay, deterministic=deterministic)
         return agent, ObsConfig.from_dict(obs) if obs else ObsConfig()
@@ -100,7 +108,7 @@ def main(config: PlayConfig) -> list[Any]:
         headless=config.headless,
         blocking_input=config.mode == "sync",
     ).resolved()  # paths and names checked before anything loads (--dolphin-path / --iso-path)
-    agent, obs_config = load_agent(config.checkpoint, config.delay, config.deterministic)
+    agent, obs_config = load_agent(config.checkpoint, config.delay, config.deterministic, config.allow_pickle)
     agent.warmup()
     backend = DolphinBackend(dolphin)
     policy = agent_policy(agent, 0, obs_config)

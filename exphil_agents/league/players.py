@@ -191,9 +191,10 @@ class LogitSampler:
 
 
 def load_player(
-    spec: str | Path, deterministic: bool = False, seed: int | None = None
+    spec: str | Path, deterministic: bool = False, seed: int | None = None, allow_pickle: bool = False
 ) -> BotPlayer | CpuPlayer | NetPlayer:
-    """A player from a bot name, ``cpu:LEVEL`` (Dolphin), or a checkpoint path.
+    """A player from a bot name, ``cpu:LEVEL`` (Dolphin), or a checkpoint path (an SB3 ``.zip``
+    is read without unpickling unless ``allow_pickle``; see :mod:`exphil_agents.sb3_files`).
 
     Raises:
         PlayerError: naming the spec and what is wrong with it.
@@ -219,7 +220,7 @@ def load_player(
             player.repeat = max(int(read_snapshot(folder).get("frame_skip", 1)), 1)
             return player
         if path.suffix == ".zip":
-            return _zip_player(path, deterministic)
+            return _zip_player(path, deterministic, allow_pickle)
         from exphil_agents.network import checkpoint_file, load_checkpoint
 
         network = load_checkpoint(checkpoint_file(path))
@@ -258,7 +259,7 @@ def sb3_player(
     return NetPlayer(name, act, obs_config, window=window)
 
 
-def _zip_player(path: Path, deterministic: bool) -> NetPlayer:
+def _zip_player(path: Path, deterministic: bool, allow_pickle: bool) -> NetPlayer:
     try:
         with zipfile.ZipFile(path) as archive:
             data = json.loads(archive.read("data"))
@@ -269,7 +270,9 @@ def _zip_player(path: Path, deterministic: bool) -> NetPlayer:
     from sb3_contrib import RecurrentPPO
     from stable_baselines3 import PPO
 
-    model = (RecurrentPPO if recurrent else PPO).load(path, device="cpu")
+    from exphil_agents.sb3_files import load_sb3
+
+    model = load_sb3(RecurrentPPO if recurrent else PPO, path, device="cpu", allow_pickle=allow_pickle)
     obs_config = ObsConfig.from_dict(kwargs["obs_config"]) if kwargs.get("obs_config") else ObsConfig()
     if not recurrent:
         return sb3_player(str(path), model.policy, obs_config, deterministic)

@@ -53,6 +53,9 @@ class TournamentConfig:
     Weng-Lin updates, interval +-1.96 sigma."""
     deterministic: bool = False
     """Networks play their most likely action instead of sampling."""
+    allow_pickle: bool = False
+    """Load SB3 .zip agents whose pickled settings cannot be rebuilt safely, by unpickling them
+    (runs code from the files: only for files from a source you trust)."""
     character: str = "FOX"
     opponent_character: str = "FOX"
     stage: str = "FINAL_DESTINATION"
@@ -93,7 +96,7 @@ def load_entries(cfg: TournamentConfig) -> tuple[list[Entry], list[dict[str, str
     names: set[str] = set()
     for spec in cfg.agents:
         try:
-            player = load_player(spec, cfg.deterministic, cfg.seed)
+            player = load_player(spec, cfg.deterministic, cfg.seed, cfg.allow_pickle)
             if cfg.backend == "mock" and getattr(player, "cpu_level", None):
                 raise PlayerError(f"{spec}: the game's CPU plays only on Dolphin (--backend dolphin)")
         except PlayerError as exc:

@@ -208,7 +208,9 @@ class League:
         env = self.make_env(learner, cfg.seed + 1000 * len(self.models) + int(info.get("step", 0)))
         tb = str(cfg.dir / "tb") if cfg.tensorboard else None
         if ckpt.is_file():
-            model = TeacherPPO.load(ckpt, env=env, device="cpu", tensorboard_log=tb)
+            from exphil_agents.sb3_files import load_sb3
+
+            model = load_sb3(TeacherPPO, ckpt, env=env, device="cpu", tensorboard_log=tb)  # nothing unpickled
         else:
             model = self._fresh(env, tb)
             self._save_initial(learner, model)

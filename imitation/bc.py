@@ -19,7 +19,6 @@ saying which it skipped and why.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import math
 import os
@@ -37,6 +36,7 @@ import torch.nn.functional as F
 
 from exphil_agents.network import PolicyNetwork, save_checkpoint
 from imitation.dataset import ReplayDataset
+from melee_envs.atomic import file_sha256
 from melee_envs.controller import NUM_BUTTONS
 from melee_envs.obs import ObservationEncoder
 
@@ -397,7 +397,7 @@ class Trainer:
             meta = {"config": asdict(self.config), "step": self.step, "best_val_loss": self.best}
             meta.update({"history": self.history, "val_files": self.val_files})
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
-            sums = {f.name: file_digest(f) for f in sorted(tmp.iterdir())}
+            sums = {f.name: file_sha256(f) for f in sorted(tmp.iterdir())}
             (tmp / CHECKSUMS).write_text(json.dumps(sums, indent=1))
             target = self.out / name
             if target.exists():
@@ -624,14 +624,6 @@ def _progress(enabled: bool, done: int, total: int) -> Any:
     return bar
 
 
-def file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def checkpoint_problem(folder: Path) -> str | None:
     """Why the checkpoint folder cannot be resumed from (a file missing, unreadable, or not what
     its checksum says), or None when it is intact. Checkpoints written before checksums existed
@@ -648,7 +640,7 @@ def checkpoint_problem(folder: Path) -> str | None:
         for name, expected in sums.items():
             if not (folder / name).is_file():
                 return f"no {name}"
-            if file_digest(folder / name) != expected:
+            if file_sha256(folder / name) != expected:
                 return f"{name} does not match its checksum (damaged after it was written)"
     try:
         json.loads((folder / "meta.json").read_text())

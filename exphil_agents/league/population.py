@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from melee_envs.atomic import file_sha256
 from melee_envs.obs import ObsConfig, ObservationEncoder
 
 SNAPSHOT_FORMAT = "exphil-league-snapshot-1"
@@ -86,6 +87,7 @@ def save_snapshot(
         save_model(policy, str(tmp / "model.safetensors"))
         info = {"format": SNAPSHOT_FORMAT, "id": snapshot_id, "created": time.time(), **meta}
         info.update(policy_spec(policy, obs_config))
+        info["sha256"] = file_sha256(tmp / "model.safetensors")  # checked on every load
         (tmp / "snapshot.json").write_text(json.dumps(info, indent=1))
         shutil.rmtree(final, ignore_errors=True)  # a half-written leftover without snapshot.json
         os.replace(tmp, final)
@@ -125,9 +127,14 @@ def load_snapshot_policy(folder: str | Path) -> tuple[Any, ObsConfig]:
     if cls is None:
         raise ValueError(f"{folder}: unknown policy kind {info['policy']!r}")
     policy = cls(obs_space, action_space, lambda _: 0.0, **info["policy_kwargs"])
+    weights = Path(folder) / "model.safetensors"
+    if not weights.is_file():
+        raise FileNotFoundError(f"{folder}: no model.safetensors")
+    if "sha256" in info and file_sha256(weights) != info["sha256"]:
+        raise ValueError(f"{weights}: does not match the checksum in snapshot.json (damaged after it was written)")
     try:
-        load_model(policy, str(Path(folder) / "model.safetensors"))
-    except (RuntimeError, OSError) as exc:
+        load_model(policy, str(weights))
+    except Exception as exc:  # safetensors raises its own error types for damaged files
         raise ValueError(f"{folder}: weights do not fit the stored policy ({exc})") from None
     policy.set_training_mode(False)
     return policy, obs_config

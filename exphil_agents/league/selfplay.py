@@ -16,9 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from exphil_agents.league.players import BotPlayer, NetPlayer, flip_stick_x
+from exphil_agents.league.players import BotPlayer, NetPlayer, PlayerError, flip_stick_x
 from melee_envs.envs.sb3 import MeleeSB3VecEnv, ended_row_info
 from melee_envs.envs.vector import MeleeVectorEnv
+
+#: Opponent draws per game start before giving up (each unloadable one is retired first).
+MAX_DRAWS = 16
 
 
 class LeagueVecEnv(MeleeSB3VecEnv):
@@ -30,6 +33,8 @@ class LeagueVecEnv(MeleeSB3VecEnv):
         resolve: ``(opponent id) -> player`` (a :class:`BotPlayer` or a stateless
             :class:`NetPlayer`); results are cached (up to ``cache_size`` networks beyond those
             in play are kept).
+        on_unusable: ``(opponent id, error)``, called when a drawn opponent cannot be loaded
+            (a :class:`PlayerError`); another is drawn. Without it the error stops the env.
         env_kwargs: :class:`MeleeVectorEnv` arguments (characters, stage, stocks, obs, ...).
 
     ``infos[i]`` of a finished game holds ``terminal_observation``, ``melee`` (the game's
@@ -44,6 +49,7 @@ class LeagueVecEnv(MeleeSB3VecEnv):
         resolve: Callable[[str], BotPlayer | NetPlayer],
         seed: int | None = None,
         cache_size: int = 32,
+        on_unusable: Callable[[str, Exception], None] | None = None,
         **env_kwargs: Any,
     ) -> None:
         env = MeleeVectorEnv(
@@ -56,7 +62,7 @@ class LeagueVecEnv(MeleeSB3VecEnv):
             **env_kwargs,
         )
         super().__init__(env, num_envs=num_games)
-        self.sample_opponent, self._resolve = sample_opponent, resolve
+        self.sample_opponent, self._resolve, self._on_unusable = sample_opponent, resolve, on_unusable
         self.opponents: list[str] = [""] * num_games
         self._players: OrderedDict[str, Any] = OrderedDict()
         self._cache_size = cache_size
@@ -95,9 +101,23 @@ class LeagueVecEnv(MeleeSB3VecEnv):
         obs, _ = self.env.reset(seed=self._seed)
         self._seed = None
         for b in range(self.num_envs):
-            self.opponents[b] = self.sample_opponent(b)
-            self.player(self.opponents[b])  # load now: a bad opponent fails here, not mid-rollout
+            self.opponents[b] = self._draw(b)
         return obs[0::2].copy()
+
+    def _draw(self, game: int) -> str:
+        """Game ``game``'s next opponent, loaded now (a bad one fails here, not mid-rollout); one
+        that cannot be loaded is reported to ``on_unusable`` and another drawn."""
+        for _ in range(MAX_DRAWS):
+            opponent = self.sample_opponent(game)
+            try:
+                self.player(opponent)
+            except PlayerError as exc:
+                if self._on_unusable is None:
+                    raise
+                self._on_unusable(opponent, exc)
+                continue
+            return opponent
+        raise RuntimeError(f"no loadable opponent in {MAX_DRAWS} draws for game {game}")
 
     def step_wait(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict]]:
         if self._actions is None:
@@ -114,7 +134,7 @@ class LeagueVecEnv(MeleeSB3VecEnv):
                 infos[b] = ended_row_info(info, row, bool(truncated[row] and not terminated[row]))
                 infos[b]["terminal_observation"] = infos[b]["terminal_observation"].copy()
                 infos[b]["league_opponent"] = self.opponents[b]
-                self.opponents[b] = self.sample_opponent(int(b))
+                self.opponents[b] = self._draw(int(b))
         return obs[0::2].copy(), rewards[0::2].copy(), dones.copy(), infos
 
     def _opponent_actions(self) -> np.ndarray:

@@ -43,7 +43,11 @@ ROLES = ("main", "main_exploiter", "league_exploiter")
 
 
 #: Keys every event of a type must carry.
-EVENT_KEYS = {"match": ("learner", "opponent", "score", "step"), "snapshot": ("id", "learner", "step")}
+EVENT_KEYS = {
+    "match": ("learner", "opponent", "score", "step"),
+    "snapshot": ("id", "learner", "step"),
+    "retired": ("id", "reason"),  # a snapshot that could not be loaded, out of the population for good
+}
 
 
 def _check_event(event: Any) -> str | None:
@@ -112,6 +116,7 @@ class LeagueState:
         self.played: dict[tuple[str, str], int] = defaultdict(int)
         self.num_matches = 0
         self.snapshots: dict[str, dict[str, Any]] = {}
+        self.retired: dict[str, str] = {}  # snapshot id -> why it left the population
         self.learners: dict[str, dict[str, Any]] = {}
         self.rng = np.random.default_rng(seed)
         self.read_only = read_only
@@ -162,7 +167,7 @@ class LeagueState:
                 )
         self._events = open(path, "a")  # noqa: SIM115 - held open for appends
         for info in list_snapshots(self.snapshot_dir):  # renamed into place just before a kill
-            if info["id"] not in self.snapshots:
+            if info["id"] not in self.snapshots and info["id"] not in self.retired:
                 self._append({"type": "snapshot", "id": info["id"], "learner": info["learner"], "step": info["step"]})
         self.flush()
 
@@ -178,6 +183,9 @@ class LeagueState:
             self.table.add(event["id"], self.table.rating(event["learner"]))
             info = self.snapshot_dir / event["id"]
             self.snapshots[event["id"]] = {**event, "path": str(info)}
+        elif event["type"] == "retired":
+            self.snapshots.pop(event["id"], None)
+            self.retired[event["id"]] = event["reason"]
 
     def _append(self, event: dict[str, Any]) -> None:
         if self.read_only:
@@ -192,6 +200,11 @@ class LeagueState:
     def record_snapshot(self, snapshot_id: str, learner: str, step: int) -> None:
         self._append({"type": "snapshot", "id": snapshot_id, "learner": learner, "step": step})
         self.flush()
+
+    def retire_snapshot(self, snapshot_id: str, reason: str) -> None:
+        """Take a snapshot out of the population for good (it is never drawn again)."""
+        self._append({"type": "retired", "id": snapshot_id, "reason": reason})
+        self.flush(sync=True)
 
     def flush(self, sync: bool = False) -> None:
         if self._events is None:

@@ -15,6 +15,7 @@ one ``snapshot_every`` chunk each.
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
@@ -165,6 +166,14 @@ class League:
             return sb3_player(opponent, model.policy, self.obs_config, deterministic=False, live=True)
         return load_player(self.state.snapshots[opponent]["path"])
 
+    def retire(self, opponent: str, error: Exception) -> None:
+        """A snapshot that cannot be loaded (deleted or damaged) leaves the population for good
+        (recorded in the history, so a resumed league does not draw it again); training goes on."""
+        if opponent not in self.state.snapshots:
+            raise error
+        self.state.retire_snapshot(opponent, str(error))
+        print(f"league: snapshot {opponent} cannot be loaded ({error}); retired, training goes on", file=sys.stderr)
+
     # -- learners --------------------------------------------------------------------------------
 
     @cached_property
@@ -190,6 +199,7 @@ class League:
             cfg.games,
             sample_opponent=lambda _b: self.sample_opponent(learner),
             resolve=self.resolve,
+            on_unusable=self.retire,
             seed=seed,
             characters=(cfg.character, cfg.opponent_character),
             stage=cfg.stage,

@@ -217,3 +217,34 @@ def test_a_league_warm_starts_from_a_bc_checkpoint_folder(tmp_path):
     with torch.no_grad():
         assert float(model.kl_to_teacher(obs)) == pytest.approx(0.0, abs=1e-5)  # starts as the teacher
     model.learn(256)
+
+
+def test_a_deleted_or_damaged_snapshot_is_retired_and_training_goes_on(tmp_path):
+    folder = tmp_path / "league"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    first = subprocess.run(_cmd(folder, 6144, "--self-play", "0.0"), capture_output=True, text=True, env=env,
+                           timeout=600, check=False)  # fmt: skip
+    assert first.returncode == 0, first.stdout + first.stderr
+    snaps = sorted(p for p in (folder / "snapshots").iterdir() if not p.name.startswith("."))
+    assert len(snaps) >= 3
+    deleted, damaged = snaps[0], snaps[1]
+    import shutil
+
+    shutil.rmtree(deleted)
+    weights = damaged / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-64])  # cut short
+    second = subprocess.run(_cmd(folder, 12288, "--self-play", "0.0"), capture_output=True, text=True, env=env,
+                            timeout=600, check=False)  # fmt: skip
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert f"snapshot {deleted.name} cannot be loaded" in second.stderr, second.stderr
+    assert f"snapshot {damaged.name} cannot be loaded" in second.stderr, second.stderr
+    events = [json.loads(line) for line in (folder / "events.jsonl").read_text().splitlines()]
+    retired = [e["id"] for e in events if e["type"] == "retired"]
+    assert sorted(retired) == sorted([deleted.name, damaged.name])
+    after = max(i for i, e in enumerate(events) if e["type"] == "retired")
+    later = [e["opponent"] for e in events[after + 1 :] if e["type"] == "match"]
+    assert later and not {deleted.name, damaged.name} & set(later)  # never drawn again
+    assert json.loads((folder / "league.json").read_text())["learners"]["main-0"]["step"] >= 12288
+    third = subprocess.run(_cmd(folder, 14336, "--self-play", "0.0"), capture_output=True, text=True, env=env,
+                           timeout=600, check=False)  # fmt: skip
+    assert third.returncode == 0 and "cannot be loaded" not in third.stderr, third.stderr  # the retirement holds

@@ -7,6 +7,7 @@ random policy against the same opponent, and prints both side by side.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +55,18 @@ class TrainConfig:
     """Where to save the trained model (SB3 zip); nothing saved if unset."""
     tensorboard: str | None = None
     """TensorBoard log directory (optional)."""
+
+    def __post_init__(self) -> None:
+        positive = ("timesteps", "frame_skip", "n_envs", "stocks", "n_steps", "batch_size", "window")
+        bad = [f"--{k.replace('_', '-')} {getattr(self, k)!r} (must be >= 1)" for k in positive if getattr(self, k) < 1]
+        if self.eval_episodes < 0:
+            bad.append(f"--eval-episodes {self.eval_episodes!r} (must be >= 0)")
+        for name in ("learning_rate", "time_limit_minutes"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                bad.append(f"--{name.replace('_', '-')} {value!r} (must be a finite number > 0)")
+        if bad:
+            raise ValueError("invalid training settings: " + "; ".join(bad))
 
 
 def _env_kwargs(cfg: TrainConfig) -> dict[str, Any]:

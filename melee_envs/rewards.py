@@ -12,6 +12,8 @@ healing). With ``stock_weight=0, damage_weight=0, win_weight=1`` the reward is s
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +28,12 @@ class RewardConfig:
     stock_weight: float = 1.0
     damage_weight: float = 0.01
     win_weight: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("stock_weight", "damage_weight", "win_weight"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+                raise ValueError(f"RewardConfig.{name} must be a finite number; got {value!r}")
 
     @classmethod
     def sparse(cls) -> RewardConfig:

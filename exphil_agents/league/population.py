@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -149,7 +150,11 @@ def list_snapshots(root: str | Path) -> list[dict[str, Any]]:
     for folder in root.iterdir():
         if folder.name.startswith(".") or not (folder / "snapshot.json").is_file():
             continue
-        info = read_snapshot(folder)
+        try:
+            info = read_snapshot(folder)
+        except (ValueError, OSError) as exc:  # drawn later, it is retired (see League.retire)
+            print(f"league: skipping snapshot folder {folder.name}: {exc}", file=sys.stderr)
+            continue
         info["path"] = str(folder)
         found.append(info)
     return sorted(found, key=lambda i: (i["step"], i["id"]))

@@ -183,6 +183,7 @@ class LeagueState:
             self.table.add(event["id"], self.table.rating(event["learner"]))
             info = self.snapshot_dir / event["id"]
             self.snapshots[event["id"]] = {**event, "path": str(info)}
+            self.retired.pop(event["id"], None)  # taken again after an earlier one of that id was retired
         elif event["type"] == "retired":
             self.snapshots.pop(event["id"], None)
             self.retired[event["id"]] = event["reason"]

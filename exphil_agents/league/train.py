@@ -15,6 +15,7 @@ one ``snapshot_every`` chunk each.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -109,11 +110,31 @@ class League:
         self.cfg = cfg
         self._check(cfg)
         self.state = LeagueState(cfg.dir, cfg.rating, cfg.seed)
+        self._drop_future_snapshots()
         self.roles = learner_ids(cfg)
         self.models: dict[str, Any] = {}
         self._bots = {f"{BOT_PREFIX}{b}": BotPlayer(b, cfg.seed) for b in cfg.bots}
         for bot in self._bots:
             self.state.table.add(bot)
+
+    def _drop_future_snapshots(self) -> None:
+        """Snapshots newer than their learner's last checkpoint (a run killed between taking a
+        snapshot and saving the learner) belong to a timeline the resumed learner will not
+        follow: they are retired and their folders moved to ``snapshots/.retired/``, so the
+        learner's own snapshot at that step can be taken again."""
+        st = self.state
+        for snap, info in list(st.snapshots.items()):
+            saved = st.learners.get(info["learner"], {}).get("step")
+            if saved is None or info["step"] <= saved:
+                continue
+            folder = st.snapshot_dir / snap
+            if folder.is_dir():
+                aside = st.snapshot_dir / ".retired" / f"{snap}-{int(time.time())}"
+                aside.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(folder, aside)
+            reason = f"newer (step {info['step']}) than its learner's last checkpoint (step {saved}): a killed run's"
+            st.retire_snapshot(snap, reason)
+            print(f"league: snapshot {snap} is {reason}; retired", file=sys.stderr)
 
     @staticmethod
     def _check(cfg: LeagueConfig) -> None:
@@ -332,6 +353,16 @@ def main(cfg: LeagueConfig) -> dict[str, Any]:
 
         old, new = json.loads(previous.read_text()), json.loads(_config_json(cfg))
         changed = {k: (old.get(k), v) for k, v in new.items() if old.get(k) != v}
+        fixed = {k: change for k, change in changed.items() if k in MODEL_SETTINGS}
+        if fixed and any(league.state.learner_dir.glob("*.zip")):  # learners exist: their networks stay
+            sides = "; ".join(
+                f"--{k.replace('_', '-')}: the league's {was!r}, this run's {now!r}" for k, (was, now) in fixed.items()
+            )
+            league.state.close()
+            raise ValueError(
+                f"{cfg.dir}: the league's learners were built with other model settings ({sides}); a league keeps "
+                "its networks: resume with its settings, or start a new league in another --dir"
+            )
         for key, (was, now) in changed.items():
             console.print(f"  setting changed since the last run: {key}: {was!r} -> {now!r}")
     write_text_atomic(previous, _config_json(cfg))
@@ -377,6 +408,10 @@ def main(cfg: LeagueConfig) -> dict[str, Any]:
     console.print(table)
     league.state.close()
     return {"ratings": rows, "snapshots": league.state.snapshot_ids()}
+
+
+#: Settings that shape the learners' networks: a resumed league cannot change them.
+MODEL_SETTINGS = ("backbone", "obs")
 
 
 def _config_json(cfg: LeagueConfig) -> str:

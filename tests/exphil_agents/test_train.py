@@ -75,3 +75,17 @@ def test_train_with_backbones_and_recurrent():
 
     with pytest.raises(ValueError, match="--recurrent needs backbone lstm or gru; got 'mamba'"):
         main(TrainConfig(backbone="mamba", recurrent=True, **small))
+
+
+def test_invalid_numbers_are_refused_before_anything_runs():
+    import pytest
+
+    from exphil_agents.train import TrainConfig
+
+    for field, value in (("timesteps", -1), ("n_envs", 0), ("learning_rate", float("inf")), ("learning_rate", 0.0)):
+        with pytest.raises(ValueError, match=f"--{field.replace('_', '-')} {value!r}"):
+            TrainConfig(**{field: value})
+    proc = subprocess.run([sys.executable, "-m", "exphil_agents.cli", "train", "--timesteps", "-1"],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    text = " ".join(w for w in (proc.stdout + proc.stderr).split() if w != "│")  # rich wraps it in a box
+    assert proc.returncode != 0 and "invalid training settings: --timesteps -1 (must be >= 1)" in text, text

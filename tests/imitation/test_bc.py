@@ -133,6 +133,9 @@ def test_a_kill_between_rotation_and_rename_resumes_from_the_backup(dataset_dir,
 def test_bad_settings_and_inputs(dataset_dir, tmp_path):
     with pytest.raises(ValueError, match="lr=0"):
         Trainer(dataset_dir, tmp_path / "x", BCConfig(lr=0))
+    for bad in ({"lr": float("inf")}, {"lr": float("nan")}, {"grad_clip": float("nan")}, {"weight_decay": -1.0}):
+        with pytest.raises(ValueError, match=f"{next(iter(bad))}="):
+            Trainer(dataset_dir, tmp_path / "x", BCConfig(**bad))
     with pytest.raises(ValueError, match="precision='fp8'"):
         Trainer(dataset_dir, tmp_path / "x", BCConfig(precision="fp8"))
     with pytest.raises(FileNotFoundError, match="manifest"):

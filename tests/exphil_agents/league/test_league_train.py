@@ -248,3 +248,46 @@ def test_a_deleted_or_damaged_snapshot_is_retired_and_training_goes_on(tmp_path)
     third = subprocess.run(_cmd(folder, 14336, "--self-play", "0.0"), capture_output=True, text=True, env=env,
                            timeout=600, check=False)  # fmt: skip
     assert third.returncode == 0 and "cannot be loaded" not in third.stderr, third.stderr  # the retirement holds
+
+
+def test_resuming_with_another_backbone_is_refused_and_changes_nothing(tmp_path):
+    folder = tmp_path / "league"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    first = subprocess.run(_cmd(folder, 2048), capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert first.returncode == 0, first.stdout + first.stderr
+    config = (folder / "config.json").read_bytes()
+    again = subprocess.run(_cmd(folder, 4096, "--backbone", "gru"), capture_output=True, text=True, env=env,
+                           timeout=600, check=False)  # fmt: skip
+    assert again.returncode != 0
+    assert "--backbone: the league's 'mlp', this run's 'gru'" in again.stderr, again.stderr[-2000:]
+    assert (folder / "config.json").read_bytes() == config
+
+
+def test_a_snapshot_newer_than_its_learners_checkpoint_is_retired(tmp_path):
+    import shutil
+
+    folder = tmp_path / "league"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    run = lambda steps: subprocess.run(_cmd(folder, steps), capture_output=True, text=True, env=env,  # noqa: E731
+                                       timeout=600, check=False)  # fmt: skip
+    assert run(2048).returncode == 0
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    shutil.copy(folder / "learners" / "main-0.zip", saved / "main-0.zip")
+    shutil.copy(folder / "league.json", saved / "league.json")
+    assert run(4096).returncode == 0
+    future = "main-0@000004096"
+    assert (folder / "snapshots" / future).is_dir()
+    # as if killed after the step-4096 snapshot was recorded, before the learner was saved
+    shutil.copy(saved / "main-0.zip", folder / "learners" / "main-0.zip")
+    shutil.copy(saved / "league.json", folder / "league.json")
+    resumed = run(4096)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert f"snapshot {future} is newer (step 4096) than its learner's last checkpoint (step 2048)" in resumed.stderr
+    assert len(list((folder / "snapshots" / ".retired").iterdir())) == 1
+    events = [json.loads(line) for line in (folder / "events.jsonl").read_text().splitlines()]
+    kinds = [(e["type"], e.get("id")) for e in events if e.get("id") == future]
+    assert kinds == [("snapshot", future), ("retired", future), ("snapshot", future)]  # taken again, by this timeline
+    from exphil_agents.league.state import LeagueState
+
+    assert future in LeagueState(folder, read_only=True).snapshot_ids()

@@ -25,6 +25,7 @@ from imitation.cache import (
     read_json,
     read_shard_info,
     shard_complete,
+    shard_problem,
     write_json_atomic,
     write_shard_atomic,
 )
@@ -42,7 +43,10 @@ class BuildReport:
         cached: files whose shard already existed.
         duplicates: files with the same content as an earlier file (one shard serves both).
         skipped: ``(file, reason)`` for readable files the config leaves out.
-        failed: ``(file, reason)`` for files that could not be read.
+        failed: ``(file, reason)`` for files that could not be read, or (``reason`` ending in
+            :data:`NOT_RECORDED`) whose shard could not be written this time (a full disk, a
+            concurrent build): those are not remembered as failed and are tried again next build.
+        repaired: ``(file, reason)`` for cached shards found damaged and built again.
         rows: examples in the dataset.
     """
 
@@ -52,6 +56,7 @@ class BuildReport:
     duplicates: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    repaired: list[tuple[str, str]] = field(default_factory=list)
     rows: int = 0
 
     def summary(self) -> str:
@@ -60,6 +65,7 @@ class BuildReport:
             f"({len(self.built)} built, {len(self.cached)} cached, {len(self.duplicates)} duplicates, "
             f"{len(self.skipped)} skipped, {len(self.failed)} failed)"
         ]
+        lines += [f"  rebuilt {path}: its cached shard was damaged ({reason})" for path, reason in self.repaired]
         lines += [f"  skipped {path}: {reason}" for path, reason in self.skipped]
         lines += [f"  FAILED  {path}: {reason}" for path, reason in self.failed]
         return "\n".join(lines)
@@ -86,13 +92,22 @@ def find_replays(sources: str | Path | Iterable[str | Path]) -> list[Path]:
     return list(found)
 
 
+#: The end of a failure reason that is about this build, not the file (not remembered).
+NOT_RECORDED = "(not recorded: tried again on the next build)"
+
+
 def _build_one(path: str, shard_dir: str, config: dict[str, Any]) -> tuple[str, str, int]:
-    """Worker: read, extract, write one shard. Returns (status, reason, rows); never raises."""
+    """Worker: read, extract, write one shard. Returns (status, reason, rows); never raises.
+    Status ``"error"``: the file was fine but its shard could not be written (disk full, a
+    folder removed under it): a failure of this build, not of the file."""
     try:
         replay = read_replay(path)
         arrays, info = Extractor(DatasetConfig.from_dict(config)).extract(replay)
         obs = arrays.pop("obs")
-        write_shard_atomic(Path(shard_dir), obs, arrays, info)
+        try:
+            write_shard_atomic(Path(shard_dir), obs, arrays, info)
+        except OSError as exc:
+            return "error", f"could not write its shard: {exc.strerror or exc} {NOT_RECORDED}", 0
         return "built", "", int(info["rows"])
     except Skip as exc:
         return "skipped", str(exc), 0
@@ -153,7 +168,11 @@ def build_dataset(
             continue
         seen.add(digest)
         status, reason, rows = known.get(digest, (None, "", 0))
-        if shard_complete(shards_root / digest):
+        problem = shard_problem(shards_root / digest) if shard_complete(shards_root / digest) else None
+        if problem is not None:
+            report.repaired.append((str(path), problem))
+            todo.append((path, digest))
+        elif shard_complete(shards_root / digest):
             # Finished shards count even when the build that wrote them was interrupted.
             report.cached.append(str(path))
             order.append(digest)
@@ -168,7 +187,8 @@ def build_dataset(
 
     results = _run(todo, shards_root, config_dict, workers, progress)
     for (path, digest), (status, reason, rows) in zip(todo, results, strict=True):
-        known[digest] = [status, reason, rows]
+        if status != "error":  # a write that failed this time says nothing about the file
+            known[digest] = [status, reason, rows]
         if status == "built":
             report.built.append(str(path))
             order.append(digest)

@@ -69,6 +69,10 @@ def write_shard_atomic(shard_dir: Path, obs: np.ndarray, labels: dict[str, np.nd
     try:
         np.save(tmp / "obs.npy", obs, allow_pickle=False)
         np.savez(tmp / "labels.npz", info=np.array(json.dumps(info, sort_keys=True)), **labels)
+        if shard_dir.exists() and shard_problem(shard_dir) is not None:  # a damaged or partial leftover
+            aside = Path(tempfile.mkdtemp(dir=shard_dir.parent, prefix=f".{shard_dir.name}.old."))
+            os.replace(shard_dir, aside / "shard")
+            shutil.rmtree(aside, ignore_errors=True)
         try:
             os.rename(tmp, shard_dir)
         except OSError:
@@ -85,17 +89,50 @@ def shard_complete(shard_dir: Path) -> bool:
     return (shard_dir / "labels.npz").exists()
 
 
+def shard_problem(shard_dir: Path) -> str | None:
+    """Why a finished shard cannot be used (a file cut short or missing), or None. Cheap: it
+    reads the ``.npy`` header and the ``.npz`` directory, not the data."""
+    import zipfile
+
+    obs = shard_dir / "obs.npy"
+    try:
+        with open(obs, "rb") as fh:
+            major, _ = np.lib.format.read_magic(fh)
+            read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+            shape, _, dtype = read_header(fh)
+            expected = fh.tell() + int(np.prod(shape)) * np.dtype(dtype).itemsize
+        if obs.stat().st_size != expected:
+            return f"obs.npy is {obs.stat().st_size} bytes, its header says {expected}"
+        with zipfile.ZipFile(shard_dir / "labels.npz") as labels:
+            if labels.testzip() is not None or not {"actions.npy", "info.npy"} <= set(labels.namelist()):
+                return "labels.npz is damaged"
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
 def read_shard_info(shard_dir: Path) -> dict[str, Any]:
     with np.load(shard_dir / "labels.npz") as labels:
         return json.loads(str(labels["info"]))
 
 
-def clean_partial(shards_root: Path) -> int:
+#: A temporary shard directory older than this was left by an interrupted build (a running one
+#: finishes a shard in seconds); younger ones may belong to a build running now and are left alone.
+STALE_SECONDS = 3600.0
+
+
+def clean_partial(shards_root: Path, stale_seconds: float = STALE_SECONDS) -> int:
     """Remove temporary shard directories left by an interrupted build; returns how many."""
+    import time
+
     removed = 0
     if shards_root.is_dir():
         for entry in shards_root.iterdir():
-            if entry.name.startswith(".") and entry.is_dir():
+            try:
+                age = time.time() - entry.stat().st_mtime
+            except OSError:  # removed meanwhile by the build that owned it
+                continue
+            if entry.name.startswith(".") and entry.is_dir() and age > stale_seconds:
                 shutil.rmtree(entry, ignore_errors=True)
                 removed += 1
     return removed

@@ -19,7 +19,7 @@ import numba
 import numpy as np
 
 from imitation.quality import score
-from melee_envs.backends.replay import Replay
+from melee_envs.backends.replay import Replay, ReplayError
 from melee_envs.configs import check_fields
 from melee_envs.controller import ControllerCodec, uniform_centres
 from melee_envs.data import characters, stages
@@ -184,6 +184,7 @@ class Extractor:
         # egos() admitted a 1v1 game, whose player axis already is the pair; a row slice of the
         # reader's storage keeps this copy-free.
         packed = (replay.packed or PackedState.from_state(replay.state)).select(slice(first, None))
+        check_plausible(packed, replay.meta.path, first)
         views = [(packed, 0)]
         if cfg.mirror:
             views.append((PackedState.from_state(mirror_x(packed.view())), 1))
@@ -219,6 +220,33 @@ class Extractor:
         return arrays, info
 
 
+#: No float in a real game's state comes near this (positions and speeds stay within a few hundred
+#: units, percent within 999, shield 60, sticks and triggers within [0, 1]); values beyond it come
+#: from a damaged file that still parses.
+PLAUSIBLE_LIMIT = 1e5
+
+
+def check_plausible(packed: PackedState, path: str | Path, first_frame: int = 0) -> None:
+    """Refuse a replay whose player or projectile floats are not finite or beyond
+    :data:`PLAUSIBLE_LIMIT`, naming the column, the player and the frame.
+
+    Raises:
+        ReplayError: the file parses but holds impossible values (it is damaged).
+    """
+    from melee_envs.state import PLAYER_FLOAT_COLUMNS, PROJ_FLOAT_COLUMNS
+
+    for values, columns, what in ((packed.pf, PLAYER_FLOAT_COLUMNS, "player"), (packed.jf, PROJ_FLOAT_COLUMNS, "item")):
+        bad = ~np.isfinite(values) | (np.abs(values) > PLAUSIBLE_LIMIT)
+        if bad.any():
+            where = np.argwhere(bad)[0]
+            value = values[tuple(where)]
+            raise ReplayError(
+                path,
+                f"impossible value {value:.3g} in {columns[where[-1]]} of {what} {where[1] + 1} at row "
+                f"{where[0] + first_frame}: the file is damaged",
+            )
+
+
 @dataclass(frozen=True)
 class Shard:
     """One replay's examples, memory-mapped."""
@@ -231,11 +259,20 @@ class Shard:
 
     @classmethod
     def open(cls, path: Path) -> Shard:
-        with np.load(path / "labels.npz") as labels:
-            actions, segments, info = labels["actions"], labels["segments"], json.loads(str(labels["info"]))
-        return cls(
-            path=path, obs=np.load(path / "obs.npy", mmap_mode="r"), actions=actions, segments=segments, info=info
-        )
+        """Raises ValueError naming the shard (and its replay, where readable) when it is damaged."""
+        try:
+            with np.load(path / "labels.npz") as labels:
+                actions, segments, info = labels["actions"], labels["segments"], json.loads(str(labels["info"]))
+            obs = np.load(path / "obs.npy", mmap_mode="r")
+        except Exception as exc:  # numpy and zipfile raise many kinds for a cut or damaged file
+            raise ValueError(
+                f"cached shard {path} is damaged ({type(exc).__name__}: {exc}); run the build again "
+                "(exphil replays build, or exphil bc train), which rebuilds damaged shards"
+            ) from None
+        if len(obs) != len(actions):
+            counts = f"{len(obs)} observations, {len(actions)} actions"
+            raise ValueError(f"cached shard {path} of {info.get('source')} is damaged: {counts}")
+        return cls(path=path, obs=obs, actions=actions, segments=segments, info=info)
 
 
 class ReplayDataset:

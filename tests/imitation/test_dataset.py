@@ -1,5 +1,13 @@
 import json
+import os
+import resource
 import shutil
+import signal
+import struct
+import subprocess
+import sys
+import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -114,8 +122,10 @@ def test_interrupted_build_leaves_no_half_shard_and_resumes(mixed_dir, tmp_path,
     assert all((d / "labels.npz").exists() and (d / "obs.npy").exists() for d in finished)
     (shards / ".deadbeef.partial").mkdir()  # as a killed writer would leave it
     (shards / ".deadbeef.partial" / "obs.npy").write_bytes(b"half")
+    os.utime(shards / ".deadbeef.partial", (time.time() - 7200, time.time() - 7200))  # two hours ago
+    (shards / ".cafe.writing").mkdir()  # a concurrent build writing right now: left alone
     report = build_dataset(mixed_dir, cache, workers=0, progress=False)
-    assert not (shards / ".deadbeef.partial").exists()
+    assert not (shards / ".deadbeef.partial").exists() and (shards / ".cafe.writing").is_dir()
     assert len(finished) == 2 and len(report.cached) == 2 and len(report.built) == 2
     assert report.rows == len(ReplayDataset(report.directory))
 
@@ -199,3 +209,92 @@ def test_float16_conversion_matches_numpy_bit_for_bit():
     nan = np.isnan(expected)
     assert np.array_equal(np.isnan(ours.view(np.float16)), nan)
     assert np.array_equal(ours[~nan], expected.view(np.uint16)[~nan])
+
+
+def _corrupt_x_position(data: bytes, value: float, every: int = 500) -> bytes:
+    """A copy of a .slp whose post-frame x position (offset 0xA of event 0x38, big-endian float,
+    as in the public Slippi replay spec) is ``value`` in every ``every``-th post-frame event: the
+    file still parses."""
+    out = bytearray(data)
+    start = data.index(b"raw[$U#l") + 12  # UBJSON 'raw' array: 4-byte length, then the events
+    assert out[start] == 0x35
+    size = out[start + 1]
+    sizes = {0x35: size}
+    for k in range(start + 2, start + 1 + size, 3):
+        sizes[out[k]] = struct.unpack(">H", out[k + 1 : k + 3])[0]
+    pos, seen = start, 0
+    while pos < len(out) and out[pos] in sizes:
+        cmd = out[pos]
+        if cmd == 0x38:
+            seen += 1
+            if seen % every == 0:
+                out[pos + 0xA : pos + 0xE] = struct.pack(">f", value)
+        if cmd == 0x39:  # game end
+            break
+        pos += 1 + sizes[cmd]
+    assert seen > every
+    return bytes(out)
+
+
+def test_a_damaged_replay_that_still_parses_is_named_and_skipped(replays_dir, tmp_path):
+    src = tmp_path / "replays"
+    src.mkdir()
+    shutil.copy(replays_dir / GOOD[0], src / "good.slp")
+    (src / "damaged.slp").write_bytes(_corrupt_x_position((replays_dir / GOOD[1]).read_bytes(), 2e36))
+    assert read_replay(src / "damaged.slp").state.frame.size  # it parses
+    report = build_dataset(src, tmp_path / "cache", workers=0, progress=False)
+    assert report.built == [str(src / "good.slp")]
+    ((path, reason),) = report.failed
+    assert path == str(src / "damaged.slp") and reason.startswith("impossible value 2e+36 in x of player"), reason
+    assert "the file is damaged" in reason
+    dataset = ReplayDataset(report.directory)
+    assert np.isfinite(dataset.shards[0].obs).all() and np.abs(dataset.shards[0].obs.astype(np.float32)).max() < 1e5
+
+
+def test_a_full_disk_is_not_remembered_as_a_bad_replay(replays_dir, tmp_path):
+    """A real write failure: the build runs in a process whose files may not grow past 64 KiB
+    (RLIMIT_FSIZE, as a full disk would stop it): the shards fail, the replays are not recorded as
+    failed, and the next build (with room) builds them without --retry-failed."""
+    src = tmp_path / "replays"
+    src.mkdir()
+    for name in GOOD[:2]:
+        shutil.copy(replays_dir / name, src / name.replace("/", "_"))
+    cache = tmp_path / "cache"
+    script = textwrap.dedent(f"""
+        from imitation import build_dataset
+        report = build_dataset({str(src)!r}, {str(cache)!r}, workers=0, progress=False)
+        print(report.summary())
+    """)
+
+    def small_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG instead of a kill
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, preexec_fn=small_files,
+                          check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "2 failed" in proc.stdout and proc.stdout.count("could not write its shard") == 2, proc.stdout
+    assert "not recorded: tried again on the next build" in proc.stdout
+    report = build_dataset(src, cache, workers=0, progress=False)
+    assert len(report.built) == 2 and not report.failed, report.summary()
+
+
+def test_a_cut_or_incomplete_cached_shard_is_rebuilt_and_named(replays_dir, tmp_path):
+    src = tmp_path / "replays"
+    src.mkdir()
+    for name in GOOD[:3]:
+        shutil.copy(replays_dir / name, src / name.replace("/", "_"))
+    cache = tmp_path / "cache"
+    first = build_dataset(src, cache, workers=0, progress=False)
+    shards = sorted((first.directory / "shards").iterdir())
+    cut = shards[0] / "obs.npy"
+    cut.write_bytes(cut.read_bytes()[:-1000])  # cut short (a full disk, a copy stopped half way)
+    (shards[1] / "labels.npz").unlink()  # a shard folder missing a file
+    with pytest.raises(ValueError, match=r"cached shard .*/shards/\w+ is damaged \(.*run the build again"):
+        ReplayDataset(first.directory)
+    again = build_dataset(src, cache, workers=0, progress=False, retry_failed=True)
+    assert len(again.repaired) == 1 and "obs.npy is" in again.repaired[0][1], again.summary()
+    assert len(again.built) == 2 and len(again.cached) == 1 and not again.failed, again.summary()
+    assert "rebuilt" in again.summary()
+    dataset = ReplayDataset(again.directory)
+    assert len(dataset) == first.rows == again.rows

@@ -222,11 +222,31 @@ def _run(
     return [r for r in results if r is not None]
 
 
+def die_with_parent(parent: int) -> None:
+    """Worker initializer: the kernel ends this worker when the build's process dies, however it
+    dies (SIGKILL included), so no worker outlives an interrupted build (Linux; elsewhere the
+    pool's own shutdown is all there is)."""
+    import ctypes
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+
 def _pool_pass(todo, pending, results, shards_root, config, workers, advance) -> list[int]:  # noqa: ANN001
     """Run ``pending`` in a pool of ``workers``. If a worker dies (a crash inside the parser), the
     files left unfinished are returned, to be retried one per single-worker pool so the file
     that crashes is named exactly."""
-    with ProcessPoolExecutor(max_workers=max(1, min(workers, len(pending)))) as pool:
+    size = max(1, min(workers, len(pending)))
+    with ProcessPoolExecutor(max_workers=size, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         futures: dict[Future, int] = {
             pool.submit(_build_one, str(todo[k][0]), str(shards_root / todo[k][1]), config): k for k in pending
         }

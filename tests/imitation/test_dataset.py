@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -298,3 +299,50 @@ def test_a_cut_or_incomplete_cached_shard_is_rebuilt_and_named(replays_dir, tmp_
     assert "rebuilt" in again.summary()
     dataset = ReplayDataset(again.directory)
     assert len(dataset) == first.rows == again.rows
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_killing_a_build_leaves_no_worker_running(replays_dir, tmp_path, sig):
+    if not Path("/proc/self/stat").exists():
+        pytest.skip("needs Linux /proc to find the build's worker processes")
+    src = tmp_path / "replays"
+    src.mkdir()
+    for k, path in enumerate(sorted(p for p in replays_dir.rglob("*.slp") if "bad" not in p.parts)):
+        shutil.copy(path, src / f"{k}.slp")
+    cli = [sys.executable, "-m", "exphil_agents.cli", "replays", "build", str(src), "--cache", str(tmp_path / "c"),
+           "--workers", "2"]  # fmt: skip
+    build = subprocess.Popen(cli, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        workers: list[int] = []
+        while time.monotonic() < deadline and len(workers) < 2:
+            workers = _children(build.pid)
+            time.sleep(0.05)
+        assert len(workers) >= 2, "the build never started its workers"
+        build.send_signal(sig)
+        build.wait()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(Path(f"/proc/{w}").exists() and _running(w) for w in workers):
+            time.sleep(0.1)
+        assert not [w for w in workers if _running(w)], f"workers outlived the build ({sig.name})"
+    finally:
+        build.kill()
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

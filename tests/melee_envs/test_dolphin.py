@@ -354,3 +354,62 @@ def test_tournament_on_dolphin_with_the_games_cpu(fake, replays_dir, tmp_path):
     assert len(results["games"]) == 6 and not results["skipped"]
     assert all(g["frames"] == 1002 for g in results["games"])  # the stand-in plays its replay to the end
     assert {r["agent"] for r in results["ratings"]} == {"bot", "cpu:7", "scripted"}
+
+
+def test_a_dolphin_that_never_answers_its_version_query_is_a_clear_error(fake, replays_dir):
+    config = fake(replays_dir / "slippistats" / "wavedash.slp", "mute", connect_timeout_s=2.0)
+    backend = DolphinBackend(config)
+    start = time.monotonic()
+    try:
+        with pytest.raises(DolphinError, match=r"did not answer '--version' within 2 s"):
+            backend.reset()
+    finally:
+        backend.close()
+    assert time.monotonic() - start < 15
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_killing_the_driving_process_stops_dolphin_and_frees_the_port(fake, replays_dir, tmp_path):
+    import json
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+
+    config = fake(replays_dir / "slippistats" / "wavedash.slp")
+    script = textwrap.dedent(f"""
+        import json, sys, time
+        from melee_envs.backends.dolphin import DolphinBackend, DolphinConfig
+        backend = DolphinBackend(DolphinConfig(dolphin_path={config.dolphin_path!r}, iso_path={config.iso_path!r},
+                                               slippi_port={config.slippi_port}, controls=("bot", "bot")))
+        backend.reset()
+        worker = backend.console._slippstream._worker
+        print(json.dumps([backend.console._process.pid, worker.pid, backend.console.temp_dir]), flush=True)
+        time.sleep(300)
+    """)
+    driver = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=os.environ)
+    try:
+        dolphin, worker, temp = json.loads(driver.stdout.readline())
+        assert _running(dolphin) and _running(worker)
+        driver.send_signal(signal.SIGKILL)
+        driver.wait()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (_running(dolphin) or _running(worker)):
+            time.sleep(0.1)
+        assert not _running(dolphin) and not _running(worker), "Dolphin or libmelee's worker outlived the driver"
+        assert not Path(temp).exists()
+    finally:
+        driver.kill()
+    backend = DolphinBackend(config)  # the same port works again at once
+    try:
+        backend.reset()
+        backend.step()
+    finally:
+        backend.close()

@@ -11,6 +11,7 @@ so no emulator outlives its backend.
 from __future__ import annotations
 
 import shutil
+import subprocess
 import threading
 import time
 import weakref
@@ -19,12 +20,35 @@ from typing import Any
 
 import numpy as np
 
+from melee_envs.backends.dolphin import guard
 from melee_envs.backends.dolphin.config import DolphinConfig, DolphinError
 from melee_envs.backends.dolphin.convert import Converter
 from melee_envs.backends.dolphin.pad import Pad
 from melee_envs.controller import ControllerCodec
 from melee_envs.data import characters, stages
 from melee_envs.state import GameState, PackedState
+
+
+def check_answers(dolphin_path: str, timeout_s: float) -> None:
+    """Ask the executable for its version (as libmelee does first, without a time limit) and give
+    up after ``timeout_s``: a program that never answers would otherwise hang the launch before
+    any of the backend's own timeouts start.
+
+    Raises:
+        DolphinError: naming the executable and the time waited.
+    """
+    from melee.console import get_exe_path
+
+    exe = get_exe_path(dolphin_path)
+    try:
+        subprocess.run([exe, "--version"], capture_output=True, timeout=timeout_s, check=False)
+    except subprocess.TimeoutExpired:
+        raise DolphinError(
+            f"{exe} did not answer '--version' within {timeout_s:g} s (libmelee asks it first): is it a Slippi "
+            "Dolphin build that runs here (a GUI build without a display can wait forever)?"
+        ) from None
+    except OSError as exc:
+        raise DolphinError(f"{exe}: cannot run it ({exc.strerror or exc})") from None
 
 
 def _stop(console: Any) -> None:
@@ -73,6 +97,7 @@ class DolphinBackend:
         self.late_frames = 0
         self._queue: deque[np.ndarray] = deque()
         self._finalizer: Any = None
+        self._guard: Any = None  # stops Dolphin if this process dies without close() (see guard.py)
         #: Menu states during a match; any other means the game is over.
         self.playing_menus = (enums.Menu.IN_GAME, enums.Menu.SUDDEN_DEATH)
         self._step_started = 0.0
@@ -88,6 +113,7 @@ class DolphinBackend:
         import melee
 
         cfg = self.config
+        check_answers(cfg.dolphin_path, cfg.connect_timeout_s)
         self.console = melee.Console(
             path=cfg.dolphin_path,
             dolphin_home_path=cfg.user_dir,
@@ -119,6 +145,9 @@ class DolphinBackend:
             if proc.poll() is not None:  # died before it could be reached (a slow start)
                 raise DolphinError(died.format(proc.returncode))
             raise DolphinError(self._why(f"could not connect to Dolphin's Slippi port {cfg.slippi_port}"))
+        worker = getattr(getattr(self.console, "_slippstream", None), "_worker", None)
+        pids = [proc.pid] + ([worker.pid] if worker is not None and worker.pid else [])
+        self._guard = guard.start(pids, [self.console.temp_dir] if getattr(self.console, "temp_dir", None) else [])
         for port, controller in controllers.items():
             self._connect_pad(port, controller)
             self.pads[port] = Pad(controller, self.codec)
@@ -261,4 +290,6 @@ class DolphinBackend:
         if self._finalizer is not None:
             self._finalizer()  # runs console.stop() once
             self._finalizer = None
+        guard.release(self._guard)
+        self._guard = None
         self.console = None

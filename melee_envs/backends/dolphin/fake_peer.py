@@ -15,7 +15,8 @@ then does what Dolphin does at libmelee's two boundaries:
 
 ``EXPHIL_FAKE_MODE``: ``stream`` (default), ``silent`` (accepts the connection, never sends a
 frame), ``drop`` (disconnects after 60 frames), ``exit`` (exits at once with code 3), ``late_exit``
-(exits with code 3 after a second, as a slow-starting Dolphin that dies would).
+(exits with code 3 after a second, as a slow-starting Dolphin that dies would), ``mute`` (never
+answers ``--version``, as a build waiting for a display might).
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ def write_stand_in(directory: str | Path) -> Path:
 
 def main() -> None:
     if "--version" in sys.argv:
+        if os.environ.get("EXPHIL_FAKE_MODE") == "mute":  # a build that never answers
+            time.sleep(3600)
         print("Slippi Dolphin 4.0.0-mainline (test stand-in)")
         return
     mode = os.environ.get("EXPHIL_FAKE_MODE", "stream")

@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
             ]
             raise SystemExit(f"exphil: unknown command {name!r}; choose one of {commands}")
         run(tyro.cli(config_cls, args=args[1:], prog=f"exphil {name}"))  # type: ignore[arg-type]
-    except (ValueError, FileNotFoundError, RuntimeError, ImportError) as exc:
+    except (ValueError, OSError, RuntimeError, ImportError) as exc:  # OSError names its path
         raise SystemExit(f"exphil {name}: {exc}") from None
 
 

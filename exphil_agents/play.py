@@ -20,7 +20,8 @@ class PlayConfig:
     """Play a trained agent on Slippi Dolphin against the game's CPU or a human."""
 
     checkpoint: Path
-    """a PolicyNetwork .safetensors (BC) or an SB3 .zip (PPO / RecurrentPPO with our policies)."""
+    """a BC checkpoint folder or its model.safetensors, or an SB3 .zip (PPO / RecurrentPPO with our
+    policies)."""
     opponent: Literal["cpu", "human"] = "cpu"
     cpu_level: int = 9
     character: str = "FOX"
@@ -57,6 +58,10 @@ def load_agent(
     from exphil_agents.agent import Agent
 
     path = Path(path)
+    if path.is_dir():  # a BC checkpoint folder (CHECKPOINTS/NAME/best)
+        from exphil_agents.network import checkpoint_file
+
+        path = checkpoint_file(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such checkpoint")
     if path.suffix == ".safetensors":
@@ -94,7 +99,7 @@ def main(config: PlayConfig) -> list[Any]:
     from melee_envs.backends.dolphin import DolphinBackend, DolphinConfig
     from melee_envs.backends.dolphin.runners import agent_policy, run_async, run_sync
 
-    if not Path(config.checkpoint).is_file():
+    if not Path(config.checkpoint).exists():
         raise FileNotFoundError(f"{config.checkpoint}: no such checkpoint")
     dolphin = DolphinConfig(
         dolphin_path=config.dolphin_path,

@@ -126,23 +126,67 @@ def _merge(base: Any, values: dict[str, Any], where: str) -> Any:
                 raise ValueError(f"{where}: {key!r} must be a mapping of settings")
             updates[key] = _merge(current, value, f"{where}.{key}")
         else:
-            updates[key] = tuple(value) if isinstance(current, tuple) and isinstance(value, list) else value
+            updates[key] = _typed(current, value, f"{where}: {key}")
     return replace(base, **updates)
+
+
+def _typed(current: Any, value: Any, where: str) -> Any:
+    """``value`` as the type of the setting's default ``current`` (environment values arrive as
+    text); a value of another kind is an error naming the setting, not a crash later."""
+    want = type(current)
+    try:
+        if isinstance(current, bool):
+            if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+                return value.lower() in ("true", "1", "yes")
+            if isinstance(value, bool):
+                return value
+        elif isinstance(current, int):
+            if isinstance(value, str) or (isinstance(value, float) and value.is_integer()):
+                return int(value)
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+        elif isinstance(current, float):
+            if isinstance(value, str) or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+                return float(value)
+        elif isinstance(current, tuple):
+            if isinstance(value, (list, tuple)):
+                return tuple(value)
+        elif isinstance(current, (str, Path)) or current is None:
+            if current is None or isinstance(value, (str, Path)):
+                return want(value) if current is not None else value
+        else:
+            return value
+    except ValueError:
+        pass
+    kinds = {bool: "true or false", int: "an integer", float: "a number", tuple: "a list", str: "text"}
+    kind = kinds.get(want, want.__name__)
+    raise ValueError(f"{where}: expected {kind}; got {value!r}")
 
 
 def read_config_file(path: str) -> dict[str, Any]:
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"config file {p} does not exist")
-    text = p.read_text()
+    try:
+        text = p.read_text()
+    except UnicodeDecodeError:
+        raise ValueError(f"config file {p} is not a text file (YAML or JSON expected)") from None
     if p.suffix in (".yaml", ".yml"):
         try:
             import yaml
         except ImportError:  # pragma: no cover - depends on the environment
             raise RuntimeError(f"{p}: reading YAML needs PyYAML (pip install pyyaml), or use JSON") from None
-        values = yaml.safe_load(text) or {}
+        try:
+            values = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            raise ValueError(f"config file {p} is not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
     else:
-        values = json.loads(text)
+        try:
+            values = json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"config file {p} is not valid JSON: {exc}") from None
     if not isinstance(values, dict):
         raise ValueError(f"{p}: expected a mapping of settings at the top level")
     return values
@@ -343,6 +387,8 @@ def eval_main(args: list[str]) -> int:
     config = DatasetConfig(obs=ObsConfig.from_dict(network.spec["obs_config"]))
     config = replace(config, stick_centres=target_centres(model_path, network, cmd.stick_centres, config))
     report = build_dataset(sources, cmd.cache, config, workers=0, progress=False)
+    if report.failed or report.skipped:  # say which replays the scores leave out, and why
+        print(report.summary(), file=sys.stderr)
     if not report.built and not report.cached:
         raise ValueError(f"no usable replays to evaluate: {len(report.failed)} failed, {len(report.skipped)} skipped")
     dataset = ReplayDataset(report.directory)

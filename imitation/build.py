@@ -11,6 +11,7 @@ complete build or the new one.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -71,19 +72,33 @@ class BuildReport:
         return "\n".join(lines)
 
 
-def find_replays(sources: str | Path | Iterable[str | Path]) -> list[Path]:
+def find_replays(sources: str | Path | Iterable[str | Path], errors: list[tuple[str, str]] | None = None) -> list[Path]:
     """Every ``.slp`` file under the given files/directories (recursive), sorted, de-duplicated.
+
+    A folder that cannot be listed (permissions, I/O) is never passed over silently: it goes to
+    ``errors`` as ``(folder, reason)``, or, without that list, is named on stderr.
 
     Raises:
         FileNotFoundError: naming a source that does not exist.
     """
     items = [sources] if isinstance(sources, (str, Path)) else list(sources)
     found: dict[Path, None] = {}
+
+    def unreadable(exc: OSError) -> None:
+        entry = (str(exc.filename), f"cannot read this folder: {exc.strerror or exc}")
+        if errors is not None:
+            errors.append(entry)
+        else:
+            print(f"skipping {entry[0]}: {entry[1]}", file=sys.stderr)
+
     for item in items:
         p = Path(item)
         if p.is_dir():
-            for f in sorted(p.rglob("*")):
-                if f.is_file() and f.suffix.lower() == ".slp":
+            files = []
+            for folder, _, names in os.walk(p, onerror=unreadable):
+                files += [Path(folder) / n for n in names if n.lower().endswith(".slp")]
+            for f in sorted(files):
+                if f.is_file():
                     found[f] = None
         elif p.exists():
             found[p] = None
@@ -157,7 +172,8 @@ def build_dataset(
     order: list[str] = []  # shard hashes in file order
     seen: set[str] = set()
     todo: list[tuple[Path, str]] = []
-    for path in find_replays(sources):
+    unreadable: list[tuple[str, str]] = []
+    for path in find_replays(sources, unreadable):
         try:
             digest = hashes.get(path)
         except OSError as exc:
@@ -184,6 +200,7 @@ def build_dataset(
         else:
             todo.append((path, digest))
     hashes.save()
+    report.failed += unreadable
 
     results = _run(todo, shards_root, config_dict, workers, progress)
     for (path, digest), (status, reason, rows) in zip(todo, results, strict=True):

@@ -35,7 +35,10 @@ def status(cfg: StatusConfig) -> dict:
 
     rating = "elo"
     if (cfg.dir / "league.json").is_file():
-        rating = json.loads((cfg.dir / "league.json").read_text()).get("rating", "elo")
+        try:
+            rating = json.loads((cfg.dir / "league.json").read_text()).get("rating", "elo")
+        except (ValueError, UnicodeDecodeError, AttributeError):
+            pass  # LeagueState below names the damage
     state = LeagueState(cfg.dir, rating, read_only=True)
     rows = state.table.table()
     table = Table(title=f"{cfg.dir}: {state.num_matches:,} games, {len(state.snapshots)} snapshots ({rating})")

@@ -122,6 +122,8 @@ class LeagueState:
         self.read_only = read_only
         self._events: Any = None
         self._lock: Any = None
+        if self.root.exists() and not self.root.is_dir():
+            raise NotADirectoryError(f"{self.root}: a file, not a league folder")
         if not read_only:
             self.root.mkdir(parents=True, exist_ok=True)
             self._lock = open(self.root / "league.lock", "a")  # noqa: SIM115 - held while the league is open
@@ -132,7 +134,17 @@ class LeagueState:
                 raise RuntimeError(f"{self.root}: the league is open in another process (one run per league)") from None
         meta = self.root / "league.json"
         if meta.is_file():
-            saved = json.loads(meta.read_text())
+            try:
+                saved = json.loads(meta.read_text())
+                if not isinstance(saved, dict):
+                    raise ValueError("not a JSON object")
+            except (ValueError, UnicodeDecodeError) as exc:
+                if self._lock is not None:
+                    self._lock.close()
+                raise ValueError(
+                    f"{meta} is damaged ({exc}); the match history (events.jsonl) and snapshots are intact: "
+                    "restore league.json from a backup, or move it aside to resume with fresh learner records"
+                ) from None
             self.learners = saved.get("learners", {})
             if saved.get("rng"):
                 self.rng.bit_generator.state = saved["rng"]

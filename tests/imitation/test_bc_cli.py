@@ -174,3 +174,30 @@ def test_resuming_with_another_model_or_evaluating_a_non_checkpoint_is_refused(r
     result = exphil("bc", "eval", str(junk), "--replays", str(replay_dir))
     assert result.returncode != 0 and "not a safetensors checkpoint" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_bad_config_files_are_one_line_errors_naming_the_file(tmp_path):
+    typed = tmp_path / "typed.yaml"
+    typed.write_text('optim:\n  steps: "many"\n')
+    with pytest.raises(ValueError, match=r"typed.yaml.optim: steps: expected an integer; got 'many'"):
+        resolve(["--config", str(typed)])
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("optim: [unclosed\n")
+    with pytest.raises(ValueError, match=r"config file .*broken.yaml is not valid YAML at line 2, column 1"):
+        resolve(["--config", str(broken)])
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(bytes(range(256)))
+    with pytest.raises(ValueError, match=r"config file .*binary.yaml is not a text file"):
+        resolve(["--config", str(binary)])
+    as_json = tmp_path / "bad.json"
+    as_json.write_text('{"optim": {"lr": }')
+    with pytest.raises(ValueError, match=r"config file .*bad.json is not valid JSON"):
+        resolve(["--config", str(as_json)])
+    ok = tmp_path / "ok.yaml"
+    ok.write_text("optim:\n  steps: 12\n  lr: 1\nruntime:\n  tensorboard: false\n")
+    cmd = resolve(["--config", str(ok)])
+    assert cmd.optim.steps == 12 and cmd.optim.lr == 1.0 and cmd.runtime.tensorboard is False
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    proc = exphil("bc", "train", "--data.replays", str(tmp_path), "--runtime.checkpoints", str(afile))
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr[-1500:]

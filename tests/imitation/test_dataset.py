@@ -346,3 +346,25 @@ def _running(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_an_unreadable_folder_is_reported_not_skipped_silently(replays_dir, tmp_path):
+    """A folder the OS refuses to list, for any user (root reads past permissions): one nested so
+    deep that its path is longer than PATH_MAX, so listing it fails with ENAMETOOLONG."""
+    src = tmp_path / "replays"
+    src.mkdir()
+    shutil.copy(replays_dir / GOOD[0], src / "a.slp")
+    fd = os.open(src, os.O_RDONLY)
+    try:
+        for _ in range(25):  # 25 x 200 characters > 4096
+            os.mkdir("d" * 200, dir_fd=fd)
+            inner = os.open("d" * 200, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+    finally:
+        os.close(fd)
+    report = build_dataset(src, tmp_path / "cache", workers=0, progress=False)
+    assert len(report.built) == 1
+    ((folder, reason),) = report.failed
+    assert folder.startswith(str(src / ("d" * 200))) and reason.startswith("cannot read this folder: "), reason
+    assert "FAILED" in report.summary()

@@ -283,7 +283,8 @@ def test_play_command_with_a_checkpoint(fake, replays_dir, tmp_path):
     from exphil_agents.network import PolicyNetwork, save_checkpoint
 
     config = fake(replays_dir / "slippistats" / "wavedash.slp")
-    checkpoint = save_checkpoint(PolicyNetwork("gru", {"hidden": 16}), tmp_path / "bot.safetensors")
+    save_checkpoint(PolicyNetwork("gru", {"hidden": 16}), tmp_path / "best" / "model.safetensors")
+    checkpoint = tmp_path / "best"  # a BC checkpoint folder, as exphil bc train writes it
     args = ["play", "--checkpoint", checkpoint, "--dolphin-path", config.dolphin_path, "--iso-path", config.iso_path]
     args += ["--slippi-port", str(config.slippi_port), "--character", "falco", "--opponent-character", "peach"]
     result = subprocess.run(
@@ -366,6 +367,15 @@ def test_a_dolphin_that_never_answers_its_version_query_is_a_clear_error(fake, r
     finally:
         backend.close()
     assert time.monotonic() - start < 15
+
+
+def test_libmelee_errors_are_named_as_the_backends(fake, replays_dir):
+    backend = DolphinBackend(fake(replays_dir / "slippistats" / "wavedash.slp", "odd_version"))
+    try:
+        with pytest.raises(DolphinError, match=r"libmelee could not set up Dolphin at .*SomeEmulator 1.0"):
+            backend.reset()
+    finally:
+        backend.close()
 
 
 def _running(pid: int) -> bool:

@@ -205,3 +205,16 @@ def test_bad_files_raise_one_line_reasons(replays_dir, tmp_path):
         read_replay(tmp_path)
     shutil.copy(good, tmp_path / "copy.slp")
     assert check_header(tmp_path / "copy.slp") == len(data)
+
+
+def test_a_file_the_os_cannot_open_is_a_replay_error(tmp_path):
+    """Every failure to read names the file as a ReplayError (here: a path longer than PATH_MAX,
+    which the OS refuses for any user)."""
+    import os
+
+    from melee_envs.backends.replay import ReplayError, read_replay
+
+    deep = tmp_path / "/".join(["d" * 200] * 25) / "game.slp"
+    with pytest.raises(ReplayError, match=r"game.slp: cannot read it: File name too long"):
+        read_replay(deep)
+    assert not os.path.exists(tmp_path / ("d" * 200))

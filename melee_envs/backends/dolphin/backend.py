@@ -29,10 +29,12 @@ from melee_envs.data import characters, stages
 from melee_envs.state import GameState, PackedState
 
 
-def check_answers(dolphin_path: str, timeout_s: float) -> None:
+def check_answers(dolphin_path: str, timeout_s: float) -> str:
     """Ask the executable for its version (as libmelee does first, without a time limit) and give
     up after ``timeout_s``: a program that never answers would otherwise hang the launch before
     any of the backend's own timeouts start.
+
+    Returns its answer's first line.
 
     Raises:
         DolphinError: naming the executable and the time waited.
@@ -41,7 +43,7 @@ def check_answers(dolphin_path: str, timeout_s: float) -> None:
 
     exe = get_exe_path(dolphin_path)
     try:
-        subprocess.run([exe, "--version"], capture_output=True, timeout=timeout_s, check=False)
+        answer = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=timeout_s, check=False)
     except subprocess.TimeoutExpired:
         raise DolphinError(
             f"{exe} did not answer '--version' within {timeout_s:g} s (libmelee asks it first): is it a Slippi "
@@ -49,6 +51,8 @@ def check_answers(dolphin_path: str, timeout_s: float) -> None:
         ) from None
     except OSError as exc:
         raise DolphinError(f"{exe}: cannot run it ({exc.strerror or exc})") from None
+    lines = (answer.stdout or answer.stderr).strip().splitlines()
+    return lines[0] if lines else ""
 
 
 def _stop(console: Any) -> None:
@@ -113,28 +117,45 @@ class DolphinBackend:
         import melee
 
         cfg = self.config
-        check_answers(cfg.dolphin_path, cfg.connect_timeout_s)
-        self.console = melee.Console(
-            path=cfg.dolphin_path,
-            dolphin_home_path=cfg.user_dir,
-            tmp_home_directory=cfg.user_dir is None,
-            slippi_port=cfg.slippi_port,
-            online_delay=cfg.online_delay,
-            blocking_input=cfg.blocking_input,
-            polling_mode=False,  # one step, one FLUSH: blocking Dolphin advances a frame per flush
-            fullscreen=False,
-            gfx_backend="Null" if cfg.headless else None,
-            disable_audio=cfg.disable_audio,
-            emulation_speed=cfg.emulation_speed,
-            save_replays=cfg.save_replays,
-        )
+        version = check_answers(cfg.dolphin_path, cfg.connect_timeout_s)
+        try:  # libmelee's own errors (bad paths, versions, settings files) in one line naming Dolphin
+            self.console = melee.Console(
+                path=cfg.dolphin_path,
+                dolphin_home_path=cfg.user_dir,
+                tmp_home_directory=cfg.user_dir is None,
+                slippi_port=cfg.slippi_port,
+                online_delay=cfg.online_delay,
+                blocking_input=cfg.blocking_input,
+                polling_mode=False,  # one step, one FLUSH: blocking Dolphin advances a frame per flush
+                fullscreen=False,
+                gfx_backend="Null" if cfg.headless else None,
+                disable_audio=cfg.disable_audio,
+                emulation_speed=cfg.emulation_speed,
+                save_replays=cfg.save_replays,
+            )
+        except (
+            OSError,
+            ValueError,
+            RuntimeError,
+            melee.console.SlippiVersionTooLow,
+            melee.console.InvalidDolphinPath,
+            AssertionError,  # libmelee checks the --version answer with asserts
+        ) as exc:
+            why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            raise DolphinError(
+                f"libmelee could not set up Dolphin at {cfg.dolphin_path} ({why}); it answered --version with "
+                f"{version!r}: is it a Slippi Dolphin build?"
+            ) from None
         self._finalizer = weakref.finalize(self, _stop, self.console)
         controllers = {}
         for port, control in zip(cfg.ports, cfg.controls, strict=True):
             if control != "human":  # bots and the game's CPUs both need a pad for the menus
                 controllers[port] = melee.Controller(self.console, port)
         headless = cfg.headless and getattr(self.console, "is_mainline", False)
-        self.console.run(iso_path=cfg.iso_path, platform="headless" if headless else None)
+        try:
+            self.console.run(iso_path=cfg.iso_path, platform="headless" if headless else None)
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise DolphinError(f"libmelee could not start Dolphin at {cfg.dolphin_path}: {exc}") from None
         proc = self.console._process
         died = f"Dolphin ({cfg.dolphin_path}) exited at start with code {{}}"
         for _ in range(10):  # a Dolphin that dies at start (bad image, bad flags) says so at once

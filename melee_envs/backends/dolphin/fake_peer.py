@@ -16,7 +16,8 @@ then does what Dolphin does at libmelee's two boundaries:
 ``EXPHIL_FAKE_MODE``: ``stream`` (default), ``silent`` (accepts the connection, never sends a
 frame), ``drop`` (disconnects after 60 frames), ``exit`` (exits at once with code 3), ``late_exit``
 (exits with code 3 after a second, as a slow-starting Dolphin that dies would), ``mute`` (never
-answers ``--version``, as a build waiting for a display might).
+answers ``--version``, as a build waiting for a display might), ``odd_version`` (answers as a
+program libmelee does not know).
 """
 
 from __future__ import annotations
@@ -79,6 +80,9 @@ def main() -> None:
     if "--version" in sys.argv:
         if os.environ.get("EXPHIL_FAKE_MODE") == "mute":  # a build that never answers
             time.sleep(3600)
+        if os.environ.get("EXPHIL_FAKE_MODE") == "odd_version":  # not a Dolphin libmelee knows
+            print("SomeEmulator 1.0")
+            return
         print("Slippi Dolphin 4.0.0-mainline (test stand-in)")
         return
     mode = os.environ.get("EXPHIL_FAKE_MODE", "stream")

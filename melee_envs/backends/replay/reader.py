@@ -123,15 +123,18 @@ def check_header(path: str | Path) -> int:
         ReplayError: with a one-line reason.
     """
     p = Path(path)
-    if not p.exists():
-        raise ReplayError(p, "no such file")
-    if p.is_dir():
-        raise ReplayError(p, "is a directory, not a replay file")
-    size = p.stat().st_size
-    if size == 0:
-        raise ReplayError(p, "empty file")
-    with open(p, "rb") as fh:
-        head = fh.read(len(MAGIC) + 4)
+    try:
+        if not p.exists():
+            raise ReplayError(p, "no such file")
+        if p.is_dir():
+            raise ReplayError(p, "is a directory, not a replay file")
+        size = p.stat().st_size
+        if size == 0:
+            raise ReplayError(p, "empty file")
+        with open(p, "rb") as fh:
+            head = fh.read(len(MAGIC) + 4)
+    except OSError as exc:  # permissions, a vanished file, an I/O error
+        raise ReplayError(p, f"cannot read it: {exc.strerror or exc}") from None
     if not head.startswith(MAGIC):
         kind = "a PNG image" if head.startswith(b"\x89PNG") else "text" if head[:8].isascii() else "binary data"
         raise ReplayError(p, f"not a Slippi replay (starts with {kind}: {head[:8]!r})")

@@ -117,3 +117,17 @@ def test_one_writer_at_a_time_and_read_only_readers(tmp_path):
         reader.record_match("main-0", "bot:idle", 1.0, 99)
     state.close()
     LeagueState(tmp_path).close()  # free again once the writer closed
+
+
+def test_damaged_league_json_or_a_file_for_a_folder_is_a_clear_error(tmp_path):
+    state = LeagueState(tmp_path / "league")
+    _fill(state)
+    state.close()
+    meta = tmp_path / "league" / "league.json"
+    meta.write_text(meta.read_text()[:30])  # cut short
+    with pytest.raises(ValueError, match=r"league.json is damaged .*events.jsonl\) and snapshots are intact"):
+        LeagueState(tmp_path / "league")
+    LeagueState(tmp_path / "other").close()  # the lock of the refused open was released
+    (tmp_path / "afile").write_text("")
+    with pytest.raises(NotADirectoryError, match="afile: a file, not a league folder"):
+        LeagueState(tmp_path / "afile")

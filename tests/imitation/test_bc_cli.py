@@ -201,3 +201,16 @@ def test_bad_config_files_are_one_line_errors_naming_the_file(tmp_path):
     afile.write_text("")
     proc = exphil("bc", "train", "--data.replays", str(tmp_path), "--runtime.checkpoints", str(afile))
     assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr[-1500:]
+
+
+def test_eval_says_which_replays_it_left_out(replay_dir, replays_dir, tmp_path, capsys):
+    from exphil_agents.network import PolicyNetwork, save_checkpoint
+
+    mixed = tmp_path / "mixed"
+    shutil.copytree(replay_dir, mixed)
+    shutil.copy(replays_dir / "bad" / "peppi_corrupt.slp", mixed / "corrupt.slp")
+    save_checkpoint(PolicyNetwork("mlp", {"hidden": 32}), tmp_path / "best" / "model.safetensors")
+    args = ["eval", str(tmp_path / "best"), "--replays", str(mixed), "--cache", str(tmp_path / "cache")]
+    assert main([*args, "--max-examples", "300"]) == 0
+    err = capsys.readouterr().err
+    assert f"FAILED  {mixed / 'corrupt.slp'}" in err and "1 failed" in err, err

@@ -8,6 +8,7 @@ start and damage dealt rose 1.1x-6.5x. Deciding every frame, the same budget was
 """
 
 import numpy as np
+import pytest
 import torch
 from sb3_contrib import RecurrentPPO
 from stable_baselines3 import PPO
@@ -51,11 +52,13 @@ def _venv():
     return sb3_vec_env(8, action_mode="discrete", seed=0, **ENV)
 
 
+@pytest.mark.slow
 def test_ppo_with_the_mlp_policy_learns():
     policy = {"backbone": "mlp", "backbone_config": {"hidden": 64}}
     improvement(PPO(BackbonePolicy, _venv(), policy_kwargs=policy, **COMMON), 50_000)
 
 
+@pytest.mark.slow
 def test_recurrent_ppo_with_the_gru_policy_learns():
     policy = {"cell": "gru", "lstm_hidden_size": 64}
     improvement(RecurrentPPO(RecurrentBackbonePolicy, _venv(), policy_kwargs=policy, **COMMON), 50_000)

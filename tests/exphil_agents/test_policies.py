@@ -86,6 +86,7 @@ def test_wrong_observation_layout_is_named():
         RecurrentPPO(RecurrentBackbonePolicy, gym.make("Melee-v0", **ENV), device="cpu", policy_kwargs={"cell": "rnn"})
 
 
+@pytest.mark.slow
 def test_memory_task_needs_memory():
     cfg = ObsConfig.learned()
     obs_kw = dataclasses.asdict(cfg)

@@ -74,6 +74,7 @@ def _last_step(run) -> int:
         return 0
 
 
+@pytest.mark.slow
 def test_sigkill_and_resume_gives_the_same_final_weights(dataset_dir, tmp_path):
     settings = {**SMALL, "eval_every": 20, "steps": 120}
     config = BCConfig(**settings)

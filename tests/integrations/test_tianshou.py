@@ -10,6 +10,7 @@ ts = pytest.importorskip("tianshou", reason="Tianshou is installed by the 'clien
 SHORT = {"stocks": 1, "time_limit_minutes": 0.02, "opponent": "random", "frame_skip": 2}
 
 
+@pytest.mark.slow
 def test_dqn_trains_on_tianshou_vector_envs():
     import torch
     from tianshou.algorithm.modelfree.dqn import DQN, DiscreteQLearningPolicy

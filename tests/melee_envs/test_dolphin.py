@@ -65,6 +65,7 @@ def test_config_names_missing_paths(tmp_path, monkeypatch):
         DolphinConfig(characters=("fox", "mewthree")).resolved()
 
 
+@pytest.mark.slow
 def test_libmelee_gamestates_convert_to_the_replay_readers_values(replays_dir):
     melee = pytest.importorskip("melee")
     peppi = pytest.importorskip("peppi_py._peppi")

@@ -70,6 +70,7 @@ def test_external_ids_agree_with_the_first_frame_of_every_replay(replays_dir):
             assert characters.internal_to_external(info.character) == info.external_character
 
 
+@pytest.mark.slow
 def test_values_agree_with_libmelee_on_every_frame_both_read(replays_dir):
     melee = pytest.importorskip("melee")
     peppi = pytest.importorskip("peppi_py._peppi")

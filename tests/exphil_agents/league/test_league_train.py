@@ -162,6 +162,7 @@ def test_the_observation_layout_is_chosen_and_kept_in_snapshots(tmp_path):
     assert ObsConfig.from_dict(read_snapshot(tmp_path / "snapshots" / snap)["obs_config"]) == learned
 
 
+@pytest.mark.slow
 def test_the_league_example_runs(tmp_path):
     script = Path(__file__).resolve().parents[3] / "examples" / "league_selfplay.py"
     done = subprocess.run(
@@ -219,6 +220,7 @@ def test_a_league_warm_starts_from_a_bc_checkpoint_folder(tmp_path):
     model.learn(256)
 
 
+@pytest.mark.slow
 def test_a_deleted_or_damaged_snapshot_is_retired_and_training_goes_on(tmp_path):
     folder = tmp_path / "league"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -250,6 +252,7 @@ def test_a_deleted_or_damaged_snapshot_is_retired_and_training_goes_on(tmp_path)
     assert third.returncode == 0 and "cannot be loaded" not in third.stderr, third.stderr  # the retirement holds
 
 
+@pytest.mark.slow
 def test_resuming_with_another_backbone_is_refused_and_changes_nothing(tmp_path):
     folder = tmp_path / "league"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -263,6 +266,7 @@ def test_resuming_with_another_backbone_is_refused_and_changes_nothing(tmp_path)
     assert (folder / "config.json").read_bytes() == config
 
 
+@pytest.mark.slow
 def test_a_snapshot_newer_than_its_learners_checkpoint_is_retired(tmp_path):
     import shutil
 

@@ -184,11 +184,12 @@ def build_dataset(
             continue
         seen.add(digest)
         status, reason, rows = known.get(digest, (None, "", 0))
-        problem = shard_problem(shards_root / digest) if shard_complete(shards_root / digest) else None
+        complete = shard_complete(shards_root / digest)
+        problem = shard_problem(shards_root / digest) if complete else None
         if problem is not None:
             report.repaired.append((str(path), problem))
             todo.append((path, digest))
-        elif shard_complete(shards_root / digest):
+        elif complete:
             # Finished shards count even when the build that wrote them was interrupted.
             report.cached.append(str(path))
             order.append(digest)

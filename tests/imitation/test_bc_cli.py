@@ -176,23 +176,20 @@ def test_resuming_with_another_model_or_evaluating_a_non_checkpoint_is_refused(r
     assert "Traceback" not in result.stderr
 
 
+BAD_CONFIGS = [
+    ("typed.yaml", 'optim:\n  steps: "many"\n', r"typed.yaml.optim: steps: expected an integer; got 'many'"),
+    ("broken.yaml", "optim: [unclosed\n", r"config file .*broken.yaml is not valid YAML at line 2, column 1"),
+    ("binary.yaml", bytes(range(256)), r"config file .*binary.yaml is not a text file"),
+    ("bad.json", '{"optim": {"lr": }', r"config file .*bad.json is not valid JSON"),
+]
+
+
 def test_bad_config_files_are_one_line_errors_naming_the_file(tmp_path):
-    typed = tmp_path / "typed.yaml"
-    typed.write_text('optim:\n  steps: "many"\n')
-    with pytest.raises(ValueError, match=r"typed.yaml.optim: steps: expected an integer; got 'many'"):
-        resolve(["--config", str(typed)])
-    broken = tmp_path / "broken.yaml"
-    broken.write_text("optim: [unclosed\n")
-    with pytest.raises(ValueError, match=r"config file .*broken.yaml is not valid YAML at line 2, column 1"):
-        resolve(["--config", str(broken)])
-    binary = tmp_path / "binary.yaml"
-    binary.write_bytes(bytes(range(256)))
-    with pytest.raises(ValueError, match=r"config file .*binary.yaml is not a text file"):
-        resolve(["--config", str(binary)])
-    as_json = tmp_path / "bad.json"
-    as_json.write_text('{"optim": {"lr": }')
-    with pytest.raises(ValueError, match=r"config file .*bad.json is not valid JSON"):
-        resolve(["--config", str(as_json)])
+    for name, content, message in BAD_CONFIGS:
+        path = tmp_path / name
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+        with pytest.raises(ValueError, match=message):
+            resolve(["--config", str(path)])
     ok = tmp_path / "ok.yaml"
     ok.write_text("optim:\n  steps: 12\n  lr: 1\nruntime:\n  tensorboard: false\n")
     cmd = resolve(["--config", str(ok)])

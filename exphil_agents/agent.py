@@ -107,7 +107,7 @@ class Agent:
 
     @torch.inference_mode()
     def act(self, observation: np.ndarray) -> np.ndarray:
-        """One frame: the observation (one frame, ``(F,)``) in, a ``(13,)`` action out."""
+        """One frame: the observation (one frame, ``(F,)``) in, a ``(ACTION_SIZE,)`` action out."""
         obs = torch.as_tensor(np.asarray(observation, np.float32)).reshape(1, -1)
         if obs.shape[1] != self.obs_size:
             raise ValueError(f"observation has {obs.shape[1]} values; the agent's network takes {self.obs_size}")

@@ -16,8 +16,7 @@ import torch
 from torch import nn
 from torch.distributions import Categorical
 
-#: Component groups of the 13-wide action, in autoregressive order.
-GROUPS = (("buttons", slice(0, 8)), ("main", slice(8, 10)), ("c", slice(10, 12)), ("shoulder", slice(12, 13)))
+from melee_envs.controller import ACTION_PARTS
 
 
 def pick(dists: list[Categorical], deterministic: bool) -> list[torch.Tensor]:
@@ -60,7 +59,7 @@ class AutoregressiveHead(nn.Module):
         self.embeds = nn.ModuleList()
         self.outs = nn.ModuleList()
         width = latent_size
-        for _, sl in GROUPS:
+        for _, sl in ACTION_PARTS:
             sizes = self.nvec[sl]
             self.outs.append(nn.Linear(width, sum(sizes)))
             self.embeds.append(nn.ModuleList(nn.Embedding(n, embed) for n in sizes))
@@ -69,7 +68,7 @@ class AutoregressiveHead(nn.Module):
     def _walk(self, latent: torch.Tensor, actions: torch.Tensor | None, deterministic: bool):
         context = latent
         chosen, log_probs = [], []
-        for (_, sl), out, embeds in zip(GROUPS, self.outs, self.embeds, strict=True):
+        for (_, sl), out, embeds in zip(ACTION_PARTS, self.outs, self.embeds, strict=True):
             dists = split_logits(out(context), self.nvec[sl])
             if actions is None:
                 picks = pick(dists, deterministic)

@@ -41,7 +41,7 @@ class PolicyNetwork(nn.Module):
         backbone: backbone name; ``backbone_config`` its config overrides (dict or dataclass).
         obs_config: the observations' ``ObsConfig``; ``embed`` the id embedding widths.
         head: ``"independent"`` (SB3-compatible) or ``"autoregressive"``.
-        nvec: action components (default: the controller codec's 13).
+        nvec: action components (default: the controller codec's ACTION_SIZE).
         stick_centres: the stick buckets' values in [0, 1] (k-means centres); default uniform
             buckets of the stick components' width in ``nvec``.
     """

@@ -15,7 +15,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from melee_envs.controller import ControllerCodec
+from melee_envs.controller import MAIN_X, ControllerCodec
 from melee_envs.obs import ObsConfig, ObservationEncoder
 
 
@@ -51,6 +51,6 @@ class CueRecall(gym.Env):
         self._t += 1
         if self._t <= self.delay:
             return self._obs(), 0.0, False, False, {}
-        stick = float(self.codec.stick_centres[int(np.asarray(action)[8])]) - 0.5
+        stick = float(self.codec.stick_centres[int(np.asarray(action)[MAIN_X])]) - 0.5
         reward = 1.0 if stick * self._side > 0 else -1.0
         return self._obs(), reward, True, False, {"correct": reward > 0}

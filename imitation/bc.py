@@ -37,12 +37,11 @@ import torch.nn.functional as F
 from exphil_agents.network import PolicyNetwork, save_checkpoint
 from imitation.dataset import ReplayDataset
 from melee_envs.atomic import file_sha256
-from melee_envs.controller import NUM_BUTTONS
+from melee_envs.controller import ACTION_PARTS, ACTION_SIZE, NUM_BUTTONS
 from melee_envs.obs import ObservationEncoder
 
 #: A checkpoint folder's file of SHA-256 sums of its other files (written last).
 CHECKSUMS = "checksums.json"
-PARTS = {"buttons": slice(0, 8), "main_stick": slice(8, 10), "c_stick": slice(10, 12), "shoulder": slice(12, 13)}
 
 
 @dataclass(frozen=True)
@@ -242,7 +241,7 @@ class Batches:
                 )
             return obs, actions
         obs = np.empty((batch, self.window, self.dataset.obs_size), np.float32)
-        actions = np.empty((batch, self.window, 13), np.int64)
+        actions = np.empty((batch, self.window, ACTION_SIZE), np.int64)
         for s in np.unique(seg[:, 0]):  # one gather per shard
             rows = np.flatnonzero(seg[:, 0] == s)
             at = (seg[rows, 1] + into[rows])[:, None] + steps
@@ -254,7 +253,7 @@ class Batches:
 
 
 def component_losses(network: PolicyNetwork, latent: torch.Tensor, actions: torch.Tensor, cfg: BCConfig):
-    """Mean cross-entropy per action component ``[13]`` (label smoothing, focal weighting)."""
+    """Mean cross-entropy per action component ``[ACTION_SIZE]`` (label smoothing, focal weighting)."""
     logits = network.head.logits(latent) if hasattr(network.head, "logits") else None
     if logits is None:
         raise ValueError("per-component BC losses need the independent head")
@@ -434,8 +433,8 @@ class Trainer:
         """Validation loss per component (EMA weights when enabled) on fixed batches."""
         network = self.ema if self.ema is not None else self.network
         network.eval()
-        totals = torch.zeros(13)
-        correct = torch.zeros(13)
+        totals = torch.zeros(ACTION_SIZE)
+        correct = torch.zeros(ACTION_SIZE)
         count = 0
         with torch.no_grad():
             for k in range(self.config.eval_batches):
@@ -445,13 +444,13 @@ class Trainer:
                 latent = self._latent(network, obs)
                 totals += component_losses(self._net(network), latent, target, self.config).cpu()
                 pred = self._net(network).head.sample(latent, deterministic=True)
-                correct += (pred == target).reshape(-1, 13).float().sum(0).cpu()
-                count += target.reshape(-1, 13).shape[0]
+                correct += (pred == target).reshape(-1, ACTION_SIZE).float().sum(0).cpu()
+                count += target.reshape(-1, ACTION_SIZE).shape[0]
         network.train()
         per = totals / self.config.eval_batches
         acc = correct / max(count, 1)
-        out = {f"val/{name}": float(per[s].sum()) for name, s in PARTS.items()}
-        out.update({f"val_acc/{name}": float(acc[s].mean()) for name, s in PARTS.items()})
+        out = {f"val/{name}": float(per[s].sum()) for name, s in ACTION_PARTS}
+        out.update({f"val_acc/{name}": float(acc[s].mean()) for name, s in ACTION_PARTS})
         out["val/loss"] = float(total_loss(per, self.config))
         return out
 

@@ -22,7 +22,7 @@ import numpy as np
 import tyro
 
 from imitation.bc import OptimConfig
-from melee_envs.controller import uniform_centres
+from melee_envs.controller import MAIN_X, uniform_centres
 
 ENV_DEFAULTS = {
     ("data", "replays"): "EXPHIL_REPLAYS_DIR",
@@ -422,7 +422,7 @@ def target_centres(model_path: Path, network: Any, centres_file: str | None, con
     from imitation.kmeans import read_centres
 
     saved = read_spec(model_path).get("stick_centres")
-    buckets = network.nvec[8]
+    buckets = network.nvec[MAIN_X]
     if centres_file is not None:
         given = read_centres(centres_file)
         if len(given) != buckets or (saved is not None and not np.allclose(given, saved, atol=1e-5)):

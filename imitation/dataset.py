@@ -21,7 +21,7 @@ import numpy as np
 from imitation.quality import score
 from melee_envs.backends.replay import Replay, ReplayError
 from melee_envs.configs import check_fields
-from melee_envs.controller import ControllerCodec, uniform_centres
+from melee_envs.controller import ACTION_SIZE, ControllerCodec, uniform_centres
 from melee_envs.data import characters, stages
 from melee_envs.obs import ObsConfig, ObservationEncoder
 from melee_envs.state import PackedState, mirror_x
@@ -172,7 +172,7 @@ class Extractor:
         return egos
 
     def extract(self, replay: Replay) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """Arrays ``obs (N, F)``, ``actions (N, 13)`` int8 and ``segments (S, 6)`` int32."""
+        """Arrays ``obs (N, F)``, ``actions (N, ACTION_SIZE)`` int8 and ``segments (S, 6)`` int32."""
         cfg = self.config
         egos = self.egos(replay)
         frames = replay.state.frame
@@ -189,7 +189,7 @@ class Extractor:
         if cfg.mirror:
             views.append((PackedState.from_state(mirror_x(packed.view())), 1))
         obs = np.empty((rows * len(egos) * len(views), self.encoder.size), cfg.dtype)
-        actions = np.empty((len(obs), 13), np.int8)
+        actions = np.empty((len(obs), ACTION_SIZE), np.int8)
         scratch = self._scratch(n)
         segments = []
         start = 0
@@ -312,11 +312,11 @@ class ReplayDataset:
         return np.asarray(self.shards[s].obs[local], np.float32), np.asarray(self.shards[s].actions[local], np.int64)
 
     def sample(self, batch: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """``batch`` random examples: ``obs (B, F)`` float32 and ``actions (B, 13)`` int64."""
+        """``batch`` random examples: ``obs (B, F)`` float32 and ``actions (B, ACTION_SIZE)`` int64."""
         picks = np.sort(rng.integers(0, len(self), batch))
         shard_of = np.searchsorted(self.offsets, picks, side="right") - 1
         obs = np.empty((batch, self.obs_size), np.float32)
-        actions = np.empty((batch, 13), np.int64)
+        actions = np.empty((batch, ACTION_SIZE), np.int64)
         for s in np.unique(shard_of):
             mask = shard_of == s
             local = picks[mask] - self.offsets[s]
@@ -326,7 +326,7 @@ class ReplayDataset:
 
     def windows(self, batch: int, length: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """``batch`` random windows of ``length`` consecutive frames, each inside one segment:
-        ``obs (B, T, F)`` float32 and ``actions (B, T, 13)`` int64."""
+        ``obs (B, T, F)`` float32 and ``actions (B, T, ACTION_SIZE)`` int64."""
         segs = [
             (s, int(a), int(n)) for s, shard in enumerate(self.shards) for a, n in shard.segments[:, :2] if n >= length
         ]
@@ -335,7 +335,7 @@ class ReplayDataset:
         weights = np.array([n - length + 1 for _, _, n in segs], np.float64)
         chosen = rng.choice(len(segs), size=batch, p=weights / weights.sum())
         obs = np.empty((batch, length, self.obs_size), np.float32)
-        actions = np.empty((batch, length, 13), np.int64)
+        actions = np.empty((batch, length, ACTION_SIZE), np.int64)
         for b, k in enumerate(chosen):
             s, start, n = segs[k]
             offset = start + int(rng.integers(0, n - length + 1))

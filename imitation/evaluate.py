@@ -21,24 +21,25 @@ from typing import Any
 import numpy as np
 import torch
 
-from imitation.bc import PARTS, OptimConfig, component_losses
+from imitation.bc import OptimConfig, component_losses
+from melee_envs.controller import ACTION_PARTS, ACTION_SIZE, MAIN_STICK, MAIN_X, STICK_AXES
 from melee_envs.state import BUTTONS
 
 PLAIN = OptimConfig()  # no label smoothing or focal weighting: the plain cross-entropy
-AXES = ("main_x", "main_y", "c_x", "c_y")
+AXES = STICK_AXES
 
 
 @dataclass(frozen=True)
 class EvalResult:
     report: dict[str, Any]
-    predictions: np.ndarray  # (N, 13)
-    targets: np.ndarray  # (N, 13)
+    predictions: np.ndarray  # (N, ACTION_SIZE)
+    targets: np.ndarray  # (N, ACTION_SIZE)
 
 
 def predict_dataset(network: Any, dataset: Any, shards: list[int] | None = None, max_examples: int = 0):
     """Predictions, targets, per-component losses (summed) and segment ids for ``dataset``."""
     preds, targets, seg_ids = [], [], []
-    loss_sum = torch.zeros(13)
+    loss_sum = torch.zeros(ACTION_SIZE)
     count = 0
     network.eval()
     seg_counter = 0
@@ -67,20 +68,20 @@ def predict_dataset(network: Any, dataset: Any, shards: list[int] | None = None,
 def report_for(pred: np.ndarray, target: np.ndarray, losses: torch.Tensor, segments: np.ndarray, max_delay: int):
     correct = pred == target
     report: dict[str, Any] = {"examples": int(len(pred)), "accuracy_all_components": float(correct.all(1).mean())}
-    report["accuracy"] = {name: float(correct[:, s].mean()) for name, s in PARTS.items()}
-    report["loss"] = {name: float(losses[s].sum()) for name, s in PARTS.items()}
+    report["accuracy"] = {name: float(correct[:, s].mean()) for name, s in ACTION_PARTS}
+    report["loss"] = {name: float(losses[s].sum()) for name, s in ACTION_PARTS}
     report["loss"]["total"] = float(losses.sum())
     report["button_accuracy"] = {b: float(correct[:, i].mean()) for i, b in enumerate(BUTTONS)}
     report["button_rate"] = {
         b: {"predicted": float(pred[:, i].mean()), "true": float(target[:, i].mean())} for i, b in enumerate(BUTTONS)
     }
-    report["stick_axis_accuracy"] = {a: float(correct[:, 8 + i].mean()) for i, a in enumerate(AXES)}
+    report["stick_axis_accuracy"] = {a: float(correct[:, MAIN_X + i].mean()) for i, a in enumerate(AXES)}
     report["stick_axis_within_one_bucket"] = {
-        a: float((np.abs(pred[:, 8 + i] - target[:, 8 + i]) <= 1).mean()) for i, a in enumerate(AXES)
+        a: float((np.abs(pred[:, MAIN_X + i] - target[:, MAIN_X + i]) <= 1).mean()) for i, a in enumerate(AXES)
     }
     wrong = ~(correct[:, 8] & correct[:, 9])
     pairs: dict[tuple, int] = {}
-    for t, p in zip(map(tuple, target[wrong, 8:10]), map(tuple, pred[wrong, 8:10]), strict=True):
+    for t, p in zip(map(tuple, target[wrong, MAIN_STICK]), map(tuple, pred[wrong, MAIN_STICK]), strict=True):
         pairs[(t, p)] = pairs.get((t, p), 0) + 1
     top = sorted(pairs.items(), key=lambda kv: -kv[1])[:10]
     report["top_main_stick_confusions"] = [

@@ -14,6 +14,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from melee_envs.controller import ACTION_SIZE
+
 
 @dataclass(frozen=True)
 class BenchConfig:
@@ -57,7 +59,7 @@ def time_backend(num_games: int, steps: int, seed: int) -> float:
     backend = MockBackend(num_games)
     backend.reset(seed)
     rng = np.random.default_rng(seed)
-    actions = rng.integers(0, backend.codec.nvec, size=(16, num_games, 2, 13))
+    actions = rng.integers(0, backend.codec.nvec, size=(16, num_games, 2, ACTION_SIZE))
     backend.step(actions[0])
     start = time.perf_counter()
     for i in range(steps):

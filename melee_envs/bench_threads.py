@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from melee_envs.controller import ACTION_SIZE
 from melee_envs.obs import ObsConfig
 
 
@@ -63,7 +64,7 @@ def _env(n: int, threads: int | None):
 
 def _rates(env, seconds: float, repeats: int, between=None) -> list[float]:
     """Agent-steps/s over time spent in ``env.step`` alone, ``repeats`` times."""
-    pool = np.random.default_rng(0).integers(0, env.codec.nvec, size=(8, env.num_envs, 13))
+    pool = np.random.default_rng(0).integers(0, env.codec.nvec, size=(8, env.num_envs, ACTION_SIZE))
     for i in range(3):
         env.step(pool[i])
     out = []
@@ -86,7 +87,7 @@ def _torch_work(env, batch: int, train_every: int):
 
     net = torch.nn.Sequential(
         torch.nn.Linear(env.encoder.size, 256), torch.nn.Tanh(), torch.nn.Linear(256, 256), torch.nn.Tanh(),
-        torch.nn.Linear(256, 13),
+        torch.nn.Linear(256, ACTION_SIZE),
     )  # fmt: skip
     opt = torch.optim.Adam(net.parameters(), lr=1e-4)
     x = torch.randn(batch, env.encoder.size)
@@ -110,7 +111,9 @@ def _memory_work(env):
     bytes as the ``torch`` setting's forward pass touches (its weights and activations), and
     nothing else: no torch, no second thread."""
     rows = env.num_envs
-    floats = rows * (env.encoder.size + 256 + 256 + 13) + env.encoder.size * 256 + 256 * 256 + 256 * 13
+    floats = (
+        rows * (env.encoder.size + 256 + 256 + ACTION_SIZE) + env.encoder.size * 256 + 256 * 256 + 256 * ACTION_SIZE
+    )
     scratch = np.zeros(floats, np.float32)
 
     def work() -> None:

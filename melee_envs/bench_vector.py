@@ -24,6 +24,7 @@ import numba
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
+from melee_envs.controller import ACTION_SIZE
 from melee_envs.obs import ObsConfig
 
 PRESETS = {
@@ -106,7 +107,7 @@ def compile_seconds() -> dict[str, float]:
     start = time.perf_counter()
     env = MeleeVectorEnv(2, opponent="idle")
     env.reset(seed=0)
-    env.step(np.zeros((2, 13), np.int64) + env._noop)
+    env.step(np.zeros((2, ACTION_SIZE), np.int64) + env._noop)
     return {"first env + step (s)": time.perf_counter() - start}
 
 
@@ -133,7 +134,7 @@ def run(config: VectorBenchConfig) -> list[dict]:
                 )  # fmt: skip
                 env.reset(seed=config.seed)
                 rng = np.random.default_rng(config.seed)
-                pool = rng.integers(0, env.codec.nvec, size=(16, num_envs, 13))
+                pool = rng.integers(0, env.codec.nvec, size=(16, num_envs, ACTION_SIZE))
                 k = [0]
 
                 def step(env=env, pool=pool, k=k) -> None:

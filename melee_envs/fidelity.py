@@ -81,7 +81,7 @@ def replay_errors(path: Path, max_frames: int = 0) -> tuple[np.ndarray, np.ndarr
     backend = MockBackend(len(frames), MockConfig(time_limit_minutes=10_000), codec)
     backend.load_state(state[frames])
     nxt = state[frames + 1]
-    inputs = codec.encode(nxt.players.controller)  # (F, 2, 13)
+    inputs = codec.encode(nxt.players.controller)  # (F, 2, ACTION_SIZE)
     out = backend.step(inputs, checked=True)
     err = np.hypot(out.players.x - nxt.players.x, out.players.y - nxt.players.y)  # (F, 2)
     action = state.players.action[frames]

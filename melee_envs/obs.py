@@ -30,6 +30,7 @@ import numpy as np
 from gymnasium import spaces
 
 from melee_envs.configs import check_fields
+from melee_envs.controller import ACTION_SIZE
 from melee_envs.data.actions import NUM_ACTIONS, NUM_CATEGORIES, category_table
 from melee_envs.data.characters import NUM_CHARACTER_IDS
 from melee_envs.data.stages import internal_to_compact_table, internal_to_external_table, stages as legal_stages
@@ -49,7 +50,7 @@ NUM_STAGES_FULL = 64
 NUM_STAGES_COMPACT = 7
 NANA_CONTINUOUS = 14
 NUM_PROJECTILE_FEATURES = 7
-CONTROLLER_FEATURES = 13
+CONTROLLER_FEATURES = ACTION_SIZE  # one feature per action component
 
 #: Ranges of the encoded (scaled) features; see the module docstring.
 POSITION_MARGIN = 30.0  # game units past the blast zones (a body crosses them for a frame)
@@ -79,7 +80,7 @@ class ObsConfig:
         stock: stocks per player.
         ledge_distance: distance to the nearer ledge per player.
         spatial: distance, relative x/y and game frame.
-        controller: the ego's controller held this frame (13: 8 buttons, 4 axes, shoulder).
+        controller: the ego's controller held this frame (ACTION_SIZE: 8 buttons, 4 axes, shoulder).
         player_names: width of the player-style one-hot (the seed uses 112; 0 = off).
     """
 
@@ -121,7 +122,7 @@ class ObsConfig:
     @classmethod
     def seed_1204(cls) -> ObsConfig:
         """The seed's documented 1204-wide layout (players 488 each, stage 64, names 112,
-        spatial 4, projectiles 35, controller 13)."""
+        spatial 4, projectiles 35, controller ACTION_SIZE)."""
         return cls(stage_mode="one_hot_full", player_names=112)
 
     @classmethod

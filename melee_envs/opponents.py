@@ -1,6 +1,6 @@
 """Built-in opponents: idle, random, and a scripted bot, batched over games.
 
-An opponent maps ``(state, player_index)`` to actions ``(num_games, 13)``. Any callable with that
+An opponent maps ``(state, player_index)`` to actions ``(num_games, ACTION_SIZE)``. Any callable with that
 signature works (e.g. a trained policy wrapped by the caller); :func:`make_opponent` builds the
 built-in ones by name.
 """
@@ -13,7 +13,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from melee_envs.controller import DISCRETE_ACTION_NAMES, ControllerCodec, discrete_table
+from melee_envs.controller import ACTION_SIZE, DISCRETE_ACTION_NAMES, ControllerCodec, discrete_table
 from melee_envs.state import GameState
 
 Opponent = Callable[[GameState, int], np.ndarray]
@@ -27,10 +27,10 @@ class IdleOpponent:
 
     def __init__(self, codec: ControllerCodec) -> None:
         self._noop = codec.noop()
-        self._out = np.zeros((0, 13), np.int64)
+        self._out = np.zeros((0, ACTION_SIZE), np.int64)
 
     def __call__(self, state: GameState, player: int) -> np.ndarray:
-        shape = state.stage.shape + (13,)
+        shape = state.stage.shape + (ACTION_SIZE,)
         if self._out.shape != shape:
             self._out = np.ascontiguousarray(np.broadcast_to(self._noop, shape), dtype=np.int64)
         return self._out
@@ -99,7 +99,7 @@ class ScriptedOpponent:
         )
         if self._lapse:
             choice[self._rng.random(choice.shape) < self._lapse] = _D_NOOP
-        return self._table[choice].reshape(state.stage.shape + (13,))
+        return self._table[choice].reshape(state.stage.shape + (ACTION_SIZE,))
 
 
 _EDGE_HANGING = 0xFD
@@ -191,7 +191,7 @@ class JumperOpponent:
         choice[x > 20.0] = _D_WALK_LEFT
         if self._t % 30 < 2:
             choice[:] = np.where(x < 0, _D_JUMP_RIGHT, _D_JUMP_LEFT) if self._t % 60 < 2 else _D_JUMP
-        return self._table[choice].reshape(state.stage.shape + (13,))
+        return self._table[choice].reshape(state.stage.shape + (ACTION_SIZE,))
 
 
 def play_bots(first: Any, second: Any, num_games: int, seed: int = 0, **game: Any) -> dict[str, Any]:
@@ -210,11 +210,11 @@ def play_bots(first: Any, second: Any, num_games: int, seed: int = 0, **game: An
     for bot in bots:
         if hasattr(bot, "seed"):
             bot.seed(seed)
-    actions = np.zeros((num_games, 2, 13), np.int64)
+    actions = np.zeros((num_games, 2, ACTION_SIZE), np.int64)
     while not backend.done.all():
         state = backend.state
         for player, bot in enumerate(bots):
-            actions[:, player] = np.reshape(bot(state, player), (num_games, 13))
+            actions[:, player] = np.reshape(bot(state, player), (num_games, ACTION_SIZE))
         backend.step(actions, checked=True)
     winners = backend.winner.copy()
     return {

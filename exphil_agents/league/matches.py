@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from melee_envs.controller import ACTION_SIZE
+
 
 @dataclass(frozen=True)
 class GameSettings:
@@ -96,7 +98,7 @@ def play_round(
                 bot = BotPlayer(player.name, seed + port) if isinstance(player, BotPlayer) else player
                 bot.seed(seed + port)
                 actors.append((bot, on_port, np.full(len(on_port), port)))
-    actions = np.broadcast_to(backend.codec.noop().astype(np.int64), (rows, 2, 13)).copy()
+    actions = np.broadcast_to(backend.codec.noop().astype(np.int64), (rows, 2, ACTION_SIZE)).copy()
     while not backend.done.all():
         live = ~backend.done
         for player, mine, ports in actors:

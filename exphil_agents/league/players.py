@@ -1,6 +1,6 @@
 """Batched players: anything that can play port 1 or port 2 of many mock games at once.
 
-A player maps ``(game, port)`` to world-frame actions ``(num_games, 13)``, where ``game`` is a
+A player maps ``(game, port)`` to world-frame actions ``(num_games, ACTION_SIZE)``, where ``game`` is a
 backend (``.state``, ``.packed``: the mock engine or Dolphin). Built-in bots read the
 ``GameState`` directly. Network players see the game through their own observation layout; on
 port 2 their view is x-mirrored (they see themselves on the left, as in training on port 1) and
@@ -22,25 +22,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from melee_envs.controller import ControllerCodec
+from melee_envs.controller import ACTION_SIZE, ControllerCodec
 from melee_envs.obs import ObsConfig, ObservationEncoder
 from melee_envs.opponents import OPPONENTS, is_bot, make_opponent
 
-#: MultiDiscrete columns of the main and c-stick x axes (flipped for a mirrored view).
-STICK_X_COLUMNS = (8, 10)
 #: The envs' controller (17 uniform stick buckets): what every network player must output.
-ENV_NVEC = ControllerCodec().nvec.tolist()
+ENV_CODEC = ControllerCodec()
+ENV_NVEC = ENV_CODEC.nvec.tolist()
 
 
 class PlayerError(ValueError):
     """A player spec that cannot be loaded (missing file, unknown format, incompatible network)."""
-
-
-def flip_stick_x(actions: np.ndarray, buckets: int = 17) -> np.ndarray:
-    """Actions with main and c-stick x mirrored (bucket ``i`` -> ``buckets - 1 - i``), in place."""
-    for col in STICK_X_COLUMNS:
-        actions[..., col] = buckets - 1 - actions[..., col]
-    return actions
 
 
 class BotPlayer:
@@ -61,7 +53,7 @@ class BotPlayer:
         pass
 
     def act(self, game: Any, port: int) -> np.ndarray:
-        return np.array(self._bot(game.state, port), dtype=np.int64).reshape(-1, 13)
+        return np.array(self._bot(game.state, port), dtype=np.int64).reshape(-1, ACTION_SIZE)
 
 
 class CpuPlayer:
@@ -143,7 +135,7 @@ class NetPlayer:
             self.reset(len(obs))
         actions, self._state = self._policy(obs, self._state, self._starts)
         self._starts[:] = False
-        return np.asarray(actions, np.int64).reshape(-1, 13)
+        return np.asarray(actions, np.int64).reshape(-1, ACTION_SIZE)
 
     def act(self, game: Any, port: int) -> np.ndarray:
         """World-frame actions for every game of the batch, playing ``port``."""
@@ -158,7 +150,7 @@ class NetPlayer:
         mirrored = ports == 1
         obs = self.encoder.encode_games(game.packed, games, ports, mirrored)
         actions = self.act_obs(obs)
-        actions[mirrored] = flip_stick_x(actions[mirrored])
+        actions[mirrored] = ENV_CODEC.mirror(actions[mirrored])
         self._held = actions
         return actions.copy()
 

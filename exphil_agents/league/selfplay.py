@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from exphil_agents.league.players import BotPlayer, NetPlayer, PlayerError, flip_stick_x
+from exphil_agents.league.players import ENV_CODEC, BotPlayer, NetPlayer, PlayerError
+from melee_envs.controller import ACTION_SIZE
 from melee_envs.envs.sb3 import MeleeSB3VecEnv, ended_row_info
 from melee_envs.envs.vector import MeleeVectorEnv
 
@@ -66,7 +67,7 @@ class LeagueVecEnv(MeleeSB3VecEnv):
         self.opponents: list[str] = [""] * num_games
         self._players: OrderedDict[str, Any] = OrderedDict()
         self._cache_size = cache_size
-        self._joint = np.zeros((2 * num_games, 13), np.int64)
+        self._joint = np.zeros((2 * num_games, ACTION_SIZE), np.int64)
         self._seed = seed
 
     @property
@@ -122,7 +123,7 @@ class LeagueVecEnv(MeleeSB3VecEnv):
     def step_wait(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict]]:
         if self._actions is None:
             raise RuntimeError("step_wait() called without step_async()")
-        self._joint[0::2] = np.asarray(self._actions, np.int64).reshape(self.num_envs, 13)
+        self._joint[0::2] = np.asarray(self._actions, np.int64).reshape(self.num_envs, ACTION_SIZE)
         self._actions = None
         self._joint[1::2] = self._opponent_actions()
         obs, rewards, terminated, truncated, info = self.env.step(self._joint)
@@ -138,7 +139,7 @@ class LeagueVecEnv(MeleeSB3VecEnv):
         return obs[0::2].copy(), rewards[0::2].copy(), dones.copy(), infos
 
     def _opponent_actions(self) -> np.ndarray:
-        out = np.empty((self.num_envs, 13), np.int64)
+        out = np.empty((self.num_envs, ACTION_SIZE), np.int64)
         groups: dict[str, list[int]] = {}
         for b, opp in enumerate(self.opponents):
             groups.setdefault(opp, []).append(b)
@@ -148,5 +149,5 @@ class LeagueVecEnv(MeleeSB3VecEnv):
             if isinstance(player, NetPlayer):
                 out[idx] = player.act_obs(self._opp_obs[idx])
             else:
-                out[idx] = flip_stick_x(player.act(self.env.backend, 1)[idx])
+                out[idx] = ENV_CODEC.mirror(player.act(self.env.backend, 1)[idx])
         return out

@@ -13,7 +13,7 @@ from melee_envs.state import GameState
 class Backend(Protocol):
     """A batch of games stepped together.
 
-    ``step`` takes controller actions ``(num_games, num_players, 13)`` (the ``MultiDiscrete``
+    ``step`` takes controller actions ``(num_games, num_players, ACTION_SIZE)`` (the ``MultiDiscrete``
     encoding of :class:`~melee_envs.controller.ControllerCodec`) and returns the new state.
     ``done`` flags games that ended on this step (stocks or timer) and ``winner`` names the
     winning player index, -1 for a draw.

@@ -9,7 +9,7 @@ import numpy as np
 
 from melee_envs.backends.mock import MockBackend, MockConfig
 from melee_envs.configs import check_fields
-from melee_envs.controller import ControllerCodec
+from melee_envs.controller import ACTION_SIZE, ControllerCodec
 from melee_envs.data.actions import name_of
 from melee_envs.data.characters import get as get_character
 from melee_envs.data.stages import get as get_stage
@@ -161,14 +161,14 @@ class Game:
         self.backend = config.make_backend(self.codec)
         self.encoder = ObservationEncoder(config.obs)
         self.obs = self.encoder.allocate(2)
-        self.actions = np.broadcast_to(self.codec.noop(), (1, 2, 13)).copy()
+        self.actions = np.broadcast_to(self.codec.noop(), (1, 2, ACTION_SIZE)).copy()
         self._observers = observers
         self._prev_stocks = np.zeros(2, np.int32)
         self._prev_percent = np.zeros(2, np.float32)
         self._stats = np.zeros((2, 2), np.float32)  # [player, (damage taken, stocks lost)]
         self.reward = np.zeros(2, np.float32)
         self.step_reward = np.zeros(2, np.float32)  # summed over a play() call's frames
-        self._ring = np.broadcast_to(self.codec.noop(), (delay + 1, len(self._delayed), 13)).copy()
+        self._ring = np.broadcast_to(self.codec.noop(), (delay + 1, len(self._delayed), ACTION_SIZE)).copy()
         self._slot = 0
         self._window: Any = None
 
@@ -191,7 +191,7 @@ class Game:
         self._encode()
 
     def play(self, actions: np.ndarray) -> bool:
-        """One env step: ``actions`` (2, 13), checked, held for ``frame_skip`` frames, the delayed
+        """One env step: ``actions`` (2, ACTION_SIZE), checked, held for ``frame_skip`` frames, the delayed
         ports' taken from ``delay`` steps ago; rewards summed in ``step_reward``. Returns whether
         the game ended."""
         if self.delay:

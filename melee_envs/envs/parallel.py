@@ -34,7 +34,7 @@ class MeleeParallelEnv(ParallelEnv):
 
     ## State
     ``state()`` is the global state for centralised critics: port 1's observation (both players,
-    stage, projectiles, port 1's controller) followed by port 2's controller (13 values);
+    stage, projectiles, port 1's controller) followed by port 2's controller (ACTION_SIZE values);
     ``state_space`` is its ``Box``.
 
     ## Rewards

@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from melee_envs.controller import DISCRETE_ACTION_NAMES, discrete_table
+from melee_envs.controller import ACTION_SIZE, DISCRETE_ACTION_NAMES, discrete_table
 from melee_envs.envs.game import (
     INFO_KEY,
     Game,
@@ -44,7 +44,7 @@ class MeleeEnv(gym.Env):
     facing, position, action state (399 one-hot), character (33 one-hot), invulnerability, jumps,
     shield, grounded, five speeds, hitstun and action frame, stocks, ledge distance and Ice
     Climbers' Nana (39); stage (7 one-hot); distance, relative position and game frame;
-    5 projectile slots (7 each); the agent's controller (13). ``obs_config`` changes it
+    5 projectile slots (7 each); the agent's controller (ACTION_SIZE). ``obs_config`` changes it
     (``ObsConfig.seed_1204()`` gives the 1204-wide layout); ``env.unwrapped.layout`` names slices.
     Bounds come from the game's limits (one-hots in [0, 1], positions within the blast zones,
     percent up to 999%, ...; see :mod:`melee_envs.obs`) and every observation lies inside them.
@@ -74,7 +74,7 @@ class MeleeEnv(gym.Env):
 
     ## Arguments
     * ``opponent``: ``"scripted"`` (default), ``"idle"``, ``"random"``, or a callable
-      ``(GameState, player_index) -> actions[..., 13]``.
+      ``(GameState, player_index) -> actions[..., ACTION_SIZE]``.
     * ``characters`` (default ``("FOX", "FOX")``), ``stage`` (``"FINAL_DESTINATION"``; aliases such
       as ``"bf"``, ``"ps"``, ``"random"``), ``stocks`` (4), ``time_limit_minutes`` (8).
     * ``obs`` (an :class:`~melee_envs.obs.ObsConfig` or dict), ``reward`` (a
@@ -154,7 +154,7 @@ class MeleeEnv(gym.Env):
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
         game = self.game
         self._joint[0] = self._agent_action(action)
-        opp = np.asarray(self.opponent(game.state, 1)).reshape(-1, 13)[0]
+        opp = np.asarray(self.opponent(game.state, 1)).reshape(-1, ACTION_SIZE)[0]
         self._joint[1] = game.codec.check(opp) if self._user_opponent else opp
         done = game.play(self._joint)
         info = {INFO_KEY: game.episode_stats(0)} if done else {}

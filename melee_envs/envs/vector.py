@@ -25,13 +25,12 @@ from melee_envs.backends.mock.batch import (
     RESTARTED,
     SAME_STEP,
     STEP,
-    check_batch,
     compiled_entry,
     step_parallel,
     step_serial,
 )
 from melee_envs.compile_notice import compile_notice
-from melee_envs.controller import DISCRETE_ACTION_NAMES, discrete_table
+from melee_envs.controller import ACTION_SIZE, DISCRETE_ACTION_NAMES, discrete_table
 from melee_envs.data import stages
 from melee_envs.envs.game import (
     INFO_KEY,
@@ -76,7 +75,7 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
 
     * ``mode="opponent"`` (default): ``num_envs`` games, the learner plays port 1 of each, port 2
       is driven by ``opponent`` (``"scripted"``, ``"jumper"``, ``"idle"``, ``"random"`` or any
-      batched callable ``(GameState, player_index) -> actions (num_games, 13)``).
+      batched callable ``(GameState, player_index) -> actions (num_games, ACTION_SIZE)``).
     * ``mode="self_play"``: ``num_envs // 2`` games and the learner drives both ports; row
       ``2b`` is port 1 of game ``b`` and row ``2b + 1`` its port 2, each observation from its own
       player's side (own block first) and each reward that player's. With ``mirror=True`` port 2's
@@ -209,11 +208,11 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
         self._truncated = np.zeros(rows, np.bool_)
         self._pending = np.zeros(n, np.bool_)
         self._events = np.zeros(n, np.uint8)  # per game: RESTARTED / ENDED in the last kernel call
-        self._act = np.broadcast_to(self.codec.noop().astype(np.int64), (n, 2, 13)).copy()
+        self._act = np.broadcast_to(self.codec.noop().astype(np.int64), (n, 2, ACTION_SIZE)).copy()
         self._noop = self.codec.noop().astype(np.int64)
-        self._no_opponent = np.zeros((n, 13), np.int64)
-        self._no_learner = np.zeros((rows, 13), np.int64)
-        self._ring = np.broadcast_to(self._noop, (self.delay + 1, rows, 13)).copy()
+        self._no_opponent = np.zeros((n, ACTION_SIZE), np.int64)
+        self._no_learner = np.zeros((rows, ACTION_SIZE), np.int64)
+        self._ring = np.broadcast_to(self._noop, (self.delay + 1, rows, ACTION_SIZE)).copy()
         self._slot = 0
         self._steps = np.zeros(n, np.int32)
         self._prev_stocks = np.zeros((n, 2), np.int32)
@@ -276,8 +275,8 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
         else:
             opp = self.opponent(self.backend.state, 1)
             if self._user_opponent:
-                opp = check_batch(np.reshape(opp, (-1, 13)), self._nvec, self.num_games)
-            opp = _writable_int64(np.reshape(opp, (self.num_games, 13)))
+                opp = self.codec.check_rows(np.reshape(opp, (-1, ACTION_SIZE)), self.num_games)
+            opp = _writable_int64(np.reshape(opp, (self.num_games, ACTION_SIZE)))
         info: dict = {}
         if self._kernel(STEP, learner, opp):  # some game ended or restarted: rare, so looked at only then
             self._clear_delay()
@@ -397,7 +396,7 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
                 r = int(np.argmax(bad))
                 raise ValueError(f"action row {r} = {idx[r]} is outside Discrete({len(self._table)})")
             return self._table[idx]
-        return check_batch(actions, self._nvec, self.num_envs)
+        return self.codec.check_rows(actions, self.num_envs)
 
     def _game_info(self, ended: np.ndarray) -> dict:
         """``{"melee": per-row statistics of the games that ended (with ``_`` masks), "_melee": ended}``."""

@@ -228,7 +228,7 @@ def test_bad_actions_name_the_problem():
         env.step(bad)
     with pytest.raises(ValueError, match="integers"):
         env.step(good + 0.5)
-    with pytest.raises(ValueError, match=r"row 1, component 8 = 17"):
+    with pytest.raises(ValueError, match=r"row 1, component 8 \(main_x\) = 17"):
         bad = good.copy()
         bad[1, 8] = 17
         env.step(bad)

@@ -24,7 +24,7 @@ from melee_envs.backends.dolphin import guard
 from melee_envs.backends.dolphin.config import DolphinConfig, DolphinError
 from melee_envs.backends.dolphin.convert import Converter
 from melee_envs.backends.dolphin.pad import Pad
-from melee_envs.controller import ControllerCodec
+from melee_envs.controller import ACTION_SIZE, ControllerCodec
 from melee_envs.data import characters, stages
 from melee_envs.state import GameState, PackedState
 
@@ -264,17 +264,17 @@ class DolphinBackend:
         return self.state
 
     def step(self, actions: np.ndarray | None = None, *, checked: bool = False) -> GameState:
-        """Send the bot ports' actions (``(1, 2, 13)``; other ports ignore theirs) and return the
+        """Send the bot ports' actions (``(1, 2, ACTION_SIZE)``; other ports ignore theirs) and return the
         next frame. After the game ends (``done``), call :meth:`reset` for a rematch."""
         if self.console is None:
             raise DolphinError("call reset() before step()")
         if self.done[0]:
             return self.state
         if actions is None:
-            acts = np.broadcast_to(self.codec.noop(), (2, 13))
+            acts = np.broadcast_to(self.codec.noop(), (2, ACTION_SIZE))
         else:
             acts = actions if checked else self.codec.check(actions)
-        acts = np.asarray(acts).reshape(2, 13)
+        acts = np.asarray(acts).reshape(2, ACTION_SIZE)
         if self.config.input_delay:
             self._queue.append(acts.copy())
             acts = self._queue.popleft()

@@ -24,28 +24,28 @@ class Pad:
 
         self.controller = controller
         self.codec = codec
-        self._buttons = [getattr(enums.Button, f"BUTTON_{b}") for b in BUTTONS]
+        self._buttons = {b: getattr(enums.Button, f"BUTTON_{b}") for b in BUTTONS}
         self._main, self._c, self._l = enums.Button.BUTTON_MAIN, enums.Button.BUTTON_C, enums.Button.BUTTON_L
-        self._last: np.ndarray | None = None
+        self._last: dict[str, Any] | None = None
 
     def send(self, action: np.ndarray) -> None:
-        """Write one frame's action (13 ints); the next ``Console.step`` flushes it."""
-        action = np.asarray(action, np.int64)
+        """Write one frame's action (``ACTION_SIZE`` ints, decoded by the codec); the next
+        ``Console.step`` flushes it."""
+        now = self.codec.to_libmelee(action)
         last = self._last
-        c = self.codec.decode(action)
-        for k, button in enumerate(self._buttons):
-            if last is None or last[k] != action[k]:
-                if action[k]:
+        for name, button in self._buttons.items():
+            if last is None or last["buttons"][name] != now["buttons"][name]:
+                if now["buttons"][name]:
                     self.controller.press_button(button)
                 else:
                     self.controller.release_button(button)
-        if last is None or last[8] != action[8] or last[9] != action[9]:
-            self.controller.tilt_analog(self._main, float(c.main_x), float(c.main_y))
-        if last is None or last[10] != action[10] or last[11] != action[11]:
-            self.controller.tilt_analog(self._c, float(c.c_x), float(c.c_y))
-        if last is None or last[12] != action[12]:
-            self.controller.press_shoulder(self._l, float(c.shoulder))
-        self._last = action.copy()
+        if last is None or last["main"] != now["main"]:
+            self.controller.tilt_analog(self._main, *now["main"])
+        if last is None or last["c"] != now["c"]:
+            self.controller.tilt_analog(self._c, *now["c"])
+        if last is None or last["shoulder"] != now["shoulder"]:
+            self.controller.press_shoulder(self._l, now["shoulder"])
+        self._last = now
 
     def release(self) -> None:
         """Neutral controller (all released); the next ``send`` writes everything."""

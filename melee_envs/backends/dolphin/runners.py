@@ -10,7 +10,7 @@
   each with its own Slippi port and its own temporary user directory.
 
 A *policy* takes the ``GameState`` of the current frame (batch shape ``(1,)``) and returns
-actions ``(2, 13)`` for players 0 and 1 (ports that are not ``bot`` ignore theirs);
+actions ``(2, ACTION_SIZE)`` for players 0 and 1 (ports that are not ``bot`` ignore theirs);
 :func:`agent_policy` turns an :class:`~exphil_agents.agent.Agent`-like object into one.
 """
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from melee_envs.backends.mock import kernel
 from melee_envs.backends.mock.tables import tables
-from melee_envs.controller import ControllerCodec
+from melee_envs.controller import ACTION_SIZE, ControllerCodec
 from melee_envs.data import characters, stages
 from melee_envs.state import MAX_PERCENT, GameState, PackedState
 
@@ -94,7 +94,7 @@ class MockBackend:
         self._warm = False
         self._rng = np.random.default_rng()
         self._legal_ids = np.array([s.internal_id for s in stages.stages().values()], np.int32)
-        self._noop = np.broadcast_to(self.codec.noop(), (num_games, self.num_players, 13)).copy()
+        self._noop = np.broadcast_to(self.codec.noop(), (num_games, self.num_players, ACTION_SIZE)).copy()
         self._stick = self.codec.stick_centres
         self._shoulder = self.codec.shoulder_levels
         self._no_keys = np.zeros(num_games, np.uint64)
@@ -133,16 +133,14 @@ class MockBackend:
         )  # fmt: skip
 
     def step(self, actions: np.ndarray | None = None, *, checked: bool = False) -> GameState:
-        """Step every game one frame. ``actions``: ints ``(num_games, 2, 13)`` (None = no input).
+        """Step every game one frame. ``actions``: ints ``(num_games, 2, ACTION_SIZE)`` (None = no input).
 
         Set ``checked=True`` when the caller has already validated the actions (the envs do).
         """
         if actions is None:
             actions = self._noop
         elif not checked:
-            actions = self.codec.check(actions)
-            if actions.shape != (self.num_games, self.num_players, 13):
-                raise ValueError(f"actions must have shape ({self.num_games}, 2, 13); got {actions.shape}")
+            actions = self.codec.check(actions, (self.num_games, self.num_players))
         p = self.packed
         if not self._warm:
             from melee_envs.compile_notice import compile_notice

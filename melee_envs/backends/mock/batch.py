@@ -22,6 +22,7 @@ import numpy as np
 
 from melee_envs import obs as _obs
 from melee_envs.backends.mock import kernel
+from melee_envs.controller import mirror_stick_x
 from melee_envs.obs import clip_rows, encode_row
 
 P_STOCKS = kernel.P_STOCKS
@@ -160,8 +161,7 @@ def _make_advance(salt: int):
                         act[b, 0, k] = learner[b, k]
                         act[b, 1, k] = opponent[b, k]
                 if rows_per_game == 2 and mirror:  # port 2 acts in its mirrored view: flip stick x back
-                    act[b, 1, 8] = 16 - act[b, 1, 8]
-                    act[b, 1, 10] = 16 - act[b, 1, 10]
+                    mirror_stick_x(act[b, 1], stick_centres)
                 r0 = 0.0
                 r1 = 0.0
                 for _ in range(frame_skip):
@@ -528,39 +528,3 @@ def write_only(obs, value):
         row = obs[r]
         for k in range(row.shape[0]):
             row[k] = value
-
-
-@numba.njit(cache=True, _nrt=False)
-def first_invalid(actions, nvec):
-    """Index (row * 13 + component) of the first action component outside its range, or -1."""
-    for r in range(actions.shape[0]):
-        for k in range(actions.shape[1]):
-            a = actions[r, k]
-            if a < 0 or a >= nvec[k]:
-                return r * actions.shape[1] + k
-    return -1
-
-
-def check_batch(actions: np.ndarray, nvec: np.ndarray, rows: int) -> np.ndarray:
-    """Validate a batch of MultiDiscrete actions ``(rows, 13)``; returns an int64 array."""
-    arr = np.asarray(actions)
-    if arr.shape != (rows, len(nvec)):
-        raise ValueError(f"actions must have shape ({rows}, {len(nvec)}) (one row per agent); got {arr.shape}")
-    if arr.dtype.kind == "f":
-        bad = ~np.isfinite(arr)
-        if bad.any():
-            r, k = np.argwhere(bad)[0]
-            raise ValueError(f"actions contain {arr[r, k]} at row {r}, component {k}; actions must be integers")
-        if not np.all(np.mod(arr, 1) == 0):
-            r, k = np.argwhere(np.mod(arr, 1) != 0)[0]
-            raise ValueError(f"actions must be integers; got {arr[r, k]} at row {r}, component {k}")
-    elif arr.dtype.kind not in "iub":
-        raise ValueError(f"actions must be an integer array; got dtype {arr.dtype}")
-    arr = np.ascontiguousarray(arr, dtype=np.int64)
-    if not arr.flags.writeable:  # one compiled signature: the kernels take writable arrays
-        arr = arr.copy()
-    i = first_invalid(arr, nvec)
-    if i >= 0:
-        r, k = divmod(int(i), len(nvec))
-        raise ValueError(f"action row {r}, component {k} = {arr[r, k]} is outside [0, {nvec[k] - 1}]")
-    return arr

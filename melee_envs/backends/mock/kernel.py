@@ -389,7 +389,7 @@ def reset_games(pi, pf, pb, ei, ef, stage, frame, done, winner, mask, chars, sto
 
 @numba.njit(cache=True, nogil=True, _nrt=False, inline="always")
 def step_game(pi, pf, pb, ei, ef, stage, frame, done, winner, b, act, stick_centres, shoulder_levels, T, time_limit):
-    """Advance game ``b`` by one frame with actions ``act[p, 13]`` (no-op when it is done)."""
+    """Advance game ``b`` by one frame with actions ``act[p, ACTION_SIZE]`` (no-op when it is done)."""
     if done[b]:
         return
     num_players = pi.shape[1]
@@ -413,7 +413,7 @@ def step_game(pi, pf, pb, ei, ef, stage, frame, done, winner, b, act, stick_cent
 
 @numba.njit(cache=True, nogil=True, _nrt=False)
 def step_games(pi, pf, pb, ei, ef, stage, frame, done, winner, act, stick_centres, shoulder_levels, T, time_limit):
-    """Advance every game that is not done by one frame, with actions ``act[b, p, 13]``."""
+    """Advance every game that is not done by one frame, with actions ``act[b, p, ACTION_SIZE]``."""
     for b in range(stage.shape[0]):
         step_game(
             pi, pf, pb, ei, ef, stage, frame, done, winner, b, act[b], stick_centres, shoulder_levels, T, time_limit

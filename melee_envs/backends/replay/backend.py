@@ -66,7 +66,7 @@ class ReplayBackend:
 
     @property
     def recorded_actions(self) -> np.ndarray:
-        """The inputs held on the current frame, ``(num_games, 2, 13)`` codec actions."""
+        """The inputs held on the current frame, ``(num_games, 2, ACTION_SIZE)`` codec actions."""
         return self.codec.encode(self.state.players.controller)
 
     def _load(self, games: np.ndarray) -> None:
@@ -100,9 +100,7 @@ class ReplayBackend:
     def step(self, actions: np.ndarray | None = None) -> GameState:
         """Advance every unfinished game one recorded frame. ``actions`` are checked, not used."""
         if actions is not None:
-            actions = self.codec.check(actions)
-            if actions.shape != (self.num_games, self.num_players, 13):
-                raise ValueError(f"actions must have shape ({self.num_games}, 2, 13); got {actions.shape}")
+            actions = self.codec.check(actions, (self.num_games, self.num_players))
         moving = ~self.done
         self.cursor[moving] += 1
         self._load(moving)

@@ -6,21 +6,22 @@ import math
 import numpy as np
 import pytest
 
-from melee_envs.backends.mock import MockBackend, MockConfig, kernel
+from melee_envs.backends.mock import MockBackend, MockConfig
+from melee_envs.backends.mock.engine import combat, rules, schema
 from melee_envs.data import actions, characters, libmelee_source
 from melee_envs.data.moves import MOVE_INDEX, move_table
 
 A = actions.actions()
 X, Y, PCT, FACE, SHIELD, HITSTUN, HITLAG, KBX, KBY = (
-    kernel.P_X,
-    kernel.P_Y,
-    kernel.P_PCT,
-    kernel.P_FACE,
-    kernel.P_SHIELD,
-    kernel.P_HITSTUN,
-    kernel.P_HITLAG,
-    kernel.P_KBX,
-    kernel.P_KBY,
+    schema.P_X,
+    schema.P_Y,
+    schema.P_PCT,
+    schema.P_FACE,
+    schema.P_SHIELD,
+    schema.P_HITSTUN,
+    schema.P_HITLAG,
+    schema.P_KBX,
+    schema.P_KBY,
 )
 C_X, C_Y = 10, 11  # c-stick axes in the action layout
 R_BUTTON = 6
@@ -81,7 +82,7 @@ def test_fox_upsmash_hitbox_ends_on_the_last_active_frame(last_offset, expect_hi
     last active frame, and not a frame later."""
     first, last, total = libmelee_active_frames("FOX", "UPSMASH")
     be = duel(gap=6.0)
-    be.ei[0, 1, kernel.EI_INVULN] = last + last_offset  # counts down once per frame before hits
+    be.ei[0, 1, schema.EI_INVULN] = last + last_offset  # counts down once per frame before hits
     act = noop(be)
     act[0, 0, C_Y] = 16
     for _ in range(total + 2):
@@ -111,7 +112,7 @@ def test_knockback_follows_the_formula(percent):
     mv = move_table().values[fox.internal_id, MOVE_INDEX["usmash"]]
     damage, bkb, kbg = float(mv[8]), float(mv[10]), float(mv[11])
     expected = melee_knockback(percent + damage, damage, fox.weight, bkb, kbg)
-    assert kernel._knockback(percent + damage, damage, fox.weight, bkb, kbg, 0.0) == pytest.approx(expected, abs=1e-6)
+    assert combat._knockback(percent + damage, damage, fox.weight, bkb, kbg, 0.0) == pytest.approx(expected, abs=1e-6)
     # End to end: the launch speed is 0.03 x knockback; hitstun is floor(0.4 x knockback).
     be = duel(gap=6.0, defender_percent=percent)
     act = noop(be)
@@ -123,14 +124,14 @@ def test_knockback_follows_the_formula(percent):
         if pf[HITLAG] > 0:
             break
     speed = math.hypot(float(pf[KBX]), float(pf[KBY]))
-    assert speed / kernel.KB_SPEED == pytest.approx(expected, rel=1e-5)
-    assert pf[HITSTUN] == math.floor(expected * kernel.HITSTUN_PER_KB)
+    assert speed / rules.KB_SPEED == pytest.approx(expected, rel=1e-5)
+    assert pf[HITSTUN] == math.floor(expected * rules.HITSTUN_PER_KB)
     assert be.state.players.percent[0, 1] == pytest.approx(percent + damage)
 
 
 def test_set_knockback_ignores_percent():
-    a = kernel._knockback(10.0, 5.0, 100.0, 0.0, 100.0, 40.0)
-    b = kernel._knockback(150.0, 5.0, 100.0, 0.0, 100.0, 40.0)
+    a = combat._knockback(10.0, 5.0, 100.0, 0.0, 100.0, 40.0)
+    b = combat._knockback(150.0, 5.0, 100.0, 0.0, 100.0, 40.0)
     assert a == b == pytest.approx(melee_knockback(10.0, 5.0, 100.0, 0.0, 100.0, 40.0), abs=1e-6)
 
 
@@ -193,7 +194,7 @@ def test_shield_shrinks_while_held_and_breaks():
     act = noop(be)
     act[0, 1, R_BUTTON] = 1
     broke = False
-    for _ in range(int(60 / kernel.SHIELD_DECAY) + 20):
+    for _ in range(int(60 / rules.SHIELD_DECAY) + 20):
         s = be.step(act)
         broke |= s.players.action[0, 1] == A["SHIELD_BREAK_FLY"]
     assert broke
@@ -265,7 +266,7 @@ def test_load_state_round_trips_and_derives_the_move():
     snapshot = be.state.copy()
     other = MockBackend(1, MockConfig(characters=("MARTH", "PEACH")))
     other.load_state(snapshot)
-    assert other.ei[0, 0, kernel.EI_MOVE] == MOVE_INDEX["usmash"]
+    assert other.ei[0, 0, schema.EI_MOVE] == MOVE_INDEX["usmash"]
     np.testing.assert_array_equal(other.state.players.x, snapshot.players.x)
     with pytest.raises(ValueError, match="batch shape"):
         MockBackend(3).load_state(snapshot)

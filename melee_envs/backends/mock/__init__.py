@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from melee_envs.backends.mock import kernel
-from melee_envs.backends.mock.tables import tables
+from melee_envs.backends.mock import engine
+from melee_envs.backends.mock.engine.schema import P_CHAR
 from melee_envs.controller import ACTION_SIZE, ControllerCodec
 from melee_envs.data import characters, stages
 from melee_envs.state import MAX_PERCENT, GameState, PackedState
@@ -85,11 +85,11 @@ class MockBackend:
         self.codec = codec or ControllerCodec()
         self.num_games = num_games
         self.packed = PackedState((num_games,), self.num_players)
-        self.ei, self.ef = kernel.empty_engine_arrays(num_games, self.num_players)
+        self.ei, self.ef = engine.empty_engine_arrays(num_games, self.num_players)
         self.done = np.zeros(num_games, np.bool_)
         self.winner = np.full(num_games, -1, np.int32)
         self._chars = np.array([[characters.get(c).internal_id for c in self.config.characters]] * num_games, np.int32)
-        self._t = tables()
+        self._t = engine.tables()
         self._T = self._t.kernel_tuple
         self._warm = False
         self._rng = np.random.default_rng()
@@ -127,7 +127,7 @@ class MockBackend:
         p = self.packed
         randomised = self.config.start_spread > 0 or self.config.start_percent > 0
         keys = self._rng.integers(2**63, size=self.num_games, dtype=np.uint64) if randomised else self._no_keys
-        kernel.reset_games(
+        engine.reset_games(
             p.pi, p.pf, p.pb, self.ei, self.ef, p.stage, p.frame, self.done, self.winner, mask, self._chars,
             self.config.stocks, self._T, self.config.start, keys,
         )  # fmt: skip
@@ -153,7 +153,7 @@ class MockBackend:
         return self.state
 
     def _step(self, p: PackedState, actions: np.ndarray) -> None:
-        kernel.step_games(
+        engine.step_games(
             p.pi, p.pf, p.pb, self.ei, self.ef, p.stage, p.frame, self.done, self.winner, actions,
             self._stick, self._shoulder, self._T, self.config.time_limit_frames,
         )  # fmt: skip
@@ -177,8 +177,8 @@ class MockBackend:
             getattr(p, name)[...] = getattr(src, name)
         self.done[:] = False
         self.winner[:] = -1
-        self._chars[:] = p.pi[:, :, 0, kernel.P_CHAR]
-        kernel.derive_engine_state(p.pi, p.pf, p.pb, self.ei, self.ef, self._t.move_of_action, self._t.moves)
+        self._chars[:] = p.pi[:, :, 0, P_CHAR]
+        engine.derive_engine_state(p.pi, p.pf, p.pb, self.ei, self.ef, self._t.move_of_action, self._t.moves)
         return self.state
 
     def close(self) -> None:

@@ -14,32 +14,18 @@ row ``2b + p`` is player ``p`` of game ``b``, each seen from its own side).
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 import numba
 import numpy as np
 
-from melee_envs import obs as _obs
-from melee_envs.backends.mock import kernel
+from melee_envs import controller as _controller, obs as _obs
+from melee_envs.backends.mock import engine
+from melee_envs.backends.mock.engine.schema import P_PCT, P_STOCKS
 from melee_envs.controller import mirror_stick_x
 from melee_envs.obs import clip_rows, encode_row
 
-P_STOCKS = kernel.P_STOCKS
-P_PCT = kernel.P_PCT
-
-
-def _sources_salt() -> int:
-    """A number that changes whenever the engine's or the encoder's source changes.
-
-    The kernels below inline code from ``kernel.py`` and ``obs.py``; Numba's on-disk cache only
-    checks the file a function is defined in, so the salt (a closure variable, part of Numba's
-    cache key) makes an edited engine recompile instead of loading stale machine code.
-    """
-    digest = hashlib.sha256()
-    for path in (kernel.__file__, _obs.__file__, __file__):
-        digest.update(Path(path).read_bytes())
-    return int.from_bytes(digest.digest()[:4], "little")
+#: The salt of the drivers below: the engine's files plus the encoder, the codec and this file,
+#: whose code they inline (see :mod:`melee_envs.backends.mock.engine.sources`).
+SALT = engine.source_salt(_obs.__file__, _controller.__file__, __file__)
 
 
 #: Auto-reset modes as the kernel takes them (``gymnasium.vector.AutoresetMode`` by value).
@@ -57,9 +43,9 @@ def _restart(pi, pf, pb, ei, ef, stage, frame, done, winner, b, T, chars, stocks
              prev_stocks, prev_pct, ep_damage, steps):  # fmt: skip
     """Start game ``b``'s next game, its stage and start drawn from ``(seed, b, episode)``."""
     episodes[b] += 1
-    stage[b] = stage_pool[kernel.mix64(seed, b, 2 * episodes[b]) % np.uint64(stage_pool.shape[0])]
-    key = kernel.mix64(seed, b, 2 * episodes[b] + 1)
-    kernel.reset_game(pi, pf, pb, ei, ef, stage, frame, done, winner, b, chars[b], stocks, T, start, key)
+    stage[b] = stage_pool[engine.mix64(seed, b, 2 * episodes[b]) % np.uint64(stage_pool.shape[0])]
+    key = engine.mix64(seed, b, 2 * episodes[b] + 1)
+    engine.reset_game(pi, pf, pb, ei, ef, stage, frame, done, winner, b, chars[b], stocks, T, start, key)
     for p in range(2):
         prev_stocks[b, p] = stocks
         prev_pct[b, p] = pf[b, p, 0, P_PCT]
@@ -131,7 +117,7 @@ def _make_advance(salt: int):
         compiled function serves the serial and the parallel driver: the engine is inlined here
         once, and Numba's parallel passes see only a small loop over chunks, which keeps the first
         run's compile short."""
-        if salt == -1:  # never true: ties this compiled code to the sources (see _sources_salt)
+        if salt == -1:  # never true: ties this compiled code to the sources (see SALT)
             return 0
         count = 0
         for b in range(lo, hi):
@@ -165,7 +151,7 @@ def _make_advance(salt: int):
                 r0 = 0.0
                 r1 = 0.0
                 for _ in range(frame_skip):
-                    kernel.step_game(
+                    engine.step_game(
                         pi, pf, pb, ei, ef, stage, frame, done, winner, b, act[b], stick_centres, shoulder_levels, T,
                         time_limit,
                     )  # fmt: skip
@@ -232,9 +218,9 @@ def _make_advance(salt: int):
     return advance
 
 
-#: Every game's step; salted (see :func:`_sources_salt`). The drivers below reach it as a module
+#: Every game's step; salted (see :data:`SALT`). The drivers below reach it as a module
 #: global: a closure cell holding a dispatcher would change their cache key in every process.
-advance = _make_advance(_sources_salt())
+advance = _make_advance(SALT)
 
 
 def _make_drivers(salt: int):
@@ -307,7 +293,7 @@ def _make_drivers(salt: int):
         ``events[b]`` says what happened to game ``b`` in this call (bits ``RESTARTED``, ``ENDED``);
         returns the number of games with any event, so the caller looks at ``events`` only when
         something happened."""
-        if salt == -1:  # never true: ties this compiled code to the sources (see _sources_salt)
+        if salt == -1:  # never true: ties this compiled code to the sources (see SALT)
             return 0
         n = stage.shape[0]
         rows = obs.shape[0] // n
@@ -506,7 +492,7 @@ def _make_drivers(salt: int):
     return step_serial, step_parallel
 
 
-step_serial, step_parallel = _make_drivers(_sources_salt())
+step_serial, step_parallel = _make_drivers(SALT)
 
 
 def compiled_entry(dispatcher, args: tuple):

@@ -6,6 +6,7 @@ and libmelee stage value.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass
 from functools import cache
 
@@ -39,6 +40,12 @@ CHAR_FIELDS = (
 )
 
 
+#: What the compiled kernels read (Numba takes named tuples of arrays as one argument).
+KernelTables = namedtuple(
+    "KernelTables", ("chars", "moves", "loco", "ground_x", "ledge_x", "blast", "platforms", "num_platforms")
+)
+
+
 @dataclass(frozen=True)
 class Tables:
     chars: np.ndarray  # [char_id, CHAR_FIELDS]
@@ -52,9 +59,9 @@ class Tables:
     move_of_action: np.ndarray  # [char_id, action] -> move index or -1
 
     @property
-    def kernel_tuple(self) -> tuple[np.ndarray, ...]:
-        """The tables in the order the kernels unpack them."""
-        return (
+    def kernel_tuple(self) -> KernelTables:
+        """The tables as the kernels take them (a named tuple: ``T.ground_x``)."""
+        return KernelTables(
             self.chars,
             self.moves,
             self.locomotion,

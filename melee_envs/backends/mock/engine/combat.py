@@ -1,0 +1,295 @@
+"""Hits, knockback, hitstun, shields, grabs and throws."""
+
+from __future__ import annotations
+
+import math
+
+import numba
+
+from melee_envs.backends.mock.engine.rules import (
+    DI_MAX_DEG,
+    GRAB_BREAK_FRAMES,
+    GRAB_DISTANCE,
+    GRAB_HOLD_BASE,
+    GRAB_HOLD_PER_PCT,
+    HITSTUN_PER_KB,
+    KB_SPEED,
+    SHIELD_AFTER_BREAK,
+    SHIELD_BREAK_VY,
+    SHIELD_PUSH,
+    STICK_TAP,
+    TUMBLE_KB,
+)
+from melee_envs.backends.mock.engine.schema import (
+    BTHROW,
+    C_SIZE,
+    C_WEIGHT,
+    DAMAGE_AIR_1,
+    DAMAGE_FLY_NEUTRAL,
+    DAMAGE_NEUTRAL_1,
+    DTHROW,
+    EI_FASTFALL,
+    EI_HIT,
+    EI_INVULN,
+    EI_MOVE,
+    EI_TIMER,
+    EI_TUMBLE,
+    FTHROW,
+    GRAB,
+    GRAB_BREAK,
+    GRAB_ESCAPE,
+    GRAB_WAIT,
+    GRABBED,
+    M_ANGLE,
+    M_BKB,
+    M_DMG,
+    M_END,
+    M_HBR,
+    M_HBX,
+    M_HBY,
+    M_HITLAG,
+    M_KBG,
+    M_SKB,
+    M_SSTUN,
+    M_START,
+    M_TOTAL,
+    ON_HALO_WAIT,
+    P_ACTION,
+    P_AFRAME,
+    P_CHAR,
+    P_FACE,
+    P_GROUND,
+    P_HITLAG,
+    P_HITSTUN,
+    P_KBX,
+    P_KBY,
+    P_MAIN_X,
+    P_PCT,
+    P_SHIELD,
+    P_VAIR,
+    P_VGROUND,
+    P_VY,
+    P_X,
+    P_Y,
+    SHIELD_BREAK_FLY,
+    SHIELD_STUN,
+    SPOTDODGE,
+    STANDING,
+    THROWN_FORWARD,
+    UTHROW,
+)
+from melee_envs.backends.mock.engine.states import _is_held, _is_shielding, _set_action, _start_move
+from melee_envs.state import MAX_PERCENT
+
+
+@numba.njit(_nrt=False)
+def _knockback(percent_after, damage, weight, bkb, kbg, skb):
+    """Melee's knockback (SSBWiki "Knockback"): percent after the hit, the hit's damage, the
+    defender's weight, base knockback, growth and set knockback (weight-independent when set)."""
+    if skb > 0:
+        percent_after = 10.0
+        damage = skb
+    return (
+        (percent_after / 10.0 + percent_after * damage / 20.0) * 200.0 / (weight + 100.0) * 1.4 + 18.0
+    ) * kbg / 100.0 + bkb
+
+
+@numba.njit(_nrt=False, inline="always")
+def _intangible(pi, pf, ei, moves, b, p):
+    if ei[b, p, EI_INVULN] > 0:
+        return True
+    move = ei[b, p, EI_MOVE]
+    if move >= SPOTDODGE:
+        mv = moves[pi[b, p, 0, P_CHAR], move]
+        af = pf[b, p, 0, P_AFRAME]
+        return mv[M_START] <= af <= mv[M_END]
+    return False
+
+
+@numba.njit(_nrt=False, inline="always")
+def _launch(pi, pf, pb, ei, b, att, dfn, mv, chars, side):
+    """Apply hit ``mv`` (a move row) to ``dfn``: damage, knockback, DI, hitstun, hitlag."""
+    cd = pi[b, dfn, 0, P_CHAR]
+    damage = mv[M_DMG]
+    pf[b, dfn, 0, P_PCT] = min(pf[b, dfn, 0, P_PCT] + damage, MAX_PERCENT)  # Melee caps at 999%
+    grounded = pb[b, dfn, 0, P_GROUND]
+    kb = _knockback(pf[b, dfn, 0, P_PCT], damage, chars[cd, C_WEIGHT], mv[M_BKB], mv[M_KBG], mv[M_SKB])
+    angle = mv[M_ANGLE]
+    if angle == 361.0:  # Sakurai angle
+        angle = 0.0 if (grounded and kb < 32.0) else 44.0
+    rad = math.radians(angle)
+    ux, uy = math.cos(rad) * side, math.sin(rad)
+    # DI: the defender's held stick rotates the launch by up to 18 degrees.
+    sx = (pf[b, dfn, 0, P_MAIN_X] - 0.5) * 2.0
+    sy = (pf[b, dfn, 0, P_MAIN_X + 1] - 0.5) * 2.0
+    perp = ux * sy - uy * sx
+    rad2 = math.atan2(uy, ux) + math.radians(DI_MAX_DEG) * max(-1.0, min(1.0, perp))
+    speed = kb * KB_SPEED
+    vx, vy = speed * math.cos(rad2), speed * math.sin(rad2)
+    if grounded and vy < 0.0:
+        vy = -vy * 0.8  # ground spikes bounce
+    hitlag = mv[M_HITLAG]
+    pf[b, dfn, 0, P_KBX] = vx
+    pf[b, dfn, 0, P_KBY] = vy
+    pf[b, dfn, 0, P_HITSTUN] = math.floor(kb * HITSTUN_PER_KB)
+    pf[b, dfn, 0, P_HITLAG] = hitlag
+    pf[b, att, 0, P_HITLAG] = hitlag
+    pf[b, dfn, 0, P_VAIR] = 0.0
+    pf[b, dfn, 0, P_VY] = 0.0
+    pf[b, dfn, 0, P_VGROUND] = 0.0
+    ei[b, dfn, EI_MOVE] = -1
+    ei[b, dfn, EI_FASTFALL] = 0
+    tumble = kb >= TUMBLE_KB
+    ei[b, dfn, EI_TUMBLE] = 1 if tumble else 0
+    if vy > 0.0 or not grounded or tumble:
+        pb[b, dfn, 0, P_GROUND] = False
+        if vy > 0.0:
+            pf[b, dfn, 0, P_Y] += 0.01
+        pi[b, dfn, 0, P_ACTION] = DAMAGE_FLY_NEUTRAL if tumble else DAMAGE_AIR_1
+    else:
+        pi[b, dfn, 0, P_ACTION] = DAMAGE_NEUTRAL_1
+    pf[b, dfn, 0, P_AFRAME] = 1.0
+    return kb
+
+
+@numba.njit(_nrt=False, inline="always")
+def _try_hit(pi, pf, pb, ei, ef, b, att, dfn, T):
+    chars, moves = T.chars, T.moves
+    move = ei[b, att, EI_MOVE]
+    if move < 0 or move >= FTHROW or ei[b, att, EI_HIT] != 0:
+        return
+    if pf[b, att, 0, P_HITLAG] > 0 or pi[b, dfn, 0, P_ACTION] <= ON_HALO_WAIT:
+        return
+    if _intangible(pi, pf, ei, moves, b, dfn) or _is_held(pi[b, dfn, 0, P_ACTION]):
+        return
+    if pi[b, dfn, 0, P_ACTION] == GRAB_WAIT:
+        return
+    ca = pi[b, att, 0, P_CHAR]
+    mv = moves[ca, move]
+    af = pf[b, att, 0, P_AFRAME]
+    if af < mv[M_START] or af > mv[M_END] or mv[M_HBR] <= 0:
+        return
+    face = pf[b, att, 0, P_FACE]
+    hx = pf[b, att, 0, P_X] + face * mv[M_HBX]
+    hy = pf[b, att, 0, P_Y] + mv[M_HBY]
+    cd = pi[b, dfn, 0, P_CHAR]
+    size = chars[cd, C_SIZE]
+    dx_ = pf[b, dfn, 0, P_X]
+    y0 = pf[b, dfn, 0, P_Y] + 0.2 * size
+    y1 = pf[b, dfn, 0, P_Y] + 1.2 * size
+    cy = min(max(hy, y0), y1)
+    dist = math.sqrt((hx - dx_) ** 2 + (hy - cy) ** 2)
+    if dist > mv[M_HBR] + 0.35 * size:
+        return
+    ei[b, att, EI_HIT] = 1
+    side = 1.0 if dx_ > pf[b, att, 0, P_X] else (-1.0 if dx_ < pf[b, att, 0, P_X] else face)
+    if move == GRAB:
+        _grab(pi, pf, pb, ei, b, att, dfn)
+        return
+    if _is_shielding(pi[b, dfn, 0, P_ACTION]) and pb[b, dfn, 0, P_GROUND]:
+        _shield_hit(pi, pf, pb, ei, b, att, dfn, mv, side)
+        return
+    _launch(pi, pf, pb, ei, b, att, dfn, mv, chars, side)
+
+
+@numba.njit(_nrt=False, inline="always")
+def _shield_hit(pi, pf, pb, ei, b, att, dfn, mv, side):
+    """A hit on a shield: no damage; the shield loses the hit's damage, shieldstun and hitlag,
+    pushback; the shield breaks at zero."""
+    pf[b, dfn, 0, P_SHIELD] -= mv[M_DMG]
+    pf[b, att, 0, P_HITLAG] = mv[M_HITLAG]
+    pf[b, dfn, 0, P_HITLAG] = mv[M_HITLAG]
+    if pf[b, dfn, 0, P_SHIELD] <= 0.0:
+        _shield_break(pi, pf, pb, ei, b, dfn)
+        return
+    pi[b, dfn, 0, P_ACTION] = SHIELD_STUN
+    pf[b, dfn, 0, P_AFRAME] = 1.0
+    ei[b, dfn, EI_TIMER] = max(1, int(mv[M_SSTUN]))
+    pf[b, dfn, 0, P_VGROUND] = side * SHIELD_PUSH * mv[M_DMG]
+
+
+@numba.njit(_nrt=False, inline="always")
+def _shield_break(pi, pf, pb, ei, b, p):
+    pf[b, p, 0, P_SHIELD] = SHIELD_AFTER_BREAK
+    pb[b, p, 0, P_GROUND] = False
+    pf[b, p, 0, P_Y] += 0.01
+    pf[b, p, 0, P_VY] = SHIELD_BREAK_VY
+    pf[b, p, 0, P_VAIR] = 0.0
+    pf[b, p, 0, P_VGROUND] = 0.0
+    ei[b, p, EI_MOVE] = -1
+    pi[b, p, 0, P_ACTION] = SHIELD_BREAK_FLY
+    pf[b, p, 0, P_AFRAME] = 1.0
+
+
+@numba.njit(_nrt=False, inline="always")
+def _grab(pi, pf, pb, ei, b, att, dfn):
+    ei[b, att, EI_MOVE] = -1
+    pi[b, att, 0, P_ACTION] = GRAB_WAIT
+    pf[b, att, 0, P_AFRAME] = 1.0
+    pf[b, att, 0, P_VGROUND] = 0.0
+    ei[b, att, EI_TIMER] = GRAB_HOLD_BASE + int(GRAB_HOLD_PER_PCT * pf[b, dfn, 0, P_PCT])
+    ei[b, dfn, EI_MOVE] = -1
+    pi[b, dfn, 0, P_ACTION] = GRABBED
+    pf[b, dfn, 0, P_AFRAME] = 1.0
+    pf[b, dfn, 0, P_HITSTUN] = 0.0
+    for c in (P_VAIR, P_VY, P_VGROUND, P_KBX, P_KBY):
+        pf[b, dfn, 0, c] = 0.0
+    pb[b, dfn, 0, P_GROUND] = pb[b, att, 0, P_GROUND]
+    _hold(pf, b, att, dfn)
+
+
+@numba.njit(_nrt=False)
+def _hold(pf, b, att, dfn):
+    face = pf[b, att, 0, P_FACE]
+    pf[b, dfn, 0, P_X] = pf[b, att, 0, P_X] + face * GRAB_DISTANCE
+    pf[b, dfn, 0, P_Y] = pf[b, att, 0, P_Y]
+    pf[b, dfn, 0, P_FACE] = -face
+
+
+@numba.njit(_nrt=False, inline="always")
+def _grabbing(pi, pf, pb, ei, b, p, sx, sy, psx, psy, T):
+    """The grabber's frame: hold, throw by stick direction, release the opponent on the throw's
+    release frame with the throw's knockback, or let go when the hold runs out."""
+    chars, moves = T.chars, T.moves
+    f = pf[b, p, 0]
+    q = 1 - p
+    action = pi[b, p, 0, P_ACTION]
+    move = ei[b, p, EI_MOVE]
+    if action == GRAB_WAIT:
+        if not _is_held(pi[b, q, 0, P_ACTION]):
+            _set_action(pi, pf, b, p, STANDING)
+            return
+        _hold(pf, b, p, q)
+        ei[b, p, EI_TIMER] -= 1
+        throw = -1
+        fwd = sx * f[P_FACE]
+        if fwd > STICK_TAP:
+            throw = FTHROW
+        elif fwd < -STICK_TAP:
+            throw = BTHROW
+        elif sy > STICK_TAP:
+            throw = UTHROW
+        elif sy < -STICK_TAP:
+            throw = DTHROW
+        if throw >= 0:
+            _start_move(pi, pf, ei, moves, b, p, throw)
+            pi[b, q, 0, P_ACTION] = THROWN_FORWARD + (throw - FTHROW)
+            pf[b, q, 0, P_AFRAME] = 1.0
+        elif ei[b, p, EI_TIMER] <= 0:
+            _set_action(pi, pf, b, p, GRAB_BREAK)
+            ei[b, p, EI_TIMER] = GRAB_BREAK_FRAMES
+            pi[b, q, 0, P_ACTION] = GRAB_ESCAPE
+            pf[b, q, 0, P_AFRAME] = 1.0
+            ei[b, q, EI_TIMER] = GRAB_BREAK_FRAMES
+            pf[b, q, 0, P_VGROUND] = f[P_FACE] * 1.5
+        return
+    # Throwing.
+    mv = moves[pi[b, p, 0, P_CHAR], move]
+    if _is_held(pi[b, q, 0, P_ACTION]):
+        _hold(pf, b, p, q)
+        if f[P_AFRAME] >= mv[M_START]:
+            side = -f[P_FACE] if move == BTHROW else f[P_FACE]
+            _launch(pi, pf, pb, ei, b, p, q, mv, chars, side)
+    if f[P_AFRAME] > mv[M_TOTAL]:
+        ei[b, p, EI_MOVE] = -1
+        _set_action(pi, pf, b, p, STANDING)

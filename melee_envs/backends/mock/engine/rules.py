@@ -1,0 +1,43 @@
+"""Constants of the game (SSBWiki "Knockback", "Hitstun", "Landing lag", "Shield", "Air dodge",
+"Wavedash", "Tech" for Melee). Values marked "approx." are the engine's simplifications."""
+
+from __future__ import annotations
+
+KB_DECAY = 0.051
+KB_SPEED = 0.03
+HITSTUN_PER_KB = 0.4
+TUMBLE_KB = 80.0
+NORMAL_LANDING_LAG = 4
+LCANCEL_WINDOW = 7
+TECH_WINDOW = 20
+TECH_FRAMES = 26
+TECH_INTANGIBLE = 20
+TECH_ROLL_FRAMES = 40
+MISSED_TECH_FRAMES = 26
+DEAD_FRAMES = 60
+HALO_MAX_FRAMES = 150
+RESPAWN_INVULN = 120
+LEDGE_INVULN = 30
+LEDGE_COOLDOWN = 30
+GETUP_FRAMES = 30
+CATCH_FRAMES = 7
+DI_MAX_DEG = 18.0
+STICK_TAP = 0.8
+STICK_DEAD = 0.3
+SHIELD_MAX = 60.0
+SHIELD_DECAY = 0.28  # per frame held
+SHIELD_REGEN = 0.07  # per frame released
+SHIELD_RELEASE_FRAMES = 15
+SHIELD_THRESHOLD = 0.3  # analog press that raises the shield
+SHIELD_BREAK_VY = 2.5  # approx.
+SHIELD_AFTER_BREAK = 30.0
+DIZZY_FRAMES = 300  # approx.
+SHIELD_PUSH = 0.1  # approx.: pushback speed per point of damage
+AIRDODGE_SPEED = 3.1
+AIRDODGE_DECAY = 0.9
+AIRDODGE_DRIFT_END = 30
+LANDING_SPECIAL_FRAMES = 10
+GRAB_HOLD_BASE = 90  # approx.: frames a grab holds, plus GRAB_HOLD_PER_PCT x percent
+GRAB_HOLD_PER_PCT = 1.0
+GRAB_BREAK_FRAMES = 30
+GRAB_DISTANCE = 8.0

@@ -1,0 +1,136 @@
+"""Where the engine keeps things: packed and engine-private state columns, character and move
+table columns, move indices, the game's action ids and the controller's button bits."""
+
+from __future__ import annotations
+
+from melee_envs.backends.mock.engine.tables import CHAR_FIELDS
+from melee_envs.data.actions import actions
+from melee_envs.data.moves import ENGINE_MOVES, MOVE_FIELDS, MOVE_INDEX
+from melee_envs.state import PLAYER_BOOL_COLUMNS as PB, PLAYER_FLOAT_COLUMNS as PF, PLAYER_INT_COLUMNS as PI
+
+_A = actions()
+DEAD_DOWN, DEAD_LEFT, DEAD_RIGHT, DEAD_UP = (_A[n] for n in ("DEAD_DOWN", "DEAD_LEFT", "DEAD_RIGHT", "DEAD_UP"))
+ON_HALO_WAIT, STANDING, WALK_SLOW, WALK_MIDDLE, WALK_FAST = (
+    _A[n] for n in ("ON_HALO_WAIT", "STANDING", "WALK_SLOW", "WALK_MIDDLE", "WALK_FAST")
+)
+TURNING, DASHING, RUNNING, KNEE_BEND = (_A[n] for n in ("TURNING", "DASHING", "RUNNING", "KNEE_BEND"))
+JUMPING_FORWARD, JUMPING_BACKWARD, JUMPING_ARIAL_FORWARD, JUMPING_ARIAL_BACKWARD = (
+    _A[n] for n in ("JUMPING_FORWARD", "JUMPING_BACKWARD", "JUMPING_ARIAL_FORWARD", "JUMPING_ARIAL_BACKWARD")
+)
+FALLING, TUMBLING, CROUCHING, LANDING = (_A[n] for n in ("FALLING", "TUMBLING", "CROUCHING", "LANDING"))
+NAIR_LANDING, LANDING_SPECIAL, SPECIAL_FALL = _A["NAIR_LANDING"], _A["LANDING_SPECIAL"], _A["SPECIAL_FALL_FORWARD"]
+DAMAGE_NEUTRAL_1, DAMAGE_AIR_1, DAMAGE_FLY_NEUTRAL = (
+    _A[n] for n in ("DAMAGE_NEUTRAL_1", "DAMAGE_AIR_1", "DAMAGE_FLY_NEUTRAL")
+)
+LYING = _A["LYING_GROUND_UP"]
+NEUTRAL_TECH, FORWARD_TECH, BACKWARD_TECH = _A["NEUTRAL_TECH"], _A["FORWARD_TECH"], _A["BACKWARD_TECH"]
+EDGE_CATCHING, EDGE_HANGING, EDGE_GETUP_QUICK, EDGE_JUMP_1_QUICK = (
+    _A[n] for n in ("EDGE_CATCHING", "EDGE_HANGING", "EDGE_GETUP_QUICK", "EDGE_JUMP_1_QUICK")
+)
+SHIELD_START, SHIELD, SHIELD_RELEASE, SHIELD_STUN = (
+    _A[n] for n in ("SHIELD_START", "SHIELD", "SHIELD_RELEASE", "SHIELD_STUN")
+)
+SHIELD_BREAK_FLY, SHIELD_BREAK_TEETER = _A["SHIELD_BREAK_FLY"], _A["SHIELD_BREAK_TEETER"]
+GRAB_WAIT, GRAB_BREAK, GRABBED, GRAB_ESCAPE = (_A[n] for n in ("GRAB_WAIT", "GRAB_BREAK", "GRABBED", "GRAB_ESCAPE"))
+THROWN_FORWARD = _A["THROWN_FORWARD"]  # THROWN_BACK/UP/DOWN follow in the game's order
+# Packed column indices.
+P_CHAR, P_ACTION, P_STOCKS, P_JUMPS = (PI.index(n) for n in ("character", "action", "stocks", "jumps_left"))
+P_X, P_Y, P_PCT, P_FACE, P_AFRAME, P_SHIELD, P_HITSTUN, P_HITLAG = (
+    PF.index(n) for n in ("x", "y", "percent", "facing", "action_frame", "shield", "hitstun", "hitlag")
+)
+P_VAIR, P_VY, P_VGROUND, P_KBX, P_KBY, P_LEDGE = (
+    PF.index(n)
+    for n in ("speed_air_x", "speed_y", "speed_ground_x", "speed_attack_x", "speed_attack_y", "ledge_distance")
+)
+P_MAIN_X = PF.index("main_x")
+P_EXISTS, P_GROUND, P_INVULN = (PB.index(n) for n in ("exists", "on_ground", "invulnerable"))
+P_BUTTON0 = PB.index("button_A")
+# Engine-private columns.
+(
+    EI_MOVE,
+    EI_HIT,
+    EI_TIMER,
+    EI_DROP,
+    EI_LEDGE_CD,
+    EI_FASTFALL,
+    EI_LCANCEL,
+    EI_TUMBLE,
+    EI_PREV_BUTTONS,
+    EI_INVULN,
+    EI_SHOULDER_AGO,
+    EI_AIRDODGED,
+) = range(12)
+NUM_EI = 12
+EF_PREV_SX, EF_PREV_SY, EF_PREV_CX, EF_PREV_CY, EF_PREV_SHOULDER = range(5)
+NUM_EF = 5
+# Character attribute and move columns.
+C = {n: i for i, n in enumerate(CHAR_FIELDS)}
+(
+    C_WEIGHT,
+    C_GRAV,
+    C_TERM,
+    C_FF,
+    C_WALK,
+    C_DASH,
+    C_RUN,
+    C_DASHF,
+    C_SQUAT,
+    C_FH,
+    C_SH,
+    C_DJ,
+    C_DJX,
+    C_AIRSPD,
+    C_AIRMOB,
+    C_AIRFRIC,
+    C_FRIC,
+    C_XJUMPS,
+    C_SIZE,
+) = (C[n] for n in CHAR_FIELDS)
+M = {n: i for i, n in enumerate(MOVE_FIELDS)}
+(
+    M_ACTION,
+    M_TOTAL,
+    M_START,
+    M_END,
+    M_IASA,
+    M_HBX,
+    M_HBY,
+    M_HBR,
+    M_DMG,
+    M_ANGLE,
+    M_BKB,
+    M_KBG,
+    M_SKB,
+    M_HITLAG,
+    M_SSTUN,
+    M_LAND,
+    M_LCANCEL,
+) = (M[n] for n in MOVE_FIELDS)
+(
+    JAB,
+    FTILT,
+    UTILT,
+    DTILT,
+    FSMASH,
+    USMASH,
+    DSMASH,
+    DATTACK,
+    NAIR,
+    FAIR,
+    BAIR,
+    UAIR,
+    DAIR,
+    NEUTRALB,
+    SIDEB,
+    GRAB,
+    FTHROW,
+    BTHROW,
+    UTHROW,
+    DTHROW,
+    SPOTDODGE,
+    ROLL_F,
+    ROLL_B,
+    AIRDODGE,
+) = (MOVE_INDEX[n] for n, _ in ENGINE_MOVES)
+BUTTON_A, BUTTON_B, BUTTON_X, BUTTON_Y, BUTTON_Z, BUTTON_L, BUTTON_R = 0, 1, 2, 3, 4, 5, 6
+SHOULDER_BITS = (1 << BUTTON_L) | (1 << BUTTON_R)

@@ -1,0 +1,117 @@
+"""Action-state helpers every other part uses: entering an action or move, which actions are
+shielding, held or timed, and ground friction."""
+
+from __future__ import annotations
+
+import numba
+
+from melee_envs.backends.mock.engine.schema import (
+    BACKWARD_TECH,
+    DATTACK,
+    EI_HIT,
+    EI_MOVE,
+    GRAB_BREAK,
+    GRAB_ESCAPE,
+    GRABBED,
+    LANDING,
+    LANDING_SPECIAL,
+    LYING,
+    M_ACTION,
+    NAIR_LANDING,
+    NEUTRAL_TECH,
+    NEUTRALB,
+    P_ACTION,
+    P_AFRAME,
+    P_CHAR,
+    P_FACE,
+    P_HITLAG,
+    P_HITSTUN,
+    P_KBX,
+    P_KBY,
+    P_VAIR,
+    P_VGROUND,
+    P_VY,
+    ROLL_B,
+    ROLL_F,
+    SHIELD,
+    SHIELD_BREAK_TEETER,
+    SHIELD_RELEASE,
+    SHIELD_START,
+    SHIELD_STUN,
+    SIDEB,
+    THROWN_FORWARD,
+)
+
+
+@numba.njit(_nrt=False)
+def _set_action(pi, pf, b, p, action):
+    if pi[b, p, 0, P_ACTION] != action:
+        pi[b, p, 0, P_ACTION] = action
+        pf[b, p, 0, P_AFRAME] = 1.0
+
+
+@numba.njit(_nrt=False, inline="always")
+def _start_move(pi, pf, ei, moves, b, p, move):
+    ch = pi[b, p, 0, P_CHAR]
+    ei[b, p, EI_MOVE] = move
+    ei[b, p, EI_HIT] = 0
+    pi[b, p, 0, P_ACTION] = int(moves[ch, move, M_ACTION])
+    pf[b, p, 0, P_AFRAME] = 1.0
+
+
+@numba.njit(_nrt=False, inline="always")
+def _start_special(pi, pf, ei, moves, b, p, sx, sy):
+    """B: side-B toward a sideways stick (turning to face it), neutral-B otherwise."""
+    if abs(sx) > 0.5 and abs(sx) >= abs(sy):
+        pf[b, p, 0, P_FACE] = 1.0 if sx > 0 else -1.0
+        _start_move(pi, pf, ei, moves, b, p, SIDEB)
+    else:
+        _start_move(pi, pf, ei, moves, b, p, NEUTRALB)
+
+
+@numba.njit(_nrt=False)
+def _stop_motion(pf, b, p):
+    """Zero every speed and the hitstun/hitlag counters (death, respawn)."""
+    for c in (P_VAIR, P_VY, P_VGROUND, P_KBX, P_KBY, P_HITSTUN, P_HITLAG):
+        pf[b, p, 0, c] = 0.0
+
+
+@numba.njit(_nrt=False)
+def _is_shielding(action):
+    return action == SHIELD_START or action == SHIELD or action == SHIELD_STUN
+
+
+@numba.njit(_nrt=False)
+def _is_held(action):
+    """Grabbed or being thrown: the grabber's logic moves this player."""
+    return action == GRABBED or THROWN_FORWARD <= action <= THROWN_FORWARD + 3
+
+
+@numba.njit(_nrt=False)
+def _timed(action):
+    """Actions that last ``EI_TIMER`` frames and then return to standing."""
+    return (
+        action == LANDING
+        or action == LYING
+        or NAIR_LANDING <= action <= NAIR_LANDING + 4
+        or action == LANDING_SPECIAL
+        or NEUTRAL_TECH <= action <= BACKWARD_TECH
+        or action == SHIELD_RELEASE
+        or action == GRAB_BREAK
+        or action == GRAB_ESCAPE
+        or action == SHIELD_BREAK_TEETER
+    )
+
+
+@numba.njit(_nrt=False)
+def _locomotes(moves, ei, pi, b, p):
+    """Whether the current move moves the character by libmelee's per-frame locomotion."""
+    move = ei[b, p, EI_MOVE]
+    return move == DATTACK or move == ROLL_F or move == ROLL_B
+
+
+@numba.njit(_nrt=False)
+def _friction(v, fric):
+    if v > 0:
+        return max(0.0, v - fric)
+    return min(0.0, v + fric)

@@ -1,0 +1,57 @@
+"""The engine's compiled code is tied to every engine source file (no stale Numba cache)."""
+
+import ast
+import shutil
+from pathlib import Path
+
+from melee_envs.backends.mock import batch, engine
+from melee_envs.backends.mock.engine.sources import ENGINE_DIR, source_salt
+
+
+def test_editing_any_engine_file_changes_the_salt(tmp_path):
+    copy = tmp_path / "engine"
+    shutil.copytree(ENGINE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    base = source_salt(folder=copy)
+    assert base == engine.SALT
+    files = sorted(copy.glob("*.py"))
+    assert {f.name for f in files} >= {"schema.py", "rules.py", "physics.py", "combat.py", "player.py", "tables.py"}
+    for path in files:
+        original = path.read_bytes()
+        path.write_bytes(original + b"\n# edited\n")
+        assert source_salt(folder=copy) != base, path.name
+        path.write_bytes(original)
+    assert source_salt(folder=copy) == base
+
+
+def test_the_vector_kernel_salt_covers_the_engine_the_encoder_and_the_codec(tmp_path):
+    import melee_envs.controller
+    import melee_envs.obs
+
+    extra = (melee_envs.obs.__file__, melee_envs.controller.__file__, batch.__file__)
+    assert batch.SALT == source_salt(*extra)
+    edited = tmp_path / "controller.py"
+    edited.write_bytes(Path(melee_envs.controller.__file__).read_bytes() + b"\n# edited\n")
+    assert source_salt(melee_envs.obs.__file__, edited, batch.__file__) != batch.SALT
+
+
+def test_only_salted_entry_points_are_cached():
+    """A helper cached on its own would keep stale constants when another engine file changes."""
+    for path in sorted(ENGINE_DIR.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.keyword) and node.arg == "cache" and getattr(node.value, "value", False):
+                assert path.name == "entries.py", f"{path.name}:{node.lineno} caches a helper"
+
+
+def test_engine_modules_stay_small_and_import_downwards():
+    order = ["tables", "schema", "rules", "states", "physics", "combat", "movement", "lifecycle", "player", "frame"]
+    order += ["sources", "entries"]
+    for path in sorted(ENGINE_DIR.glob("*.py")):
+        assert len(path.read_text().splitlines()) < 300, path.name
+        if path.stem == "__init__":
+            continue
+        tree = ast.parse(path.read_text())
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("melee_envs.backends.mock.engine."):
+                dep = node.module.rsplit(".", 1)[1]
+                assert order.index(dep) < order.index(path.stem), f"{path.stem} imports {dep}"

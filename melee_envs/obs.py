@@ -30,7 +30,7 @@ import numpy as np
 from gymnasium import spaces
 
 from melee_envs.configs import check_fields
-from melee_envs.controller import ACTION_SIZE
+from melee_envs.controller import ACTION_SIZE, NUM_BUTTONS
 from melee_envs.data.actions import NUM_ACTIONS, NUM_CATEGORIES, category_table
 from melee_envs.data.characters import NUM_CHARACTER_IDS
 from melee_envs.data.stages import internal_to_compact_table, internal_to_external_table, stages as legal_stages
@@ -51,6 +51,15 @@ NUM_STAGES_COMPACT = 7
 NANA_CONTINUOUS = 14
 NUM_PROJECTILE_FEATURES = 7
 CONTROLLER_FEATURES = ACTION_SIZE  # one feature per action component
+#: Entries of the offset array the encoder kernel takes (``o[O_STOCK]``): where each player
+#: feature block starts inside a player block, where each other block starts in the row (-1:
+#: feature off), and a few settings (Nana's mode, the stage encoding, counts).
+(
+    O_PLAYER_SIZE, O_ACTION, O_CHARACTER, O_SPEEDS, O_FRAME_INFO, O_STOCK, O_LEDGE, O_NANA, O_NANA_COMPACT, O_STAGE,
+    O_STAGE_MODE, O_NAMES, O_NUM_NAMES, O_SPATIAL, O_PROJECTILES, O_PROJECTILE_SLOTS, O_CONTROLLER, O_ACTION_ID,
+    O_NANA_ACTION_ID, O_CHARACTER_ID, O_STAGE_ID, O_INVULNERABLE,
+) = range(22)  # fmt: skip
+NUM_OFFSETS = 22
 
 #: Ranges of the encoded (scaled) features; see the module docstring.
 POSITION_MARGIN = 30.0  # game units past the blast zones (a body crosses them for a frame)
@@ -277,33 +286,21 @@ class ObservationEncoder:
         rel = {n: self._layout[f"player0.{n}"].start for n in names}
         get = lambda key: self._layout[key].start if key in self._layout else -1  # noqa: E731
         ids = {n: self._layout["ids"].start + i for i, n in enumerate(self.id_names)}
-        return np.array(
-            [
-                self.player_size,
-                rel.get("action", -1),
-                rel.get("character", -1),
-                rel.get("speeds", -1),
-                rel.get("frame_info", -1),
-                rel.get("stock", -1),
-                rel.get("ledge_distance", -1),
-                rel.get("nana", -1),
-                1 if self.config.nana_mode == "compact" else 0,
-                get("stage"),
-                {"one_hot_full": 0, "one_hot_compact": 1, "learned": 2}[self.config.stage_mode],
-                get("names"),
-                self.config.player_names,
-                get("spatial"),
-                get("projectiles"),
-                self.config.projectile_slots if self.config.projectiles else 0,
-                get("controller"),
-                ids.get("action0", -1),
-                ids.get("nana_action0", -1),
-                ids.get("character0", -1),
-                ids.get("stage", -1),
-                rel["invulnerable"],
-            ],
-            np.int64,
-        )
+        o = np.full(NUM_OFFSETS, -1, np.int64)
+        o[O_PLAYER_SIZE] = self.player_size
+        for key, name in ((O_ACTION, "action"), (O_CHARACTER, "character"), (O_SPEEDS, "speeds"),
+                          (O_FRAME_INFO, "frame_info"), (O_STOCK, "stock"), (O_LEDGE, "ledge_distance"),
+                          (O_NANA, "nana"), (O_INVULNERABLE, "invulnerable")):  # fmt: skip
+            o[key] = rel.get(name, -1)
+        o[O_NANA_COMPACT] = 1 if self.config.nana_mode == "compact" else 0
+        o[O_STAGE] = get("stage")
+        o[O_STAGE_MODE] = {"one_hot_full": 0, "one_hot_compact": 1, "learned": 2}[self.config.stage_mode]
+        o[O_NAMES], o[O_NUM_NAMES] = get("names"), self.config.player_names
+        o[O_SPATIAL], o[O_PROJECTILES], o[O_CONTROLLER] = get("spatial"), get("projectiles"), get("controller")
+        o[O_PROJECTILE_SLOTS] = self.config.projectile_slots if self.config.projectiles else 0
+        o[O_ACTION_ID], o[O_NANA_ACTION_ID] = ids.get("action0", -1), ids.get("nana_action0", -1)
+        o[O_CHARACTER_ID], o[O_STAGE_ID] = ids.get("character0", -1), ids.get("stage", -1)
+        return o
 
     def kernel_tables(self) -> tuple[np.ndarray, ...]:
         """The constant arrays :func:`encode_row` takes after ``row`` (offsets, id tables, the
@@ -448,7 +445,7 @@ def encode_row(pi, pf, pb, stage, frame, ji, jf, jb, b, ego, style, mirror, row,
     ego sees the game as if it stood on the other side (the self-play env's port 2 option).
     """
     sx = -1.0 if mirror else 1.0
-    psize = o[0]
+    psize = o[O_PLAYER_SIZE]
     row[:] = 0.0
     for slot in range(2):
         p = ego if slot == 0 else 1 - ego
@@ -461,30 +458,30 @@ def encode_row(pi, pf, pb, stage, frame, ji, jf, jb, b, ego, style, mirror, row,
         row[base + 2] = sx * f[_C_X] / 100.0
         row[base + 3] = f[_C_Y] / 100.0
         act = min(max(i[_C_ACTION], 0), 398)
-        if o[1] >= 0:
-            row[base + o[1] + act] = 1.0
-        if o[2] >= 0 and 0 <= i[_C_CHAR] < 33:
-            row[base + o[2] + i[_C_CHAR]] = 1.0
-        k = base + o[21]
+        if o[O_ACTION] >= 0:
+            row[base + o[O_ACTION] + act] = 1.0
+        if o[O_CHARACTER] >= 0 and 0 <= i[_C_CHAR] < 33:
+            row[base + o[O_CHARACTER] + i[_C_CHAR]] = 1.0
+        k = base + o[O_INVULNERABLE]
         row[k] = 1.0 if bl[_C_INVULN] else 0.0
         row[k + 1] = i[_C_JUMPS] / 6.0
         row[k + 2] = f[_C_SHIELD] / 60.0
         row[k + 3] = 1.0 if bl[_C_GROUND] else 0.0
-        if o[3] >= 0:
+        if o[O_SPEEDS] >= 0:
             for s in range(5):
-                row[base + o[3] + s] = (sx if s != 1 and s != 4 else 1.0) * f[_C_SPEED0 + s] / 5.0
-        if o[4] >= 0:
-            row[base + o[4]] = f[_C_HITSTUN] / 60.0
-            row[base + o[4] + 1] = f[_C_AFRAME] / 60.0
-        if o[5] >= 0:
-            row[base + o[5]] = i[_C_STOCKS] / 4.0
-        if o[6] >= 0:
-            row[base + o[6]] = f[_C_LEDGE] / 100.0
-        if o[7] >= 0 and pb[b, p, 1, _C_EXISTS]:
+                row[base + o[O_SPEEDS] + s] = (sx if s != 1 and s != 4 else 1.0) * f[_C_SPEED0 + s] / 5.0
+        if o[O_FRAME_INFO] >= 0:
+            row[base + o[O_FRAME_INFO]] = f[_C_HITSTUN] / 60.0
+            row[base + o[O_FRAME_INFO] + 1] = f[_C_AFRAME] / 60.0
+        if o[O_STOCK] >= 0:
+            row[base + o[O_STOCK]] = i[_C_STOCKS] / 4.0
+        if o[O_LEDGE] >= 0:
+            row[base + o[O_LEDGE]] = f[_C_LEDGE] / 100.0
+        if o[O_NANA] >= 0 and pb[b, p, 1, _C_EXISTS]:
             nf = pf[b, p, 1]
             ni = pi[b, p, 1]
             nb = pb[b, p, 1]
-            k = base + o[7]
+            k = base + o[O_NANA]
             row[k] = 1.0
             row[k + 1] = sx * nf[_C_X] / 100.0
             row[k + 2] = nf[_C_Y] / 100.0
@@ -499,42 +496,42 @@ def encode_row(pi, pf, pb, stage, frame, ji, jf, jb, b, ego, style, mirror, row,
             row[k + 11] = 1.0 if nb[_C_INVULN] else 0.0
             row[k + 12] = nf[_C_HITSTUN] / 60.0
             row[k + 13] = nf[_C_AFRAME] / 60.0
-            if o[8] == 1:
+            if o[O_NANA_COMPACT] == 1:
                 row[k + 14 + cats[min(max(ni[_C_ACTION], 0), 398)]] = 1.0
-        if o[17] >= 0:
-            row[o[17] + slot] = act
-            if o[18] >= 0:
-                row[o[18] + slot] = pi[b, p, 1, _C_ACTION] if pb[b, p, 1, _C_EXISTS] else 0
-        if o[19] >= 0:
-            row[o[19] + slot] = i[_C_CHAR]
+        if o[O_ACTION_ID] >= 0:
+            row[o[O_ACTION_ID] + slot] = act
+            if o[O_NANA_ACTION_ID] >= 0:
+                row[o[O_NANA_ACTION_ID] + slot] = pi[b, p, 1, _C_ACTION] if pb[b, p, 1, _C_EXISTS] else 0
+        if o[O_CHARACTER_ID] >= 0:
+            row[o[O_CHARACTER_ID] + slot] = i[_C_CHAR]
     st = stage[b]
-    if o[9] >= 0:
-        if o[10] == 0:
+    if o[O_STAGE] >= 0:
+        if o[O_STAGE_MODE] == 0:
             ext = ext_stage[st] if 0 <= st < 256 else 0
             if 0 <= ext < 64:
-                row[o[9] + ext] = 1.0
+                row[o[O_STAGE] + ext] = 1.0
         else:
-            row[o[9] + (compact_stage[st] if 0 <= st < 256 else 6)] = 1.0
-    if o[20] >= 0:
-        row[o[20]] = st
-    if o[11] >= 0 and 0 < style < o[12]:
-        row[o[11] + style] = 1.0
+            row[o[O_STAGE] + (compact_stage[st] if 0 <= st < 256 else 6)] = 1.0
+    if o[O_STAGE_ID] >= 0:
+        row[o[O_STAGE_ID]] = st
+    if o[O_NAMES] >= 0 and 0 < style < o[O_NUM_NAMES]:
+        row[o[O_NAMES] + style] = 1.0
     e = ego
     q = 1 - ego
     dx = pf[b, q, 0, _C_X] - pf[b, e, 0, _C_X]
     dy = pf[b, q, 0, _C_Y] - pf[b, e, 0, _C_Y]
-    if o[13] >= 0:
-        row[o[13]] = np.sqrt(dx * dx + dy * dy) / 100.0
-        row[o[13] + 1] = sx * dx / 100.0
-        row[o[13] + 2] = dy / 100.0
-        row[o[13] + 3] = frame[b] / 28800.0
-    if o[14] >= 0:
+    if o[O_SPATIAL] >= 0:
+        row[o[O_SPATIAL]] = np.sqrt(dx * dx + dy * dy) / 100.0
+        row[o[O_SPATIAL] + 1] = sx * dx / 100.0
+        row[o[O_SPATIAL] + 2] = dy / 100.0
+        row[o[O_SPATIAL] + 3] = frame[b] / 28800.0
+    if o[O_PROJECTILES] >= 0:
         slot = 0
         for s in range(jb.shape[1]):
-            if slot >= o[15]:
+            if slot >= o[O_PROJECTILE_SLOTS]:
                 break
             if jb[b, s]:
-                k = o[14] + slot * 7
+                k = o[O_PROJECTILES] + slot * 7
                 row[k] = 1.0
                 row[k + 1] = 1.0 if ji[b, s, _J_OWNER] == e else (-1.0 if ji[b, s, _J_OWNER] >= 0 else 0.0)
                 row[k + 2] = ji[b, s, _J_TYPE] / 256.0
@@ -543,9 +540,9 @@ def encode_row(pi, pf, pb, stage, frame, ji, jf, jb, b, ego, style, mirror, row,
                 row[k + 5] = sx * jf[b, s, 2] / 5.0
                 row[k + 6] = jf[b, s, 3] / 5.0
                 slot += 1
-    if o[16] >= 0:
+    if o[O_CONTROLLER] >= 0:
         for s in range(8):
-            row[o[16] + s] = 1.0 if pb[b, e, 0, _C_BUTTON0 + s] else 0.0
+            row[o[O_CONTROLLER] + s] = 1.0 if pb[b, e, 0, _C_BUTTON0 + s] else 0.0
         for s in range(5):
             v = pf[b, e, 0, _C_MAIN_X + s]
-            row[o[16] + 8 + s] = 1.0 - v if mirror and (s == 0 or s == 2) else v
+            row[o[O_CONTROLLER] + NUM_BUTTONS + s] = 1.0 - v if mirror and (s == 0 or s == 2) else v

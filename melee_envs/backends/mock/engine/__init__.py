@@ -11,6 +11,7 @@ Modules, lowest first (each imports only those above it):
 * :mod:`.schema`: state and table columns, move indices, action ids, button bits.
 * :mod:`.rules`: the game's constants.
 * :mod:`.states`: entering actions and moves; which actions shield, hold or time out.
+* :mod:`.controls`: one frame's controller read into presses, taps and held inputs.
 * :mod:`.physics`: motion through the stage, landing, ledges.
 * :mod:`.combat`: hits, knockback, shields, grabs and throws.
 * :mod:`.movement`: an actionable player's inputs on the ground, in shield, in the air.

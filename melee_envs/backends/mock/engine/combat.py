@@ -247,9 +247,10 @@ def _hold(pf, b, att, dfn):
 
 
 @numba.njit(_nrt=False, inline="always")
-def _grabbing(pi, pf, pb, ei, b, p, sx, sy, psx, psy, T):
+def _grabbing(pi, pf, pb, ei, b, p, inp, T):
     """The grabber's frame: hold, throw by stick direction, release the opponent on the throw's
     release frame with the throw's knockback, or let go when the hold runs out."""
+    sx, sy = inp.sx, inp.sy
     chars, moves = T.chars, T.moves
     f = pf[b, p, 0]
     q = 1 - p

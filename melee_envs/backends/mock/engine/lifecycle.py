@@ -60,7 +60,6 @@ from melee_envs.backends.mock.engine.schema import (
     P_GROUND,
     P_INVULN,
     P_JUMPS,
-    P_LEDGE,
     P_MAIN_X,
     P_PCT,
     P_SHIELD,
@@ -74,7 +73,7 @@ from melee_envs.backends.mock.engine.schema import (
     STANDING,
     TUMBLING,
 )
-from melee_envs.backends.mock.engine.states import _stop_motion
+from melee_envs.backends.mock.engine.states import _stop_motion, _track_ledge
 
 
 @numba.njit(_nrt=False, inline="always")
@@ -141,7 +140,7 @@ def reset_game(pi, pf, pb, ei, ef, stage, frame, done, winner, b, chars, stocks,
         if start[1] > 0.0:
             pf[b, p, 0, P_PCT] = np.floor(start[1] * _uniform(key, 2 * p + 1))
         pf[b, p, 0, P_SHIELD] = SHIELD_MAX
-        pf[b, p, 0, P_LEDGE] = ground_x[st] - abs(pf[b, p, 0, P_X])
+        _track_ledge(pf[b, p, 0], ground_x, st)
         for c in range(P_MAIN_X, P_MAIN_X + 4):
             pf[b, p, 0, c] = 0.5
         pb[b, p, 0, P_EXISTS] = True

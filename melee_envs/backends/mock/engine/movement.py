@@ -89,8 +89,17 @@ from melee_envs.backends.mock.engine.states import _friction, _locomotes, _set_a
 
 
 @numba.njit(_nrt=False, inline="always")
-def _shield(pi, pf, pb, ei, b, p, c, moves, action, sx, sy, psx, psy, tapped_jump, grab, shield_held):
+def _shield(pi, pf, pb, ei, b, p, c, moves, action, inp):
     """Holding a shield: it shrinks; jump, grab, roll or spot dodge out of it, or drop it."""
+    sx, sy, psx, psy, tapped_jump, grab, shield_held = (
+        inp.sx,
+        inp.sy,
+        inp.psx,
+        inp.psy,
+        inp.tapped_jump,
+        inp.grab,
+        inp.shield_held,
+    )
     f = pf[b, p, 0]
     f[P_VGROUND] = _friction(f[P_VGROUND], c[C_FRIC])
     f[P_SHIELD] -= SHIELD_DECAY
@@ -118,10 +127,11 @@ def _shield(pi, pf, pb, ei, b, p, c, moves, action, sx, sy, psx, psy, tapped_jum
 
 
 @numba.njit(_nrt=False, inline="always")
-def _ground(
-    pi, pf, pb, ei, b, p, c, moves, action, actionable, sx, sy, cx, cy, psx, psy, tapped_jump, jump_held, attack,
-    special, grab, shield_held, c_push,
-):  # noqa: PLR0912  # fmt: skip
+def _ground(pi, pf, pb, ei, b, p, c, moves, action, actionable, inp):  # noqa: PLR0912
+    """A grounded player's frame (not in shield): jump squat, dashes and runs, crouch, attacks."""
+    sx, sy, cx, cy, psx, psy = inp.sx, inp.sy, inp.cx, inp.cy, inp.psx, inp.psy
+    tapped_jump, jump_held, attack, special, grab = inp.tapped_jump, inp.jump_held, inp.attack, inp.special, inp.grab
+    shield_held, c_push = inp.shield_held, inp.c_push
     f = pf[b, p, 0]
     if action == KNEE_BEND:
         if f[P_AFRAME] > c[C_SQUAT]:
@@ -218,9 +228,16 @@ def _ground(
 
 
 @numba.njit(_nrt=False, inline="always")
-def _air(
-    pi, pf, ei, b, p, c, moves, actionable, sx, sy, cx, cy, psy, tapped_jump, attack, special, c_push, shoulder_press
-):
+def _air(pi, pf, ei, b, p, c, moves, actionable, inp):
+    """An airborne player's frame: drift, fast fall, jumps, aerials, specials, air dodge."""
+    sx, sy, cx, cy, psy = inp.sx, inp.sy, inp.cx, inp.cy, inp.psy
+    tapped_jump, attack, special, c_push, shoulder_press = (
+        inp.tapped_jump,
+        inp.attack,
+        inp.special,
+        inp.c_push,
+        inp.shoulder_press,
+    )
     f = pf[b, p, 0]
     move = ei[b, p, EI_MOVE]
     if move == AIRDODGE:

@@ -59,7 +59,6 @@ from melee_envs.backends.mock.engine.schema import (
     P_JUMPS,
     P_KBX,
     P_KBY,
-    P_LEDGE,
     P_MAIN_X,
     P_VAIR,
     P_VGROUND,
@@ -72,7 +71,7 @@ from melee_envs.backends.mock.engine.schema import (
     SPECIAL_FALL,
     TUMBLING,
 )
-from melee_envs.backends.mock.engine.states import _is_held, _locomotes, _set_action
+from melee_envs.backends.mock.engine.states import _is_held, _locomotes, _set_action, _track_ledge
 
 
 @numba.njit(_nrt=False, inline="always")
@@ -126,7 +125,7 @@ def _move(pi, pf, pb, ei, b, p, c, moves, loco, st, ground_x, ledge_x, platforms
             if ei[b, p, EI_MOVE] < 0 and f[P_HITSTUN] <= 0 and not _is_held(action):
                 _set_action(pi, pf, b, p, FALLING)
             pi[b, p, 0, P_JUMPS] = int(c[C_XJUMPS])
-        f[P_LEDGE] = ground_x[st] - abs(f[P_X])
+        _track_ledge(f, ground_x, st)
         return
     action = pi[b, p, 0, P_ACTION]
     takeoff = f[P_AFRAME] == 1.0 and JUMPING_FORWARD <= action <= JUMPING_ARIAL_BACKWARD
@@ -166,7 +165,7 @@ def _move(pi, pf, pb, ei, b, p, c, moves, loco, st, ground_x, ledge_x, platforms
         ei[b, p, EI_INVULN] = max(ei[b, p, EI_INVULN], LEDGE_INVULN)
         pi[b, p, 0, P_JUMPS] = int(c[C_XJUMPS])
         _set_action(pi, pf, b, p, EDGE_CATCHING)
-    f[P_LEDGE] = ground_x[st] - abs(f[P_X])
+    _track_ledge(f, ground_x, st)
 
 
 @numba.njit(_nrt=False, inline="always")

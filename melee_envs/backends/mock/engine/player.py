@@ -6,6 +6,7 @@ from __future__ import annotations
 import numba
 
 from melee_envs.backends.mock.engine.combat import _grabbing, _intangible
+from melee_envs.backends.mock.engine.controls import read_controller
 from melee_envs.backends.mock.engine.lifecycle import _respawn
 from melee_envs.backends.mock.engine.movement import _air, _ground, _shield
 from melee_envs.backends.mock.engine.physics import _move
@@ -17,16 +18,10 @@ from melee_envs.backends.mock.engine.rules import (
     LEDGE_COOLDOWN,
     SHIELD_MAX,
     SHIELD_REGEN,
-    SHIELD_THRESHOLD,
     STICK_DEAD,
-    STICK_TAP,
 )
 from melee_envs.backends.mock.engine.schema import (
     AIRDODGE,
-    BUTTON_A,
-    BUTTON_B,
-    BUTTON_X,
-    BUTTON_Y,
     BUTTON_Z,
     C_FH,
     C_XJUMPS,
@@ -35,17 +30,11 @@ from melee_envs.backends.mock.engine.schema import (
     EDGE_CATCHING,
     EDGE_GETUP_QUICK,
     EDGE_HANGING,
-    EF_PREV_CX,
-    EF_PREV_CY,
-    EF_PREV_SHOULDER,
-    EF_PREV_SX,
-    EF_PREV_SY,
     EI_DROP,
     EI_INVULN,
     EI_LCANCEL,
     EI_LEDGE_CD,
     EI_MOVE,
-    EI_PREV_BUTTONS,
     EI_SHOULDER_AGO,
     EI_TIMER,
     EI_TUMBLE,
@@ -58,7 +47,6 @@ from melee_envs.backends.mock.engine.schema import (
     ON_HALO_WAIT,
     P_ACTION,
     P_AFRAME,
-    P_BUTTON0,
     P_CHAR,
     P_EXISTS,
     P_FACE,
@@ -67,8 +55,6 @@ from melee_envs.backends.mock.engine.schema import (
     P_HITSTUN,
     P_INVULN,
     P_JUMPS,
-    P_LEDGE,
-    P_MAIN_X,
     P_SHIELD,
     P_STOCKS,
     P_VAIR,
@@ -77,53 +63,31 @@ from melee_envs.backends.mock.engine.schema import (
     P_Y,
     ROLL_F,
     SHIELD_BREAK_FLY,
-    SHOULDER_BITS,
     SPECIAL_FALL,
     STANDING,
     TUMBLING,
 )
-from melee_envs.backends.mock.engine.states import _is_held, _is_shielding, _set_action, _timed
+from melee_envs.backends.mock.engine.states import _is_held, _is_shielding, _set_action, _timed, _track_ledge
 
 
 @numba.njit(_nrt=False, inline="always")
 def _step_player(pi, pf, pb, ei, ef, b, p, st, act, stick_centres, shoulder_levels, T):  # noqa: PLR0912, PLR0915
     chars, moves, loco, ground_x, ledge_x, blast, platforms, num_platforms = T
     f = pf[b, p, 0]
-    # Record the controller held this frame.
-    buttons = 0
-    for k in range(8):
-        down = act[k] != 0
-        pb[b, p, 0, P_BUTTON0 + k] = down
-        if down:
-            buttons |= 1 << k
-    for k in range(4):
-        f[P_MAIN_X + k] = stick_centres[act[8 + k]]
-    shoulder = shoulder_levels[act[12]]
-    f[P_MAIN_X + 4] = shoulder
-    prev_buttons = ei[b, p, EI_PREV_BUTTONS]
-    ei[b, p, EI_PREV_BUTTONS] = buttons
-    pressed = buttons & ~prev_buttons
-    sx, sy = (f[P_MAIN_X] - 0.5) * 2.0, (f[P_MAIN_X + 1] - 0.5) * 2.0
-    cx, cy = (f[P_MAIN_X + 2] - 0.5) * 2.0, (f[P_MAIN_X + 3] - 0.5) * 2.0
-    psx, psy = ef[b, p, EF_PREV_SX], ef[b, p, EF_PREV_SY]
-    pcx, pcy = ef[b, p, EF_PREV_CX], ef[b, p, EF_PREV_CY]
-    pshoulder = ef[b, p, EF_PREV_SHOULDER]
-    ef[b, p, EF_PREV_SX], ef[b, p, EF_PREV_SY], ef[b, p, EF_PREV_CX], ef[b, p, EF_PREV_CY] = sx, sy, cx, cy
-    ef[b, p, EF_PREV_SHOULDER] = shoulder
+    inp = read_controller(pf, pb, ei, ef, b, p, act, stick_centres, shoulder_levels)
+    sx, sy, pressed = inp.sx, inp.sy, inp.pressed
     if pi[b, p, 0, P_STOCKS] <= 0:
         pb[b, p, 0, P_EXISTS] = True
         return
     if ei[b, p, EI_INVULN] > 0:
         ei[b, p, EI_INVULN] -= 1
-    shoulder_press = (pressed & SHOULDER_BITS) != 0 or (shoulder >= SHIELD_THRESHOLD > pshoulder)
-    shield_held = (buttons & SHOULDER_BITS) != 0 or shoulder >= SHIELD_THRESHOLD
     if ei[b, p, EI_LCANCEL] > 0:
         ei[b, p, EI_LCANCEL] -= 1
     if ei[b, p, EI_SHOULDER_AGO] < 255:
         ei[b, p, EI_SHOULDER_AGO] += 1
-    if shoulder_press or pressed & (1 << BUTTON_Z):
+    if inp.shoulder_press or pressed & (1 << BUTTON_Z):
         ei[b, p, EI_LCANCEL] = LCANCEL_WINDOW
-    if shoulder_press:
+    if inp.shoulder_press:
         ei[b, p, EI_SHOULDER_AGO] = 0
     if ei[b, p, EI_DROP] > 0:
         ei[b, p, EI_DROP] -= 1
@@ -147,25 +111,19 @@ def _step_player(pi, pf, pb, ei, ef, b, p, st, act, stick_centres, shoulder_leve
         f[P_AFRAME] -= 1.0
         return
     if _is_held(action):
-        f[P_LEDGE] = ground_x[st] - abs(f[P_X])
+        _track_ledge(f, ground_x, st)
         return
     move = ei[b, p, EI_MOVE]
     if action == GRAB_WAIT or FTHROW <= move <= DTHROW:
-        _grabbing(pi, pf, pb, ei, b, p, sx, sy, psx, psy, T)
-        f[P_LEDGE] = ground_x[st] - abs(f[P_X])
+        _grabbing(pi, pf, pb, ei, b, p, inp, T)
+        _track_ledge(f, ground_x, st)
         return
-    tapped_jump = (pressed & ((1 << BUTTON_X) | (1 << BUTTON_Y))) != 0 or (sy > STICK_TAP and psy < STICK_DEAD)
-    jump_held = (buttons & ((1 << BUTTON_X) | (1 << BUTTON_Y))) != 0 or sy > STICK_DEAD
-    attack = (pressed & (1 << BUTTON_A)) != 0
-    special = (pressed & (1 << BUTTON_B)) != 0
-    grab = (pressed & (1 << BUTTON_Z)) != 0 or (attack and shield_held)
-    c_push = (abs(cx) > STICK_TAP and abs(pcx) < STICK_DEAD) or (abs(cy) > STICK_TAP and abs(pcy) < STICK_DEAD)
     if action == ON_HALO_WAIT:
         if f[P_AFRAME] >= HALO_MAX_FRAMES or abs(sx) > STICK_DEAD or sy < -STICK_DEAD or pressed != 0:
             _set_action(pi, pf, b, p, FALLING)
             pi[b, p, 0, P_JUMPS] = int(c[C_XJUMPS])
         else:
-            f[P_LEDGE] = ground_x[st] - abs(f[P_X])
+            _track_ledge(f, ground_x, st)
             return
     actionable = True
     if f[P_HITSTUN] > 0:
@@ -203,7 +161,7 @@ def _step_player(pi, pf, pb, ei, ef, b, p, st, act, stick_centres, shoulder_leve
         if action == EDGE_CATCHING and f[P_AFRAME] >= CATCH_FRAMES:
             _set_action(pi, pf, b, p, EDGE_HANGING)
         elif action == EDGE_HANGING:
-            if tapped_jump:
+            if inp.tapped_jump:
                 _set_action(pi, pf, b, p, JUMPING_FORWARD)
                 f[P_VY] = c[C_FH]
                 f[P_VAIR] = toward * 1.0
@@ -214,7 +172,7 @@ def _step_player(pi, pf, pb, ei, ef, b, p, st, act, stick_centres, shoulder_leve
             elif sy < -0.5 or sx * toward < -0.5 or f[P_AFRAME] > 300:
                 _set_action(pi, pf, b, p, FALLING)
                 ei[b, p, EI_LEDGE_CD] = LEDGE_COOLDOWN
-        f[P_LEDGE] = ground_x[st] - abs(f[P_X])
+        _track_ledge(f, ground_x, st)
         return
     if action == EDGE_GETUP_QUICK:
         if f[P_AFRAME] >= GETUP_FRAMES:
@@ -225,34 +183,11 @@ def _step_player(pi, pf, pb, ei, ef, b, p, st, act, stick_centres, shoulder_leve
             _set_action(pi, pf, b, p, STANDING)
             pi[b, p, 0, P_JUMPS] = int(c[C_XJUMPS]) + 1
         return
-    grounded = pb[b, p, 0, P_GROUND]
-    if grounded:
+    if pb[b, p, 0, P_GROUND]:
         if _is_shielding(action):
-            _shield(pi, pf, pb, ei, b, p, c, moves, action, sx, sy, psx, psy, tapped_jump, grab, shield_held)
+            _shield(pi, pf, pb, ei, b, p, c, moves, action, inp)
         else:
-            _ground(
-                pi, pf, pb, ei, b, p, c, moves, action, actionable, sx, sy, cx, cy, psx, psy, tapped_jump,
-                jump_held, attack, special, grab, shield_held, c_push,
-            )  # fmt: skip
+            _ground(pi, pf, pb, ei, b, p, c, moves, action, actionable, inp)
     else:
-        _air(
-            pi,
-            pf,
-            ei,
-            b,
-            p,
-            c,
-            moves,
-            actionable,
-            sx,
-            sy,
-            cx,
-            cy,
-            psy,
-            tapped_jump,
-            attack,
-            special,
-            c_push,
-            shoulder_press,
-        )
+        _air(pi, pf, ei, b, p, c, moves, actionable, inp)
     _move(pi, pf, pb, ei, b, p, c, moves, loco, st, ground_x, ledge_x, platforms, num_platforms)

@@ -28,9 +28,11 @@ from melee_envs.backends.mock.engine.schema import (
     P_HITSTUN,
     P_KBX,
     P_KBY,
+    P_LEDGE,
     P_VAIR,
     P_VGROUND,
     P_VY,
+    P_X,
     ROLL_B,
     ROLL_F,
     SHIELD,
@@ -115,3 +117,9 @@ def _friction(v, fric):
     if v > 0:
         return max(0.0, v - fric)
     return min(0.0, v + fric)
+
+
+@numba.njit(_nrt=False, inline="always")
+def _track_ledge(f, ground_x, st):
+    """Record in the player's row ``f`` how far inside the stage's edge it is (negative: past it)."""
+    f[P_LEDGE] = ground_x[st] - abs(f[P_X])

@@ -8,6 +8,9 @@ The default is the common Melee RL shaping: zero-sum stocks plus 0.01 x damage, 
 
 ``damage`` counts only increases of percent (a lost stock resets percent to 0, which is not
 healing). With ``stock_weight=0, damage_weight=0, win_weight=1`` the reward is sparse win/loss.
+
+The formula is written once, compiled, in :mod:`melee_envs.scoring`; the envs, the fused vector
+kernel and the functions here all call it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from melee_envs.scoring import score_changes
 from melee_envs.state import GameState
 
 
@@ -35,26 +39,15 @@ class RewardConfig:
             if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
                 raise ValueError(f"RewardConfig.{name} must be a finite number; got {value!r}")
 
+    @property
+    def weights(self) -> np.ndarray:
+        """``(stock, damage, win)`` as the compiled scoring takes them (:mod:`melee_envs.scoring`)."""
+        return np.array([self.stock_weight, self.damage_weight, self.win_weight], np.float32)
+
     @classmethod
     def sparse(cls) -> RewardConfig:
         """+1 for a win, -1 for a loss, nothing else."""
         return cls(stock_weight=0.0, damage_weight=0.0, win_weight=1.0)
-
-
-def stocks_lost(prev_stocks: np.ndarray, next_stocks: np.ndarray) -> np.ndarray:
-    return np.maximum(prev_stocks - next_stocks, 0).astype(np.float32)
-
-
-def damage_taken(prev_percent: np.ndarray, next_percent: np.ndarray) -> np.ndarray:
-    return np.maximum(next_percent - prev_percent, 0.0).astype(np.float32)
-
-
-def win_loss(done: np.ndarray, winner: np.ndarray, num_players: int = 2) -> np.ndarray:
-    """``(..., P)``: +1 for the winner and -1 for the others of games that just ended, else 0."""
-    players = np.arange(num_players)
-    won = (winner[..., None] == players) & done[..., None]
-    lost = (winner[..., None] != players) & (winner[..., None] >= 0) & done[..., None]
-    return won.astype(np.float32) - lost.astype(np.float32)
 
 
 def shaped(
@@ -66,24 +59,37 @@ def shaped(
     done: np.ndarray | None = None,
     winner: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Per-player rewards ``(..., 2)`` from stocks and percent arrays of shape ``(..., 2)``."""
-    return from_changes(
-        stocks_lost(prev_stocks, next_stocks), damage_taken(prev_percent, next_percent), config, done, winner
-    )
+    """Per-player rewards ``(..., 2)`` from stocks and percent arrays of shape ``(..., 2)``.
+
+    The same compiled code as the envs' (:mod:`melee_envs.scoring`); the win term is added
+    where ``done`` (with ``winner`` the winning player, -1 for a draw).
+    """
+    arrays = np.broadcast_arrays(
+        np.asarray(prev_stocks, np.int64), np.asarray(prev_percent, np.float64),
+        np.asarray(next_stocks, np.int64), np.asarray(next_percent, np.float64),
+    )  # fmt: skip
+    shape = arrays[0].shape
+    if shape[-1:] != (2,):
+        raise ValueError(f"stocks and percent must have a last axis of 2 players; got shape {shape}")
+    flat = [np.ascontiguousarray(a.reshape(-1, 2)) for a in arrays]
+    batch = shape[:-1]
+    ended = np.zeros(batch, bool) if done is None or winner is None else np.broadcast_to(done, batch)
+    who = np.full(batch, -1, np.int64) if winner is None else np.broadcast_to(winner, batch)
+    out = np.empty((flat[0].shape[0], 2), np.float64)
+    score_changes(
+        *flat, np.ascontiguousarray(ended, bool).reshape(-1), np.ascontiguousarray(who, np.int64).reshape(-1),
+        config.weights.astype(np.float64), out,
+    )  # fmt: skip
+    return out.reshape(shape).astype(np.float32)
 
 
-def from_changes(
-    lost: np.ndarray,
-    damage: np.ndarray,
-    config: RewardConfig,
-    done: np.ndarray | None = None,
-    winner: np.ndarray | None = None,
-) -> np.ndarray:
-    """Per-player rewards ``(..., 2)`` from each player's stocks lost and damage taken."""
-    out = config.stock_weight * (lost[..., ::-1] - lost) + config.damage_weight * (damage[..., ::-1] - damage)
-    if config.win_weight and done is not None and winner is not None:
-        out = out + config.win_weight * win_loss(done, winner, lost.shape[-1])
-    return out.astype(np.float32)
+def win_loss(done: np.ndarray, winner: np.ndarray, num_players: int = 2) -> np.ndarray:
+    """``(..., 2)``: +1 for the winner and -1 for the loser of games that just ended, else 0."""
+    if num_players != 2:
+        raise ValueError(f"rewards are defined for 1v1 games; got num_players={num_players}")
+    batch = np.broadcast(np.asarray(done), np.asarray(winner)).shape
+    zeros = np.zeros(batch + (2,))
+    return shaped(zeros, zeros, zeros, zeros, RewardConfig.sparse(), done, winner)
 
 
 def reward(

@@ -14,7 +14,8 @@ from melee_envs.data.actions import name_of
 from melee_envs.data.characters import get as get_character
 from melee_envs.data.stages import get as get_stage
 from melee_envs.obs import ObsConfig, ObservationEncoder
-from melee_envs.rewards import RewardConfig, damage_taken, from_changes, stocks_lost
+from melee_envs.rewards import RewardConfig
+from melee_envs.scoring import NUM_STATS, episode_info, score_step
 
 #: The info key of a game's statistics (``info["episode"]`` belongs to Gymnasium's and SB3's
 #: episode-statistics wrappers).
@@ -163,9 +164,10 @@ class Game:
         self.obs = self.encoder.allocate(2)
         self.actions = np.broadcast_to(self.codec.noop(), (1, 2, ACTION_SIZE)).copy()
         self._observers = observers
-        self._prev_stocks = np.zeros(2, np.int32)
-        self._prev_percent = np.zeros(2, np.float32)
-        self._stats = np.zeros((2, 2), np.float32)  # [player, (damage taken, stocks lost)]
+        self._prev_stocks = np.zeros((1, 2), np.int32)
+        self._prev_percent = np.zeros((1, 2), np.float32)
+        self._stats = np.zeros((1, 2, NUM_STATS), np.float32)  # see melee_envs.scoring
+        self._weights = config.reward.weights
         self.reward = np.zeros(2, np.float32)
         self.step_reward = np.zeros(2, np.float32)  # summed over a play() call's frames
         self._ring = np.broadcast_to(self.codec.noop(), (delay + 1, len(self._delayed), ACTION_SIZE)).copy()
@@ -183,8 +185,8 @@ class Game:
 
     def reset(self, seed: int | None) -> None:
         state = self.backend.reset(seed)
-        self._prev_stocks[:] = state.players.stocks[0]
-        self._prev_percent[:] = state.players.percent[0]
+        self._prev_stocks[0] = state.players.stocks[0]
+        self._prev_percent[0] = state.players.percent[0]
         self._stats[:] = 0
         self._ring[:] = self.codec.noop()
         self._slot = 0
@@ -211,35 +213,20 @@ class Game:
 
     def step(self) -> bool:
         """Step with ``self.actions``; fills ``obs`` and ``reward``; returns whether the game ended."""
-        state = self.backend.step(self.actions, checked=True)
-        stocks, percent = state.players.stocks[0], state.players.percent[0]
-        done = bool(self.backend.done[0])
-        damage = damage_taken(self._prev_percent, percent)
-        lost = stocks_lost(self._prev_stocks, stocks)
-        self.reward[:] = from_changes(lost, damage, self.config.reward, self.backend.done[0], self.backend.winner[0])
-        self._stats[:, 0] += damage
-        self._stats[:, 1] += lost
-        self._prev_stocks[:] = stocks
-        self._prev_percent[:] = percent
+        self.backend.step(self.actions, checked=True)
+        b, p = self.backend, self.backend.packed
+        score_step(p.pi, p.pf, b.done, b.winner, self._prev_stocks, self._prev_percent, self._stats, self._weights,
+                   self.reward)  # fmt: skip
         self._encode()
-        return done
+        return bool(b.done[0])
 
     def episode_stats(self, player: int) -> dict[str, Any]:
         """Per-episode numbers from ``player``'s side (put into ``info`` at the episode's end)."""
         state = self.backend.state
-        other = 1 - player
-        winner = int(self.backend.winner[0])
-        return {
-            "frames": int(state.frame[0]),
-            "won": winner == player,
-            "draw": winner < 0,
-            "stocks": int(state.players.stocks[0, player]),
-            "opponent_stocks": int(state.players.stocks[0, other]),
-            "stocks_taken": int(self._stats[other, 1]),
-            "stocks_lost": int(self._stats[player, 1]),
-            "damage_dealt": float(self._stats[other, 0]),
-            "damage_taken": float(self._stats[player, 0]),
-        }
+        info = episode_info(
+            self.backend.winner[:1], state.frame[:1], state.players.stocks[:1], self._stats, np.array([player])
+        )
+        return {k: v[0].item() for k, v in info.items()}
 
     def render(self) -> str | np.ndarray | None:
         """A text frame in ``"ansi"`` mode, an RGB image in ``"rgb_array"`` mode, a window in

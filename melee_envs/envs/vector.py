@@ -42,6 +42,7 @@ from melee_envs.envs.game import (
 )
 from melee_envs.obs import ObservationEncoder
 from melee_envs.opponents import make_opponent
+from melee_envs.scoring import NUM_STATS, episode_info
 from melee_envs.threads import choose_layer, chunk_games, pick_threads
 
 MODES = ("opponent", "self_play")
@@ -222,10 +223,10 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
         self._ended_winner = np.zeros(n, np.int32)
         self._ended_frames = np.zeros(n, np.int32)
         self._ended_stocks = np.zeros((n, 2), np.int32)
-        self._ep_damage = np.zeros((n, 2), np.float32)
-        self._ended_damage = np.zeros((n, 2), np.float32)
+        self._ep_stats = np.zeros((n, 2, NUM_STATS), np.float32)
+        self._ended_stats = np.zeros((n, 2, NUM_STATS), np.float32)
         r = self.config.reward
-        self._weights = np.array([r.stock_weight, r.damage_weight, r.win_weight], np.float32)
+        self._weights = r.weights
         if str(self.config.stage).lower() == "random":
             self._stage_pool = np.array([s.internal_id for s in stages.stages().values()], np.int32)
         else:
@@ -303,9 +304,9 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
                 (self._act, b._stick, b._shoulder, b._T),
                 (self._steps, b._chars),
                 (self._start, self._stage_pool),
-                (self._episodes, self._prev_stocks, self._prev_pct, self._ep_damage, self._weights),
+                (self._episodes, self._prev_stocks, self._prev_pct, self._ep_stats, self._weights),
                 (self._rewards, self._terminated, self._truncated, self._ended_winner, self._ended_frames,
-                 self._ended_stocks, self._ended_damage, self._obs, self._final_obs, p.ji, p.jf, p.jb, *self._enc),
+                 self._ended_stocks, self._ended_stats, self._obs, self._final_obs, p.ji, p.jf, p.jb, *self._enc),
             )  # fmt: skip
         games, tables, counters, starts, rewards, outputs = self._bound
         args = (
@@ -402,20 +403,11 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
         """``{"melee": per-row statistics of the games that ended (with ``_`` masks), "_melee": ended}``."""
         games = np.arange(self.num_envs) // self.rows_per_game
         ego = np.arange(self.num_envs) % self.rows_per_game
-        winner = self._ended_winner[games]
-        stocks = self._ended_stocks[games, ego]
-        opp = self._ended_stocks[games, 1 - ego]
-        stats = {
-            "won": (winner == ego) & ended,
-            "draw": (winner < 0) & ended,
-            "frames": np.where(ended, self._ended_frames[games], 0),
-            "stocks": np.where(ended, stocks, 0),
-            "opponent_stocks": np.where(ended, opp, 0),
-            "stocks_lost": np.where(ended, self.config.stocks - stocks, 0),
-            "stocks_taken": np.where(ended, self.config.stocks - opp, 0),
-            "damage_dealt": np.where(ended, self._ended_damage[games, 1 - ego], 0.0),
-            "damage_taken": np.where(ended, self._ended_damage[games, ego], 0.0),
-        }
+        info = episode_info(
+            self._ended_winner[games], self._ended_frames[games], self._ended_stocks[games],
+            self._ended_stats[games], ego,
+        )  # fmt: skip
+        stats = {k: np.where(ended, v, np.zeros_like(v)) for k, v in info.items()}
         stats.update({f"_{k}": ended for k in list(stats)})
         return {INFO_KEY: stats, f"_{INFO_KEY}": ended.copy()}
 

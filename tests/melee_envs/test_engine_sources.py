@@ -23,15 +23,18 @@ def test_editing_any_engine_file_changes_the_salt(tmp_path):
     assert source_salt(folder=copy) == base
 
 
-def test_the_vector_kernel_salt_covers_the_engine_the_encoder_and_the_codec(tmp_path):
-    import melee_envs.controller
+def test_the_salts_cover_what_the_engine_and_the_vector_kernel_compile_in(tmp_path):
     import melee_envs.obs
+    from melee_envs.backends.mock.engine.sources import DEPENDENCIES
 
-    extra = (melee_envs.obs.__file__, melee_envs.controller.__file__, batch.__file__)
-    assert batch.SALT == source_salt(*extra)
-    edited = tmp_path / "controller.py"
-    edited.write_bytes(Path(melee_envs.controller.__file__).read_bytes() + b"\n# edited\n")
-    assert source_salt(melee_envs.obs.__file__, edited, batch.__file__) != batch.SALT
+    # The engine freezes state columns, the action layout, the winner rule and move ids.
+    assert {p.name for p in DEPENDENCIES} >= {"state.py", "controller.py", "scoring.py", "moves.py", "moves.csv"}
+    assert all(p.is_file() for p in DEPENDENCIES)
+    # The vector kernel adds the encoder and its own file.
+    assert batch.SALT == source_salt(melee_envs.obs.__file__, batch.__file__)
+    edited = tmp_path / "obs.py"
+    edited.write_bytes(Path(melee_envs.obs.__file__).read_bytes() + b"\n# edited\n")
+    assert source_salt(edited, batch.__file__) != batch.SALT
 
 
 def test_only_salted_entry_points_are_cached():
@@ -44,8 +47,8 @@ def test_only_salted_entry_points_are_cached():
 
 
 def test_engine_modules_stay_small_and_import_downwards():
-    order = ["tables", "schema", "rules", "states", "controls", "physics", "combat", "movement", "lifecycle", "player", "frame"]
-    order += ["sources", "entries"]
+    order = ["tables", "schema", "rules", "states", "controls", "physics", "combat", "movement", "lifecycle"]
+    order += ["player", "frame", "sources", "entries"]
     for path in sorted(ENGINE_DIR.glob("*.py")):
         assert len(path.read_text().splitlines()) < 300, path.name
         if path.stem == "__init__":

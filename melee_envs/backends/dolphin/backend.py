@@ -26,6 +26,7 @@ from melee_envs.backends.dolphin.convert import Converter
 from melee_envs.backends.dolphin.pad import Pad
 from melee_envs.controller import ACTION_SIZE, ControllerCodec
 from melee_envs.data import characters, stages
+from melee_envs.scoring import decide_winner
 from melee_envs.state import GameState, PackedState
 
 
@@ -292,12 +293,7 @@ class DolphinBackend:
 
     def _finish(self) -> None:
         self.done[:] = True
-        stocks = self.packed.pi[0, :, 0, 2]
-        percent = self.packed.pf[0, :, 0, 2]
-        if stocks[0] != stocks[1]:
-            self.winner[:] = int(np.argmax(stocks))
-        elif percent[0] != percent[1]:
-            self.winner[:] = int(np.argmin(percent))
+        self.winner[:] = decide_winner(self.packed.pi, self.packed.pf, 0)
 
     def close(self) -> None:
         """Stop Dolphin and release the pipes (safe to call twice)."""

@@ -17,15 +17,16 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from melee_envs import controller as _controller, obs as _obs
+from melee_envs import obs as _obs
 from melee_envs.backends.mock import engine
-from melee_envs.backends.mock.engine.schema import P_PCT, P_STOCKS
+from melee_envs.backends.mock.engine.schema import P_STOCKS
 from melee_envs.controller import mirror_stick_x
 from melee_envs.obs import clip_rows, encode_row
+from melee_envs.scoring import NUM_STATS, score_frame, start_scoring, win_reward
 
-#: The salt of the drivers below: the engine's files plus the encoder, the codec and this file,
-#: whose code they inline (see :mod:`melee_envs.backends.mock.engine.sources`).
-SALT = engine.source_salt(_obs.__file__, _controller.__file__, __file__)
+#: The salt of the drivers below: the engine's files and dependencies (the codec and the
+#: scoring among them) plus the encoder and this file (see :mod:`melee_envs.compiled`).
+SALT = engine.source_salt(_obs.__file__, __file__)
 
 
 #: Auto-reset modes as the kernel takes them (``gymnasium.vector.AutoresetMode`` by value).
@@ -40,16 +41,13 @@ BLOCK_GAMES = 32
 
 @numba.njit(cache=True, _nrt=False, inline="always")
 def _restart(pi, pf, pb, ei, ef, stage, frame, done, winner, b, T, chars, stocks, start, stage_pool, seed, episodes,
-             prev_stocks, prev_pct, ep_damage, steps):  # fmt: skip
+             prev_stocks, prev_pct, ep_stats, steps):  # fmt: skip
     """Start game ``b``'s next game, its stage and start drawn from ``(seed, b, episode)``."""
     episodes[b] += 1
     stage[b] = stage_pool[engine.mix64(seed, b, 2 * episodes[b]) % np.uint64(stage_pool.shape[0])]
     key = engine.mix64(seed, b, 2 * episodes[b] + 1)
     engine.reset_game(pi, pf, pb, ei, ef, stage, frame, done, winner, b, chars[b], stocks, T, start, key)
-    for p in range(2):
-        prev_stocks[b, p] = stocks
-        prev_pct[b, p] = pf[b, p, 0, P_PCT]
-        ep_damage[b, p] = 0.0
+    start_scoring(pi, pf, b, prev_stocks, prev_pct, ep_stats)
     steps[b] = 0
 
 
@@ -89,7 +87,7 @@ def _make_advance(salt: int):
         episodes,
         prev_stocks,
         prev_pct,
-        ep_damage,
+        ep_stats,
         weights,
         rows_per_game,
         mirror,
@@ -99,7 +97,7 @@ def _make_advance(salt: int):
         ended_winner,
         ended_frames,
         ended_stocks,
-        ended_damage,
+        ended_stats,
         obs,
         final_obs,
         ji,
@@ -155,27 +153,18 @@ def _make_advance(salt: int):
                         pi, pf, pb, ei, ef, stage, frame, done, winner, b, act[b], stick_centres, shoulder_levels, T,
                         time_limit,
                     )  # fmt: skip
-                    s0, s1 = pi[b, 0, 0, P_STOCKS], pi[b, 1, 0, P_STOCKS]
-                    c0, c1 = pf[b, 0, 0, P_PCT], pf[b, 1, 0, P_PCT]
-                    lost0 = max(prev_stocks[b, 0] - s0, 0)
-                    lost1 = max(prev_stocks[b, 1] - s1, 0)
-                    dmg0 = max(c0 - prev_pct[b, 0], 0.0)
-                    dmg1 = max(c1 - prev_pct[b, 1], 0.0)
-                    r0 += weights[0] * (lost1 - lost0) + weights[1] * (dmg1 - dmg0)
-                    r1 += weights[0] * (lost0 - lost1) + weights[1] * (dmg0 - dmg1)
-                    prev_stocks[b, 0], prev_stocks[b, 1] = s0, s1
-                    prev_pct[b, 0], prev_pct[b, 1] = c0, c1
-                    ep_damage[b, 0] += dmg0
-                    ep_damage[b, 1] += dmg1
+                    f0, f1 = score_frame(pi, pf, b, prev_stocks, prev_pct, ep_stats, weights)
+                    r0 += f0
+                    r1 += f1
                     if done[b]:
                         break
                 steps[b] += 1
                 term = done[b]
                 trunc = (not term) and max_steps > 0 and steps[b] >= max_steps
-                if term and winner[b] >= 0:
-                    sign = 1.0 if winner[b] == 0 else -1.0
-                    r0 += weights[2] * sign
-                    r1 -= weights[2] * sign
+                if term:
+                    w0, w1 = win_reward(winner[b], weights)
+                    r0 += w0
+                    r1 += w1
                 for j in range(rows_per_game):
                     r = b * rows_per_game + j
                     rewards[r] = r0 if j == 0 else r1
@@ -186,8 +175,9 @@ def _make_advance(salt: int):
                     ended_frames[b] = frame[b]
                     ended_stocks[b, 0] = pi[b, 0, 0, P_STOCKS]
                     ended_stocks[b, 1] = pi[b, 1, 0, P_STOCKS]
-                    ended_damage[b, 0] = ep_damage[b, 0]
-                    ended_damage[b, 1] = ep_damage[b, 1]
+                    for p in range(2):
+                        for k in range(NUM_STATS):
+                            ended_stats[b, p, k] = ep_stats[b, p, k]
                     events[b] = ENDED
                     if autoreset == SAME_STEP:
                         restart = keep_last = True
@@ -203,7 +193,7 @@ def _make_advance(salt: int):
                 clip_rows(final_obs, b * rows_per_game, (b + 1) * rows_per_game, clip, low, high)
             if restart:
                 _restart(pi, pf, pb, ei, ef, stage, frame, done, winner, b, T, chars, stocks, start, stage_pool,
-                         stage_seed, episodes, prev_stocks, prev_pct, ep_damage, steps)  # fmt: skip
+                         stage_seed, episodes, prev_stocks, prev_pct, ep_stats, steps)  # fmt: skip
                 events[b] |= RESTARTED
             if events[b]:
                 count += 1
@@ -257,7 +247,7 @@ def _make_drivers(salt: int):
         episodes,
         prev_stocks,
         prev_pct,
-        ep_damage,
+        ep_stats,
         weights,
         rows_per_game,
         mirror,
@@ -267,7 +257,7 @@ def _make_drivers(salt: int):
         ended_winner,
         ended_frames,
         ended_stocks,
-        ended_damage,
+        ended_stats,
         obs,
         final_obs,
         ji,
@@ -333,7 +323,7 @@ def _make_drivers(salt: int):
                 episodes,
                 prev_stocks,
                 prev_pct,
-                ep_damage,
+                ep_stats,
                 weights,
                 rows_per_game,
                 mirror,
@@ -343,7 +333,7 @@ def _make_drivers(salt: int):
                 ended_winner,
                 ended_frames,
                 ended_stocks,
-                ended_damage,
+                ended_stats,
                 obs,
                 final_obs,
                 ji,
@@ -395,7 +385,7 @@ def _make_drivers(salt: int):
         episodes,
         prev_stocks,
         prev_pct,
-        ep_damage,
+        ep_stats,
         weights,
         rows_per_game,
         mirror,
@@ -405,7 +395,7 @@ def _make_drivers(salt: int):
         ended_winner,
         ended_frames,
         ended_stocks,
-        ended_damage,
+        ended_stats,
         obs,
         final_obs,
         ji,
@@ -462,7 +452,7 @@ def _make_drivers(salt: int):
                     episodes,
                     prev_stocks,
                     prev_pct,
-                    ep_damage,
+                    ep_stats,
                     weights,
                     rows_per_game,
                     mirror,
@@ -472,7 +462,7 @@ def _make_drivers(salt: int):
                     ended_winner,
                     ended_frames,
                     ended_stocks,
-                    ended_damage,
+                    ended_stats,
                     obs,
                     final_obs,
                     ji,

@@ -74,6 +74,7 @@ from melee_envs.backends.mock.engine.schema import (
     TUMBLING,
 )
 from melee_envs.backends.mock.engine.states import _stop_motion, _track_ledge
+from melee_envs.scoring import winner_of
 
 
 @numba.njit(_nrt=False, inline="always")
@@ -155,19 +156,7 @@ def reset_game(pi, pf, pb, ei, ef, stage, frame, done, winner, b, chars, stocks,
 
 @numba.njit(_nrt=False, inline="always")
 def _decide_winner(pi, pf, b, winner):
-    best = -1
-    tie = False
-    for p in range(pi.shape[1]):
-        if best < 0:
-            best = p
-            continue
-        sp, sb = pi[b, p, 0, P_STOCKS], pi[b, best, 0, P_STOCKS]
-        if sp > sb or (sp == sb and pf[b, p, 0, P_PCT] < pf[b, best, 0, P_PCT]):
-            best = p
-            tie = False
-        elif sp == sb and pf[b, p, 0, P_PCT] == pf[b, best, 0, P_PCT]:
-            tie = True
-    winner[b] = -1 if tie else best
+    winner[b] = winner_of(pi, pf, b)
 
 
 @numba.njit(_nrt=False, inline="always")

@@ -1,28 +1,29 @@
-"""The salt that ties compiled engine code to the engine's source files.
+"""The salt that ties the engine's compiled code to its source files (see :mod:`melee_envs.compiled`).
 
-Numba's on-disk cache checks only the file a cached function is defined in, but the engine's
-kernels inline code and constants from every module of this package. So only the functions
-Python calls are cached, each built in a closure over :data:`SALT` (closure values are part of
-Numba's cache key): editing any engine file changes the salt and recompiles them, instead of
-loading stale machine code. The helpers they call are compiled into them and not cached alone.
+Only the functions Python calls are cached (:mod:`.entries`), each built in a closure over
+:data:`SALT`; the helpers they call are compiled into them and not cached alone, so no helper
+can keep constants from an older version of another module.
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
+from melee_envs.compiled import PACKAGE_DIR, source_salt as _salt
+
 ENGINE_DIR = Path(__file__).resolve().parent
+#: Files outside this package whose functions or constants the engine compiles in: state
+#: columns, the action layout, the winner rule, action ids and the move table's layout.
+DEPENDENCIES = tuple(
+    PACKAGE_DIR / name
+    for name in ("state.py", "controller.py", "scoring.py", "data/actions.py", "data/moves.py", "data/moves.csv")
+)
 
 
 def source_salt(*extra: str | Path, folder: Path = ENGINE_DIR) -> int:
-    """A 32-bit number that changes whenever any ``.py`` file in ``folder`` or in ``extra`` does."""
-    digest = hashlib.sha256()
-    for path in [*sorted(folder.glob("*.py")), *map(Path, extra)]:
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return int.from_bytes(digest.digest()[:4], "little")
+    """A number that changes whenever any ``.py`` file in ``folder``, a dependency or ``extra`` does."""
+    return _salt([*sorted(folder.glob("*.py")), *DEPENDENCIES, *map(Path, extra)])
 
 
-#: The engine's salt (see the module docstring).
+#: The engine's salt.
 SALT = source_salt()

@@ -235,13 +235,17 @@ def warm_start_kwargs(path: str | Path) -> dict[str, Any]:
 
 def warm_start(model: Any, path: str | Path) -> PolicyNetwork:
     """Load the BC checkpoint at ``path`` (folder or file) into an SB3 model built with
-    :class:`~exphil_agents.policies.BackbonePolicy` and :func:`warm_start_kwargs`; returns the
-    loaded network. Mismatches raise a ``ValueError`` naming both sides."""
+    :class:`~exphil_agents.policies.BackbonePolicy` and :func:`warm_start_kwargs` (PPO), or with
+    :class:`~exphil_agents.policies.RecurrentBackbonePolicy` for an LSTM / GRU network
+    (RecurrentPPO; ``cell`` = the backbone's name); returns the loaded network. Mismatches raise
+    a ``ValueError`` naming both sides."""
     path = checkpoint_file(path)
     network = load_checkpoint(path)
     policy = getattr(model, "policy", model)
     if not hasattr(policy, "load_network"):
-        raise ValueError(f"{type(policy).__name__} cannot take a BC checkpoint; use BackbonePolicy")
+        raise ValueError(
+            f"{type(policy).__name__} cannot take a BC checkpoint; use BackbonePolicy or RecurrentBackbonePolicy"
+        )
     try:
         policy.load_network(network)
     except ValueError as exc:

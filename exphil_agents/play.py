@@ -1,7 +1,7 @@
 """``exphil play``: a trained agent on Slippi Dolphin, against the game's CPU or a human.
 
-Loads a checkpoint (a ``PolicyNetwork`` ``.safetensors`` from behavioural cloning, or a PPO /
-RecurrentPPO ``.zip`` with this package's policies), sets up the match through the menus, and
+Loads anything :func:`~exphil_agents.actors.load_actor` reads (a BC checkpoint, a PPO /
+RecurrentPPO ``.zip``, a league snapshot, or a built-in bot), sets up the match through the menus, and
 plays player 0 frame by frame, in real time (``async``: the emulator never waits; late frames
 are counted) or lock-step (``sync``). Prints frames per second and late frames for every game.
 """
@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Literal
-
-from melee_envs.obs import ObsConfig
 
 
 @dataclass(frozen=True)
@@ -20,8 +19,8 @@ class PlayConfig:
     """Play a trained agent on Slippi Dolphin against the game's CPU or a human."""
 
     checkpoint: Path
-    """a BC checkpoint folder or its model.safetensors, or an SB3 .zip (PPO / RecurrentPPO with our
-    policies)."""
+    """a BC checkpoint folder or its model.safetensors, an SB3 .zip (PPO / RecurrentPPO), a league
+    snapshot folder, or a bot name (scripted, scripted:LEVEL, ...)."""
     opponent: Literal["cpu", "human"] = "cpu"
     cpu_level: int = 9
     character: str = "FOX"
@@ -46,61 +45,15 @@ class PlayConfig:
     code from the file: only for files from a source you trust)."""
 
 
-def load_agent(
-    path: Path, delay: int = 0, deterministic: bool = False, allow_pickle: bool = False
-) -> tuple[Any, ObsConfig]:
-    """An :class:`~exphil_agents.agent.Agent` and the ``ObsConfig`` it was trained with (an SB3
-    ``.zip`` is read without unpickling unless ``allow_pickle``; see :mod:`exphil_agents.sb3_files`).
-
-    Raises:
-        FileNotFoundError: no such checkpoint. ValueError: not a checkpoint this package reads.
-    """
-    from exphil_agents.agent import Agent
-
-    path = Path(path)
-    if path.is_dir():  # a BC checkpoint folder (CHECKPOINTS/NAME/best)
-        from exphil_agents.network import checkpoint_file
-
-        path = checkpoint_file(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such checkpoint")
-    if path.suffix == ".safetensors":
-        from exphil_agents.network import load_checkpoint
-
-        network = load_checkpoint(path)
-        return Agent.from_network(network, delay=delay, deterministic=deterministic), network.encoder.obs_config
-    if path.suffix == ".zip":
-        import json
-        import zipfile
-
-        from sb3_contrib import RecurrentPPO
-        from stable_baselines3 import PPO
-
-        from exphil_agents.sb3_files import load_sb3
-
-        try:
-            with zipfile.ZipFile(path) as archive:
-                kwargs = json.loads(archive.read("data")).get("policy_kwargs") or {}
-        except (zipfile.BadZipFile, KeyError, ValueError):
-            raise ValueError(f"{path}: not a stable-baselines3 model archive") from None
-        if not isinstance(kwargs, dict) or not ({"cell", "backbone"} & set(kwargs)):
-            raise ValueError(
-                f"{path}: not a model with this package's policies (BackbonePolicy / RecurrentBackbonePolicy)"
-            )
-        recurrent = "cell" in kwargs
-        model = load_sb3(RecurrentPPO if recurrent else PPO, path, device="cpu", allow_pickle=allow_pickle)
-        obs = getattr(model.policy, "obs_config", None)
-        agent = Agent.from_sb3(model, delay=delay, deterministic=deterministic)
-        return agent, ObsConfig.from_dict(obs) if obs else ObsConfig()
-    raise ValueError(f"{path}: expected a .safetensors (PolicyNetwork) or .zip (SB3) checkpoint")
-
-
 def main(config: PlayConfig) -> list[Any]:
+    from exphil_agents.actors import CpuActor, load_actor
     from melee_envs.backends.dolphin import DolphinBackend, DolphinConfig
-    from melee_envs.backends.dolphin.runners import agent_policy, run_async, run_sync
+    from melee_envs.backends.dolphin.runners import run_async, run_sync
+    from melee_envs.opponents import is_bot
 
-    if not Path(config.checkpoint).exists():
-        raise FileNotFoundError(f"{config.checkpoint}: no such checkpoint")
+    spec = str(config.checkpoint)
+    if not (is_bot(spec) or spec.startswith("cpu:") or Path(spec).exists()):
+        raise FileNotFoundError(f"{spec}: no such checkpoint")
     dolphin = DolphinConfig(
         dolphin_path=config.dolphin_path,
         iso_path=config.iso_path,
@@ -113,14 +66,18 @@ def main(config: PlayConfig) -> list[Any]:
         headless=config.headless,
         blocking_input=config.mode == "sync",
     ).resolved()  # paths and names checked before anything loads (--dolphin-path / --iso-path)
-    agent, obs_config = load_agent(config.checkpoint, config.delay, config.deterministic, config.allow_pickle)
-    agent.warmup()
-    backend = DolphinBackend(dolphin)
-    policy = agent_policy(agent, 0, obs_config)
+    actor = load_actor(
+        config.checkpoint, config.deterministic, allow_pickle=config.allow_pickle, delay=config.delay,
+        env_controller=False,
+    )  # fmt: skip
+    if isinstance(actor, CpuActor):
+        raise ValueError(f"{config.checkpoint}: the game's CPU plays through --opponent cpu, not as the agent")
+    backend = DolphinBackend(dolphin, codec=getattr(actor, "codec", None))  # the network's own stick buckets
+    policy = actor_policy(actor, backend.codec)
     results = []
     try:
         for game in range(config.games):
-            agent.reset()
+            actor.reset(1)
             stats = (run_async if config.mode == "async" else run_sync)(backend, policy)
             print(f"game {game + 1}: {stats.summary()}")
             results.append(stats)
@@ -129,4 +86,25 @@ def main(config: PlayConfig) -> list[Any]:
     return results
 
 
-__all__ = ["PlayConfig", "load_agent", "main"]
+def actor_policy(actor: Any, codec: Any) -> Any:
+    """A Dolphin runner's policy (``GameState -> actions (2, ACTION_SIZE)``) that plays player 0
+    with ``actor`` (the other port's row is neutral and ignored). The first call allocates, so
+    it is made once here on a blank state."""
+    import numpy as np
+
+    from melee_envs.state import PackedState
+
+    noop = np.stack([codec.noop()] * 2)
+
+    def policy(state: Any) -> np.ndarray:
+        view = SimpleNamespace(state=state, packed=PackedState.from_state(state))
+        actions = noop.copy()
+        actions[0] = actor.act(view, 0)[0]
+        return actions
+
+    policy(PackedState((1,), 2).view())
+    actor.reset(1)
+    return policy
+
+
+__all__ = ["PlayConfig", "actor_policy", "main"]

@@ -4,9 +4,9 @@
   extractor runs :class:`~exphil_agents.encoder.InputEncoder` and any backbone over the frames of
   an observation. Temporal backbones see a window of recent frames that :func:`frame_window`
   stacks (``Box(window, F)``); with plain observations they see one frame.
-* :class:`RecurrentBackbonePolicy` (``sb3_contrib.RecurrentPPO``): the input encoder then an LSTM
-  or a GRU carried across steps. RecurrentPPO stores ``(h, c)`` per layer; a GRU's state is
-  stored as ``(h, zeros)``.
+* :class:`RecurrentBackbonePolicy` (``sb3_contrib.RecurrentPPO``): the input encoder then this
+  package's LSTM or GRU backbone carried across steps. RecurrentPPO stores ``(h, c)`` per layer;
+  a GRU's state is stored as ``(h, zeros)``. Both policies take BC weights (``load_network``).
 
 Both take their architecture as plain ``policy_kwargs`` (names and dicts), so ``model.save`` /
 ``PPO.load`` rebuild them.
@@ -115,32 +115,8 @@ class BackbonePolicy(ActorCriticPolicy):
         Raises:
             ValueError: naming what differs (backbone, its config, observation layout, head).
         """
-        problems = []
-        if network.head_kind != "independent":
-            problems.append(f"head: network has {network.head_kind!r}, PPO needs 'independent'")
-        if network.backbone.name != self.backbone_name:
-            problems.append(f"backbone: network has {network.backbone.name!r}, policy has {self.backbone_name!r}")
         extractor = self.features_extractor
-        if not self.share_features_extractor:
-            problems.append("the policy must share its features extractor (share_features_extractor=True)")
-        elif network.spec["backbone_config"] != extractor.backbone.config.__dict__:
-            problems.append(
-                f"backbone_config: network has {network.spec['backbone_config']}, "
-                f"policy has {extractor.backbone.config.__dict__}"
-            )
-        if network.encoder.obs_size != extractor.encoder.obs_size or network.spec["obs_config"] != (
-            extractor.encoder.obs_config.__dict__
-        ):
-            problems.append("observation layout differs (pass the BC dataset's ObsConfig as obs_config)")
-        if list(network.nvec) != list(self.action_space.nvec):
-            problems.append(f"action space: network {list(network.nvec)}, policy {self.action_space.nvec.tolist()}")
-        if self.net_arch and (self.net_arch.get("pi") if isinstance(self.net_arch, dict) else self.net_arch):
-            problems.append("net_arch must be empty (the backbone's output feeds the action head directly)")
-        if problems:
-            raise ValueError("cannot load the network into this policy: " + "; ".join(problems))
-        extractor.encoder.load_state_dict(network.encoder.state_dict())
-        extractor.backbone.load_state_dict(network.backbone.state_dict())
-        self.action_net.load_state_dict(network.head.linear.state_dict())
+        _load_network(self, network, extractor.encoder, extractor.backbone, self.backbone_name)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
@@ -170,10 +146,14 @@ class EncoderExtractor(BaseFeaturesExtractor):
 class RecurrentBackbonePolicy(RecurrentActorCriticPolicy):
     """``RecurrentPPO(RecurrentBackbonePolicy, env, policy_kwargs={"cell": "gru"})``.
 
+    The actor's (and the critic's) recurrent layer is this package's LSTM / GRU backbone, the
+    same module behavioural cloning trains, so a BC network warm-starts it (:meth:`load_network`).
+
     Args:
-        cell: ``"lstm"`` or ``"gru"``.
+        cell: ``"lstm"`` or ``"gru"`` (the backbone's name).
+        backbone_config: ``{"hidden": ..., "layers": ...}``; by default RecurrentPPO's own
+            ``lstm_hidden_size`` / ``n_lstm_layers`` (256, 1).
         obs_config, embed: as for :class:`BackbonePolicy`.
-        lstm_hidden_size, n_lstm_layers, ...: RecurrentPPO's own options (used for either cell).
     """
 
     def __init__(
@@ -182,6 +162,7 @@ class RecurrentBackbonePolicy(RecurrentActorCriticPolicy):
         action_space: spaces.Space,
         lr_schedule: Any,
         cell: str = "gru",
+        backbone_config: dict[str, Any] | None = None,
         obs_config: dict[str, Any] | None = None,
         embed: dict[str, Any] | None = None,
         **kwargs: Any,
@@ -189,20 +170,21 @@ class RecurrentBackbonePolicy(RecurrentActorCriticPolicy):
         if cell not in ("lstm", "gru"):
             raise ValueError(f"cell must be 'lstm' or 'gru'; got {cell!r}")
         self.cell = cell
+        config = dict(backbone_config or {})
+        config.setdefault("hidden", kwargs.get("lstm_hidden_size", 256))
+        config.setdefault("layers", kwargs.get("n_lstm_layers", 1))
+        kwargs["lstm_hidden_size"], kwargs["n_lstm_layers"] = config["hidden"], config["layers"]
+        self.backbone_config = config
         self.obs_config = dict(obs_config or {})
         self.embed = dict(embed or {})
+        kwargs.setdefault("net_arch", [])
         kwargs["features_extractor_class"] = EncoderExtractor
         kwargs["features_extractor_kwargs"] = {"obs_config": self.obs_config, "embed": self.embed}
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)
-        if cell == "gru":
-            self.lstm_actor = self._gru_like(self.lstm_actor)
-            if self.lstm_critic is not None:
-                self.lstm_critic = self._gru_like(self.lstm_critic)
-            self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
-
-    @staticmethod
-    def _gru_like(lstm: nn.LSTM) -> nn.GRU:
-        return nn.GRU(lstm.input_size, lstm.hidden_size, num_layers=lstm.num_layers)
+        self.lstm_actor = make_backbone(cell, self.features_dim, config)
+        if self.lstm_critic is not None:
+            self.lstm_critic = make_backbone(cell, self.features_dim, config)
+        self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
 
     @staticmethod
     def _process_sequence(
@@ -211,24 +193,67 @@ class RecurrentBackbonePolicy(RecurrentActorCriticPolicy):
         episode_starts: torch.Tensor,
         lstm: nn.Module,
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-        if isinstance(lstm, nn.LSTM):
-            return RecurrentActorCriticPolicy._process_sequence(features, lstm_states, episode_starts, lstm)
-        # GRU: the state travels as (h, zeros) in RecurrentPPO's (h, c) slots.
+        """RecurrentPPO's sequences through the backbone. RecurrentPPO keeps ``(h, c)`` as
+        ``(layers, sequences, hidden)``; the backbone's state is batch-first, and a GRU's state
+        travels as ``(h, zeros)``."""
         n_seq = lstm_states[0].shape[1]
-        seq = features.reshape((n_seq, -1, lstm.input_size)).swapaxes(0, 1)
-        starts = episode_starts.reshape((n_seq, -1)).swapaxes(0, 1)
-        h = lstm_states[0]
-        if torch.all(starts == 0.0):
-            out, h = lstm(seq, h)
-        else:
-            outs = []
-            for x, start in zip(seq, starts, strict=True):
-                y, h = lstm(x.unsqueeze(0), (1.0 - start).view(1, n_seq, 1) * h)
-                outs.append(y)
-            out = torch.cat(outs)
-        return torch.flatten(out.transpose(0, 1), start_dim=0, end_dim=1), (h, torch.zeros_like(h))
+        x = features.reshape(n_seq, -1, lstm.input_size)
+        starts = episode_starts.reshape(n_seq, -1)
+        state = tuple(s.transpose(0, 1) for s in lstm_states[: 2 if lstm.cell == "lstm" else 1])
+        out, state = lstm(x, state, starts)
+        h = state[0].transpose(0, 1).contiguous()
+        c = state[1].transpose(0, 1).contiguous() if lstm.cell == "lstm" else torch.zeros_like(h)
+        return torch.flatten(out, start_dim=0, end_dim=1), (h, c)
+
+    def load_network(self, network: Any) -> None:
+        """Copy a recurrent :class:`~exphil_agents.network.PolicyNetwork` (BC with backbone
+        ``lstm`` / ``gru``) into this policy: input encoder, recurrent backbone (the actor's),
+        independent head. The critic is left as it is.
+
+        Raises:
+            ValueError: naming what differs.
+        """
+        extractor = self.pi_features_extractor
+        _load_network(self, network, extractor.encoder, self.lstm_actor, self.cell)
+
+    def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
+        """Also reads archives saved when the recurrent layer was a bare ``nn.LSTM`` / ``nn.GRU``
+        (``lstm_actor.weight_ih_l0``, now ``lstm_actor.blocks.0.rnn.weight_ih_l0``)."""
+        renamed = {}
+        for key, value in state_dict.items():
+            head, _, rest = key.partition(".")
+            old = head in ("lstm_actor", "lstm_critic") and rest.startswith(("weight_", "bias_"))
+            renamed[f"{head}.blocks.0.rnn.{rest}" if old else key] = value
+        return super().load_state_dict(renamed, strict=strict, assign=assign)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
-        data.update(cell=self.cell, obs_config=self.obs_config, embed=self.embed)
+        data.update(cell=self.cell, backbone_config=self.backbone_config, obs_config=self.obs_config, embed=self.embed)
         return data
+
+
+def _load_network(policy: Any, network: Any, encoder: nn.Module, backbone: nn.Module, backbone_name: str) -> None:
+    """Check that ``network`` fits ``policy`` and copy its encoder, backbone and head in."""
+    problems = []
+    if network.head_kind != "independent":
+        problems.append(f"head: network has {network.head_kind!r}, PPO needs 'independent'")
+    if network.backbone.name != backbone_name:
+        problems.append(f"backbone: network has {network.backbone.name!r}, policy has {backbone_name!r}")
+    if not policy.share_features_extractor:
+        problems.append("the policy must share its features extractor (share_features_extractor=True)")
+    elif network.spec["backbone_config"] != backbone.config.__dict__:
+        problems.append(
+            f"backbone_config: network has {network.spec['backbone_config']}, policy has {backbone.config.__dict__}"
+        )
+    if network.encoder.obs_size != encoder.obs_size or network.spec["obs_config"] != encoder.obs_config.__dict__:
+        problems.append("observation layout differs (pass the BC dataset's ObsConfig as obs_config)")
+    if list(network.nvec) != list(policy.action_space.nvec):
+        problems.append(f"action space: network {list(network.nvec)}, policy {policy.action_space.nvec.tolist()}")
+    arch = policy.net_arch
+    if arch and (arch.get("pi") if isinstance(arch, dict) else arch):
+        problems.append("net_arch must be empty (the backbone's output feeds the action head directly)")
+    if problems:
+        raise ValueError("cannot load the network into this policy: " + "; ".join(problems))
+    encoder.load_state_dict(network.encoder.state_dict())
+    backbone.load_state_dict(network.backbone.state_dict())
+    policy.action_net.load_state_dict(network.head.linear.state_dict())

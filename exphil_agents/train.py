@@ -198,6 +198,17 @@ def _warm_started(cfg: TrainConfig, env: dict[str, Any], common: dict[str, Any])
     policy = warm_start_kwargs(cfg.init_from)
     if cfg.backbone not in (None, policy["backbone"]):
         raise ValueError(f"--backbone {cfg.backbone!r} but {cfg.init_from} holds a {policy['backbone']!r} network")
+    if cfg.recurrent:  # RecurrentPPO on the network's own LSTM / GRU backbone
+        from sb3_contrib import RecurrentPPO
+
+        from exphil_agents.policies import RecurrentBackbonePolicy
+
+        if policy["backbone"] not in ("lstm", "gru"):
+            raise ValueError(f"--recurrent needs an lstm or gru network; {cfg.init_from} holds {policy['backbone']!r}")
+        policy["cell"] = policy.pop("backbone")
+        model = RecurrentPPO(RecurrentBackbonePolicy, make_vec_env("Melee-v0", **env), policy_kwargs=policy, **common)
+        warm_start(model, cfg.init_from)
+        return model
     window = 1 if policy["backbone"] == "mlp" else cfg.window
     venv = make_vec_env("Melee-v0", wrapper_class=frame_window, wrapper_kwargs={"window": window}, **env)
     model = PPO(BackbonePolicy, venv, policy_kwargs=policy, **common)

@@ -77,8 +77,17 @@ class LSTMBackbone(Backbone):
 
     @property
     def rnn(self) -> nn.Module:
-        """The ``nn.LSTM`` / ``nn.GRU`` (what RecurrentPPO's policy calls ``lstm_actor``)."""
+        """The ``nn.LSTM`` / ``nn.GRU`` inside."""
         return self.blocks[0].rnn
+
+    @property
+    def num_layers(self) -> int:
+        """As ``nn.LSTM`` names it (RecurrentPPO sizes its state buffers from these two)."""
+        return self.config.layers
+
+    @property
+    def hidden_size(self) -> int:
+        return self.config.hidden
 
 
 class GRUBackbone(LSTMBackbone):

@@ -46,7 +46,7 @@ def _snapshots(folder: Path, count: int) -> list[str]:
 def _env_rate(cfg: LeagueBenchConfig, snapshots: list[str]) -> float:
     import numpy as np
 
-    from exphil_agents.league.players import load_player
+    from exphil_agents.actors import load_actor
     from exphil_agents.league.selfplay import LeagueVecEnv
 
     pool = ["idle", "scripted:1", "scripted:5", "scripted", *snapshots]
@@ -54,7 +54,7 @@ def _env_rate(cfg: LeagueBenchConfig, snapshots: list[str]) -> float:
     env = LeagueVecEnv(
         cfg.games,
         sample_opponent=lambda _b: pool[int(rng.integers(len(pool)))],
-        resolve=load_player,
+        resolve=load_actor,
         seed=cfg.seed,
         time_limit_minutes=cfg.time_limit_minutes,
         frame_skip=4,
@@ -73,8 +73,8 @@ def main(cfg: LeagueBenchConfig) -> dict[str, Any]:
     from rich.console import Console
     from rich.table import Table
 
+    from exphil_agents.actors import load_actor
     from exphil_agents.league.matches import GameSettings, play_round
-    from exphil_agents.league.players import load_player
     from exphil_agents.league.tournament import round_robin
 
     console = Console(width=120)
@@ -92,7 +92,7 @@ def main(cfg: LeagueBenchConfig) -> dict[str, Any]:
         console.print(table)
 
         specs = ["idle", "scripted:1", "scripted", *snapshots[: cfg.tournament_networks]]
-        players = [load_player(s) for s in specs]
+        players = [load_actor(s) for s in specs]
         pairs = round_robin(len(specs))
         settings = GameSettings(time_limit_minutes=cfg.time_limit_minutes)
         timings = {}

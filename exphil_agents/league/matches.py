@@ -57,7 +57,7 @@ def play_round(
     over all its unfinished games (both ports); each bot runs as one instance per port (a bot's
     timing counts its own calls). Returns the game records of every pairing, scores from ``i``'s
     side."""
-    from exphil_agents.league.players import BotPlayer, NetPlayer
+    from exphil_agents.actors import BotActor, NetActor
     from melee_envs.backends.mock import MockBackend, MockConfig
 
     blocks = []  # (pairing, order, first row, count)
@@ -87,7 +87,7 @@ def play_round(
         mine = np.flatnonzero(port_of[e] >= 0)
         if not len(mine):
             continue
-        if isinstance(player, NetPlayer):
+        if isinstance(player, NetActor):
             player.seed(seed)
             player.reset(len(mine))
             actors.append((player, mine, port_of[e, mine]))
@@ -95,14 +95,14 @@ def play_round(
         for port in (0, 1):
             on_port = mine[port_of[e, mine] == port]
             if len(on_port):
-                bot = BotPlayer(player.name, seed + port) if isinstance(player, BotPlayer) else player
+                bot = BotActor(player.name, seed + port) if isinstance(player, BotActor) else player
                 bot.seed(seed + port)
                 actors.append((bot, on_port, np.full(len(on_port), port)))
     actions = np.broadcast_to(backend.codec.noop().astype(np.int64), (rows, 2, ACTION_SIZE)).copy()
     while not backend.done.all():
         live = ~backend.done
         for player, mine, ports in actors:
-            if not isinstance(player, NetPlayer):
+            if not isinstance(player, NetActor):
                 actions[mine, ports[0]] = player.act(backend, int(ports[0]))[mine]
                 continue
             # Finished games need no forward pass (unless the player's state or held actions

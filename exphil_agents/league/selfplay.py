@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from exphil_agents.league.players import ENV_CODEC, BotPlayer, NetPlayer, PlayerError
+from exphil_agents.actors import ENV_CODEC, ActorError, BotActor, NetActor
 from melee_envs.controller import ACTION_SIZE
 from melee_envs.envs.sb3 import MeleeSB3VecEnv, ended_row_info
 from melee_envs.envs.vector import MeleeVectorEnv
@@ -31,11 +31,11 @@ class LeagueVecEnv(MeleeSB3VecEnv):
     Args:
         num_games: games played at once.
         sample_opponent: ``(game_index) -> opponent id``, called when a game starts.
-        resolve: ``(opponent id) -> player`` (a :class:`BotPlayer` or a stateless
-            :class:`NetPlayer`); results are cached (up to ``cache_size`` networks beyond those
+        resolve: ``(opponent id) -> player`` (a :class:`BotActor` or a stateless
+            :class:`NetActor`); results are cached (up to ``cache_size`` networks beyond those
             in play are kept).
         on_unusable: ``(opponent id, error)``, called when a drawn opponent cannot be loaded
-            (a :class:`PlayerError`); another is drawn. Without it the error stops the env.
+            (a :class:`ActorError`); another is drawn. Without it the error stops the env.
         env_kwargs: :class:`MeleeVectorEnv` arguments (characters, stage, stocks, obs, ...).
 
     ``infos[i]`` of a finished game holds ``terminal_observation``, ``melee`` (the game's
@@ -47,7 +47,7 @@ class LeagueVecEnv(MeleeSB3VecEnv):
         self,
         num_games: int,
         sample_opponent: Callable[[int], str],
-        resolve: Callable[[str], BotPlayer | NetPlayer],
+        resolve: Callable[[str], BotActor | NetActor],
         seed: int | None = None,
         cache_size: int = 32,
         on_unusable: Callable[[str, Exception], None] | None = None,
@@ -81,13 +81,13 @@ class LeagueVecEnv(MeleeSB3VecEnv):
             self._players.move_to_end(opponent)
             return self._players[opponent]
         player = self._resolve(opponent)
-        if isinstance(player, NetPlayer) and not player.stateless:
+        if isinstance(player, NetActor) and not player.stateless:
             raise ValueError(f"opponent {opponent!r}: self-play opponents must be feed-forward (window 1)")
         self._players[opponent] = player
         # Least recently used networks go first, never one that a game is playing now.
         in_play = set(self.opponents)
-        idle = [k for k, p in self._players.items() if isinstance(p, NetPlayer) and k not in in_play | {opponent}]
-        excess = sum(isinstance(p, NetPlayer) for p in self._players.values()) - self._cache_size
+        idle = [k for k, p in self._players.items() if isinstance(p, NetActor) and k not in in_play | {opponent}]
+        excess = sum(isinstance(p, NetActor) for p in self._players.values()) - self._cache_size
         for key in idle[: max(excess, 0)]:
             self._players.pop(key)
         return player
@@ -112,7 +112,7 @@ class LeagueVecEnv(MeleeSB3VecEnv):
             opponent = self.sample_opponent(game)
             try:
                 self.player(opponent)
-            except PlayerError as exc:
+            except ActorError as exc:
                 if self._on_unusable is None:
                     raise
                 self._on_unusable(opponent, exc)
@@ -146,7 +146,7 @@ class LeagueVecEnv(MeleeSB3VecEnv):
         for opp, games in groups.items():
             idx = np.asarray(games)
             player = self.player(opp)
-            if isinstance(player, NetPlayer):
+            if isinstance(player, NetActor):
                 out[idx] = player.act_obs(self._opp_obs[idx])
             else:
                 out[idx] = ENV_CODEC.mirror(player.act(self.env.backend, 1)[idx])

@@ -89,17 +89,17 @@ def _kind(player: Any) -> str:
 
 def load_entries(cfg: TournamentConfig) -> tuple[list[Entry], list[dict[str, str]]]:
     """Load every agent; those that fail are returned as ``{"agent", "reason"}``."""
-    from exphil_agents.league.players import PlayerError, load_player
+    from exphil_agents.actors import ActorError, load_actor
 
     entries: list[Entry] = []
     skipped: list[dict[str, str]] = []
     names: set[str] = set()
     for spec in cfg.agents:
         try:
-            player = load_player(spec, cfg.deterministic, cfg.seed, cfg.allow_pickle)
+            player = load_actor(spec, cfg.deterministic, cfg.seed, cfg.allow_pickle)
             if cfg.backend == "mock" and getattr(player, "cpu_level", None):
-                raise PlayerError(f"{spec}: the game's CPU plays only on Dolphin (--backend dolphin)")
-        except PlayerError as exc:
+                raise ActorError(f"{spec}: the game's CPU plays only on Dolphin (--backend dolphin)")
+        except ActorError as exc:
             skipped.append({"agent": spec, "reason": str(exc)})
             continue
         name = _display_name(spec)

@@ -105,7 +105,7 @@ class League:
     """The running league: its state, the learners' models and their envs."""
 
     def __init__(self, cfg: LeagueConfig) -> None:
-        from exphil_agents.league.players import BotPlayer
+        from exphil_agents.actors import BotActor
 
         self.cfg = cfg
         self._check(cfg)
@@ -113,7 +113,7 @@ class League:
         self._drop_future_snapshots()
         self.roles = learner_ids(cfg)
         self.models: dict[str, Any] = {}
-        self._bots = {f"{BOT_PREFIX}{b}": BotPlayer(b, cfg.seed) for b in cfg.bots}
+        self._bots = {f"{BOT_PREFIX}{b}": BotActor(b, cfg.seed) for b in cfg.bots}
         for bot in self._bots:
             self.state.table.add(bot)
 
@@ -178,14 +178,14 @@ class League:
         return st.pick(learner, snaps + list(self._bots), "pfsp", "hard")
 
     def resolve(self, opponent: str) -> Any:
-        from exphil_agents.league.players import load_player, sb3_player
+        from exphil_agents.actors import load_actor, sb3_actor
 
         if opponent in self._bots:
             return self._bots[opponent]
         if opponent.startswith(SELF_PREFIX):
             model = self.models[opponent[len(SELF_PREFIX) :]]
-            return sb3_player(opponent, model.policy, self.obs_config, deterministic=False, live=True)
-        return load_player(self.state.snapshots[opponent]["path"])
+            return sb3_actor(opponent, model.policy, self.obs_config, deterministic=False, live=True)
+        return load_actor(self.state.snapshots[opponent]["path"])
 
     def retire(self, opponent: str, error: Exception) -> None:
         """A snapshot that cannot be loaded (deleted or damaged) leaves the population for good

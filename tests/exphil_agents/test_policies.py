@@ -62,7 +62,8 @@ def test_recurrent_ppo_with_gru_and_lstm(cell, tmp_path):
         RecurrentBackbonePolicy, venv, n_steps=32, batch_size=32, n_epochs=1, seed=0, device="cpu", policy_kwargs=kwargs
     )
     model.learn(64)
-    assert type(model.policy.lstm_actor).__name__ == cell.upper()
+    # The recurrent layer is the package's backbone of that cell (what BC trains).
+    assert model.policy.lstm_actor.name == cell and type(model.policy.lstm_actor.rnn).__name__ == cell.upper()
     # RecurrentPPO's buffer holds (h, c) per layer; a GRU travels as (h, zeros).
     assert model._last_lstm_states.pi[0].shape == (1, 2, 16)
     if cell == "gru":

@@ -89,7 +89,7 @@ def test_a_crafted_archive_is_refused_and_runs_nothing(archives, tmp_path):
 
 
 def test_tournament_and_play_refuse_a_crafted_archive(archives, tmp_path):
-    from exphil_agents.play import load_agent
+    from exphil_agents.actors import ActorError, load_actor
 
     marker = tmp_path / "ran"
     evil = _with_payload(archives / "ppo.zip", tmp_path / "evil.zip", "surprise", marker)
@@ -98,8 +98,8 @@ def test_tournament_and_play_refuse_a_crafted_archive(archives, tmp_path):
     proc = subprocess.run(cli, capture_output=True, text=True, check=False)
     output = proc.stdout + proc.stderr
     assert "pickled Python objects" in output and "--allow-pickle" in output, output[-2000:]
-    with pytest.raises(UnsafeModelError, match="--allow-pickle"):  # exphil play's loader (Dolphin not needed)
-        load_agent(evil)
+    with pytest.raises(ActorError, match="--allow-pickle"):  # exphil play's loader (Dolphin not needed)
+        load_actor(evil)
     assert not marker.exists()
-    agent, obs_config = load_agent(archives / "ppo.zip")  # an honest archive plays
-    assert obs_config == ObsConfig.learned() and agent.obs_size == 121
+    actor = load_actor(archives / "ppo.zip")  # an honest archive plays
+    assert actor.obs_config == ObsConfig.learned() and actor.encoder.size == 121

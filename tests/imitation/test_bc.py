@@ -173,6 +173,42 @@ def test_bc_checkpoint_warm_starts_ppo_with_the_same_actions(dataset_dir, tmp_pa
         warm_start(other, tmp_path / "run" / "best" / "model.safetensors")
 
 
+def test_a_bc_gru_warm_starts_recurrent_ppo_with_the_same_actions(dataset_dir, tmp_path):
+    """BC -> RecurrentPPO: the policy's recurrent layer is the network's own GRU backbone, so
+    over a run of frames (state carried, a game restarting midway) both choose the same inputs."""
+    import numpy as np
+    from sb3_contrib import RecurrentPPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from exphil_agents.agent import Agent
+    from exphil_agents.network import warm_start, warm_start_kwargs
+    from exphil_agents.policies import RecurrentBackbonePolicy
+
+    trainer = Trainer(dataset_dir, tmp_path / "run", BCConfig(backbone="gru", steps=30, **SMALL))
+    trainer.train()
+    best = tmp_path / "run" / "best"
+    kwargs = warm_start_kwargs(best)
+    kwargs["cell"] = kwargs.pop("backbone")
+    venv = make_vec_env("Melee-v0", n_envs=1, env_kwargs={"obs": kwargs["obs_config"], "opponent": "idle"})
+    model = RecurrentPPO(RecurrentBackbonePolicy, venv, policy_kwargs=kwargs, n_steps=16, batch_size=16, seed=0)
+    network = warm_start(model, best)
+    obs, _ = trainer.val_data.get(12, np.random.default_rng(0))
+    frames = obs[:, 0]
+    agent = Agent.from_network(network, deterministic=True)
+    state, starts = None, np.zeros(1, bool)
+    for t, frame in enumerate(frames):
+        if t == 6:  # a new game: both reset their state
+            agent.reset()
+            starts[:] = True
+        ppo_action, state = model.predict(frame[None], state=state, episode_start=starts, deterministic=True)
+        starts[:] = False
+        np.testing.assert_array_equal(ppo_action[0], agent.act(frame), err_msg=f"frame {t}")
+    lstm_kwargs = {**kwargs, "cell": "lstm"}
+    other = RecurrentPPO(RecurrentBackbonePolicy, venv, policy_kwargs=lstm_kwargs, n_steps=16, batch_size=16)
+    with pytest.raises(ValueError, match="backbone: network has 'gru', policy has 'lstm'"):
+        warm_start(other, best)
+
+
 def _flip_byte(path, at=-100):
     data = bytearray(path.read_bytes())
     data[at] ^= 0xFF

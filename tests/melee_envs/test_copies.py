@@ -107,10 +107,10 @@ def league_opponent(game: int) -> str:
 
 class League(SB3):
     def make(self):
-        from exphil_agents.league.players import BotPlayer
+        from exphil_agents.actors import BotActor
         from exphil_agents.league.selfplay import LeagueVecEnv
 
-        resolve = functools.partial(BotPlayer, seed=3)  # seeded bots: the original is reproducible too
+        resolve = functools.partial(BotActor, seed=3)  # seeded bots: the original is reproducible too
         return LeagueVecEnv(3, sample_opponent=league_opponent, resolve=resolve, seed=1, **SHORT)
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from exphil_agents.league.players import load_player
+from exphil_agents.actors import load_actor
 from exphil_agents.league.population import (
     list_snapshots,
     load_snapshot_policy,
@@ -40,7 +40,7 @@ def test_snapshot_round_trip_acts_identically(tmp_path, policy):
         want = torch.cat([d.logits for d in policy.get_distribution(obs).distribution], -1)
         got = torch.cat([d.logits for d in loaded.get_distribution(obs).distribution], -1)
     torch.testing.assert_close(got, want)
-    player = load_player(folder, deterministic=True)
+    player = load_actor(folder, deterministic=True)
     assert player.act_obs(obs.numpy()).shape == (64, 13)
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from exphil_agents.league.players import BotPlayer, NetPlayer
+from exphil_agents.actors import BotActor, NetActor
 from exphil_agents.league.selfplay import LeagueVecEnv
 from melee_envs.controller import ControllerCodec
 from melee_envs.obs import ObsConfig, ObservationEncoder
@@ -33,8 +33,8 @@ def test_opponents_are_batched_and_drawn_again_for_every_game():
 
     def resolve(name):
         if name.startswith("bot:"):
-            return BotPlayer(name[4:])
-        return NetPlayer(name, recorders[name], ObsConfig())
+            return BotActor(name[4:])
+        return NetActor(name, recorders[name], ObsConfig())
 
     env = _env(["net-a", "net-b", "bot:scripted"], resolve)
     env.reset()
@@ -58,7 +58,7 @@ def test_opponents_are_batched_and_drawn_again_for_every_game():
 
 def test_network_opponents_read_port_2s_mirrored_view():
     recorder = Recorder()
-    env = _env(["net"], lambda name: NetPlayer(name, recorder, ObsConfig()), games=4)
+    env = _env(["net"], lambda name: NetActor(name, recorder, ObsConfig()), games=4)
     env.reset()
     encoder = ObservationEncoder(ObsConfig())
     for _ in range(30):
@@ -71,7 +71,7 @@ def test_network_opponents_read_port_2s_mirrored_view():
 def test_bot_opponents_act_in_world_coordinates(stage):
     """The env flips a bot's stick x so that the kernel's flip for port 2 restores it: the
     scripted bot must beat an idle learner as it does outside the env."""
-    env = _env(["bot:scripted"], lambda name: BotPlayer(name[4:]), games=8, time_limit_minutes=0.5, stage=stage)
+    env = _env(["bot:scripted"], lambda name: BotActor(name[4:]), games=8, time_limit_minutes=0.5, stage=stage)
     env.reset()
     results = []
     while len(results) < 16:
@@ -81,6 +81,6 @@ def test_bot_opponents_act_in_world_coordinates(stage):
 
 
 def test_stateful_opponents_are_refused():
-    env = _env(["rnn"], lambda name: NetPlayer(name, Recorder(), ObsConfig(), stateless=False), games=2)
+    env = _env(["rnn"], lambda name: NetActor(name, Recorder(), ObsConfig(), stateless=False), games=2)
     with pytest.raises(ValueError, match="feed-forward"):
         env.reset()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from exphil_agents.league.players import PlayerError, load_player
+from exphil_agents.actors import ActorError, load_actor
 from exphil_agents.league.tournament import TournamentConfig, run, swiss_round
 
 LADDER = ("scripted", "scripted:5", "scripted:1", "idle", "random")  # strongest first, by design
@@ -87,7 +87,7 @@ def test_incompatible_network_is_skipped(tmp_path):
 
     cartpole = PPO("MlpPolicy", gym.make("CartPole-v1"), n_steps=64, device="cpu")
     cartpole.save(tmp_path / "cartpole.zip")
-    with pytest.raises(PlayerError, match="cartpole.zip"):
-        load_player(tmp_path / "cartpole.zip")
+    with pytest.raises(ActorError, match="cartpole.zip"):
+        load_actor(tmp_path / "cartpole.zip")
     results = _run(tmp_path, ("idle", "random", str(tmp_path / "cartpole.zip")), games=2)
     assert len(results["skipped"]) == 1 and "values per frame" in results["skipped"][0]["reason"]

@@ -201,7 +201,7 @@ def _prescan(args: list[str], flag: str) -> str | None:
     return None
 
 
-def resolve(args: list[str]) -> TrainCommand:
+def resolve(args: list[str], prog: str = "exphil bc train") -> TrainCommand:
     """The settings for ``args``: defaults < preset < file < environment < command line."""
     base = TrainCommand()
     preset = _prescan(args, "--preset")
@@ -215,7 +215,7 @@ def resolve(args: list[str]) -> TrainCommand:
     for (section, key), var in ENV_DEFAULTS.items():
         if os.environ.get(var):
             base = _merge(base, {section: {key: os.environ[var]}}, var)
-    return tyro.cli(TrainCommand, args=args, default=base, prog="exphil bc train")
+    return tyro.cli(TrainCommand, args=args, default=base, prog=prog)
 
 
 def to_bc_config(cmd: TrainCommand):
@@ -251,11 +251,11 @@ def dataset_config(cmd: TrainCommand):
     )
 
 
-def train_main(args: list[str]) -> int:
+def train(cmd: TrainCommand) -> int:
+    """``exphil bc train``."""
     from rich.console import Console
 
     console = Console()
-    cmd = resolve(args)
     bc = to_bc_config(cmd)
     bc.validate()
     replays = Path(cmd.data.replays)
@@ -357,7 +357,8 @@ class EvalCommand:
     trained with (newer checkpoints carry their own)."""
 
 
-def eval_main(args: list[str]) -> int:
+def evaluate(cmd: EvalCommand) -> int:
+    """``exphil bc eval``."""
     from rich.console import Console
 
     from exphil_agents.network import checkpoint_file, load_checkpoint
@@ -366,7 +367,6 @@ def eval_main(args: list[str]) -> int:
     from imitation.evaluate import EvalResult, latency, predict_dataset, report_for, write_outputs
     from melee_envs.obs import ObsConfig
 
-    cmd = tyro.cli(EvalCommand, args=args, prog="exphil bc eval")
     if cmd.max_delay < 0:
         raise ValueError(f"--max-delay must be >= 0; got {cmd.max_delay}")
     model_path = checkpoint_file(cmd.checkpoint)
@@ -453,10 +453,10 @@ class KmeansCommand:
     """Read at most this many replays (0: all)."""
 
 
-def kmeans_main(args: list[str]) -> int:
+def kmeans(cmd: KmeansCommand) -> int:
+    """``exphil bc kmeans``."""
     from imitation.kmeans import fit_centres, stick_values, write_centres
 
-    cmd = tyro.cli(KmeansCommand, args=args, prog="exphil bc kmeans")
     if not 2 <= cmd.k <= 127:
         raise ValueError(f"--k must be 2..127; got {cmd.k}")
     values, used, failed = stick_values([Path(cmd.replays)], cmd.max_files)
@@ -505,41 +505,80 @@ def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def manage_main(kind: str, args: list[str]) -> int:
+def _checkpoints_dir() -> str:
+    return os.environ.get("EXPHIL_CHECKPOINTS_DIR", "checkpoints")
+
+
+@dataclass(frozen=True)
+class ListCommand:
+    """List the checkpoints under a folder."""
+
+    root: tyro.conf.Positional[str] = field(default_factory=_checkpoints_dir)
+    """the folder (default: $EXPHIL_CHECKPOINTS_DIR, else checkpoints)."""
+
+
+@dataclass(frozen=True)
+class InfoCommand:
+    """Show one checkpoint's settings and metrics."""
+
+    checkpoint: tyro.conf.Positional[str]
+
+
+@dataclass(frozen=True)
+class CompareCommand:
+    """Show two checkpoints' settings side by side (differences in yellow)."""
+
+    first: tyro.conf.Positional[str]
+    second: tyro.conf.Positional[str]
+
+
+def list_checkpoints(cmd: ListCommand) -> int:
+    """``exphil bc list``."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    root = Path(cmd.root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"checkpoint folder {root} does not exist")
+    table = Table(title=f"checkpoints under {root}")
+    for col in ("checkpoint", "backbone", "parameters", "step", "best val loss", "modified"):
+        table.add_column(col)
+    found = sorted(p for p in root.rglob("model.safetensors") if not p.parent.name.startswith("."))
+    for model in found:
+        try:
+            d = _describe(model)
+        except ValueError as exc:
+            table.add_row(str(model.parent.relative_to(root)), f"unreadable: {exc}", "", "", "", "")
+            continue
+        loss = d["best_val_loss"]
+        table.add_row(
+            str(model.parent.relative_to(root)), d["backbone"], f"{d['parameters']:,}", str(d["step"]),
+            f"{loss:.4f}" if isinstance(loss, float) else "", d["modified"],
+        )  # fmt: skip
+    console.print(table)
+    return 0
+
+
+def info(cmd: InfoCommand) -> int:
+    """``exphil bc info``."""
+    from rich.console import Console
+
+    from exphil_agents.network import checkpoint_file
+
+    Console().print_json(json.dumps(_describe(checkpoint_file(cmd.checkpoint))))
+    return 0
+
+
+def compare(cmd: CompareCommand) -> int:
+    """``exphil bc compare``."""
     from rich.console import Console
     from rich.table import Table
 
     from exphil_agents.network import checkpoint_file
 
     console = Console()
-    if kind == "list":
-        root = Path(args[0] if args else os.environ.get("EXPHIL_CHECKPOINTS_DIR", "checkpoints"))
-        if not root.is_dir():
-            raise FileNotFoundError(f"checkpoint folder {root} does not exist")
-        table = Table(title=f"checkpoints under {root}")
-        for col in ("checkpoint", "backbone", "parameters", "step", "best val loss", "modified"):
-            table.add_column(col)
-        found = sorted(p for p in root.rglob("model.safetensors") if not p.parent.name.startswith("."))
-        for model in found:
-            try:
-                d = _describe(model)
-            except ValueError as exc:
-                table.add_row(str(model.parent.relative_to(root)), f"unreadable: {exc}", "", "", "", "")
-                continue
-            loss = d["best_val_loss"]
-            table.add_row(
-                str(model.parent.relative_to(root)), d["backbone"], f"{d['parameters']:,}", str(d["step"]),
-                f"{loss:.4f}" if isinstance(loss, float) else "", d["modified"],
-            )  # fmt: skip
-        console.print(table)
-        return 0
-    if kind == "info":
-        if len(args) != 1:
-            raise ValueError("usage: exphil bc info CHECKPOINT")
-        console.print_json(json.dumps(_describe(checkpoint_file(args[0]))))
-        return 0
-    if len(args) != 2:
-        raise ValueError("usage: exphil bc compare CHECKPOINT_A CHECKPOINT_B")
+    args = (cmd.first, cmd.second)
     a, b = (_describe(checkpoint_file(x)) for x in args)
     table = Table(title="compare")
     for col in ("setting", args[0], args[1]):
@@ -555,26 +594,7 @@ def manage_main(kind: str, args: list[str]) -> int:
     return 0
 
 
-def main(args: list[str]) -> int:
-    usage = "usage: exphil bc {train,eval,kmeans,list,info,compare,bench} [--help] [options]"
-    if not args or args[0] in ("-h", "--help"):
-        print(usage)
-        return 0
-    if args[0] == "train":
-        return train_main(args[1:])
-    if args[0] == "eval":
-        return eval_main(args[1:])
-    if args[0] == "kmeans":
-        return kmeans_main(args[1:])
-    if args[0] == "bench":
-        from imitation.bc_bench import BCBenchConfig, main as bench
-
-        bench(tyro.cli(BCBenchConfig, args=args[1:], prog="exphil bc bench"))
-        return 0
-    if args[0] in ("list", "info", "compare"):
-        return manage_main(args[0], args[1:])
-    raise SystemExit(f"exphil bc: unknown command {args[0]!r}; {usage}")
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+__all__ = [
+    "CompareCommand", "EvalCommand", "InfoCommand", "KmeansCommand", "ListCommand", "TrainCommand",
+    "compare", "evaluate", "info", "kmeans", "list_checkpoints", "resolve", "train",
+]  # fmt: skip

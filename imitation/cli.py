@@ -8,7 +8,6 @@ judge files (validate, quality) exit with status 1 when some file fails, after l
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -94,24 +93,8 @@ class Build:
     """read files again that an earlier build could not read."""
 
 
-COMMANDS = {
-    "stats": Stats,
-    "validate": Validate,
-    "filter": Filter,
-    "dupes": Dupes,
-    "quality": Quality,
-    "build": Build,
-    "bench": BenchConfig,
-}
-
-
-def main(argv: list[str]) -> int:
-    """Run ``exphil replays <command> ...``; returns the exit status."""
-    args = tyro.extras.subcommand_cli_from_dict(COMMANDS, args=argv, prog="exphil replays")  # type: ignore[arg-type]
-    return run(args)
-
-
 def run(args: object) -> int:  # noqa: PLR0911
+    """Run one ``exphil replays`` command (any of the dataclasses above); returns the exit status."""
     from rich.console import Console
 
     from imitation import replay_tools as tools
@@ -197,6 +180,3 @@ def _table(console: object, title: str, rows: list[tuple[str, ...]], header: tup
         table.add_row(*row)
     console.print(table)  # type: ignore[attr-defined]
 
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

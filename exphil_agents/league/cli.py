@@ -1,17 +1,9 @@
-"""``exphil league train|status``."""
+"""``exphil league status`` (``exphil league train`` is :mod:`exphil_agents.league.train`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-
-import tyro
-
-USAGE = """usage: exphil league COMMAND [--help] [options]
-
-commands:
-  train    PPO self-play against a population of snapshots and bots (resumes from --dir)
-  status   a league folder's ratings, snapshots and games (no training)"""
 
 
 @dataclass(frozen=True)
@@ -52,18 +44,3 @@ def status(cfg: StatusConfig) -> dict:
         console.print(f"{learner} ({info.get('role')}): step {info.get('step', 0):,}, restarts {info.get('resets', 0)}")
     state.close()
     return {"ratings": rows}
-
-
-def main(argv: list[str]) -> None:
-    if not argv or argv[0] in ("-h", "--help"):
-        print(USAGE)
-        return
-    command, rest = argv[0], argv[1:]
-    if command == "train":
-        from exphil_agents.league.train import LeagueConfig, main as train
-
-        train(tyro.cli(LeagueConfig, args=rest, prog="exphil league train"))
-    elif command == "status":
-        status(tyro.cli(StatusConfig, args=rest, prog="exphil league status"))
-    else:
-        raise SystemExit(f"exphil league: unknown command {command!r}; choose train or status")

@@ -94,7 +94,7 @@ def test_tournament_and_play_refuse_a_crafted_archive(archives, tmp_path):
     marker = tmp_path / "ran"
     evil = _with_payload(archives / "ppo.zip", tmp_path / "evil.zip", "surprise", marker)
     args = ["tournament", "idle", "random", str(evil), "--games", "2", "--out", str(tmp_path / "t")]
-    cli = [sys.executable, "-m", "exphil_agents.cli", *args]
+    cli = [sys.executable, "-m", "exphil", *args]
     proc = subprocess.run(cli, capture_output=True, text=True, check=False)
     output = proc.stdout + proc.stderr
     assert "pickled Python objects" in output and "--allow-pickle" in output, output[-2000:]

@@ -25,7 +25,7 @@ def test_cli_train_smoke(tmp_path):
         [
             sys.executable,
             "-m",
-            "exphil_agents.cli",
+            "exphil",
             "train",
             "--timesteps",
             "1024",
@@ -54,7 +54,7 @@ def test_cli_train_smoke(tmp_path):
 
 def test_cli_bad_input_one_line():
     out = subprocess.run(
-        [sys.executable, "-m", "exphil_agents.cli", "train", "--stage", "hyrule", "--timesteps", "64"],
+        [sys.executable, "-m", "exphil", "train", "--stage", "hyrule", "--timesteps", "64"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -85,7 +85,7 @@ def test_invalid_numbers_are_refused_before_anything_runs():
     for field, value in (("timesteps", -1), ("n_envs", 0), ("learning_rate", float("inf")), ("learning_rate", 0.0)):
         with pytest.raises(ValueError, match=f"--{field.replace('_', '-')} {value!r}"):
             TrainConfig(**{field: value})
-    proc = subprocess.run([sys.executable, "-m", "exphil_agents.cli", "train", "--timesteps", "-1"],
+    proc = subprocess.run([sys.executable, "-m", "exphil", "train", "--timesteps", "-1"],
                           capture_output=True, text=True, check=False)  # fmt: skip
     text = " ".join(w for w in (proc.stdout + proc.stderr).split() if w != "│")  # rich wraps it in a box
     assert proc.returncode != 0 and "invalid training settings: --timesteps -1 (must be >= 1)" in text, text

@@ -8,7 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from imitation.bc_cli import main, resolve
+from exphil.cli import run
+from imitation.bc_cli import resolve
 
 FILES = ["peppi/v3.18.slp", "slippi-js/lCancel.slp", "peppi/netplay.slp"]
 
@@ -21,9 +22,14 @@ def replay_dir(replays_dir, tmp_path_factory):
     return src
 
 
+def main(args):
+    """``exphil bc ARGS`` in this process: its exit status (errors raise as the command raises them)."""
+    return run(["bc", *args])
+
+
 def exphil(*args, env=None, cwd=None):
     return subprocess.run(
-        [sys.executable, "-m", "exphil_agents.cli", *args],
+        [sys.executable, "-m", "exphil", *args],
         capture_output=True,
         text=True,
         env=env,

@@ -321,7 +321,7 @@ def test_killing_a_build_leaves_no_worker_running(replays_dir, tmp_path, sig):
     src.mkdir()
     for k, path in enumerate(sorted(p for p in replays_dir.rglob("*.slp") if "bad" not in p.parts)):
         shutil.copy(path, src / f"{k}.slp")
-    cli = [sys.executable, "-m", "exphil_agents.cli", "replays", "build", str(src), "--cache", str(tmp_path / "c"),
+    cli = [sys.executable, "-m", "exphil", "replays", "build", str(src), "--cache", str(tmp_path / "c"),
            "--workers", "2"]  # fmt: skip
     build = subprocess.Popen(cli, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -14,7 +14,7 @@ from melee_envs.state import mirror_x
 
 def exphil(*args, env=None):
     return subprocess.run(
-        [sys.executable, "-m", "exphil_agents.cli", *map(str, args)],
+        [sys.executable, "-m", "exphil", *map(str, args)],
         check=False,
         capture_output=True,
         text=True,

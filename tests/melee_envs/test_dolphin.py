@@ -289,7 +289,7 @@ def test_play_command_with_a_checkpoint(fake, replays_dir, tmp_path):
     args = ["play", "--checkpoint", checkpoint, "--dolphin-path", config.dolphin_path, "--iso-path", config.iso_path]
     args += ["--slippi-port", str(config.slippi_port), "--character", "falco", "--opponent-character", "peach"]
     result = subprocess.run(
-        [sys.executable, "-m", "exphil_agents.cli", *map(str, args)],
+        [sys.executable, "-m", "exphil", *map(str, args)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -298,7 +298,7 @@ def test_play_command_with_a_checkpoint(fake, replays_dir, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "game 1: 1002 frames" in result.stdout and "fps" in result.stdout and "late" in result.stdout
     bad = subprocess.run(
-        [sys.executable, "-m", "exphil_agents.cli", "play", "--checkpoint", tmp_path / "nope.zip"],
+        [sys.executable, "-m", "exphil", "play", "--checkpoint", tmp_path / "nope.zip"],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert bad.returncode != 0 and "nope.zip: no such checkpoint" in bad.stderr

@@ -16,7 +16,7 @@ SMALL = ["--games", "8", "--n-steps", "256", "--batch-size", "512", "--n-epochs"
 
 
 def _cmd(folder, steps, *extra):
-    return [sys.executable, "-m", "exphil_agents.cli", "league", "train", "--dir", str(folder), "--steps", str(steps),
+    return [sys.executable, "-m", "exphil", "league", "train", "--dir", str(folder), "--steps", str(steps),
             "--snapshot-every", "2048", "--no-tensorboard", *SMALL, *extra]  # fmt: skip
 
 
@@ -60,7 +60,7 @@ def test_killed_run_restarts_without_losing_snapshots_ratings_or_results(tmp_pat
     replayed = LeagueState(folder)  # ratings are a pure function of the history on disk
     assert {k: round(v, 3) for k, v in replayed.table.ratings.items()} == league["ratings"]
     status = subprocess.run(
-        [sys.executable, "-m", "exphil_agents.cli", "league", "status", "--dir", str(folder)],
+        [sys.executable, "-m", "exphil", "league", "status", "--dir", str(folder)],
         capture_output=True, text=True, env=env, timeout=120, check=False,
     )  # fmt: skip
     assert status.returncode == 0 and "main-0" in status.stdout

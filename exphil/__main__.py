@@ -1,0 +1,3 @@
+from exphil.cli import main
+
+main()

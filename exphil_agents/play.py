@@ -8,10 +8,12 @@ are counted) or lock-step (``sync``). Prints frames per second and late frames f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Literal
+
+from melee_envs.settings import GameSettings
 
 
 @dataclass(frozen=True)
@@ -23,9 +25,8 @@ class PlayConfig:
     snapshot folder, or a bot name (scripted, scripted:LEVEL, ...)."""
     opponent: Literal["cpu", "human"] = "cpu"
     cpu_level: int = 9
-    character: str = "FOX"
-    opponent_character: str = "FOX"
-    stage: str = "FINAL_DESTINATION"
+    game: GameSettings = field(default_factory=GameSettings)
+    """characters and stage (--game.character, --game.stage, ...); stocks and timer are the game's own."""
     ports: tuple[int, int] = (1, 2)
     """the agent's port, then the opponent's."""
     dolphin_path: str | None = None
@@ -60,9 +61,9 @@ def main(config: PlayConfig) -> list[Any]:
         slippi_port=config.slippi_port,
         ports=config.ports,
         controls=("bot", config.opponent),
-        characters=(config.character, config.opponent_character),
+        characters=config.game.characters,
         cpu_levels=(9, config.cpu_level),
-        stage=config.stage,
+        stage=config.game.stage,
         headless=config.headless,
         blocking_input=config.mode == "sync",
     ).resolved()  # paths and names checked before anything loads (--dolphin-path / --iso-path)

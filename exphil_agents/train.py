@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from melee_envs.settings import GameSettings
 
 
 @dataclass(frozen=True)
@@ -28,13 +30,8 @@ class TrainConfig:
     opponent: str = "scripted:1"
     """Opponent: idle, random, jumper, scripted or scripted:LEVEL (1-9; level 1 by default, a
     bot a short run can learn to beat)."""
-    character: str = "FOX"
-    """The agent's character."""
-    opponent_character: str = "FOX"
-    stage: str = "FINAL_DESTINATION"
-    stocks: int = 1
-    """Stocks per game (1 keeps episodes short)."""
-    time_limit_minutes: float = 1.0
+    game: GameSettings = field(default_factory=GameSettings)
+    """characters, stage, stocks and timer of every game (--game.stage, --game.stocks, ...)."""
     eval_episodes: int = 20
     seed: int = 0
     learning_rate: float = 3e-4
@@ -57,14 +54,12 @@ class TrainConfig:
     """TensorBoard log directory (optional)."""
 
     def __post_init__(self) -> None:
-        positive = ("timesteps", "frame_skip", "n_envs", "stocks", "n_steps", "batch_size", "window")
+        positive = ("timesteps", "frame_skip", "n_envs", "n_steps", "batch_size", "window")
         bad = [f"--{k.replace('_', '-')} {getattr(self, k)!r} (must be >= 1)" for k in positive if getattr(self, k) < 1]
         if self.eval_episodes < 0:
             bad.append(f"--eval-episodes {self.eval_episodes!r} (must be >= 0)")
-        for name in ("learning_rate", "time_limit_minutes"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value > 0):
-                bad.append(f"--{name.replace('_', '-')} {value!r} (must be a finite number > 0)")
+        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
+            bad.append(f"--learning-rate {self.learning_rate!r} (must be a finite number > 0)")
         if bad:
             raise ValueError("invalid training settings: " + "; ".join(bad))
 
@@ -72,10 +67,7 @@ class TrainConfig:
 def _env_kwargs(cfg: TrainConfig) -> dict[str, Any]:
     kwargs = {
         "opponent": cfg.opponent,
-        "characters": (cfg.character, cfg.opponent_character),
-        "stage": cfg.stage,
-        "stocks": cfg.stocks,
-        "time_limit_minutes": cfg.time_limit_minutes,
+        **cfg.game.env_kwargs(),
         "frame_skip": cfg.frame_skip,
         "render_mode": None,
     }
@@ -258,7 +250,7 @@ def main(cfg: TrainConfig) -> dict[str, dict[str, float]]:
         trained = evaluate(agent, cfg, cfg.eval_episodes, cfg.seed + 10_000)
     random = evaluate_batched(None, cfg, cfg.eval_episodes, cfg.seed + 10_000)
     console.print(f"evaluated {2 * cfg.eval_episodes} games in {time.perf_counter() - start:.1f}s")
-    table = Table(title=f"{cfg.eval_episodes} games vs {cfg.opponent} ({cfg.stocks} stock)")
+    table = Table(title=f"{cfg.eval_episodes} games vs {cfg.opponent} ({cfg.game.stocks} stock)")
     table.add_column("policy")
     for key in trained:
         table.add_column(key.replace("_", " "), justify="right")

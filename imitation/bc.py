@@ -18,12 +18,10 @@ saying which it skipped and why.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import math
 import os
 import shutil
-import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -35,13 +33,11 @@ import torch
 import torch.nn.functional as F
 
 from exphil_agents.network import PolicyNetwork, save_checkpoint
+from imitation.batches import Batches, _Prefetch, _progress
 from imitation.dataset import ReplayDataset
+from imitation.runs import CHECKSUMS, _rotate_backups, lock_run, resume_source, split_as_saved, split_by_file
 from melee_envs.atomic import file_sha256
 from melee_envs.controller import ACTION_PARTS, ACTION_SIZE, NUM_BUTTONS
-from melee_envs.obs import ObservationEncoder
-
-#: A checkpoint folder's file of SHA-256 sums of its other files (written last).
-CHECKSUMS = "checksums.json"
 
 
 @dataclass(frozen=True)
@@ -94,7 +90,7 @@ class BCConfig(OptimConfig):
     delay_max: int = 0
     """Frame-delay augmentation: each training example's target is the input ``d`` frames
     later than the dataset's, ``d`` drawn from ``[delay_min, delay_max]`` (online play)."""
-    eval_every: int = 100
+    eval_every: int = 250
     eval_batches: int = 8
     save_every: int = 0
     """Also keep a checkpoint every this many steps (0 = only last and best)."""
@@ -126,130 +122,6 @@ class BCConfig(OptimConfig):
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
             raise ValueError(f"invalid BC settings: {', '.join(f'{k}={getattr(self, k)!r}' for k in bad)}")
-
-
-def split_by_file(dataset: ReplayDataset, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Shard indices (train, validation); at least one replay on each side."""
-    n = len(dataset.shards)
-    if n < 2:
-        raise ValueError(f"{dataset.directory}: {n} replay(s); a train/validation split needs at least 2")
-    order = np.random.default_rng([seed, 7]).permutation(n)
-    n_val = min(n - 1, max(1, round(n * fraction)))
-    return np.sort(order[n_val:]), np.sort(order[:n_val])
-
-
-def lock_run(out: Path) -> Any:
-    """Take ``out``'s run lock (``out/.lock``) for this process: one BC run writes a run folder at
-    a time; the lock goes with the process, so a killed run leaves none.
-
-    Raises:
-        RuntimeError: another run holds it.
-    """
-    out.mkdir(parents=True, exist_ok=True)
-    handle = open(out / ".lock", "a")  # noqa: SIM115 - held for the trainer's lifetime
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        raise RuntimeError(
-            f"{out}: another BC run is writing this run folder (one run per name); wait for it or use another name"
-        ) from None
-    return handle
-
-
-def split_as_saved(dataset: ReplayDataset, val_files: list[str], checkpoint: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Shard indices (train, validation) of a resumed run: validation is exactly the replays the
-    run started with as validation (``val_files`` from its checkpoint); every other replay,
-    including any added since, trains.
-
-    Raises:
-        ValueError: a validation replay is no longer in the dataset (the losses that chose "best"
-            would no longer compare), or the checkpoint lists none.
-    """
-    sources = [str(Path(shard.info["source"]).resolve()) for shard in dataset.shards]
-    where = {src: i for i, src in enumerate(sources)}
-    missing = [f for f in val_files if f not in where]
-    if not val_files or missing:
-        raise ValueError(
-            f"{checkpoint}: cannot resume with the same validation replays ("
-            + (f"{len(missing)} no longer in the dataset, e.g. {missing[0]}" if missing else "none recorded")
-            + "); restore them, or start a new run under another name"
-        )
-    val = np.array(sorted(where[f] for f in val_files), np.int64)
-    train = np.array([i for i in range(len(sources)) if i not in set(val.tolist())], np.int64)
-    if len(train) == 0:
-        raise ValueError(f"{checkpoint}: no training replays left besides the validation ones")
-    return train, val
-
-
-class Batches:
-    """Deterministic batches from a subset of a dataset's shards, with optional augmentation:
-    Gaussian ``noise`` on continuous features and targets ``delay_min..delay_max`` frames later."""
-
-    def __init__(
-        self,
-        dataset: ReplayDataset,
-        shards: np.ndarray,
-        window: int,
-        noise: float = 0.0,
-        delays: tuple = (0, 0),
-        preload_mb: float = 2048.0,
-    ) -> None:
-        self.dataset, self.window, self.noise, self.delays = dataset, window, noise, delays
-        # Shards are memory-mapped; when this split fits in ``preload_mb`` (as float32) it is read
-        # into RAM once, so batches are plain gathers: no page faults, no float16 conversion.
-        size = sum(dataset.shards[s].obs.size * 4 for s in shards) / 2**20
-        self.obs = {int(s): dataset.shards[s].obs for s in shards}
-        self.flat: tuple[np.ndarray, np.ndarray, dict[int, int]] | None = None
-        if size <= preload_mb:  # one array for the split: a batch is a single gather
-            starts = np.cumsum([0] + [len(dataset.shards[s].actions) for s in shards])
-            self.flat = (
-                np.concatenate([np.asarray(dataset.shards[s].obs, np.float32) for s in shards]),
-                np.concatenate([dataset.shards[s].actions for s in shards]).astype(np.int64),
-                {int(s): int(starts[i]) for i, s in enumerate(shards)},
-            )
-        need = window + delays[1]
-        self.segments = [
-            (int(s), int(a), int(n)) for s in shards for a, n in dataset.shards[s].segments[:, :2] if n >= need
-        ]
-        if not self.segments:
-            raise ValueError(f"{dataset.directory}: no segment of {need} frames in this split")
-        self.weights = np.array([n - need + 1 for _, _, n in self.segments], np.float64)
-        self.weights /= self.weights.sum()
-        self._table = np.array(self.segments, np.int64)
-        if self.flat is not None:  # segment starts in the split's single array
-            self._global = np.array([self.flat[2][s] + a for s, a, _ in self.segments], np.int64)
-        self.continuous = np.ones(dataset.obs_size, bool)
-        ids = ObservationEncoder(dataset.config.obs).layout.get("ids")
-        if ids is not None:
-            self.continuous[ids] = False
-
-    def get(self, batch: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        chosen = rng.choice(len(self.segments), size=batch, p=self.weights)
-        lo, hi = self.delays
-        delay = rng.integers(lo, hi + 1, size=batch) if hi > lo else np.full(batch, lo)
-        seg = self._table[chosen]  # (shard, start, length) per example
-        into = (rng.random(batch) * (seg[:, 2] - self.window - hi + 1)).astype(np.int64)  # offset in segment
-        steps = np.arange(self.window)
-        if self.flat is not None:
-            at = (self._global[chosen] + into)[:, None] + steps
-            obs = self.flat[0][at]
-            actions = self.flat[1][at + delay[:, None]]
-            if self.noise > 0:
-                obs[..., self.continuous] += rng.normal(
-                    0.0, self.noise, (batch, self.window, int(self.continuous.sum()))
-                )
-            return obs, actions
-        obs = np.empty((batch, self.window, self.dataset.obs_size), np.float32)
-        actions = np.empty((batch, self.window, ACTION_SIZE), np.int64)
-        for s in np.unique(seg[:, 0]):  # one gather per shard
-            rows = np.flatnonzero(seg[:, 0] == s)
-            at = (seg[rows, 1] + into[rows])[:, None] + steps
-            obs[rows] = np.asarray(self.obs[s][at], np.float32)
-            actions[rows] = self.dataset.shards[s].actions[at + delay[rows, None]]
-        if self.noise > 0:
-            obs[..., self.continuous] += rng.normal(0.0, self.noise, (batch, self.window, int(self.continuous.sum())))
-        return obs, actions
 
 
 def component_losses(network: PolicyNetwork, latent: torch.Tensor, actions: torch.Tensor, cfg: BCConfig):
@@ -552,143 +424,3 @@ class Trainer:
         from torch.utils.tensorboard import SummaryWriter
 
         return SummaryWriter(str(self.out / "tb"))
-
-
-class _Prefetch:
-    """The batches of each step. When a core is left over after torch's threads, a background
-    thread draws them two steps ahead so loading overlaps the model's work; otherwise they are
-    drawn in place (a thread would only compete with torch for the cores: measured slower on
-    2 cores). Either way batches are a function of ``(seed, step)``."""
-
-    def __init__(self, trainer: Trainer, first: int, end: int, ahead: int = 2, threaded: bool | None = None) -> None:
-        import queue
-        import threading
-
-        self.trainer, self.queue = trainer, queue.Queue(maxsize=ahead)
-        self.halt = threading.Event()
-        if threaded is None:
-            threaded = (os.cpu_count() or 1) > torch.get_num_threads()
-        self.thread = threading.Thread(target=self._run, args=(first, end), daemon=True) if threaded else None
-        if self.thread is not None:
-            self.thread.start()
-
-    def draw(self, step: int) -> tuple[int, list]:
-        cfg = self.trainer.config
-        rng = np.random.default_rng([cfg.seed, step])
-        torch_seed = int(rng.integers(2**62))
-        return torch_seed, [self.trainer.train_data.get(cfg.batch_size, rng) for _ in range(cfg.accumulate)]
-
-    def _run(self, first: int, end: int) -> None:
-        import queue
-
-        for step in range(first, end):
-            item = (step, *self.draw(step))
-            while not self.halt.is_set():
-                try:
-                    self.queue.put(item, timeout=0.1)
-                    break
-                except queue.Full:
-                    continue
-            if self.halt.is_set():
-                return
-
-    def next(self, step: int) -> tuple[int, list]:
-        if self.thread is None:
-            return self.draw(step)
-        got, torch_seed, micro = self.queue.get()
-        if got != step:  # cannot happen: one producer, in order
-            raise RuntimeError(f"batch for step {got} arrived at step {step}")
-        return torch_seed, micro
-
-    def stop(self) -> None:
-        self.halt.set()
-        if self.thread is not None:
-            self.thread.join(timeout=5)
-
-
-def _progress(enabled: bool, done: int, total: int) -> Any:
-    """A rich progress bar with ETA (None when disabled)."""
-    if not enabled:
-        return None
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    bar = Progress(
-        TextColumn("training"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"),
-        TimeRemainingColumn(),
-    )  # fmt: skip
-    bar.add_task("steps", total=total, completed=done)
-    bar.start()
-    return bar
-
-
-def checkpoint_problem(folder: Path) -> str | None:
-    """Why the checkpoint folder cannot be resumed from (a file missing, unreadable, or not what
-    its checksum says), or None when it is intact. Checkpoints written before checksums existed
-    are checked for their files only."""
-    for name in ("model.safetensors", "trainer.pt", "meta.json"):
-        if not (folder / name).is_file():
-            return f"no {name}"
-    sums_file = folder / CHECKSUMS
-    if sums_file.is_file():
-        try:
-            sums = json.loads(sums_file.read_text())
-        except (ValueError, UnicodeDecodeError):
-            return f"{CHECKSUMS} is not readable JSON"
-        for name, expected in sums.items():
-            if not (folder / name).is_file():
-                return f"no {name}"
-            if file_sha256(folder / name) != expected:
-                return f"{name} does not match its checksum (damaged after it was written)"
-    try:
-        json.loads((folder / "meta.json").read_text())
-    except (ValueError, UnicodeDecodeError):
-        return "meta.json is not readable JSON"
-    return None
-
-
-def resume_source(out: Path) -> Path | None:
-    """The checkpoint a run in ``out`` resumes from: the newest intact one of ``last`` and its
-    backups (``last.bak`` is also where a kill between moving the old ``last`` aside and renaming
-    the new one into place leaves the latest; checkpoints are only ever renamed, never written in
-    place). A damaged one is passed over with a warning naming what is wrong; None when there is
-    no checkpoint at all.
-
-    Raises:
-        ValueError: checkpoints exist but none is intact (naming each and its problem).
-    """
-    tried = []
-    for name in ("last", "last.bak", *(f"last.bak.{i}" for i in range(1, 3))):
-        folder = out / name
-        if not folder.exists():
-            continue
-        problem = checkpoint_problem(folder)
-        if problem is None:
-            if tried:
-                print(f"bc: resuming from {folder}: skipped {'; '.join(tried)}", file=sys.stderr)
-            return folder
-        tried.append(f"{folder}: {problem}")
-    if tried:
-        raise ValueError(
-            f"{out}: no intact checkpoint to resume from ({'; '.join(tried)}); move the folder aside to start over"
-        )
-    return None
-
-
-def _rotate_backups(target: Path) -> None:
-    """``NAME`` -> ``NAME.bak``; an existing ``NAME.bak`` -> ``NAME.bak.1`` and so on (keeps 3)."""
-    backups = [target.with_name(f"{target.name}.bak")] + [
-        target.with_name(f"{target.name}.bak.{i}") for i in range(1, 3)
-    ]
-    if backups[-1].exists():
-        shutil.rmtree(backups[-1])
-    for older, newer in zip(reversed(backups[1:]), reversed(backups[:-1]), strict=True):
-        if newer.exists():
-            os.replace(newer, older)
-    os.replace(target, backups[0])

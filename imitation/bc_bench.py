@@ -12,11 +12,13 @@ from pathlib import Path
 
 import torch
 
+from imitation.cache import DEFAULT_CACHE
+
 
 @dataclass(frozen=True)
 class BCBenchConfig:
     replays: str = os.environ.get("EXPHIL_REPLAYS_DIR", "../shared/replays")
-    cache: str = ".exphil-cache"
+    cache: str = DEFAULT_CACHE
     steps: int = 40
     """Timed optimizer steps per measurement (after 5 warm-up steps)."""
     batch_size: int = 256
@@ -48,7 +50,8 @@ def _loop(trainer, batches_for, steps: int) -> float:
 
 
 def run(config: BCBenchConfig) -> list[dict]:
-    from imitation.bc import BCConfig, Trainer, _Prefetch
+    from imitation.batches import _Prefetch
+    from imitation.bc import BCConfig, Trainer
     from imitation.build import build_dataset
 
     if config.threads:

@@ -27,6 +27,10 @@ import numpy as np
 
 from melee_envs.atomic import write_text_atomic
 
+#: The cache folder every command uses unless told otherwise (``--cache``, ``--data.cache``,
+#: ``$EXPHIL_CACHE_DIR`` for ``exphil bc train``), so a dataset built once is found again.
+DEFAULT_CACHE = ".exphil-cache"
+
 #: Bump when the shard format or what goes into it changes; old shards are then not reused.
 FORMAT_VERSION = 1
 

@@ -15,6 +15,7 @@ from typing import Annotated
 import tyro
 
 from imitation.bench import BenchConfig
+from imitation.cache import DEFAULT_CACHE
 from imitation.dataset import DatasetConfig
 
 Paths = Annotated[tuple[Path, ...], tyro.conf.Positional]
@@ -84,7 +85,7 @@ class Build:
 
     paths: Paths = field(default_factory=_default_paths)
     """replay files and folders, searched recursively (default: $EXPHIL_REPLAYS, else .)."""
-    cache: Path = Path("cache/replays")
+    cache: Path = Path(DEFAULT_CACHE)
     """cache root; each dataset config gets its own sub-directory."""
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     workers: int | None = None
@@ -179,4 +180,3 @@ def _table(console: object, title: str, rows: list[tuple[str, ...]], header: tup
     for row in rows:
         table.add_row(*row)
     console.print(table)  # type: ignore[attr-defined]
-

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from melee_envs.settings import GameSettings
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,8 @@ class LeagueBenchConfig:
     """Env steps timed per population size."""
     tournament_networks: int = 4
     tournament_games: int = 10
-    time_limit_minutes: float = 0.25
+    game: GameSettings = field(default_factory=lambda: GameSettings(time_limit_minutes=0.25))
+    """the games played (short, so that many end within a timed run)."""
     seed: int = 0
 
 
@@ -56,7 +59,7 @@ def _env_rate(cfg: LeagueBenchConfig, snapshots: list[str]) -> float:
         sample_opponent=lambda _b: pool[int(rng.integers(len(pool)))],
         resolve=load_actor,
         seed=cfg.seed,
-        time_limit_minutes=cfg.time_limit_minutes,
+        **cfg.game.env_kwargs(),
         frame_skip=4,
     )
     env.reset()
@@ -74,7 +77,7 @@ def main(cfg: LeagueBenchConfig) -> dict[str, Any]:
     from rich.table import Table
 
     from exphil_agents.actors import load_actor
-    from exphil_agents.league.matches import GameSettings, play_round
+    from exphil_agents.league.matches import MatchSetup, play_round
     from exphil_agents.league.tournament import round_robin
 
     console = Console(width=120)
@@ -94,7 +97,7 @@ def main(cfg: LeagueBenchConfig) -> dict[str, Any]:
         specs = ["idle", "scripted:1", "scripted", *snapshots[: cfg.tournament_networks]]
         players = [load_actor(s) for s in specs]
         pairs = round_robin(len(specs))
-        settings = GameSettings(time_limit_minutes=cfg.time_limit_minutes)
+        settings = MatchSetup(cfg.game)
         timings = {}
         for name, groups in (("one pairing at a time", [[p] for p in pairs]), ("whole round at once", [pairs])):
             start = time.perf_counter()

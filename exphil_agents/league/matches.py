@@ -5,22 +5,20 @@ port 1)."""
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from melee_envs.controller import ACTION_SIZE
+from melee_envs.settings import GameSettings
 
 
 @dataclass(frozen=True)
-class GameSettings:
-    """What every game of a tournament is played with."""
+class MatchSetup:
+    """What every game of a tournament is played with: the game, and where."""
 
-    characters: tuple[str, str] = ("FOX", "FOX")
-    stage: str = "FINAL_DESTINATION"
-    stocks: int = 1
-    time_limit_minutes: float = 1.0
+    game: GameSettings = field(default_factory=GameSettings)
     dolphin: dict[str, Any] | None = None
     """DolphinConfig fields for backend="dolphin" (paths, ports, headless...)."""
 
@@ -50,7 +48,7 @@ def play_round(
     pairs: list[tuple[int, int]],
     games: int,
     seed: int,
-    settings: GameSettings,
+    settings: MatchSetup,
 ) -> list[list[dict[str, Any]]]:
     """Every game of a round at once, in one batched mock engine: pairing ``(i, j)`` plays
     ``games`` games, half with ``i`` on port 1. Each network makes one forward pass per frame
@@ -75,10 +73,10 @@ def play_round(
     backend = MockBackend(
         rows,
         MockConfig(
-            characters=settings.characters,
-            stage=settings.stage,
-            stocks=settings.stocks,
-            time_limit_minutes=settings.time_limit_minutes,
+            characters=settings.game.characters,
+            stage=settings.game.stage,
+            stocks=settings.game.stocks,
+            time_limit_minutes=settings.game.time_limit_minutes,
         ),
     )
     backend.reset(seed)
@@ -121,7 +119,7 @@ def play_round(
     return out
 
 
-def play_dolphin(first: Any, second: Any, num_games: int, seed: int, settings: GameSettings) -> dict[str, np.ndarray]:
+def play_dolphin(first: Any, second: Any, num_games: int, seed: int, settings: MatchSetup) -> dict[str, np.ndarray]:
     """``num_games`` games on Slippi Dolphin, one after another (rematches on one Dolphin).
 
     A ``cpu:LEVEL`` player is the game's own CPU at that level on its port; other players drive
@@ -135,8 +133,8 @@ def play_dolphin(first: Any, second: Any, num_games: int, seed: int, settings: G
         **(settings.dolphin or {}),
         controls=controls,
         cpu_levels=levels,
-        characters=settings.characters,
-        stage=settings.stage,
+        characters=settings.game.characters,
+        stage=settings.game.stage,
     )
     backend = DolphinBackend(config)
     winners, frames = np.full(num_games, -1, np.int32), np.zeros(num_games, np.int32)
@@ -158,7 +156,7 @@ def play_dolphin(first: Any, second: Any, num_games: int, seed: int, settings: G
 
 
 def play_pairing(
-    a: Any, b: Any, names: tuple[str, str], games: int, seed: int, settings: GameSettings
+    a: Any, b: Any, names: tuple[str, str], games: int, seed: int, settings: MatchSetup
 ) -> list[dict[str, Any]]:
     """``games`` Dolphin games between ``a`` and ``b``, half with each on port 1; one record per
     game with the score from ``a``'s side."""

@@ -25,8 +25,9 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import tyro
 
-from exphil_agents.league.matches import GameSettings, play_pairing, play_round
+from exphil_agents.league.matches import MatchSetup, play_pairing, play_round
 from exphil_agents.league.ratings import expected_score, fit_ratings, make_table
+from melee_envs.settings import GameSettings
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,8 @@ class TournamentConfig:
     allow_pickle: bool = False
     """Load SB3 .zip agents whose pickled settings cannot be rebuilt safely, by unpickling them
     (runs code from the files: only for files from a source you trust)."""
-    character: str = "FOX"
-    opponent_character: str = "FOX"
-    stage: str = "FINAL_DESTINATION"
-    stocks: int = 1
-    time_limit_minutes: float = 1.0
+    game: GameSettings = field(default_factory=GameSettings)
+    """characters, stage, stocks and timer of every game (--game.stage, --game.stocks, ...)."""
     backend: Literal["mock", "dolphin"] = "mock"
     dolphin_path: str | None = None
     """Slippi Dolphin executable for --backend dolphin (default $EXPHIL_DOLPHIN_PATH)."""
@@ -149,7 +147,7 @@ def swiss_round(points: np.ndarray, played: set[tuple[int, int]], rng: np.random
     return pairs
 
 
-def _settings(cfg: TournamentConfig) -> GameSettings:
+def _settings(cfg: TournamentConfig) -> MatchSetup:
     dolphin = None
     if cfg.backend == "dolphin":
         dolphin = {
@@ -158,7 +156,7 @@ def _settings(cfg: TournamentConfig) -> GameSettings:
             "slippi_port": cfg.slippi_port,
             "headless": cfg.headless,
         }
-    return GameSettings((cfg.character, cfg.opponent_character), cfg.stage, cfg.stocks, cfg.time_limit_minutes, dolphin)
+    return MatchSetup(cfg.game, dolphin)
 
 
 def run(cfg: TournamentConfig) -> dict[str, Any]:

@@ -28,6 +28,7 @@ import numpy as np
 from exphil_agents.league.state import BOT_PREFIX, SELF_PREFIX, LeagueState
 from melee_envs.atomic import atomic_path, write_text_atomic
 from melee_envs.obs import ObsConfig
+from melee_envs.settings import GameSettings
 
 
 @dataclass(frozen=True)
@@ -63,11 +64,8 @@ class LeagueConfig:
     """A main exploiter restarts when its win rate against the main agents passes this."""
     league_exploiter_reset: float = 0.25
     """Chance that a league exploiter restarts from its initial weights at each snapshot."""
-    character: str = "FOX"
-    opponent_character: str = "FOX"
-    stage: str = "FINAL_DESTINATION"
-    stocks: int = 1
-    time_limit_minutes: float = 1.0
+    game: GameSettings = field(default_factory=GameSettings)
+    """characters, stage, stocks and timer of every game (--game.stage, --game.stocks, ...)."""
     frame_skip: int = 4
     """Frames each decision is held for (the learner and its opponents; snapshots remember it and
     play the same way in tournaments)."""
@@ -222,10 +220,7 @@ class League:
             resolve=self.resolve,
             on_unusable=self.retire,
             seed=seed,
-            characters=(cfg.character, cfg.opponent_character),
-            stage=cfg.stage,
-            stocks=cfg.stocks,
-            time_limit_minutes=cfg.time_limit_minutes,
+            **cfg.game.env_kwargs(),
             frame_skip=cfg.frame_skip,
             obs=self.obs_config,
         )
@@ -351,7 +346,7 @@ def main(cfg: LeagueConfig) -> dict[str, Any]:
     if previous.is_file():  # say what changed since the last run of this league
         import json
 
-        old, new = json.loads(previous.read_text()), json.loads(_config_json(cfg))
+        old, new = _flat(json.loads(previous.read_text())), _flat(json.loads(_config_json(cfg)))
         changed = {k: (old.get(k), v) for k, v in new.items() if old.get(k) != v}
         fixed = {k: change for k, change in changed.items() if k in MODEL_SETTINGS}
         if fixed and any(league.state.learner_dir.glob("*.zip")):  # learners exist: their networks stay
@@ -412,6 +407,17 @@ def main(cfg: LeagueConfig) -> dict[str, Any]:
 
 #: Settings that shape the learners' networks: a resumed league cannot change them.
 MODEL_SETTINGS = ("backbone", "obs")
+
+
+def _flat(config: dict[str, Any]) -> dict[str, Any]:
+    """A saved config with the game settings as ``game.KEY`` (also those saved before they
+    were one nested dataclass)."""
+    out = {k: v for k, v in config.items() if k != "game"}
+    for key in ("character", "opponent_character", "stage", "stocks", "time_limit_minutes"):
+        if key in out:
+            out[f"game.{key}"] = out.pop(key)
+    out.update({f"game.{k}": v for k, v in (config.get("game") or {}).items()})
+    return out
 
 
 def _config_json(cfg: LeagueConfig) -> str:

@@ -9,6 +9,7 @@ from exphil_agents.actors import LogitSampler, NetActor, load_actor
 from exphil_agents.league.tournament import TournamentConfig, run
 from melee_envs.backends.mock import MockBackend, MockConfig
 from melee_envs.obs import ObsConfig
+from melee_envs.settings import GameSettings
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,9 @@ def checkpoints(tmp_path_factory):
 def test_every_checkpoint_kind_plays(checkpoints, tmp_path):
     agents = ("idle", *map(str, checkpoints.values()))
     results = run(
-        TournamentConfig(agents=agents, games=4, time_limit_minutes=0.05, out=tmp_path, quiet=True, plots=False)
+        TournamentConfig(
+            agents=agents, games=4, game=GameSettings(time_limit_minutes=0.05), out=tmp_path, quiet=True, plots=False
+        )
     )
     assert not results["skipped"]
     assert len(results["ratings"]) == 5 and len(results["games"]) == 10 * 4

@@ -6,6 +6,7 @@ import numpy as np
 from stable_baselines3 import PPO
 
 import melee_envs  # noqa: F401
+from melee_envs.settings import GameSettings
 
 
 def test_ppo_mlp_learns_in_melee_v0():
@@ -37,7 +38,7 @@ def test_cli_train_smoke(tmp_path):
             "128",
             "--eval-episodes",
             "1",
-            "--time-limit-minutes",
+            "--game.time-limit-minutes",
             "0.2",
             "--save",
             str(tmp_path / "model.zip"),
@@ -54,7 +55,7 @@ def test_cli_train_smoke(tmp_path):
 
 def test_cli_bad_input_one_line():
     out = subprocess.run(
-        [sys.executable, "-m", "exphil", "train", "--stage", "hyrule", "--timesteps", "64"],
+        [sys.executable, "-m", "exphil", "train", "--game.stage", "hyrule", "--timesteps", "64"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -69,7 +70,7 @@ def test_train_with_backbones_and_recurrent():
 
     small = {"timesteps": 512, "n_envs": 2, "n_steps": 128, "batch_size": 128, "eval_episodes": 1}
     for extra in ({"backbone": "attention", "window": 4}, {"backbone": "gru", "recurrent": True}):
-        result = main(TrainConfig(time_limit_minutes=0.05, **small, **extra))
+        result = main(TrainConfig(game=GameSettings(time_limit_minutes=0.05), **small, **extra))
         assert set(result) == {"trained", "random"} and 0.0 <= result["trained"]["win"] <= 1.0
     import pytest
 

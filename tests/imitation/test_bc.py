@@ -13,7 +13,8 @@ import torch
 from safetensors.torch import load_file
 
 from imitation import build_dataset
-from imitation.bc import BCConfig, Trainer, resume_source, split_by_file
+from imitation.bc import BCConfig, Trainer
+from imitation.runs import resume_source, split_by_file
 
 FILES = ["peppi/v3.18.slp", "slippi-js/lCancel.slp", "peppi/netplay.slp", "slippistats/Game_20221227T193443.slp"]
 
@@ -281,7 +282,7 @@ def test_two_runs_of_one_name_cannot_write_at_once(dataset_dir, tmp_path):
     holder = textwrap.dedent(f"""
         import time
         from pathlib import Path
-        from imitation.bc import lock_run
+        from imitation.runs import lock_run
         handle = lock_run(Path({str(run)!r}))
         print("locked", flush=True)
         time.sleep(120)

@@ -287,7 +287,14 @@ def test_play_command_with_a_checkpoint(fake, replays_dir, tmp_path):
     save_checkpoint(PolicyNetwork("gru", {"hidden": 16}), tmp_path / "best" / "model.safetensors")
     checkpoint = tmp_path / "best"  # a BC checkpoint folder, as exphil bc train writes it
     args = ["play", "--checkpoint", checkpoint, "--dolphin-path", config.dolphin_path, "--iso-path", config.iso_path]
-    args += ["--slippi-port", str(config.slippi_port), "--character", "falco", "--opponent-character", "peach"]
+    args += [
+        "--slippi-port",
+        str(config.slippi_port),
+        "--game.character",
+        "falco",
+        "--game.opponent-character",
+        "peach",
+    ]
     result = subprocess.run(
         [sys.executable, "-m", "exphil", *map(str, args)],
         capture_output=True,
@@ -343,6 +350,7 @@ def test_input_delay_holds_actions_back(fake, replays_dir):
 def test_tournament_on_dolphin_with_the_games_cpu(fake, replays_dir, tmp_path):
     from exphil_agents.league.tournament import TournamentConfig, run
     from exphil_agents.network import PolicyNetwork, save_checkpoint
+    from melee_envs.settings import GameSettings
 
     config = fake(replays_dir / "slippistats" / "wavedash.slp")
     checkpoint = save_checkpoint(PolicyNetwork("gru", {"hidden": 16}), tmp_path / "bot.safetensors")
@@ -350,7 +358,7 @@ def test_tournament_on_dolphin_with_the_games_cpu(fake, replays_dir, tmp_path):
         TournamentConfig(
             agents=(str(checkpoint), "cpu:7", "scripted"), games=2, backend="dolphin", out=tmp_path / "t",
             dolphin_path=config.dolphin_path, iso_path=config.iso_path, slippi_port=config.slippi_port,
-            character="falco", opponent_character="peach", quiet=True, plots=False,
+            game=GameSettings("falco", "peach"), quiet=True, plots=False,
         )
     )  # fmt: skip
     assert len(results["games"]) == 6 and not results["skipped"]

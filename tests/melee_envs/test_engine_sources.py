@@ -24,16 +24,16 @@ def test_editing_any_engine_file_changes_the_salt(tmp_path):
 
 
 def test_the_salts_cover_what_the_engine_and_the_vector_kernel_compile_in(tmp_path):
-    import melee_envs.obs
+    import melee_envs.obs_kernel
     from melee_envs.backends.mock.engine.sources import DEPENDENCIES
 
     # The engine freezes state columns, the action layout, the winner rule and move ids.
     assert {p.name for p in DEPENDENCIES} >= {"state.py", "controller.py", "scoring.py", "moves.py", "moves.csv"}
     assert all(p.is_file() for p in DEPENDENCIES)
     # The vector kernel adds the encoder and its own file.
-    assert batch.SALT == source_salt(melee_envs.obs.__file__, batch.__file__)
-    edited = tmp_path / "obs.py"
-    edited.write_bytes(Path(melee_envs.obs.__file__).read_bytes() + b"\n# edited\n")
+    assert batch.SALT == source_salt(melee_envs.obs_kernel.__file__, batch.__file__)
+    edited = tmp_path / "obs_kernel.py"
+    edited.write_bytes(Path(melee_envs.obs_kernel.__file__).read_bytes() + b"\n# edited\n")
     assert source_salt(edited, batch.__file__) != batch.SALT
 
 

@@ -17,16 +17,16 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from melee_envs import obs as _obs
+from melee_envs import obs_kernel as _obs_kernel
 from melee_envs.backends.mock import engine
 from melee_envs.backends.mock.engine.schema import P_STOCKS
 from melee_envs.controller import mirror_stick_x
-from melee_envs.obs import clip_rows, encode_row
+from melee_envs.obs_kernel import clip_rows, encode_row
 from melee_envs.scoring import NUM_STATS, score_frame, start_scoring, win_reward
 
 #: The salt of the drivers below: the engine's files and dependencies (the codec and the
-#: scoring among them) plus the encoder and this file (see :mod:`melee_envs.compiled`).
-SALT = engine.source_salt(_obs.__file__, __file__)
+#: scoring among them) plus the encoder's kernel and this file (see :mod:`melee_envs.compiled`).
+SALT = engine.source_salt(_obs_kernel.__file__, __file__)
 
 
 #: Auto-reset modes as the kernel takes them (``gymnasium.vector.AutoresetMode`` by value).

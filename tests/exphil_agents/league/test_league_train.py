@@ -12,7 +12,20 @@ from pathlib import Path
 import pytest
 import torch
 
-SMALL = ["--games", "8", "--n-steps", "256", "--batch-size", "512", "--n-epochs", "1", "--time-limit-minutes", "0.1"]
+from melee_envs.settings import GameSettings
+
+SMALL = [
+    "--games",
+    "8",
+    "--n-steps",
+    "256",
+    "--batch-size",
+    "512",
+    "--n-epochs",
+    "1",
+    "--game.time-limit-minutes",
+    "0.1",
+]
 
 
 def _cmd(folder, steps, *extra):
@@ -72,7 +85,7 @@ def test_league_roles_pick_their_opponents(tmp_path):
 
     cfg = LeagueConfig(
         dir=tmp_path, steps=4096, games=8, snapshot_every=2048, n_steps=256, batch_size=512, n_epochs=1,
-        time_limit_minutes=0.1, main_exploiters=1, league_exploiters=1,
+        game=GameSettings(time_limit_minutes=0.1), main_exploiters=1, league_exploiters=1,
     )  # fmt: skip
     result = main(cfg)
     learners = {"main-0", "main_exploiter-0", "league_exploiter-0"}

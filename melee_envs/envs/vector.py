@@ -25,6 +25,12 @@ from melee_envs.backends.mock.batch import (
     RESTARTED,
     SAME_STEP,
     STEP,
+    Encoding,
+    Games,
+    Outputs,
+    Rules,
+    Scores,
+    Starts,
     compiled_entry,
     step_parallel,
     step_serial,
@@ -300,19 +306,18 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
         p, b = self.backend.packed, self.backend
         if self._bound is None:  # the arrays never change identity: gathered once per env (and copy)
             self._bound = (
-                (self._pending, self._events, p.pi, p.pf, p.pb, b.ei, b.ef, p.stage, p.frame, b.done, b.winner),
-                (self._act, b._stick, b._shoulder, b._T),
-                (self._steps, b._chars),
-                (self._start, self._stage_pool),
-                (self._episodes, self._prev_stocks, self._prev_pct, self._ep_stats, self._weights),
-                (self._rewards, self._terminated, self._truncated, self._ended_winner, self._ended_frames,
-                 self._ended_stocks, self._ended_stats, self._obs, self._final_obs, p.ji, p.jf, p.jb, *self._enc),
+                Games(self._pending, self._events, p.pi, p.pf, p.pb, b.ei, b.ef, p.stage, p.frame, b.done, b.winner),
+                Rules(self._act, b._stick, b._shoulder, b._T, b.config.time_limit_frames, b.config.stocks,
+                      self.rows_per_game, self.mirror),
+                Starts(self._steps, b._chars, self._start, self._stage_pool, self._episodes),
+                Scores(self._prev_stocks, self._prev_pct, self._ep_stats, self._weights),
+                Outputs(self._rewards, self._terminated, self._truncated, self._ended_winner, self._ended_frames,
+                        self._ended_stocks, self._ended_stats, self._obs, self._final_obs),
+                Encoding(p.ji, p.jf, p.jb, *self._enc),
             )  # fmt: skip
-        games, tables, counters, starts, rewards, outputs = self._bound
         args = (
-            phase, AUTORESET_CODES[self.autoreset_mode], *games, learner, opp, *tables, b.config.time_limit_frames,
-            self.frame_skip, self.max_episode_steps, *counters, b.config.stocks, *starts, self._stage_seed, *rewards,
-            self.rows_per_game, self.mirror, *outputs,
+            phase, AUTORESET_CODES[self.autoreset_mode], learner, opp, self._stage_seed, self.frame_skip,
+            self.max_episode_steps, *self._bound,
         )  # fmt: skip
         if self._warm:
             return self._call(args)

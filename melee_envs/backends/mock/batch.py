@@ -14,6 +14,8 @@ row ``2b + p`` is player ``p`` of game ``b``, each seen from its own side).
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numba
 import numpy as np
 
@@ -38,6 +40,24 @@ RESTARTED, ENDED = 1, 2
 #: Games per block: the drivers step a block, then clip its rows while they are still in cache.
 BLOCK_GAMES = 32
 
+# The kernel's arguments besides the per-call ones (phase, auto-reset mode, the learner's and the
+# opponent's actions, the stage seed, frame skip, step limit), in named groups that the vector env
+# gathers once: Numba takes named tuples of arrays as single arguments.
+#: The games' state (``pending``: restart at the next call; ``events``: see RESTARTED, ENDED).
+Games = namedtuple("Games", "pending events pi pf pb ei ef stage frame done winner")
+#: How a step is played: the joint actions buffer, the codec's values, the tables, the rules.
+Rules = namedtuple("Rules", "act stick_centres shoulder_levels T time_limit stocks rows_per_game mirror")
+#: How games restart: steps so far, characters, start spread, stage pool, episodes per game.
+Starts = namedtuple("Starts", "steps chars start stage_pool episodes")
+#: Scoring (:mod:`melee_envs.scoring`): previous stocks and percent, the statistics, the weights.
+Scores = namedtuple("Scores", "prev_stocks prev_pct ep_stats weights")
+#: What a call writes: rewards, flags, ended games' statistics, observations.
+Outputs = namedtuple(
+    "Outputs", "rewards terminated truncated ended_winner ended_frames ended_stocks ended_stats obs final_obs"
+)
+#: The encoder's inputs (:mod:`melee_envs.obs_kernel`): projectiles, offsets, tables, bounds.
+Encoding = namedtuple("Encoding", "ji jf jb enc_offsets cats ext_stage compact_stage clip low high")
+
 
 @numba.njit(cache=True, _nrt=False, inline="always")
 def _restart(pi, pf, pb, ei, ef, stage, frame, done, winner, b, T, chars, stocks, start, stage_pool, seed, episodes,
@@ -53,70 +73,19 @@ def _restart(pi, pf, pb, ei, ef, stage, frame, done, winner, b, T, chars, stocks
 
 def _make_advance(salt: int):
     @numba.njit(cache=True, nogil=True, _nrt=False, error_model="numpy")
-    def advance(
-        lo,
-        hi,
-        phase,
-        autoreset,
-        pending,
-        events,
-        pi,
-        pf,
-        pb,
-        ei,
-        ef,
-        stage,
-        frame,
-        done,
-        winner,
-        learner,
-        opponent,
-        act,
-        stick_centres,
-        shoulder_levels,
-        T,
-        time_limit,
-        frame_skip,
-        max_steps,
-        steps,
-        chars,
-        stocks,
-        start,
-        stage_pool,
-        stage_seed,
-        episodes,
-        prev_stocks,
-        prev_pct,
-        ep_stats,
-        weights,
-        rows_per_game,
-        mirror,
-        rewards,
-        terminated,
-        truncated,
-        ended_winner,
-        ended_frames,
-        ended_stocks,
-        ended_stats,
-        obs,
-        final_obs,
-        ji,
-        jf,
-        jb,
-        enc_offsets,
-        cats,
-        ext_stage,
-        compact_stage,
-        clip,
-        low,
-        high,
-    ):  # noqa: PLR0913
+    def advance(lo, hi, phase, autoreset, learner, opponent, stage_seed, frame_skip, max_steps, G, R, S, C, O, E):
         """Games ``lo`` to ``hi - 1`` of :func:`step_serial`; returns how many had an event. One
         compiled function serves the serial and the parallel driver: the engine is inlined here
         once, and Numba's parallel passes see only a small loop over chunks, which keeps the first
         run's compile short."""
         if salt == -1:  # never true: ties this compiled code to the sources (see SALT)
             return 0
+        pending, events, pi, pf, pb, ei, ef, stage, frame, done, winner = G
+        act, stick_centres, shoulder_levels, T, time_limit, stocks, rows_per_game, mirror = R
+        steps, chars, start, stage_pool, episodes = S
+        prev_stocks, prev_pct, ep_stats, weights = C
+        rewards, terminated, truncated, ended_winner, ended_frames, ended_stocks, ended_stats, obs, final_obs = O
+        ji, jf, jb, enc_offsets, cats, ext_stage, compact_stage, clip, low, high = E
         count = 0
         for b in range(lo, hi):
             events[b] = 0
@@ -215,62 +184,7 @@ advance = _make_advance(SALT)
 
 def _make_drivers(salt: int):
     @numba.njit(cache=True, nogil=True, _nrt=False, error_model="numpy")
-    def step_serial(  # noqa: PLR0913
-        phase,
-        autoreset,
-        pending,
-        events,
-        pi,
-        pf,
-        pb,
-        ei,
-        ef,
-        stage,
-        frame,
-        done,
-        winner,
-        learner,
-        opponent,
-        act,
-        stick_centres,
-        shoulder_levels,
-        T,
-        time_limit,
-        frame_skip,
-        max_steps,
-        steps,
-        chars,
-        stocks,
-        start,
-        stage_pool,
-        stage_seed,
-        episodes,
-        prev_stocks,
-        prev_pct,
-        ep_stats,
-        weights,
-        rows_per_game,
-        mirror,
-        rewards,
-        terminated,
-        truncated,
-        ended_winner,
-        ended_frames,
-        ended_stocks,
-        ended_stats,
-        obs,
-        final_obs,
-        ji,
-        jf,
-        jb,
-        enc_offsets,
-        cats,
-        ext_stage,
-        compact_stage,
-        clip,
-        low,
-        high,
-    ):
+    def step_serial(phase, autoreset, learner, opponent, stage_seed, frame_skip, max_steps, G, R, S, C, O, E):
         """One call per ``step`` (``phase=STEP``) or ``reset`` (``phase=RESTART``) of the vector env.
 
         STEP: a game flagged ``pending`` (it ended on the previous step) restarts instead of
@@ -285,8 +199,8 @@ def _make_drivers(salt: int):
         something happened."""
         if salt == -1:  # never true: ties this compiled code to the sources (see SALT)
             return 0
-        n = stage.shape[0]
-        rows = obs.shape[0] // n
+        n = G.stage.shape[0]
+        rows = O.obs.shape[0] // n
         count = 0
         for lo in range(0, n, BLOCK_GAMES):  # blocks small enough that their rows stay in cache
             count += advance(
@@ -294,126 +208,29 @@ def _make_drivers(salt: int):
                 min(n, lo + BLOCK_GAMES),
                 phase,
                 autoreset,
-                pending,
-                events,
-                pi,
-                pf,
-                pb,
-                ei,
-                ef,
-                stage,
-                frame,
-                done,
-                winner,
                 learner,
                 opponent,
-                act,
-                stick_centres,
-                shoulder_levels,
-                T,
-                time_limit,
+                stage_seed,
                 frame_skip,
                 max_steps,
-                steps,
-                chars,
-                stocks,
-                start,
-                stage_pool,
-                stage_seed,
-                episodes,
-                prev_stocks,
-                prev_pct,
-                ep_stats,
-                weights,
-                rows_per_game,
-                mirror,
-                rewards,
-                terminated,
-                truncated,
-                ended_winner,
-                ended_frames,
-                ended_stocks,
-                ended_stats,
-                obs,
-                final_obs,
-                ji,
-                jf,
-                jb,
-                enc_offsets,
-                cats,
-                ext_stage,
-                compact_stage,
-                clip,
-                low,
-                high,
+                G,
+                R,
+                S,
+                C,
+                O,
+                E,
             )
             # clipped as a pass of its own, outside the big loop body, where it vectorises
-            clip_rows(obs, lo * rows, min(n, lo + BLOCK_GAMES) * rows, clip, low, high)
+            clip_rows(O.obs, lo * rows, min(n, lo + BLOCK_GAMES) * rows, E.clip, E.low, E.high)
         return count
 
     @numba.njit(cache=True, parallel=True, nogil=True, _nrt=False, error_model="numpy")
-    def step_parallel(  # noqa: PLR0913
-        chunk,
-        phase,
-        autoreset,
-        pending,
-        events,
-        pi,
-        pf,
-        pb,
-        ei,
-        ef,
-        stage,
-        frame,
-        done,
-        winner,
-        learner,
-        opponent,
-        act,
-        stick_centres,
-        shoulder_levels,
-        T,
-        time_limit,
-        frame_skip,
-        max_steps,
-        steps,
-        chars,
-        stocks,
-        start,
-        stage_pool,
-        stage_seed,
-        episodes,
-        prev_stocks,
-        prev_pct,
-        ep_stats,
-        weights,
-        rows_per_game,
-        mirror,
-        rewards,
-        terminated,
-        truncated,
-        ended_winner,
-        ended_frames,
-        ended_stocks,
-        ended_stats,
-        obs,
-        final_obs,
-        ji,
-        jf,
-        jb,
-        enc_offsets,
-        cats,
-        ext_stage,
-        compact_stage,
-        clip,
-        low,
-        high,
-    ):
+    def step_parallel(chunk, phase, autoreset, learner, opponent, stage_seed, frame_skip, max_steps, G, R, S, C, O, E):
         """:func:`step_serial` on Numba's threads, ``chunk`` games at a time."""
         if salt == -1:
             return 0
-        n = stage.shape[0]
-        rows = obs.shape[0] // n
+        n = G.stage.shape[0]
+        rows = O.obs.shape[0] // n
         count = 0
         for c in numba.prange((n + chunk - 1) // chunk):
             end = min(n, (c + 1) * chunk)
@@ -423,60 +240,19 @@ def _make_drivers(salt: int):
                     min(end, lo + BLOCK_GAMES),
                     phase,
                     autoreset,
-                    pending,
-                    events,
-                    pi,
-                    pf,
-                    pb,
-                    ei,
-                    ef,
-                    stage,
-                    frame,
-                    done,
-                    winner,
                     learner,
                     opponent,
-                    act,
-                    stick_centres,
-                    shoulder_levels,
-                    T,
-                    time_limit,
+                    stage_seed,
                     frame_skip,
                     max_steps,
-                    steps,
-                    chars,
-                    stocks,
-                    start,
-                    stage_pool,
-                    stage_seed,
-                    episodes,
-                    prev_stocks,
-                    prev_pct,
-                    ep_stats,
-                    weights,
-                    rows_per_game,
-                    mirror,
-                    rewards,
-                    terminated,
-                    truncated,
-                    ended_winner,
-                    ended_frames,
-                    ended_stocks,
-                    ended_stats,
-                    obs,
-                    final_obs,
-                    ji,
-                    jf,
-                    jb,
-                    enc_offsets,
-                    cats,
-                    ext_stage,
-                    compact_stage,
-                    clip,
-                    low,
-                    high,
+                    G,
+                    R,
+                    S,
+                    C,
+                    O,
+                    E,
                 )
-                clip_rows(obs, lo * rows, min(end, lo + BLOCK_GAMES) * rows, clip, low, high)
+                clip_rows(O.obs, lo * rows, min(end, lo + BLOCK_GAMES) * rows, E.clip, E.low, E.high)
         return count
 
     return step_serial, step_parallel
@@ -487,8 +263,8 @@ step_serial, step_parallel = _make_drivers(SALT)
 
 def compiled_entry(dispatcher, args: tuple):
     """The machine code ``dispatcher`` compiled for exactly the types of ``args``, to call without
-    Numba's per-call type dispatch (about 3 us for the drivers' 55 arguments: a third of a small
-    batch's step). Only for callers whose argument types never change (the vector env's own
+    Numba's per-call type dispatch (a few microseconds for the drivers' arguments: a third of a
+    small batch's step). Only for callers whose argument types never change (the vector env's own
     arrays and normalised int64 actions); arrays of another item size are still refused. The
     dispatcher itself where no such entry exists."""
     try:

@@ -12,7 +12,7 @@ COMMANDS = (
     Command(("tournament",), "round-robin or Swiss matches between agents and bots: ratings, win rates, plots",
             "exphil_agents.league.tournament:main", "exphil_agents.league.tournament:TournamentConfig"),
     Command(("league", "train"), "PPO self-play against a population of snapshots and bots (resumes from --dir)",
-            "exphil_agents.league.train:main", "exphil_agents.league.train:LeagueConfig"),
+            "exphil_agents.league.cli:train", "exphil_agents.league.train:LeagueConfig"),
     Command(("league", "status"), "a league folder's ratings, snapshots and games (no training)",
             "exphil_agents.league.cli:status", "exphil_agents.league.cli:StatusConfig"),
     Command(("bench", "agents"), "every backbone: live-play latency, training throughput, PPO speed",

@@ -32,7 +32,7 @@ CASES = (("mlp", 1, {"hidden": 256}), ("gru", 16, {"hidden": 256}))
 
 
 def _loop(trainer, batches_for, steps: int) -> float:
-    from imitation.bc import total_loss
+    from imitation.losses import total_loss
 
     net, opt, cfg = trainer.network, trainer.optimizer, trainer.config
     for warm in range(5):

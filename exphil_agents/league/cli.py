@@ -1,9 +1,15 @@
-"""``exphil league status`` (``exphil league train`` is :mod:`exphil_agents.league.train`)."""
+"""``exphil league train`` (resume reporting what changed; the training itself is
+:mod:`exphil_agents.league.train`) and ``exphil league status``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
+
+from exphil_agents.league.train import League, LeagueConfig, snapshot_id
+from melee_envs.atomic import write_text_atomic
 
 
 @dataclass(frozen=True)
@@ -44,3 +50,96 @@ def status(cfg: StatusConfig) -> dict:
         console.print(f"{learner} ({info.get('role')}): step {info.get('step', 0):,}, restarts {info.get('resets', 0)}")
     state.close()
     return {"ratings": rows}
+
+
+def train(cfg: LeagueConfig) -> dict[str, Any]:
+    """Train (or resume) the league to ``cfg.steps`` steps per learner; print the ratings."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from exphil_agents.league.callback import LeagueCallback
+
+    console = Console(width=120)
+    league = League(cfg)
+    previous = cfg.dir / "config.json"
+    if previous.is_file():  # say what changed since the last run of this league
+        import json
+
+        old, new = _flat(json.loads(previous.read_text())), _flat(json.loads(_config_json(cfg)))
+        changed = {k: (old.get(k), v) for k, v in new.items() if old.get(k) != v}
+        fixed = {k: change for k, change in changed.items() if k in MODEL_SETTINGS}
+        if fixed and any(league.state.learner_dir.glob("*.zip")):  # learners exist: their networks stay
+            sides = "; ".join(
+                f"--{k.replace('_', '-')}: the league's {was!r}, this run's {now!r}" for k, (was, now) in fixed.items()
+            )
+            league.state.close()
+            raise ValueError(
+                f"{cfg.dir}: the league's learners were built with other model settings ({sides}); a league keeps "
+                "its networks: resume with its settings, or start a new league in another --dir"
+            )
+        for key, (was, now) in changed.items():
+            console.print(f"  setting changed since the last run: {key}: {was!r} -> {now!r}")
+    write_text_atomic(previous, _config_json(cfg))
+    for learner in league.roles:
+        league.load_or_create(learner)
+    resumed = {k: int(m.num_timesteps) for k, m in league.models.items() if m.num_timesteps}
+    console.print(
+        f"[bold]league[/bold] {cfg.dir}: learners {list(league.roles)}, {cfg.steps:,} steps each, {cfg.games} games, "
+        f"snapshots every {cfg.snapshot_every:,}"
+        + (f"; resumed at {resumed}, {league.state.num_matches:,} games on record" if resumed else "")
+    )
+    start = time.perf_counter()
+    trained = 0
+    while any(m.num_timesteps < cfg.steps for m in league.models.values()):
+        for learner, model in league.models.items():
+            remaining = cfg.steps - model.num_timesteps
+            if remaining <= 0:
+                continue
+            chunk = min(cfg.snapshot_every - model.num_timesteps % cfg.snapshot_every, remaining)
+            before = model.num_timesteps
+            model.learn(
+                chunk,
+                callback=LeagueCallback(league, learner, cfg.snapshot_every),
+                reset_num_timesteps=False,
+                tb_log_name=learner,
+                progress_bar=False,
+            )
+            trained += model.num_timesteps - before
+            snap = league.state.learners[learner].get("last_snapshot")
+            if snap != snapshot_id(learner, model.num_timesteps):  # the run's last steps
+                snap = league.snapshot(learner, model)
+            rating = league.state.table.rating(learner)
+            console.print(
+                f"  {learner}: step {model.num_timesteps:,}  rating {rating:.0f}  snapshot {snap}  "
+                f"({trained / (time.perf_counter() - start):,.0f} steps/s)"
+            )
+    table = Table(title=f"league ratings ({cfg.rating}, {league.state.num_matches:,} games)")
+    for col in ("player", "rating", "games"):
+        table.add_column(col, justify="left" if col == "player" else "right")
+    rows = league.state.table.table()
+    for row in rows[:20]:
+        table.add_row(row["player"], f"{row['rating']:.0f}", str(row["games"]))
+    console.print(table)
+    league.state.close()
+    return {"ratings": rows, "snapshots": league.state.snapshot_ids()}
+
+
+#: Settings that shape the learners' networks: a resumed league cannot change them.
+MODEL_SETTINGS = ("backbone", "obs")
+
+
+def _flat(config: dict[str, Any]) -> dict[str, Any]:
+    """A saved config with the game settings as ``game.KEY`` (also those saved before they
+    were one nested dataclass)."""
+    out = {k: v for k, v in config.items() if k != "game"}
+    for key in ("character", "opponent_character", "stage", "stocks", "time_limit_minutes"):
+        if key in out:
+            out[f"game.{key}"] = out.pop(key)
+    out.update({f"game.{k}": v for k, v in (config.get("game") or {}).items()})
+    return out
+
+
+def _config_json(cfg: LeagueConfig) -> str:
+    import json
+
+    return json.dumps(asdict(cfg), indent=1, default=str)

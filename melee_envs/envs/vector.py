@@ -4,6 +4,9 @@
 ``vector_entry_point``). All games live in preallocated arrays; each ``step`` is one compiled,
 multi-threaded call that steps every game, adds rewards, auto-resets finished games and writes
 observations in place (:mod:`melee_envs.backends.mock.batch`).
+
+(Over 400 lines because :class:`MeleeVectorEnv`'s docstring is its user documentation, as for
+every env here: spaces, auto-reset, statistics and arguments.)
 """
 
 from __future__ import annotations
@@ -306,8 +309,9 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
         p, b = self.backend.packed, self.backend
         if self._bound is None:  # the arrays never change identity: gathered once per env (and copy)
             self._bound = (
+                b._T,
                 Games(self._pending, self._events, p.pi, p.pf, p.pb, b.ei, b.ef, p.stage, p.frame, b.done, b.winner),
-                Rules(self._act, b._stick, b._shoulder, b._T, b.config.time_limit_frames, b.config.stocks,
+                Rules(self._act, b._stick, b._shoulder, b.config.time_limit_frames, b.config.stocks,
                       self.rows_per_game, self.mirror),
                 Starts(self._steps, b._chars, self._start, self._stage_pool, self._episodes),
                 Scores(self._prev_stocks, self._prev_pct, self._ep_stats, self._weights),

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from melee_envs.backends.mock import MockBackend, MockConfig
 from melee_envs.controller import ControllerCodec, discrete_table
@@ -102,13 +103,13 @@ def engine_run(stage: str) -> dict[str, np.ndarray]:
     }
 
 
-def vector_run() -> dict[str, np.ndarray]:
+def vector_run(threads: int = 1) -> dict[str, np.ndarray]:
     """Digests of the vector env's outputs (self-play, random stage, randomised starts)."""
     import gymnasium as gym
 
     env = gym.make_vec(
         "Melee-v0", num_envs=8, mode="self_play", stage="random", stocks=2, start_spread=0.3, start_percent=60,
-        threads=1, frame_skip=2,
+        threads=threads, frame_skip=2,
     )  # fmt: skip
     inputs = _Inputs(8, seed=7)
     obs, _ = env.reset(seed=3)
@@ -153,9 +154,12 @@ def test_engine_matches_the_golden_trajectories():
         _compare(stage, got, golden)
 
 
-def test_vector_kernel_matches_the_golden_run():
+@pytest.mark.parametrize("threads", [1, 2], ids=["serial", "parallel"])
+def test_vector_kernel_matches_the_golden_run(threads):
+    """Both drivers (the parallel one runs where there are 4+ cores or 2,048+ rows) play the
+    same games."""
     golden = np.load(GOLDEN)
-    got = vector_run()
+    got = vector_run(threads)
     assert got["totals"][0] > 0
     _compare("vector", got, golden)
 

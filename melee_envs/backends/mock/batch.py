@@ -45,8 +45,9 @@ BLOCK_GAMES = 32
 # gathers once: Numba takes named tuples of arrays as single arguments.
 #: The games' state (``pending``: restart at the next call; ``events``: see RESTARTED, ENDED).
 Games = namedtuple("Games", "pending events pi pf pb ei ef stage frame done winner")
-#: How a step is played: the joint actions buffer, the codec's values, the tables, the rules.
-Rules = namedtuple("Rules", "act stick_centres shoulder_levels T time_limit stocks rows_per_game mirror")
+#: How a step is played: the joint actions buffer, the codec's values, the rules. (The engine's
+#: tables, ``T``, travel on their own: Numba's parallel lowering cannot pass nested named tuples.)
+Rules = namedtuple("Rules", "act stick_centres shoulder_levels time_limit stocks rows_per_game mirror")
 #: How games restart: steps so far, characters, start spread, stage pool, episodes per game.
 Starts = namedtuple("Starts", "steps chars start stage_pool episodes")
 #: Scoring (:mod:`melee_envs.scoring`): previous stocks and percent, the statistics, the weights.
@@ -73,7 +74,7 @@ def _restart(pi, pf, pb, ei, ef, stage, frame, done, winner, b, T, chars, stocks
 
 def _make_advance(salt: int):
     @numba.njit(cache=True, nogil=True, _nrt=False, error_model="numpy")
-    def advance(lo, hi, phase, autoreset, learner, opponent, stage_seed, frame_skip, max_steps, G, R, S, C, O, E):
+    def advance(lo, hi, phase, autoreset, learner, opponent, stage_seed, frame_skip, max_steps, T, G, R, S, C, O, E):
         """Games ``lo`` to ``hi - 1`` of :func:`step_serial`; returns how many had an event. One
         compiled function serves the serial and the parallel driver: the engine is inlined here
         once, and Numba's parallel passes see only a small loop over chunks, which keeps the first
@@ -81,7 +82,7 @@ def _make_advance(salt: int):
         if salt == -1:  # never true: ties this compiled code to the sources (see SALT)
             return 0
         pending, events, pi, pf, pb, ei, ef, stage, frame, done, winner = G
-        act, stick_centres, shoulder_levels, T, time_limit, stocks, rows_per_game, mirror = R
+        act, stick_centres, shoulder_levels, time_limit, stocks, rows_per_game, mirror = R
         steps, chars, start, stage_pool, episodes = S
         prev_stocks, prev_pct, ep_stats, weights = C
         rewards, terminated, truncated, ended_winner, ended_frames, ended_stocks, ended_stats, obs, final_obs = O
@@ -182,9 +183,26 @@ def _make_advance(salt: int):
 advance = _make_advance(SALT)
 
 
+@numba.njit(nogil=True, _nrt=False, error_model="numpy")
+def _blocks(lo, end, phase, autoreset, learner, opponent, stage_seed, frame_skip, max_steps, T, G, R, S, C, O, E):
+    """Games ``lo`` to ``end - 1`` in blocks small enough that their rows stay in cache, each
+    block's rows clipped as a pass of its own, outside the big loop body, where it vectorises.
+    Called, not inlined: inside the parallel driver's ``prange`` an inlined copy would be
+    rewritten by Numba's parfor passes into array code that needs its runtime."""
+    rows = O.obs.shape[0] // G.stage.shape[0]
+    count = 0
+    for first in range(lo, end, BLOCK_GAMES):
+        stop = min(end, first + BLOCK_GAMES)
+        count += advance(
+            first, stop, phase, autoreset, learner, opponent, stage_seed, frame_skip, max_steps, T, G, R, S, C, O, E
+        )
+        clip_rows(O.obs, first * rows, stop * rows, E.clip, E.low, E.high)
+    return count
+
+
 def _make_drivers(salt: int):
     @numba.njit(cache=True, nogil=True, _nrt=False, error_model="numpy")
-    def step_serial(phase, autoreset, learner, opponent, stage_seed, frame_skip, max_steps, G, R, S, C, O, E):
+    def step_serial(phase, autoreset, learner, opponent, stage_seed, frame_skip, max_steps, T, G, R, S, C, O, E):
         """One call per ``step`` (``phase=STEP``) or ``reset`` (``phase=RESTART``) of the vector env.
 
         STEP: a game flagged ``pending`` (it ended on the previous step) restarts instead of
@@ -200,59 +218,26 @@ def _make_drivers(salt: int):
         if salt == -1:  # never true: ties this compiled code to the sources (see SALT)
             return 0
         n = G.stage.shape[0]
-        rows = O.obs.shape[0] // n
-        count = 0
-        for lo in range(0, n, BLOCK_GAMES):  # blocks small enough that their rows stay in cache
-            count += advance(
-                lo,
-                min(n, lo + BLOCK_GAMES),
-                phase,
-                autoreset,
-                learner,
-                opponent,
-                stage_seed,
-                frame_skip,
-                max_steps,
-                G,
-                R,
-                S,
-                C,
-                O,
-                E,
-            )
-            # clipped as a pass of its own, outside the big loop body, where it vectorises
-            clip_rows(O.obs, lo * rows, min(n, lo + BLOCK_GAMES) * rows, E.clip, E.low, E.high)
-        return count
+        return _blocks(
+            0, n, phase, autoreset, learner, opponent, stage_seed, frame_skip, max_steps, T, G, R, S, C, O, E
+        )
 
-    @numba.njit(cache=True, parallel=True, nogil=True, _nrt=False, error_model="numpy")
-    def step_parallel(chunk, phase, autoreset, learner, opponent, stage_seed, frame_skip, max_steps, G, R, S, C, O, E):
+    # Numba's runtime on here alone: its parfor lowering passes the named tuples to the threads
+    # through it (the per-game code it calls still runs without it).
+    @numba.njit(cache=True, parallel=True, nogil=True, error_model="numpy")
+    def step_parallel(
+        chunk, phase, autoreset, learner, opponent, stage_seed, frame_skip, max_steps, T, G, R, S, C, O, E
+    ):
         """:func:`step_serial` on Numba's threads, ``chunk`` games at a time."""
         if salt == -1:
             return 0
         n = G.stage.shape[0]
-        rows = O.obs.shape[0] // n
         count = 0
         for c in numba.prange((n + chunk - 1) // chunk):
-            end = min(n, (c + 1) * chunk)
-            for lo in range(c * chunk, end, BLOCK_GAMES):
-                count += advance(
-                    lo,
-                    min(end, lo + BLOCK_GAMES),
-                    phase,
-                    autoreset,
-                    learner,
-                    opponent,
-                    stage_seed,
-                    frame_skip,
-                    max_steps,
-                    G,
-                    R,
-                    S,
-                    C,
-                    O,
-                    E,
-                )
-                clip_rows(O.obs, lo * rows, min(end, lo + BLOCK_GAMES) * rows, E.clip, E.low, E.high)
+            lo, end = c * chunk, min(n, (c + 1) * chunk)
+            count += _blocks(
+                lo, end, phase, autoreset, learner, opponent, stage_seed, frame_skip, max_steps, T, G, R, S, C, O, E
+            )
         return count
 
     return step_serial, step_parallel

@@ -81,7 +81,8 @@ def test_killed_run_restarts_without_losing_snapshots_ratings_or_results(tmp_pat
 
 @pytest.mark.slow
 def test_league_roles_pick_their_opponents(tmp_path):
-    from exphil_agents.league.train import LeagueConfig, main
+    from exphil_agents.league.cli import train as main
+    from exphil_agents.league.train import LeagueConfig
 
     cfg = LeagueConfig(
         dir=tmp_path, steps=4096, games=8, snapshot_every=2048, n_steps=256, batch_size=512, n_epochs=1,

@@ -46,11 +46,13 @@ def test_names_of_earlier_releases_still_work(capsys):
     assert "is now `exphil bench env OPTIONS`" in capsys.readouterr().err
 
 
-def test_errors_are_one_line_naming_the_command():
+def test_errors_are_one_line_naming_the_command(tmp_path):
+    missing = tmp_path / "nowhere"
     proc = subprocess.run(
-        [sys.executable, "-m", "exphil", "bench", "vector", "--sizes", "0"], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "exphil", "bc", "list", str(missing)], capture_output=True, text=True, check=False
     )
-    assert proc.returncode != 0 and proc.stderr.strip().startswith("exphil bench vector:"), proc.stderr[-500:]
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert proc.stderr.strip() == f"exphil bc list: checkpoint folder {missing} does not exist", proc.stderr
 
 
 def test_no_package_imports_a_package_above_it():

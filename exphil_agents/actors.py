@@ -315,11 +315,25 @@ def recurrent_actor(
 ) -> NetActor:
     """An actor from a :class:`~exphil_agents.policies.RecurrentBackbonePolicy` (RecurrentPPO):
     its encoder and recurrent backbone stepped one frame per call."""
+    encoder = policy.pi_features_extractor.encoder
+    return stepped_actor(name, policy, obs_config, encoder, policy.lstm_actor, deterministic, delay)
+
+
+def stepped_actor(
+    name: str,
+    policy: Any,
+    obs_config: ObsConfig,
+    encoder: Any,
+    backbone: Any,
+    deterministic: bool = False,
+    delay: int = 0,
+) -> NetActor:
+    """An actor that steps an SB3 policy's ``encoder`` and ``backbone`` one frame per call
+    (constant cost, no window re-run) and samples its action head."""
     policy.set_training_mode(False)
     _check_size(name, policy.observation_space.shape[-1], obs_config)
-    encoder = policy.pi_features_extractor.encoder
     act = stepping_policy(
-        encoder, policy.lstm_actor, lambda z: policy.action_net(policy.mlp_extractor.forward_actor(z)),
+        encoder, backbone, lambda z: policy.action_net(policy.mlp_extractor.forward_actor(z)),
         policy.action_space.nvec, deterministic,
     )  # fmt: skip
     return NetActor(name, act, obs_config, stateless=False, delay=delay)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from exphil_agents.actors import NetActor, network_actor, recurrent_actor, stepping_policy
+from exphil_agents.actors import NetActor, network_actor, recurrent_actor, stepped_actor
 from melee_envs.controller import ControllerCodec
 from melee_envs.obs import ObsConfig
 from melee_envs.state import ControllerState
@@ -64,13 +64,9 @@ class Agent:
             raise TypeError(
                 f"Agent.from_sb3 takes BackbonePolicy or RecurrentBackbonePolicy models; got {type(policy).__name__}"
             )
-        policy.set_training_mode(False)
         extractor = policy.pi_features_extractor
-        act = stepping_policy(
-            extractor.encoder, extractor.backbone, lambda z: policy.action_net(policy.mlp_extractor.forward_actor(z)),
-            policy.action_space.nvec, deterministic,
-        )  # fmt: skip
-        return cls(NetActor("sb3", act, obs_config, stateless=False, delay=delay), deterministic)
+        actor = stepped_actor("sb3", policy, obs_config, extractor.encoder, extractor.backbone, deterministic, delay)
+        return cls(actor, deterministic)
 
     def reset(self) -> None:
         """Start a new game: fresh backbone state, delay buffer filled with neutral inputs."""

@@ -12,6 +12,7 @@ libmelee's conventions: sticks in [0, 1] with 0.5 neutral, shoulder in [0, 1].
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numba
@@ -112,7 +113,7 @@ class ControllerCodec:
             if not np.all(np.mod(arr, 1) == 0):
                 raise ValueError(f"action components must be integers; got {arr}")
             arr = arr.astype(np.int64)
-        bad = (arr < 0) | (arr >= self.nvec)
+        bad = (arr < 0) | (arr >= self._nvec)
         if bad.any():
             first = tuple(np.argwhere(bad)[0])
             i, value = int(first[-1]), arr[first]
@@ -171,7 +172,7 @@ class ControllerCodec:
             actions[..., col] = self.mirror_table[actions[..., col]]
         return actions
 
-    @property
+    @cached_property
     def mirror_table(self) -> np.ndarray:
         """``mirror_table[i]``: the stick bucket that mirrors bucket ``i``."""
         return _nearest(self.stick_centres, 1.0 - self.stick_centres)

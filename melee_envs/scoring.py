@@ -46,6 +46,13 @@ def winner_of(pi, pf, b):
 
 
 @numba.njit(nogil=True, _nrt=False, inline="always")
+def lost_and_damage(prev_stocks, stocks, prev_pct, pct):
+    """One player's stocks lost and damage taken between two frames (a lost stock resets percent
+    to 0, which is not healing)."""
+    return max(prev_stocks - stocks, 0), max(pct - prev_pct, 0.0)
+
+
+@numba.njit(nogil=True, _nrt=False, inline="always")
 def change_reward(lost0, lost1, dmg0, dmg1, weights):
     """The stock and damage terms ``(r0, r1)`` from each player's stocks lost and damage taken."""
     r0 = weights[0] * (lost1 - lost0) + weights[1] * (dmg1 - dmg0)
@@ -59,10 +66,8 @@ def score_frame(pi, pf, b, prev_stocks, prev_pct, stats, weights):
     the previous stocks and percent and the game's statistics."""
     s0, s1 = pi[b, 0, 0, P_STOCKS], pi[b, 1, 0, P_STOCKS]
     c0, c1 = pf[b, 0, 0, P_PCT], pf[b, 1, 0, P_PCT]
-    lost0 = max(prev_stocks[b, 0] - s0, 0)
-    lost1 = max(prev_stocks[b, 1] - s1, 0)
-    dmg0 = max(c0 - prev_pct[b, 0], 0.0)
-    dmg1 = max(c1 - prev_pct[b, 1], 0.0)
+    lost0, dmg0 = lost_and_damage(prev_stocks[b, 0], s0, prev_pct[b, 0], c0)
+    lost1, dmg1 = lost_and_damage(prev_stocks[b, 1], s1, prev_pct[b, 1], c1)
     prev_stocks[b, 0], prev_stocks[b, 1] = s0, s1
     prev_pct[b, 0], prev_pct[b, 1] = c0, c1
     stats[b, 0, DAMAGE_TAKEN] += dmg0
@@ -73,12 +78,12 @@ def score_frame(pi, pf, b, prev_stocks, prev_pct, stats, weights):
 
 
 @numba.njit(nogil=True, _nrt=False, inline="always")
-def win_reward(winner, weights):
-    """The win term ``(r0, r1)`` of a game that ended with ``winner`` (-1: a draw, no term)."""
+def plus_win(r0, r1, winner, weights):
+    """``(r0, r1)`` with the win term of a game that ended with ``winner`` (-1: a draw, none)."""
     if winner < 0:
-        return 0.0, 0.0
+        return r0, r1
     sign = 1.0 if winner == 0 else -1.0
-    return weights[2] * sign, -(weights[2] * sign)
+    return r0 + weights[2] * sign, r1 - weights[2] * sign
 
 
 @numba.njit(nogil=True, _nrt=False, inline="always")
@@ -99,9 +104,7 @@ def _entries(salt: int):  # noqa: ANN202
             return
         r0, r1 = score_frame(pi, pf, 0, prev_stocks, prev_pct, stats, weights)
         if done[0]:
-            w0, w1 = win_reward(winner[0], weights)
-            r0 += w0
-            r1 += w1
+            r0, r1 = plus_win(r0, r1, winner[0], weights)
         reward[0] = r0
         reward[1] = r1
 
@@ -119,15 +122,11 @@ def _entries(salt: int):  # noqa: ANN202
         if salt == -1:
             return
         for k in range(out.shape[0]):
-            lost0 = max(prev_stocks[k, 0] - stocks[k, 0], 0)
-            lost1 = max(prev_stocks[k, 1] - stocks[k, 1], 0)
-            dmg0 = max(pct[k, 0] - prev_pct[k, 0], 0.0)
-            dmg1 = max(pct[k, 1] - prev_pct[k, 1], 0.0)
+            lost0, dmg0 = lost_and_damage(prev_stocks[k, 0], stocks[k, 0], prev_pct[k, 0], pct[k, 0])
+            lost1, dmg1 = lost_and_damage(prev_stocks[k, 1], stocks[k, 1], prev_pct[k, 1], pct[k, 1])
             r0, r1 = change_reward(lost0, lost1, dmg0, dmg1, weights)
             if done[k]:
-                w0, w1 = win_reward(winner[k], weights)
-                r0 += w0
-                r1 += w1
+                r0, r1 = plus_win(r0, r1, winner[k], weights)
             out[k, 0] = r0
             out[k, 1] = r1
 

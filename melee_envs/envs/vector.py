@@ -241,7 +241,6 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
         else:
             self._stage_pool = np.array([stages.get(self.config.stage).internal_id], np.int32)
         self._rng = np.random.default_rng(seed)
-        self._nvec = self.codec.nvec.astype(np.int64)
         self._needs_reset = True
         self._warm = False
         self._bound: tuple | None = None  # the kernel's array arguments (see _kernel)

@@ -24,7 +24,7 @@ from melee_envs.backends.mock import engine
 from melee_envs.backends.mock.engine.schema import P_STOCKS
 from melee_envs.controller import mirror_stick_x
 from melee_envs.obs_kernel import clip_rows, encode_row
-from melee_envs.scoring import NUM_STATS, score_frame, start_scoring, win_reward
+from melee_envs.scoring import NUM_STATS, plus_win, score_frame, start_scoring
 
 #: The salt of the drivers below: the engine's files and dependencies (the codec and the
 #: scoring among them) plus the encoder's kernel and this file (see :mod:`melee_envs.compiled`).
@@ -132,9 +132,7 @@ def _make_advance(salt: int):
                 term = done[b]
                 trunc = (not term) and max_steps > 0 and steps[b] >= max_steps
                 if term:
-                    w0, w1 = win_reward(winner[b], weights)
-                    r0 += w0
-                    r1 += w1
+                    r0, r1 = plus_win(r0, r1, winner[b], weights)
                 for j in range(rows_per_game):
                     r = b * rows_per_game + j
                     rewards[r] = r0 if j == 0 else r1

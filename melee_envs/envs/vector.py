@@ -29,7 +29,6 @@ from melee_envs.backends.mock.batch import (
     SAME_STEP,
     STEP,
     Encoding,
-    Games,
     Outputs,
     Rules,
     Scores,
@@ -309,13 +308,13 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
         if self._bound is None:  # the arrays never change identity: gathered once per env (and copy)
             self._bound = (
                 b._T,
-                Games(self._pending, self._events, p.pi, p.pf, p.pb, b.ei, b.ef, p.stage, p.frame, b.done, b.winner),
+                b.games,
                 Rules(self._act, b._stick, b._shoulder, b.config.time_limit_frames, b.config.stocks,
                       self.rows_per_game, self.mirror),
-                Starts(self._steps, b._chars, self._start, self._stage_pool, self._episodes),
+                Starts(self._pending, self._steps, b._chars, self._start, self._stage_pool, self._episodes),
                 Scores(self._prev_stocks, self._prev_pct, self._ep_stats, self._weights),
-                Outputs(self._rewards, self._terminated, self._truncated, self._ended_winner, self._ended_frames,
-                        self._ended_stocks, self._ended_stats, self._obs, self._final_obs),
+                Outputs(self._events, self._rewards, self._terminated, self._truncated, self._ended_winner,
+                        self._ended_frames, self._ended_stocks, self._ended_stats, self._obs, self._final_obs),
                 Encoding(p.ji, p.jf, p.jb, *self._enc),
             )  # fmt: skip
         args = (

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from melee_envs.backends.mock import MockBackend, MockConfig
-from melee_envs.backends.mock.engine import combat, rules, schema
+from melee_envs.backends.mock.engine import rules, schema
 from melee_envs.data import actions, characters, libmelee_source
 from melee_envs.data.moves import MOVE_INDEX, move_table
 
@@ -112,7 +112,7 @@ def test_knockback_follows_the_formula(percent):
     mv = move_table().values[fox.internal_id, MOVE_INDEX["usmash"]]
     damage, bkb, kbg = float(mv[8]), float(mv[10]), float(mv[11])
     expected = melee_knockback(percent + damage, damage, fox.weight, bkb, kbg)
-    assert combat._knockback(percent + damage, damage, fox.weight, bkb, kbg, 0.0) == pytest.approx(expected, abs=1e-6)
+    assert rules.knockback(percent + damage, damage, fox.weight, bkb, kbg, 0.0) == pytest.approx(expected, abs=1e-6)
     # End to end: the launch speed is 0.03 x knockback; hitstun is floor(0.4 x knockback).
     be = duel(gap=6.0, defender_percent=percent)
     act = noop(be)
@@ -130,8 +130,8 @@ def test_knockback_follows_the_formula(percent):
 
 
 def test_set_knockback_ignores_percent():
-    a = combat._knockback(10.0, 5.0, 100.0, 0.0, 100.0, 40.0)
-    b = combat._knockback(150.0, 5.0, 100.0, 0.0, 100.0, 40.0)
+    a = rules.knockback(10.0, 5.0, 100.0, 0.0, 100.0, 40.0)
+    b = rules.knockback(150.0, 5.0, 100.0, 0.0, 100.0, 40.0)
     assert a == b == pytest.approx(melee_knockback(10.0, 5.0, 100.0, 0.0, 100.0, 40.0), abs=1e-6)
 
 

@@ -58,3 +58,51 @@ def test_engine_modules_stay_small_and_import_downwards():
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("melee_envs.backends.mock.engine."):
                 dep = node.module.rsplit(".", 1)[1]
                 assert order.index(dep) < order.index(path.stem), f"{path.stem} imports {dep}"
+
+
+_KERNEL_MODULE = """
+from collections import namedtuple
+
+import numba
+import numpy as np
+
+from melee_envs.compiled import readable_cache
+
+{name} = namedtuple("{name}", "a b")
+
+
+@numba.njit(cache=True)
+def total(P):
+    return P.a.sum() + P.b.sum()
+
+
+if {guard}:
+    readable_cache(total)
+print(total({name}(np.ones(2), np.ones(3))))
+"""
+
+
+def test_a_cache_index_naming_a_removed_type_is_rebuilt_not_fatal(tmp_path):
+    """An index written before a named tuple in a kernel's signature was renamed (what an upgrade
+    of this package leaves in ``__pycache__``) must not fail the load: Numba unpickles it whole."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    module = tmp_path / "kernelmod.py"  # imported, not run: Numba pickles __main__'s classes by value
+
+    def run(name: str, guard: bool) -> subprocess.CompletedProcess:
+        module.write_text(_KERNEL_MODULE.format(name=name, guard=guard))
+        command = [sys.executable, "-c", "import kernelmod"]
+        return subprocess.run(command, check=False, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+
+    first = run("Pair", guard=True)
+    assert first.returncode == 0 and first.stdout.strip() == "5.0", first.stderr
+    assert list((tmp_path / "cache").rglob("*.nbi")), "the first run wrote no cache index"
+    renamed = run("Couple", guard=False)  # Numba alone: the old index names kernelmod.Pair
+    assert renamed.returncode != 0 and "Pair" in renamed.stderr, renamed.stderr
+    guarded = run("Couple", guard=True)
+    assert guarded.returncode == 0 and guarded.stdout.strip() == "5.0", guarded.stderr
+    again = run("Couple", guard=True)  # and the rebuilt index is read back
+    assert again.returncode == 0 and again.stdout.strip() == "5.0", again.stderr

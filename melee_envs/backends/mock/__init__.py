@@ -98,6 +98,8 @@ class MockBackend:
         self._stick = self.codec.stick_centres
         self._shoulder = self.codec.shoulder_levels
         self._no_keys = np.zeros(num_games, np.uint64)
+        p = self.packed
+        self.games = engine.Games(p.pi, p.pf, p.pb, self.ei, self.ef, p.stage, p.frame, self.done, self.winner)
 
     @property
     def state(self) -> GameState:
@@ -124,13 +126,9 @@ class MockBackend:
 
     def _reset_mask(self, mask: np.ndarray) -> None:
         self._draw_stages(mask)
-        p = self.packed
         randomised = self.config.start_spread > 0 or self.config.start_percent > 0
         keys = self._rng.integers(2**63, size=self.num_games, dtype=np.uint64) if randomised else self._no_keys
-        engine.reset_games(
-            p.pi, p.pf, p.pb, self.ei, self.ef, p.stage, p.frame, self.done, self.winner, mask, self._chars,
-            self.config.stocks, self._T, self.config.start, keys,
-        )  # fmt: skip
+        engine.reset_games(self.games, mask, self._chars, self.config.stocks, self._T, self.config.start, keys)
 
     def step(self, actions: np.ndarray | None = None, *, checked: bool = False) -> GameState:
         """Step every game one frame. ``actions``: ints ``(num_games, 2, ACTION_SIZE)`` (None = no input).
@@ -141,22 +139,18 @@ class MockBackend:
             actions = self._noop
         elif not checked:
             actions = self.codec.check(actions, (self.num_games, self.num_players))
-        p = self.packed
         if not self._warm:
             from melee_envs.compile_notice import compile_notice
 
             with compile_notice("the Melee engine"):
-                self._step(p, actions)
+                self._step(actions)
             self._warm = True
         else:
-            self._step(p, actions)
+            self._step(actions)
         return self.state
 
-    def _step(self, p: PackedState, actions: np.ndarray) -> None:
-        engine.step_games(
-            p.pi, p.pf, p.pb, self.ei, self.ef, p.stage, p.frame, self.done, self.winner, actions,
-            self._stick, self._shoulder, self._T, self.config.time_limit_frames,
-        )  # fmt: skip
+    def _step(self, actions: np.ndarray) -> None:
+        engine.step_games(self.games, actions, self._stick, self._shoulder, self._T, self.config.time_limit_frames)
 
     def load_state(self, state: GameState) -> GameState:
         """Start every game from ``state`` (batch shape ``(num_games,)`` or one frame to copy).
@@ -178,7 +172,7 @@ class MockBackend:
         self.done[:] = False
         self.winner[:] = -1
         self._chars[:] = p.pi[:, :, 0, P_CHAR]
-        engine.derive_engine_state(p.pi, p.pf, p.pb, self.ei, self.ef, self._t.move_of_action, self._t.moves)
+        engine.derive_engine_state(self.games, self._t.move_of_action, self._t.moves)
         return self.state
 
     def close(self) -> None:

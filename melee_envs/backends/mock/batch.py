@@ -22,6 +22,7 @@ import numpy as np
 from melee_envs import obs_kernel as _obs_kernel
 from melee_envs.backends.mock import engine
 from melee_envs.backends.mock.engine.schema import P_STOCKS
+from melee_envs.compiled import readable_cache
 from melee_envs.controller import mirror_stick_x
 from melee_envs.obs_kernel import clip_rows, encode_row
 from melee_envs.scoring import NUM_STATS, plus_win, score_frame, start_scoring
@@ -43,33 +44,35 @@ BLOCK_GAMES = 32
 # The kernel's arguments besides the per-call ones (phase, auto-reset mode, the learner's and the
 # opponent's actions, the stage seed, frame skip, step limit), in named groups that the vector env
 # gathers once: Numba takes named tuples of arrays as single arguments.
-#: The games' state (``pending``: restart at the next call; ``events``: see RESTARTED, ENDED).
-Games = namedtuple("Games", "pending events pi pf pb ei ef stage frame done winner")
+#: The games' state is the engine's :data:`~melee_envs.backends.mock.engine.Games` (``G``).
 #: How a step is played: the joint actions buffer, the codec's values, the rules. (The engine's
 #: tables, ``T``, travel on their own: Numba's parallel lowering cannot pass nested named tuples.)
 Rules = namedtuple("Rules", "act stick_centres shoulder_levels time_limit stocks rows_per_game mirror")
-#: How games restart: steps so far, characters, start spread, stage pool, episodes per game.
-Starts = namedtuple("Starts", "steps chars start stage_pool episodes")
+#: How games restart: ``pending`` (restart at the next call), steps so far, characters, start
+#: spread, stage pool, episodes per game.
+Starts = namedtuple("Starts", "pending steps chars start stage_pool episodes")
 #: Scoring (:mod:`melee_envs.scoring`): previous stocks and percent, the statistics, the weights.
 Scores = namedtuple("Scores", "prev_stocks prev_pct ep_stats weights")
-#: What a call writes: rewards, flags, ended games' statistics, observations.
+#: What a call writes: what happened to each game (``events``: bits RESTARTED, ENDED), rewards,
+#: flags, ended games' statistics, observations.
 Outputs = namedtuple(
-    "Outputs", "rewards terminated truncated ended_winner ended_frames ended_stocks ended_stats obs final_obs"
+    "Outputs",
+    "events rewards terminated truncated ended_winner ended_frames ended_stocks ended_stats obs final_obs",
 )
 #: The encoder's inputs (:mod:`melee_envs.obs_kernel`): projectiles, offsets, tables, bounds.
 Encoding = namedtuple("Encoding", "ji jf jb enc_offsets cats ext_stage compact_stage clip low high")
 
 
 @numba.njit(cache=True, _nrt=False, inline="always")
-def _restart(pi, pf, pb, ei, ef, stage, frame, done, winner, b, T, chars, stocks, start, stage_pool, seed, episodes,
-             prev_stocks, prev_pct, ep_stats, steps):  # fmt: skip
+def _restart(G, b, T, S, C, stocks, seed):
     """Start game ``b``'s next game, its stage and start drawn from ``(seed, b, episode)``."""
+    episodes = S.episodes
     episodes[b] += 1
-    stage[b] = stage_pool[engine.mix64(seed, b, 2 * episodes[b]) % np.uint64(stage_pool.shape[0])]
+    G.stage[b] = S.stage_pool[engine.mix64(seed, b, 2 * episodes[b]) % np.uint64(S.stage_pool.shape[0])]
     key = engine.mix64(seed, b, 2 * episodes[b] + 1)
-    engine.reset_game(pi, pf, pb, ei, ef, stage, frame, done, winner, b, chars[b], stocks, T, start, key)
-    start_scoring(pi, pf, b, prev_stocks, prev_pct, ep_stats)
-    steps[b] = 0
+    engine.reset_game(G, b, S.chars[b], stocks, T, S.start, key)
+    start_scoring(G.pi, G.pf, b, C.prev_stocks, C.prev_pct, C.ep_stats)
+    S.steps[b] = 0
 
 
 def _make_advance(salt: int):
@@ -81,11 +84,14 @@ def _make_advance(salt: int):
         run's compile short."""
         if salt == -1:  # never true: ties this compiled code to the sources (see SALT)
             return 0
-        pending, events, pi, pf, pb, ei, ef, stage, frame, done, winner = G
+        pi, pf, pb, stage, frame, done, winner = G.pi, G.pf, G.pb, G.stage, G.frame, G.done, G.winner
         act, stick_centres, shoulder_levels, time_limit, stocks, rows_per_game, mirror = R
-        steps, chars, start, stage_pool, episodes = S
+        pending, steps = S.pending, S.steps
         prev_stocks, prev_pct, ep_stats, weights = C
-        rewards, terminated, truncated, ended_winner, ended_frames, ended_stocks, ended_stats, obs, final_obs = O
+        events, rewards, terminated, truncated = O.events, O.rewards, O.terminated, O.truncated
+        ended_winner, ended_frames = O.ended_winner, O.ended_frames
+        ended_stocks, ended_stats = O.ended_stocks, O.ended_stats
+        obs, final_obs = O.obs, O.final_obs
         ji, jf, jb, enc_offsets, cats, ext_stage, compact_stage, clip, low, high = E
         count = 0
         for b in range(lo, hi):
@@ -119,10 +125,7 @@ def _make_advance(salt: int):
                 r0 = 0.0
                 r1 = 0.0
                 for _ in range(frame_skip):
-                    engine.step_game(
-                        pi, pf, pb, ei, ef, stage, frame, done, winner, b, act[b], stick_centres, shoulder_levels, T,
-                        time_limit,
-                    )  # fmt: skip
+                    engine.step_game(G, b, act[b], stick_centres, shoulder_levels, T, time_limit)
                     f0, f1 = score_frame(pi, pf, b, prev_stocks, prev_pct, ep_stats, weights)
                     r0 += f0
                     r1 += f1
@@ -160,8 +163,7 @@ def _make_advance(salt: int):
                     )  # fmt: skip
                 clip_rows(final_obs, b * rows_per_game, (b + 1) * rows_per_game, clip, low, high)
             if restart:
-                _restart(pi, pf, pb, ei, ef, stage, frame, done, winner, b, T, chars, stocks, start, stage_pool,
-                         stage_seed, episodes, prev_stocks, prev_pct, ep_stats, steps)  # fmt: skip
+                _restart(G, b, T, S, C, stocks, stage_seed)
                 events[b] |= RESTARTED
             if events[b]:
                 count += 1
@@ -178,7 +180,7 @@ def _make_advance(salt: int):
 
 #: Every game's step; salted (see :data:`SALT`). The drivers below reach it as a module
 #: global: a closure cell holding a dispatcher would change their cache key in every process.
-advance = _make_advance(SALT)
+(advance,) = readable_cache(_make_advance(SALT))
 
 
 @numba.njit(nogil=True, _nrt=False, error_model="numpy")
@@ -241,7 +243,7 @@ def _make_drivers(salt: int):
     return step_serial, step_parallel
 
 
-step_serial, step_parallel = _make_drivers(SALT)
+step_serial, step_parallel = readable_cache(*_make_drivers(SALT))
 
 
 def compiled_entry(dispatcher, args: tuple):

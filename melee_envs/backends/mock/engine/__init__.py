@@ -1,7 +1,8 @@
 """The mock engine: Numba code that steps 1v1 Melee games held in arrays, one frame per call.
 
 State lives in :class:`~melee_envs.state.PackedState` arrays plus two engine-private arrays
-(``ei`` ints, ``ef`` floats, per player). Ids are the game's (libmelee ``Action`` values). What is
+(``ei`` ints, ``ef`` floats, per player), which every function takes together as one
+:data:`~.schema.Games` named tuple (``G.pi``, ``G.stage``). Ids are the game's (libmelee ``Action`` values). What is
 modelled and what is approximated is listed in ``docs/mock-engine.md``; how the modules fit
 together in ``docs/architecture.md``.
 
@@ -24,11 +25,13 @@ Modules, lowest first (each imports only those above it):
 from melee_envs.backends.mock.engine.entries import derive_engine_state, reset_games, step_games
 from melee_envs.backends.mock.engine.frame import step_game
 from melee_envs.backends.mock.engine.lifecycle import empty_engine_arrays, mix64, reset_game
+from melee_envs.backends.mock.engine.schema import Games
 from melee_envs.backends.mock.engine.sources import SALT, source_salt
 from melee_envs.backends.mock.engine.tables import KernelTables, Tables, tables
 
 __all__ = [
     "SALT",
+    "Games",
     "KernelTables",
     "Tables",
     "derive_engine_state",

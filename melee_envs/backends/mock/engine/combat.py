@@ -19,6 +19,7 @@ from melee_envs.backends.mock.engine.rules import (
     SHIELD_PUSH,
     STICK_TAP,
     TUMBLE_KB,
+    knockback,
 )
 from melee_envs.backends.mock.engine.schema import (
     BTHROW,
@@ -82,20 +83,9 @@ from melee_envs.backends.mock.engine.states import _is_held, _is_shielding, _set
 from melee_envs.state import MAX_PERCENT
 
 
-@numba.njit(_nrt=False)
-def _knockback(percent_after, damage, weight, bkb, kbg, skb):
-    """Melee's knockback (SSBWiki "Knockback"): percent after the hit, the hit's damage, the
-    defender's weight, base knockback, growth and set knockback (weight-independent when set)."""
-    if skb > 0:
-        percent_after = 10.0
-        damage = skb
-    return (
-        (percent_after / 10.0 + percent_after * damage / 20.0) * 200.0 / (weight + 100.0) * 1.4 + 18.0
-    ) * kbg / 100.0 + bkb
-
-
 @numba.njit(_nrt=False, inline="always")
-def _intangible(pi, pf, ei, moves, b, p):
+def _intangible(G, moves, b, p):
+    pi, pf, ei = G.pi, G.pf, G.ei
     if ei[b, p, EI_INVULN] > 0:
         return True
     move = ei[b, p, EI_MOVE]
@@ -107,13 +97,14 @@ def _intangible(pi, pf, ei, moves, b, p):
 
 
 @numba.njit(_nrt=False, inline="always")
-def _launch(pi, pf, pb, ei, b, att, dfn, mv, chars, side):
+def _launch(G, b, att, dfn, mv, chars, side):
     """Apply hit ``mv`` (a move row) to ``dfn``: damage, knockback, DI, hitstun, hitlag."""
+    pi, pf, pb, ei = G.pi, G.pf, G.pb, G.ei
     cd = pi[b, dfn, 0, P_CHAR]
     damage = mv[M_DMG]
     pf[b, dfn, 0, P_PCT] = min(pf[b, dfn, 0, P_PCT] + damage, MAX_PERCENT)  # Melee caps at 999%
     grounded = pb[b, dfn, 0, P_GROUND]
-    kb = _knockback(pf[b, dfn, 0, P_PCT], damage, chars[cd, C_WEIGHT], mv[M_BKB], mv[M_KBG], mv[M_SKB])
+    kb = knockback(pf[b, dfn, 0, P_PCT], damage, chars[cd, C_WEIGHT], mv[M_BKB], mv[M_KBG], mv[M_SKB])
     angle = mv[M_ANGLE]
     if angle == 361.0:  # Sakurai angle
         angle = 0.0 if (grounded and kb < 32.0) else 44.0
@@ -153,14 +144,15 @@ def _launch(pi, pf, pb, ei, b, att, dfn, mv, chars, side):
 
 
 @numba.njit(_nrt=False, inline="always")
-def _try_hit(pi, pf, pb, ei, ef, b, att, dfn, T):
+def _try_hit(G, b, att, dfn, T):
+    pi, pf, pb, ei = G.pi, G.pf, G.pb, G.ei
     chars, moves = T.chars, T.moves
     move = ei[b, att, EI_MOVE]
     if move < 0 or move >= FTHROW or ei[b, att, EI_HIT] != 0:
         return
     if pf[b, att, 0, P_HITLAG] > 0 or pi[b, dfn, 0, P_ACTION] <= ON_HALO_WAIT:
         return
-    if _intangible(pi, pf, ei, moves, b, dfn) or _is_held(pi[b, dfn, 0, P_ACTION]):
+    if _intangible(G, moves, b, dfn) or _is_held(pi[b, dfn, 0, P_ACTION]):
         return
     if pi[b, dfn, 0, P_ACTION] == GRAB_WAIT:
         return
@@ -184,23 +176,24 @@ def _try_hit(pi, pf, pb, ei, ef, b, att, dfn, T):
     ei[b, att, EI_HIT] = 1
     side = 1.0 if dx_ > pf[b, att, 0, P_X] else (-1.0 if dx_ < pf[b, att, 0, P_X] else face)
     if move == GRAB:
-        _grab(pi, pf, pb, ei, b, att, dfn)
+        _grab(G, b, att, dfn)
         return
     if _is_shielding(pi[b, dfn, 0, P_ACTION]) and pb[b, dfn, 0, P_GROUND]:
-        _shield_hit(pi, pf, pb, ei, b, att, dfn, mv, side)
+        _shield_hit(G, b, att, dfn, mv, side)
         return
-    _launch(pi, pf, pb, ei, b, att, dfn, mv, chars, side)
+    _launch(G, b, att, dfn, mv, chars, side)
 
 
 @numba.njit(_nrt=False, inline="always")
-def _shield_hit(pi, pf, pb, ei, b, att, dfn, mv, side):
+def _shield_hit(G, b, att, dfn, mv, side):
     """A hit on a shield: no damage; the shield loses the hit's damage, shieldstun and hitlag,
     pushback; the shield breaks at zero."""
+    pi, pf, ei = G.pi, G.pf, G.ei
     pf[b, dfn, 0, P_SHIELD] -= mv[M_DMG]
     pf[b, att, 0, P_HITLAG] = mv[M_HITLAG]
     pf[b, dfn, 0, P_HITLAG] = mv[M_HITLAG]
     if pf[b, dfn, 0, P_SHIELD] <= 0.0:
-        _shield_break(pi, pf, pb, ei, b, dfn)
+        _shield_break(G, b, dfn)
         return
     pi[b, dfn, 0, P_ACTION] = SHIELD_STUN
     pf[b, dfn, 0, P_AFRAME] = 1.0
@@ -209,7 +202,8 @@ def _shield_hit(pi, pf, pb, ei, b, att, dfn, mv, side):
 
 
 @numba.njit(_nrt=False, inline="always")
-def _shield_break(pi, pf, pb, ei, b, p):
+def _shield_break(G, b, p):
+    pi, pf, pb, ei = G.pi, G.pf, G.pb, G.ei
     pf[b, p, 0, P_SHIELD] = SHIELD_AFTER_BREAK
     pb[b, p, 0, P_GROUND] = False
     pf[b, p, 0, P_Y] += 0.01
@@ -222,7 +216,8 @@ def _shield_break(pi, pf, pb, ei, b, p):
 
 
 @numba.njit(_nrt=False, inline="always")
-def _grab(pi, pf, pb, ei, b, att, dfn):
+def _grab(G, b, att, dfn):
+    pi, pf, pb, ei = G.pi, G.pf, G.pb, G.ei
     ei[b, att, EI_MOVE] = -1
     pi[b, att, 0, P_ACTION] = GRAB_WAIT
     pf[b, att, 0, P_AFRAME] = 1.0
@@ -247,9 +242,10 @@ def _hold(pf, b, att, dfn):
 
 
 @numba.njit(_nrt=False, inline="always")
-def _grabbing(pi, pf, pb, ei, b, p, inp, T):
+def _grabbing(G, b, p, inp, T):
     """The grabber's frame: hold, throw by stick direction, release the opponent on the throw's
     release frame with the throw's knockback, or let go when the hold runs out."""
+    pi, pf, ei = G.pi, G.pf, G.ei
     sx, sy = inp.sx, inp.sy
     chars, moves = T.chars, T.moves
     f = pf[b, p, 0]
@@ -258,7 +254,7 @@ def _grabbing(pi, pf, pb, ei, b, p, inp, T):
     move = ei[b, p, EI_MOVE]
     if action == GRAB_WAIT:
         if not _is_held(pi[b, q, 0, P_ACTION]):
-            _set_action(pi, pf, b, p, STANDING)
+            _set_action(G, b, p, STANDING)
             return
         _hold(pf, b, p, q)
         ei[b, p, EI_TIMER] -= 1
@@ -273,11 +269,11 @@ def _grabbing(pi, pf, pb, ei, b, p, inp, T):
         elif sy < -STICK_TAP:
             throw = DTHROW
         if throw >= 0:
-            _start_move(pi, pf, ei, moves, b, p, throw)
+            _start_move(G, moves, b, p, throw)
             pi[b, q, 0, P_ACTION] = THROWN_FORWARD + (throw - FTHROW)
             pf[b, q, 0, P_AFRAME] = 1.0
         elif ei[b, p, EI_TIMER] <= 0:
-            _set_action(pi, pf, b, p, GRAB_BREAK)
+            _set_action(G, b, p, GRAB_BREAK)
             ei[b, p, EI_TIMER] = GRAB_BREAK_FRAMES
             pi[b, q, 0, P_ACTION] = GRAB_ESCAPE
             pf[b, q, 0, P_AFRAME] = 1.0
@@ -290,7 +286,7 @@ def _grabbing(pi, pf, pb, ei, b, p, inp, T):
         _hold(pf, b, p, q)
         if f[P_AFRAME] >= mv[M_START]:
             side = -f[P_FACE] if move == BTHROW else f[P_FACE]
-            _launch(pi, pf, pb, ei, b, p, q, mv, chars, side)
+            _launch(G, b, p, q, mv, chars, side)
     if f[P_AFRAME] > mv[M_TOTAL]:
         ei[b, p, EI_MOVE] = -1
-        _set_action(pi, pf, b, p, STANDING)
+        _set_action(G, b, p, STANDING)

@@ -38,8 +38,9 @@ Inputs = namedtuple(
 
 
 @numba.njit(_nrt=False, inline="always")
-def read_controller(pf, pb, ei, ef, b, p, act, stick_centres, shoulder_levels):
+def read_controller(G, b, p, act, stick_centres, shoulder_levels):
     """Record player ``p``'s action ``act`` as its controller state and return its :data:`Inputs`."""
+    pf, pb, ei, ef = G.pf, G.pb, G.ei, G.ef
     f = pf[b, p, 0]
     buttons = 0
     for k in range(NUM_BUTTONS):

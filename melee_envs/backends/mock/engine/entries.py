@@ -7,37 +7,35 @@ import numba
 from melee_envs.backends.mock.engine.frame import step_game
 from melee_envs.backends.mock.engine.lifecycle import derive_engine_state as _derive, reset_game
 from melee_envs.backends.mock.engine.sources import SALT
+from melee_envs.compiled import readable_cache
 
 
 def _entries(salt: int):  # noqa: ANN202
     @numba.njit(cache=True, nogil=True, _nrt=False)
-    def step_games(pi, pf, pb, ei, ef, stage, frame, done, winner, act, stick_centres, shoulder_levels, T, time_limit):
-        """Advance every game that is not done by one frame, with actions ``act[b, p, :]``."""
+    def step_games(G, act, stick_centres, shoulder_levels, T, time_limit):
+        """Advance every game of ``G`` that is not done by one frame, with actions ``act[b, p, :]``."""
         if salt == -1:  # never true: ties this compiled code to the sources
             return
-        for b in range(stage.shape[0]):
-            step_game(
-                pi, pf, pb, ei, ef, stage, frame, done, winner, b, act[b], stick_centres, shoulder_levels, T,
-                time_limit,
-            )  # fmt: skip
+        for b in range(G.stage.shape[0]):
+            step_game(G, b, act[b], stick_centres, shoulder_levels, T, time_limit)
 
     @numba.njit(cache=True, _nrt=False)
-    def reset_games(pi, pf, pb, ei, ef, stage, frame, done, winner, mask, chars, stocks, T, start, keys):
+    def reset_games(G, mask, chars, stocks, T, start, keys):
         """Reset the games where ``mask`` is set (game ``b`` draws its start from ``keys[b]``)."""
         if salt == -1:
             return
-        for b in range(stage.shape[0]):
+        for b in range(G.stage.shape[0]):
             if mask[b]:
-                reset_game(pi, pf, pb, ei, ef, stage, frame, done, winner, b, chars[b], stocks, T, start, keys[b])
+                reset_game(G, b, chars[b], stocks, T, start, keys[b])
 
     @numba.njit(cache=True, _nrt=False)
-    def derive_engine_state(pi, pf, pb, ei, ef, move_of_action, moves):
+    def derive_engine_state(G, move_of_action, moves):
         """Fill the engine-private arrays from a loaded state (see ``MockBackend.load_state``)."""
         if salt == -1:
             return
-        _derive(pi, pf, pb, ei, ef, move_of_action, moves)
+        _derive(G, move_of_action, moves)
 
     return step_games, reset_games, derive_engine_state
 
 
-step_games, reset_games, derive_engine_state = _entries(SALT)
+step_games, reset_games, derive_engine_state = readable_cache(*_entries(SALT))

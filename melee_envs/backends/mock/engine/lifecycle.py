@@ -78,7 +78,9 @@ from melee_envs.scoring import winner_of
 
 
 @numba.njit(_nrt=False, inline="always")
-def _respawn(pi, pf, pb, ei, ef, b, p, st, blast):
+def _respawn(G, b, p, blast):
+    pi, pf, pb, ei = G.pi, G.pf, G.pb, G.ei
+    st = G.stage[b]
     pi[b, p, 0, P_ACTION] = ON_HALO_WAIT
     pf[b, p, 0, P_AFRAME] = 1.0
     pf[b, p, 0, P_X] = -20.0 if p == 0 else 20.0
@@ -111,18 +113,19 @@ def _uniform(key, k):
 
 
 @numba.njit(_nrt=False)
-def reset_game(pi, pf, pb, ei, ef, stage, frame, done, winner, b, chars, stocks, T, start, key):
+def reset_game(G, b, chars, stocks, T, start, key):
     """Put game ``b`` at its starting position (characters ``chars[p]``).
 
     ``start = (spread, max_percent)``: each spawn x moves by up to ``spread`` x the stage's
     half-width either way and each player starts with a percent drawn from [0, max_percent],
     from the 64-bit ``key``; ``(0, 0)`` is Melee's fixed start (then ``key`` is unused).
     """
+    pi, pf, pb, ei, ef = G.pi, G.pf, G.pb, G.ei, G.ef
     char_table, ground_x = T.chars, T.ground_x
-    frame[b] = 0
-    done[b] = False
-    winner[b] = -1
-    st = stage[b]
+    G.frame[b] = 0
+    G.done[b] = False
+    G.winner[b] = -1
+    st = G.stage[b]
     for p in range(pi.shape[1]):
         pi[b, p, :, :] = 0
         pf[b, p, :, :] = 0.0
@@ -155,12 +158,14 @@ def reset_game(pi, pf, pb, ei, ef, stage, frame, done, winner, b, chars, stocks,
 
 
 @numba.njit(_nrt=False, inline="always")
-def _decide_winner(pi, pf, b, winner):
-    winner[b] = winner_of(pi, pf, b)
+def _decide_winner(G, b):
+    G.winner[b] = winner_of(G.pi, G.pf, b)
 
 
 @numba.njit(_nrt=False, inline="always")
-def _check_blast(pi, pf, pb, ei, b, p, st, blast):
+def _check_blast(G, b, p, blast):
+    pi, pf, ei = G.pi, G.pf, G.ei
+    st = G.stage[b]
     a = pi[b, p, 0, P_ACTION]
     if a <= DEAD_UP or a == ON_HALO_WAIT or pi[b, p, 0, P_STOCKS] <= 0:
         return
@@ -214,8 +219,9 @@ def _full_duration(action, ch, moves):
 
 
 @numba.njit(_nrt=False, inline="always")
-def derive_engine_state(pi, pf, pb, ei, ef, move_of_action, moves):
+def derive_engine_state(G, move_of_action, moves):
     """Fill the engine-private arrays from a loaded state (see ``MockBackend.load_state``)."""
+    pi, pf, pb, ei, ef = G.pi, G.pf, G.pb, G.ei, G.ef
     for b in range(pi.shape[0]):
         for p in range(pi.shape[1]):
             ei[b, p, :] = 0

@@ -89,8 +89,9 @@ from melee_envs.backends.mock.engine.states import _friction, _locomotes, _set_a
 
 
 @numba.njit(_nrt=False, inline="always")
-def _shield(pi, pf, pb, ei, b, p, c, moves, action, inp):
+def _shield(G, b, p, c, moves, action, inp):
     """Holding a shield: it shrinks; jump, grab, roll or spot dodge out of it, or drop it."""
+    pf, ei = G.pf, G.ei
     sx, sy, psx, psy, tapped_jump, grab, shield_held = (
         inp.sx,
         inp.sy,
@@ -104,31 +105,32 @@ def _shield(pi, pf, pb, ei, b, p, c, moves, action, inp):
     f[P_VGROUND] = _friction(f[P_VGROUND], c[C_FRIC])
     f[P_SHIELD] -= SHIELD_DECAY
     if f[P_SHIELD] <= 0.0:
-        _shield_break(pi, pf, pb, ei, b, p)
+        _shield_break(G, b, p)
         return
     if action == SHIELD_STUN:
         ei[b, p, EI_TIMER] -= 1
         if ei[b, p, EI_TIMER] > 0:
             return
-        _set_action(pi, pf, b, p, SHIELD)
+        _set_action(G, b, p, SHIELD)
     elif action == SHIELD_START and f[P_AFRAME] > 2:
-        _set_action(pi, pf, b, p, SHIELD)
+        _set_action(G, b, p, SHIELD)
     if tapped_jump:
-        _set_action(pi, pf, b, p, KNEE_BEND)
+        _set_action(G, b, p, KNEE_BEND)
     elif grab:
-        _start_move(pi, pf, ei, moves, b, p, GRAB)
+        _start_move(G, moves, b, p, GRAB)
     elif sy < -STICK_TAP and psy > -STICK_DEAD:
-        _start_move(pi, pf, ei, moves, b, p, SPOTDODGE)
+        _start_move(G, moves, b, p, SPOTDODGE)
     elif abs(sx) > STICK_TAP and abs(psx) < STICK_DEAD:
-        _start_move(pi, pf, ei, moves, b, p, ROLL_F if sx * f[P_FACE] > 0 else ROLL_B)
+        _start_move(G, moves, b, p, ROLL_F if sx * f[P_FACE] > 0 else ROLL_B)
     elif not shield_held:
-        _set_action(pi, pf, b, p, SHIELD_RELEASE)
+        _set_action(G, b, p, SHIELD_RELEASE)
         ei[b, p, EI_TIMER] = SHIELD_RELEASE_FRAMES
 
 
 @numba.njit(_nrt=False, inline="always")
-def _ground(pi, pf, pb, ei, b, p, c, moves, action, actionable, inp):  # noqa: PLR0912
+def _ground(G, b, p, c, moves, action, actionable, inp):  # noqa: PLR0912
     """A grounded player's frame (not in shield): jump squat, dashes and runs, crouch, attacks."""
+    pi, pf, pb, ei = G.pi, G.pf, G.pb, G.ei
     sx, sy, cx, cy, psx, psy = inp.sx, inp.sy, inp.cx, inp.cy, inp.psx, inp.psy
     tapped_jump, jump_held, attack, special, grab = inp.tapped_jump, inp.jump_held, inp.attack, inp.special, inp.grab
     shield_held, c_push = inp.shield_held, inp.c_push
@@ -139,30 +141,30 @@ def _ground(pi, pf, pb, ei, b, p, c, moves, action, actionable, inp):  # noqa: P
             f[P_VY] = c[C_FH] if jump_held else c[C_SH]
             f[P_VAIR] = max(-c[C_AIRSPD], min(c[C_AIRSPD], f[P_VGROUND] + sx * c[C_AIRMOB] * 4.0))
             f[P_VGROUND] = 0.0
-            _set_action(pi, pf, b, p, JUMPING_FORWARD if sx * f[P_FACE] >= 0 else JUMPING_BACKWARD)
+            _set_action(G, b, p, JUMPING_FORWARD if sx * f[P_FACE] >= 0 else JUMPING_BACKWARD)
             pi[b, p, 0, P_JUMPS] = int(c[C_XJUMPS])
             ei[b, p, EI_AIRDODGED] = 0
         return
     if not actionable:
-        if ei[b, p, EI_MOVE] < 0 or not _locomotes(moves, ei, pi, b, p):
+        if ei[b, p, EI_MOVE] < 0 or not _locomotes(G, b, p):
             f[P_VGROUND] = _friction(f[P_VGROUND], c[C_FRIC])
         return
     if tapped_jump:
-        _set_action(pi, pf, b, p, KNEE_BEND)
+        _set_action(G, b, p, KNEE_BEND)
         return
     if grab:
-        _start_move(pi, pf, ei, moves, b, p, GRAB)
+        _start_move(G, moves, b, p, GRAB)
         if action != DASHING and action != RUNNING:
             f[P_VGROUND] = 0.0
         return
     if shield_held:
-        _set_action(pi, pf, b, p, SHIELD_START)
+        _set_action(G, b, p, SHIELD_START)
         f[P_VGROUND] = _friction(f[P_VGROUND], c[C_FRIC])
         return
     smash_x = abs(sx) > STICK_TAP and abs(psx) < STICK_DEAD
     smash_y = abs(sy) > STICK_TAP and abs(psy) < STICK_DEAD
     if special:
-        _start_special(pi, pf, ei, moves, b, p, sx, sy)
+        _start_special(G, moves, b, p, sx, sy)
         f[P_VGROUND] = 0.0
         return
     if attack or c_push:
@@ -182,8 +184,8 @@ def _ground(pi, pf, pb, ei, b, p, c, moves, action, actionable, inp):  # noqa: P
             move = USMASH if smash_y else UTILT
         elif sy < -0.25:
             move = DSMASH if smash_y else DTILT
-        _start_move(pi, pf, ei, moves, b, p, move)
-        if not _locomotes(moves, ei, pi, b, p) and move != DATTACK:
+        _start_move(G, moves, b, p, move)
+        if not _locomotes(G, b, p) and move != DATTACK:
             f[P_VGROUND] = 0.0
         return
     on_platform = f[P_Y] > 1e-3
@@ -193,16 +195,16 @@ def _ground(pi, pf, pb, ei, b, p, c, moves, action, actionable, inp):  # noqa: P
         f[P_VAIR] = f[P_VGROUND]
         f[P_VGROUND] = 0.0
         f[P_VY] = 0.0
-        _set_action(pi, pf, b, p, FALLING)
+        _set_action(G, b, p, FALLING)
         return
     if sy < -0.6:
-        _set_action(pi, pf, b, p, CROUCHING)
+        _set_action(G, b, p, CROUCHING)
         f[P_VGROUND] = _friction(f[P_VGROUND], c[C_FRIC])
         return
     if action == DASHING:
         if sx * f[P_FACE] > STICK_DEAD:
             if f[P_AFRAME] >= c[C_DASHF]:
-                _set_action(pi, pf, b, p, RUNNING)
+                _set_action(G, b, p, RUNNING)
             f[P_VGROUND] = f[P_FACE] * (c[C_DASH] if f[P_AFRAME] <= 1 else max(c[C_DASH], c[C_RUN] * 0.9))
             return
     if action == RUNNING and sx * f[P_FACE] > STICK_DEAD:
@@ -210,26 +212,27 @@ def _ground(pi, pf, pb, ei, b, p, c, moves, action, actionable, inp):  # noqa: P
         return
     if abs(sx) > STICK_TAP and abs(psx) < STICK_DEAD or (action == DASHING and sx * f[P_FACE] < -STICK_TAP):
         f[P_FACE] = 1.0 if sx > 0 else -1.0
-        _set_action(pi, pf, b, p, DASHING)
+        _set_action(G, b, p, DASHING)
         f[P_VGROUND] = f[P_FACE] * c[C_DASH]
         return
     if abs(sx) > 0.25:
         if sx * f[P_FACE] < 0:
             f[P_FACE] = -f[P_FACE]
-            _set_action(pi, pf, b, p, TURNING)
+            _set_action(G, b, p, TURNING)
             f[P_VGROUND] = _friction(f[P_VGROUND], c[C_FRIC])
             return
         mag = abs(sx)
-        _set_action(pi, pf, b, p, WALK_SLOW if mag < 0.5 else (WALK_MIDDLE if mag < 0.8 else WALK_FAST))
+        _set_action(G, b, p, WALK_SLOW if mag < 0.5 else (WALK_MIDDLE if mag < 0.8 else WALK_FAST))
         f[P_VGROUND] = sx * c[C_WALK]
         return
-    _set_action(pi, pf, b, p, STANDING)
+    _set_action(G, b, p, STANDING)
     f[P_VGROUND] = _friction(f[P_VGROUND], c[C_FRIC])
 
 
 @numba.njit(_nrt=False, inline="always")
-def _air(pi, pf, ei, b, p, c, moves, actionable, inp):
+def _air(G, b, p, c, moves, actionable, inp):
     """An airborne player's frame: drift, fast fall, jumps, aerials, specials, air dodge."""
+    pi, pf, ei = G.pi, G.pf, G.ei
     sx, sy, cx, cy, psy = inp.sx, inp.sy, inp.cx, inp.cy, inp.psy
     tapped_jump, attack, special, c_push, shoulder_press = (
         inp.tapped_jump,
@@ -253,9 +256,9 @@ def _air(pi, pf, ei, b, p, c, moves, actionable, inp):
             f[P_VAIR] = sx * c[C_DJX]
             ei[b, p, EI_FASTFALL] = 0
             ei[b, p, EI_MOVE] = -1
-            _set_action(pi, pf, b, p, JUMPING_ARIAL_FORWARD if sx * f[P_FACE] >= 0 else JUMPING_ARIAL_BACKWARD)
+            _set_action(G, b, p, JUMPING_ARIAL_FORWARD if sx * f[P_FACE] >= 0 else JUMPING_ARIAL_BACKWARD)
         elif shoulder_press and ei[b, p, EI_AIRDODGED] == 0:
-            _start_move(pi, pf, ei, moves, b, p, AIRDODGE)
+            _start_move(G, moves, b, p, AIRDODGE)
             ei[b, p, EI_AIRDODGED] = 1
             ei[b, p, EI_FASTFALL] = 0
             mag = math.sqrt(sx * sx + sy * sy)
@@ -267,7 +270,7 @@ def _air(pi, pf, ei, b, p, c, moves, actionable, inp):
                 f[P_VY] = 0.0
             return
         elif special:
-            _start_special(pi, pf, ei, moves, b, p, sx, sy)
+            _start_special(G, moves, b, p, sx, sy)
         elif attack or c_push:
             dx, dy = (cx, cy) if c_push else (sx, sy)
             move = NAIR
@@ -276,14 +279,14 @@ def _air(pi, pf, ei, b, p, c, moves, actionable, inp):
                     move = UAIR if dy > 0 else DAIR
                 else:
                     move = FAIR if dx * f[P_FACE] > 0 else BAIR
-            _start_move(pi, pf, ei, moves, b, p, move)
+            _start_move(G, moves, b, p, move)
         elif (
             ei[b, p, EI_MOVE] < 0
             and pi[b, p, 0, P_ACTION] != FALLING
             and f[P_VY] < 0
             and pi[b, p, 0, P_ACTION] != TUMBLING
         ):
-            _set_action(pi, pf, b, p, FALLING)
+            _set_action(G, b, p, FALLING)
     if f[P_HITSTUN] <= 0 and f[P_VY] <= 0 and sy < -STICK_TAP and psy > -STICK_DEAD:
         ei[b, p, EI_FASTFALL] = 1
     if f[P_HITSTUN] <= 0:

@@ -99,7 +99,17 @@ def _on_surface(x, y, st, ground_x, platforms, num_platforms):
 
 
 @numba.njit(_nrt=False, inline="always")
-def _move(pi, pf, pb, ei, b, p, c, moves, loco, st, ground_x, ledge_x, platforms, num_platforms):  # noqa: PLR0912
+def _move(G, b, p, c, T):  # noqa: PLR0912
+    pi, pf, pb, ei = G.pi, G.pf, G.pb, G.ei
+    moves, loco, ground_x, ledge_x, platforms, num_platforms = (
+        T.moves,
+        T.loco,
+        T.ground_x,
+        T.ledge_x,
+        T.platforms,
+        T.num_platforms,
+    )
+    st = G.stage[b]
     f = pf[b, p, 0]
     kb_x, kb_y = f[P_KBX], f[P_KBY]
     speed = math.sqrt(kb_x * kb_x + kb_y * kb_y)
@@ -109,7 +119,7 @@ def _move(pi, pf, pb, ei, b, p, c, moves, loco, st, ground_x, ledge_x, platforms
     if pb[b, p, 0, P_GROUND]:
         action = pi[b, p, 0, P_ACTION]
         move = ei[b, p, EI_MOVE]
-        if _locomotes(moves, ei, pi, b, p):
+        if _locomotes(G, b, p):
             k = int(f[P_AFRAME])
             step = loco[pi[b, p, 0, P_CHAR], move, k] if k < loco.shape[2] else 0.0
             f[P_VGROUND] = (-step if move == ROLL_B else step) * f[P_FACE]
@@ -123,7 +133,7 @@ def _move(pi, pf, pb, ei, b, p, c, moves, loco, st, ground_x, ledge_x, platforms
             f[P_VGROUND] = 0.0
             f[P_VY] = 0.0
             if ei[b, p, EI_MOVE] < 0 and f[P_HITSTUN] <= 0 and not _is_held(action):
-                _set_action(pi, pf, b, p, FALLING)
+                _set_action(G, b, p, FALLING)
             pi[b, p, 0, P_JUMPS] = int(c[C_XJUMPS])
         _track_ledge(f, ground_x, st)
         return
@@ -141,7 +151,7 @@ def _move(pi, pf, pb, ei, b, p, c, moves, loco, st, ground_x, ledge_x, platforms
     if total_vy <= 0:
         h = _surface_under(f[P_X], y_prev, f[P_Y], st, ground_x, platforms, num_platforms, ei[b, p, EI_DROP] == 0)
         if not math.isnan(h):
-            _land(pi, pf, pb, ei, b, p, c, moves, h)
+            _land(G, b, p, c, moves, h)
     # Ledge grab: falling, not in hitstun, near the ledge from off stage.
     lx = ledge_x[st]
     if (
@@ -164,12 +174,13 @@ def _move(pi, pf, pb, ei, b, p, c, moves, loco, st, ground_x, ledge_x, platforms
         ei[b, p, EI_AIRDODGED] = 0
         ei[b, p, EI_INVULN] = max(ei[b, p, EI_INVULN], LEDGE_INVULN)
         pi[b, p, 0, P_JUMPS] = int(c[C_XJUMPS])
-        _set_action(pi, pf, b, p, EDGE_CATCHING)
+        _set_action(G, b, p, EDGE_CATCHING)
     _track_ledge(f, ground_x, st)
 
 
 @numba.njit(_nrt=False, inline="always")
-def _land(pi, pf, pb, ei, b, p, c, moves, h):  # noqa: PLR0912
+def _land(G, b, p, c, moves, h):  # noqa: PLR0912
+    pi, pf, pb, ei = G.pi, G.pf, G.pb, G.ei
     f = pf[b, p, 0]
     ch = pi[b, p, 0, P_CHAR]
     f[P_Y] = h
@@ -190,35 +201,35 @@ def _land(pi, pf, pb, ei, b, p, c, moves, h):  # noqa: PLR0912
             sx = (f[P_MAIN_X] - 0.5) * 2.0
             if abs(sx) > 0.5:
                 f[P_FACE] = 1.0 if sx > 0 else -1.0
-                _set_action(pi, pf, b, p, FORWARD_TECH)
+                _set_action(G, b, p, FORWARD_TECH)
                 ei[b, p, EI_TIMER] = TECH_ROLL_FRAMES
             else:
-                _set_action(pi, pf, b, p, NEUTRAL_TECH)
+                _set_action(G, b, p, NEUTRAL_TECH)
                 ei[b, p, EI_TIMER] = TECH_FRAMES
             ei[b, p, EI_INVULN] = max(ei[b, p, EI_INVULN], TECH_INTANGIBLE)
             f[P_VGROUND] = 0.0
         elif tumble:
-            _set_action(pi, pf, b, p, LYING)
+            _set_action(G, b, p, LYING)
             ei[b, p, EI_TIMER] = MISSED_TECH_FRAMES
         else:
-            _set_action(pi, pf, b, p, LANDING)
+            _set_action(G, b, p, LANDING)
             ei[b, p, EI_TIMER] = NORMAL_LANDING_LAG
     elif action == SHIELD_BREAK_FLY:
-        _set_action(pi, pf, b, p, SHIELD_BREAK_TEETER)
+        _set_action(G, b, p, SHIELD_BREAK_TEETER)
         ei[b, p, EI_TIMER] = DIZZY_FRAMES
         f[P_VGROUND] = 0.0
     elif move == AIRDODGE or action == SPECIAL_FALL:
         # Wavedash: the air dodge's horizontal speed carries into the landing slide.
         ei[b, p, EI_MOVE] = -1
         ei[b, p, EI_TIMER] = LANDING_SPECIAL_FRAMES
-        _set_action(pi, pf, b, p, LANDING_SPECIAL)
+        _set_action(G, b, p, LANDING_SPECIAL)
     elif NAIR <= move <= DAIR:
         mv = moves[ch, move]
         lag = mv[M_LCANCEL] if ei[b, p, EI_LCANCEL] > 0 else mv[M_LAND]
         ei[b, p, EI_TIMER] = max(1, int(lag))
         ei[b, p, EI_MOVE] = -1
-        _set_action(pi, pf, b, p, NAIR_LANDING + (move - NAIR))
+        _set_action(G, b, p, NAIR_LANDING + (move - NAIR))
     else:
         ei[b, p, EI_MOVE] = -1
         ei[b, p, EI_TIMER] = NORMAL_LANDING_LAG
-        _set_action(pi, pf, b, p, LANDING)
+        _set_action(G, b, p, LANDING)

@@ -71,10 +71,12 @@ from melee_envs.backends.mock.engine.states import _is_held, _is_shielding, _set
 
 
 @numba.njit(_nrt=False, inline="always")
-def _step_player(pi, pf, pb, ei, ef, b, p, st, act, stick_centres, shoulder_levels, T):  # noqa: PLR0912, PLR0915
-    chars, moves, loco, ground_x, ledge_x, blast, platforms, num_platforms = T
+def _step_player(G, b, p, act, stick_centres, shoulder_levels, T):  # noqa: PLR0912, PLR0915
+    pi, pf, pb, ei = G.pi, G.pf, G.pb, G.ei
+    chars, moves, ground_x, blast = T.chars, T.moves, T.ground_x, T.blast
+    st = G.stage[b]
     f = pf[b, p, 0]
-    inp = read_controller(pf, pb, ei, ef, b, p, act, stick_centres, shoulder_levels)
+    inp = read_controller(G, b, p, act, stick_centres, shoulder_levels)
     sx, sy, pressed = inp.sx, inp.sy, inp.pressed
     if pi[b, p, 0, P_STOCKS] <= 0:
         pb[b, p, 0, P_EXISTS] = True
@@ -99,12 +101,12 @@ def _step_player(pi, pf, pb, ei, ef, b, p, st, act, stick_centres, shoulder_leve
     c = chars[ch]
     if not _is_shielding(action):
         f[P_SHIELD] = min(SHIELD_MAX, f[P_SHIELD] + SHIELD_REGEN)
-    pb[b, p, 0, P_INVULN] = _intangible(pi, pf, ei, moves, b, p)
+    pb[b, p, 0, P_INVULN] = _intangible(G, moves, b, p)
     # Dead: wait, then respawn on the halo.
     if action <= DEAD_UP:
         ei[b, p, EI_TIMER] -= 1
         if ei[b, p, EI_TIMER] <= 0:
-            _respawn(pi, pf, pb, ei, ef, b, p, st, blast)
+            _respawn(G, b, p, blast)
         return
     if f[P_HITLAG] > 0:
         f[P_HITLAG] -= 1.0
@@ -115,12 +117,12 @@ def _step_player(pi, pf, pb, ei, ef, b, p, st, act, stick_centres, shoulder_leve
         return
     move = ei[b, p, EI_MOVE]
     if action == GRAB_WAIT or FTHROW <= move <= DTHROW:
-        _grabbing(pi, pf, pb, ei, b, p, inp, T)
+        _grabbing(G, b, p, inp, T)
         _track_ledge(f, ground_x, st)
         return
     if action == ON_HALO_WAIT:
         if f[P_AFRAME] >= HALO_MAX_FRAMES or abs(sx) > STICK_DEAD or sy < -STICK_DEAD or pressed != 0:
-            _set_action(pi, pf, b, p, FALLING)
+            _set_action(G, b, p, FALLING)
             pi[b, p, 0, P_JUMPS] = int(c[C_XJUMPS])
         else:
             _track_ledge(f, ground_x, st)
@@ -130,9 +132,9 @@ def _step_player(pi, pf, pb, ei, ef, b, p, st, act, stick_centres, shoulder_leve
         f[P_HITSTUN] -= 1.0
         actionable = False
         if f[P_HITSTUN] <= 0 and not pb[b, p, 0, P_GROUND]:
-            _set_action(pi, pf, b, p, TUMBLING if ei[b, p, EI_TUMBLE] else FALLING)
+            _set_action(G, b, p, TUMBLING if ei[b, p, EI_TUMBLE] else FALLING)
         elif f[P_HITSTUN] <= 0:
-            _set_action(pi, pf, b, p, STANDING)
+            _set_action(G, b, p, STANDING)
     if move >= 0:
         mv = moves[ch, move]
         if f[P_AFRAME] > mv[M_TOTAL]:
@@ -140,9 +142,9 @@ def _step_player(pi, pf, pb, ei, ef, b, p, st, act, stick_centres, shoulder_leve
             if move == ROLL_F:
                 f[P_FACE] = -f[P_FACE]  # a forward roll ends facing back
             if move == AIRDODGE:
-                _set_action(pi, pf, b, p, SPECIAL_FALL)
+                _set_action(G, b, p, SPECIAL_FALL)
             else:
-                _set_action(pi, pf, b, p, STANDING if pb[b, p, 0, P_GROUND] else FALLING)
+                _set_action(G, b, p, STANDING if pb[b, p, 0, P_GROUND] else FALLING)
             move = -1
         elif mv[M_IASA] <= 0 or f[P_AFRAME] < mv[M_IASA]:
             actionable = False
@@ -150,7 +152,7 @@ def _step_player(pi, pf, pb, ei, ef, b, p, st, act, stick_centres, shoulder_leve
     if _timed(action):
         ei[b, p, EI_TIMER] -= 1
         if ei[b, p, EI_TIMER] <= 0:
-            _set_action(pi, pf, b, p, STANDING)
+            _set_action(G, b, p, STANDING)
         else:
             actionable = False
     elif action == SHIELD_BREAK_FLY or action == SPECIAL_FALL:
@@ -159,18 +161,18 @@ def _step_player(pi, pf, pb, ei, ef, b, p, st, act, stick_centres, shoulder_leve
     if action == EDGE_CATCHING or action == EDGE_HANGING:
         toward = -1.0 if f[P_X] > 0 else 1.0
         if action == EDGE_CATCHING and f[P_AFRAME] >= CATCH_FRAMES:
-            _set_action(pi, pf, b, p, EDGE_HANGING)
+            _set_action(G, b, p, EDGE_HANGING)
         elif action == EDGE_HANGING:
             if inp.tapped_jump:
-                _set_action(pi, pf, b, p, JUMPING_FORWARD)
+                _set_action(G, b, p, JUMPING_FORWARD)
                 f[P_VY] = c[C_FH]
                 f[P_VAIR] = toward * 1.0
                 ei[b, p, EI_LEDGE_CD] = LEDGE_COOLDOWN
             elif sx * toward > 0.5 or sy > 0.5:
-                _set_action(pi, pf, b, p, EDGE_GETUP_QUICK)
+                _set_action(G, b, p, EDGE_GETUP_QUICK)
                 ei[b, p, EI_INVULN] = GETUP_FRAMES
             elif sy < -0.5 or sx * toward < -0.5 or f[P_AFRAME] > 300:
-                _set_action(pi, pf, b, p, FALLING)
+                _set_action(G, b, p, FALLING)
                 ei[b, p, EI_LEDGE_CD] = LEDGE_COOLDOWN
         _track_ledge(f, ground_x, st)
         return
@@ -180,14 +182,14 @@ def _step_player(pi, pf, pb, ei, ef, b, p, st, act, stick_centres, shoulder_leve
             f[P_X] = side * (ground_x[st] - 8.0)
             f[P_Y] = 0.0
             pb[b, p, 0, P_GROUND] = True
-            _set_action(pi, pf, b, p, STANDING)
+            _set_action(G, b, p, STANDING)
             pi[b, p, 0, P_JUMPS] = int(c[C_XJUMPS]) + 1
         return
     if pb[b, p, 0, P_GROUND]:
         if _is_shielding(action):
-            _shield(pi, pf, pb, ei, b, p, c, moves, action, inp)
+            _shield(G, b, p, c, moves, action, inp)
         else:
-            _ground(pi, pf, pb, ei, b, p, c, moves, action, actionable, inp)
+            _ground(G, b, p, c, moves, action, actionable, inp)
     else:
-        _air(pi, pf, ei, b, p, c, moves, actionable, inp)
-    _move(pi, pf, pb, ei, b, p, c, moves, loco, st, ground_x, ledge_x, platforms, num_platforms)
+        _air(G, b, p, c, moves, actionable, inp)
+    _move(G, b, p, c, T)

@@ -1,7 +1,10 @@
 """Constants of the game (SSBWiki "Knockback", "Hitstun", "Landing lag", "Shield", "Air dodge",
-"Wavedash", "Tech" for Melee). Values marked "approx." are the engine's simplifications."""
+"Wavedash", "Tech" for Melee) and the knockback formula. Values marked "approx." are the engine's
+simplifications."""
 
 from __future__ import annotations
+
+import numba
 
 KB_DECAY = 0.051
 KB_SPEED = 0.03
@@ -41,3 +44,15 @@ GRAB_HOLD_BASE = 90  # approx.: frames a grab holds, plus GRAB_HOLD_PER_PCT x pe
 GRAB_HOLD_PER_PCT = 1.0
 GRAB_BREAK_FRAMES = 30
 GRAB_DISTANCE = 8.0
+
+
+@numba.njit(_nrt=False)
+def knockback(percent_after, damage, weight, bkb, kbg, skb):
+    """Melee's knockback (SSBWiki "Knockback"): percent after the hit, the hit's damage, the
+    defender's weight, base knockback, growth and set knockback (weight-independent when set)."""
+    if skb > 0:
+        percent_after = 10.0
+        damage = skb
+    return (
+        (percent_after / 10.0 + percent_after * damage / 20.0) * 200.0 / (weight + 100.0) * 1.4 + 18.0
+    ) * kbg / 100.0 + bkb

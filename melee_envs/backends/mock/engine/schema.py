@@ -1,12 +1,22 @@
-"""Where the engine keeps things: packed and engine-private state columns, character and move
-table columns, move indices, the game's action ids and the controller's button bits."""
+"""Where the engine keeps things: the games' arrays, packed and engine-private state columns,
+character and move table columns, move indices, the game's action ids and the controller's
+button bits."""
 
 from __future__ import annotations
+
+from collections import namedtuple
 
 from melee_envs.backends.mock.engine.tables import CHAR_FIELDS
 from melee_envs.data.actions import actions
 from melee_envs.data.moves import ENGINE_MOVES, MOVE_FIELDS, MOVE_INDEX
 from melee_envs.state import PLAYER_BOOL_COLUMNS as PB, PLAYER_FLOAT_COLUMNS as PF, PLAYER_INT_COLUMNS as PI
+
+#: Every array of a batch of games, as the engine's functions take it (Numba passes a named tuple
+#: of arrays as one value): the packed player columns ``pi``, ``pf``, ``pb`` of
+#: :class:`~melee_envs.state.PackedState` (``[game, player, 0, column]``), the engine-private
+#: ``ei``, ``ef`` (``[game, player, EI_*/EF_*]``), and per game its ``stage`` id, ``frame`` count,
+#: ``done`` flag and ``winner`` (port, or -1).
+Games = namedtuple("Games", "pi pf pb ei ef stage frame done winner")
 
 _A = actions()
 DEAD_DOWN, DEAD_LEFT, DEAD_RIGHT, DEAD_UP = (_A[n] for n in ("DEAD_DOWN", "DEAD_LEFT", "DEAD_RIGHT", "DEAD_UP"))

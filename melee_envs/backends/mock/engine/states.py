@@ -46,14 +46,16 @@ from melee_envs.backends.mock.engine.schema import (
 
 
 @numba.njit(_nrt=False)
-def _set_action(pi, pf, b, p, action):
+def _set_action(G, b, p, action):
+    pi, pf = G.pi, G.pf
     if pi[b, p, 0, P_ACTION] != action:
         pi[b, p, 0, P_ACTION] = action
         pf[b, p, 0, P_AFRAME] = 1.0
 
 
 @numba.njit(_nrt=False, inline="always")
-def _start_move(pi, pf, ei, moves, b, p, move):
+def _start_move(G, moves, b, p, move):
+    pi, pf, ei = G.pi, G.pf, G.ei
     ch = pi[b, p, 0, P_CHAR]
     ei[b, p, EI_MOVE] = move
     ei[b, p, EI_HIT] = 0
@@ -62,13 +64,14 @@ def _start_move(pi, pf, ei, moves, b, p, move):
 
 
 @numba.njit(_nrt=False, inline="always")
-def _start_special(pi, pf, ei, moves, b, p, sx, sy):
+def _start_special(G, moves, b, p, sx, sy):
     """B: side-B toward a sideways stick (turning to face it), neutral-B otherwise."""
+    pf = G.pf
     if abs(sx) > 0.5 and abs(sx) >= abs(sy):
         pf[b, p, 0, P_FACE] = 1.0 if sx > 0 else -1.0
-        _start_move(pi, pf, ei, moves, b, p, SIDEB)
+        _start_move(G, moves, b, p, SIDEB)
     else:
-        _start_move(pi, pf, ei, moves, b, p, NEUTRALB)
+        _start_move(G, moves, b, p, NEUTRALB)
 
 
 @numba.njit(_nrt=False)
@@ -106,8 +109,9 @@ def _timed(action):
 
 
 @numba.njit(_nrt=False)
-def _locomotes(moves, ei, pi, b, p):
+def _locomotes(G, b, p):
     """Whether the current move moves the character by libmelee's per-frame locomotion."""
+    ei = G.ei
     move = ei[b, p, EI_MOVE]
     return move == DATTACK or move == ROLL_F or move == ROLL_B
 

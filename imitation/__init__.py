@@ -7,23 +7,27 @@ Not the PyPI package named ``imitation`` (HumanCompatibleAI's); install this pro
 from typing import Any
 
 from imitation.build import BuildReport, build_dataset, find_replays
+from imitation.config import BCConfig, DataConfig, ModelConfig, OptimConfig, RuntimeConfig
 from imitation.dataset import DatasetConfig, ReplayDataset
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("BCConfig", "OptimConfig", "Trainer"):  # torch loads only when the trainer is used
-        from imitation import bc
+    if name == "Trainer":  # torch loads only when the trainer is used
+        from imitation.bc import Trainer
 
-        return getattr(bc, name)
+        return Trainer
     raise AttributeError(f"module 'imitation' has no attribute {name!r}")
 
 
 __all__ = [
     "BCConfig",
     "BuildReport",
+    "DataConfig",
     "DatasetConfig",
+    "ModelConfig",
     "OptimConfig",
     "ReplayDataset",
+    "RuntimeConfig",
     "Trainer",
     "build_dataset",
     "find_replays",

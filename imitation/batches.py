@@ -106,8 +106,8 @@ class _Prefetch:
             self.thread.start()
 
     def draw(self, step: int) -> tuple[int, list]:
-        cfg = self.trainer.config
-        rng = np.random.default_rng([cfg.seed, step])
+        cfg = self.trainer.config.optim
+        rng = np.random.default_rng([self.trainer.config.runtime.seed, step])
         torch_seed = int(rng.integers(2**62))
         return torch_seed, [self.trainer.train_data.get(cfg.batch_size, rng) for _ in range(cfg.accumulate)]
 

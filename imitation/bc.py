@@ -24,15 +24,16 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 
 from exphil_agents.network import PolicyNetwork, save_checkpoint
 from imitation.batches import Batches, _Prefetch, _progress
+from imitation.config import BCConfig
 from imitation.dataset import ReplayDataset
 from imitation.losses import _lr_lambda, component_losses, total_loss
 from imitation.runs import CHECKSUMS, _rotate_backups, lock_run, resume_source, split_as_saved, split_by_file
@@ -40,95 +41,11 @@ from melee_envs.atomic import file_sha256
 from melee_envs.controller import ACTION_PARTS, ACTION_SIZE
 
 
-@dataclass(frozen=True)
-class OptimConfig:
-    """Optimisation settings (``exphil bc train --optim.*``)."""
-
-    steps: int = 5000
-    """Optimizer steps."""
-    batch_size: int = 256
-    """Examples per micro-batch (single frames or windows)."""
-    lr: float = 1e-3
-    """AdamW peak learning rate."""
-    weight_decay: float = 1e-4
-    warmup_steps: int = 200
-    """Linear warmup from 0 to ``lr``."""
-    schedule: Literal["cosine", "linear", "constant"] = "cosine"
-    """Decay after the warmup."""
-    grad_clip: float = 1.0
-    """Clip the gradient's global norm (0 = off)."""
-    accumulate: int = 1
-    """Micro-batches per optimizer step (gradient accumulation)."""
-    ema: float = 0.0
-    """Decay of an exponential moving average of the weights (0 = off); saved and evaluated."""
-    label_smoothing: float = 0.0
-    focal_gamma: float = 0.0
-    """Focal-loss exponent (0 = plain cross-entropy)."""
-    button_weight: float = 1.0
-    """Weight of the button losses against the sticks and shoulder."""
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    """cpu, cuda, or auto (cuda when available)."""
-    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
-    """Autocast precision: bf16 or fp16 (with gradient scaling) are meant for GPUs."""
-
-
-@dataclass(frozen=True)
-class BCConfig(OptimConfig):
-    """Everything a :class:`Trainer` needs besides the dataset: the optimisation settings of
-    :class:`OptimConfig` plus the model, the examples and the schedule of evaluations."""
-
-    backbone: str = "mlp"
-    backbone_config: dict[str, Any] = field(default_factory=dict)
-    window: int = 1
-    """Frames per example: 1 = single-frame; more = temporal windows (loss on every frame)."""
-    val_fraction: float = 0.1
-    """Share of replay files held out for validation (by file)."""
-    noise: float = 0.0
-    """Std of Gaussian noise added to the continuous observation features while training (ids
-    for embeddings are never perturbed)."""
-    delay_min: int = 0
-    delay_max: int = 0
-    """Frame-delay augmentation: each training example's target is the input ``d`` frames
-    later than the dataset's, ``d`` drawn from ``[delay_min, delay_max]`` (online play)."""
-    eval_every: int = 250
-    eval_batches: int = 8
-    save_every: int = 0
-    """Also keep a checkpoint every this many steps (0 = only last and best)."""
-    patience: int = 0
-    """Stop when validation loss has not improved for this many evaluations (0 = never)."""
-    seed: int = 0
-
-    def validate(self) -> None:
-        checks = {
-            "window": self.window >= 1,
-            "batch_size": self.batch_size >= 1,
-            "steps": self.steps >= 1,
-            "lr": math.isfinite(self.lr) and self.lr > 0,
-            "weight_decay": math.isfinite(self.weight_decay) and self.weight_decay >= 0,
-            "warmup_steps": self.warmup_steps >= 0,
-            "grad_clip": math.isfinite(self.grad_clip) and self.grad_clip >= 0,
-            "focal_gamma": math.isfinite(self.focal_gamma) and self.focal_gamma >= 0,
-            "button_weight": math.isfinite(self.button_weight) and self.button_weight >= 0,
-            "accumulate": self.accumulate >= 1,
-            "ema": 0.0 <= self.ema < 1.0,
-            "label_smoothing": 0.0 <= self.label_smoothing < 1.0,
-            "val_fraction": 0.0 < self.val_fraction < 1.0,
-            "schedule": self.schedule in ("cosine", "linear", "constant"),
-            "noise": math.isfinite(self.noise) and self.noise >= 0.0,
-            "delay_max": 0 <= self.delay_min <= self.delay_max,
-            "device": self.device in ("auto", "cpu", "cuda"),
-            "precision": self.precision in ("fp32", "bf16", "fp16"),
-        }
-        bad = [k for k, ok in checks.items() if not ok]
-        if bad:
-            raise ValueError(f"invalid BC settings: {', '.join(f'{k}={getattr(self, k)!r}' for k in bad)}")
-
-
 class Trainer:
     """Train (or resume) one BC run in ``out_dir`` on the dataset at ``dataset_dir``."""
 
     def __init__(
-        self, dataset_dir: str | Path, out_dir: str | Path, config: BCConfig, tensorboard: bool = False
+        self, dataset_dir: str | Path, out_dir: str | Path, config: BCConfig, tensorboard: bool | None = None
     ) -> None:
         config.validate()
         self.out = Path(out_dir)
@@ -139,45 +56,44 @@ class Trainer:
             self.close()
             raise
 
-    def _setup(self, dataset_dir: str | Path, config: BCConfig, tensorboard: bool) -> None:
-        self.tensorboard = tensorboard
+    def _setup(self, dataset_dir: str | Path, config: BCConfig, tensorboard: bool | None) -> None:
+        self.tensorboard = config.runtime.tensorboard if tensorboard is None else tensorboard
         self.config = config
+        data, optim, seed = config.data, config.optim, config.runtime.seed
         self.dataset = ReplayDataset(dataset_dir)
         source = resume_source(self.out)
         if source is None:
-            train_shards, val_shards = split_by_file(self.dataset, config.val_fraction, config.seed)
+            train_shards, val_shards = split_by_file(self.dataset, data.val_fraction, seed)
         else:  # the run's validation replays stay its validation replays, whatever was added since
             saved = json.loads((source / "meta.json").read_text()).get("val_files", [])
             train_shards, val_shards = split_as_saved(self.dataset, saved, source)
         self.train_shards, self.val_shards = train_shards, val_shards
-        self.train_data = Batches(
-            self.dataset, train_shards, config.window, config.noise, (config.delay_min, config.delay_max)
-        )
-        self.val_data = Batches(self.dataset, val_shards, config.window)
+        self.train_data = Batches(self.dataset, train_shards, data.window, data.noise, (data.delay_min, data.delay_max))
+        self.val_data = Batches(self.dataset, val_shards, data.window)
         self.val_files = [str(Path(self.dataset.shards[s].info["source"]).resolve()) for s in val_shards]
-        torch.manual_seed(config.seed)
+        torch.manual_seed(seed)
         codec = self.dataset.config.codec()
         self.network = PolicyNetwork(
-            config.backbone, config.backbone_config, self.dataset.config.obs, nvec=codec.nvec.tolist(),
+            config.model.backbone, config.model.backbone_config, self.dataset.config.obs, nvec=codec.nvec.tolist(),
             stick_centres=codec.stick_centres.tolist(),
         )  # fmt: skip
-        want = config.device
+        want = optim.device
         if want == "auto":
             want = "cuda" if torch.cuda.is_available() else "cpu"
         if want == "cuda" and not torch.cuda.is_available():
             raise ValueError("device='cuda' but torch sees no CUDA device; use --optim.device cpu or auto")
         self.device = torch.device(want)
         self.network.to(self.device)
-        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(config.precision)
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(optim.precision)
         self.autocast_dtype = dtype
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=config.precision == "fp16")
-        self.optimizer = torch.optim.AdamW(self.network.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, _lr_lambda(config))
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=optim.precision == "fp16")
+        self.optimizer = torch.optim.AdamW(self.network.parameters(), lr=optim.lr, weight_decay=optim.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, _lr_lambda(optim))
         self.ema = (
             torch.optim.swa_utils.AveragedModel(
-                self.network, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema)
+                self.network, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(optim.ema)
             )
-            if config.ema
+            if optim.ema
             else None
         )
         self.step = 0
@@ -256,7 +172,7 @@ class Trainer:
 
     def _forward(self, network: Any, obs: np.ndarray, actions: np.ndarray) -> torch.Tensor:
         y = torch.from_numpy(actions).to(self.device, non_blocking=True)
-        return component_losses(self._net(network), self._latent(network, obs), y, self.config)
+        return component_losses(self._net(network), self._latent(network, obs), y, self.config.optim)
 
     @staticmethod
     def _net(network: Any) -> PolicyNetwork:
@@ -270,25 +186,25 @@ class Trainer:
         correct = torch.zeros(ACTION_SIZE)
         count = 0
         with torch.no_grad():
-            for k in range(self.config.eval_batches):
-                rng = np.random.default_rng([self.config.seed, 2**31, k])  # the same batches every time
-                obs, actions = self.val_data.get(self.config.batch_size, rng)
+            for k in range(self.config.runtime.eval_batches):
+                rng = np.random.default_rng([self.config.runtime.seed, 2**31, k])  # the same batches every time
+                obs, actions = self.val_data.get(self.config.optim.batch_size, rng)
                 target = torch.from_numpy(actions).to(self.device)
                 latent = self._latent(network, obs)
-                totals += component_losses(self._net(network), latent, target, self.config).cpu()
+                totals += component_losses(self._net(network), latent, target, self.config.optim).cpu()
                 pred = self._net(network).head.sample(latent, deterministic=True)
                 correct += (pred == target).reshape(-1, ACTION_SIZE).float().sum(0).cpu()
                 count += target.reshape(-1, ACTION_SIZE).shape[0]
         network.train()
-        per = totals / self.config.eval_batches
+        per = totals / self.config.runtime.eval_batches
         acc = correct / max(count, 1)
         out = {f"val/{name}": float(per[s].sum()) for name, s in ACTION_PARTS}
         out.update({f"val_acc/{name}": float(acc[s].mean()) for name, s in ACTION_PARTS})
-        out["val/loss"] = float(total_loss(per, self.config))
+        out["val/loss"] = float(total_loss(per, self.config.optim))
         return out
 
     def train(self, stop_after: int | None = None, progress: bool = False) -> dict[str, Any]:
-        """Run to ``config.steps`` (or ``stop_after`` more steps); returns the final metrics."""
+        """Run to ``config.optim.steps`` (or ``stop_after`` more steps); returns the final metrics."""
         if self._lock is None:
             self._lock = lock_run(self.out)
         try:
@@ -297,7 +213,7 @@ class Trainer:
             self.close()
 
     def _train(self, stop_after: int | None, progress: bool) -> dict[str, Any]:
-        cfg = self.config
+        cfg, runtime = self.config.optim, self.config.runtime
         start = time.perf_counter()
         end = cfg.steps if stop_after is None else min(cfg.steps, self.step + stop_after)
         writer = self._writer()
@@ -323,7 +239,7 @@ class Trainer:
             if self.ema is not None:
                 self.ema.update_parameters(self.network)
             self.step += 1
-            if self.step % cfg.eval_every == 0 or self.step == cfg.steps:
+            if self.step % runtime.eval_every == 0 or self.step == cfg.steps:
                 now = time.perf_counter()
                 rate = (self.step - window_step) * cfg.batch_size * cfg.accumulate / max(now - window_start, 1e-9)
                 metrics = {"step": self.step, "train/loss": loss_sum, "grad_norm": grad_norm, **self.evaluate()}
@@ -351,9 +267,9 @@ class Trainer:
                 else:
                     self.stale += 1
                 self.save("last")
-                if cfg.patience and self.stale >= cfg.patience:
+                if runtime.patience and self.stale >= runtime.patience:
                     break
-            if cfg.save_every and self.step % cfg.save_every == 0:
+            if runtime.save_every and self.step % runtime.save_every == 0:
                 self.save(f"step_{self.step:08d}")
             if bar is not None:
                 bar.update(bar.task_ids[0], completed=self.step)
@@ -361,9 +277,8 @@ class Trainer:
         if bar is not None:
             bar.stop()
         if writer is not None:
-            hparams = {
-                k: (v if isinstance(v, (int, float, str, bool)) else json.dumps(v)) for k, v in asdict(cfg).items()
-            }
+            settings = self.config.settings().items()
+            hparams = {k: (v if isinstance(v, (int, float, str, bool)) else json.dumps(v)) for k, v in settings}
             writer.add_hparams(hparams, {"hparam/best_val_loss": self.best}, run_name="hparams")
             writer.close()
         return {
@@ -377,7 +292,7 @@ class Trainer:
     def epochs(self) -> float:
         """Training examples drawn so far over the training split's size."""
         examples = sum(n for _, _, n in self.train_data.segments)
-        return self.step * self.config.batch_size * self.config.accumulate / max(examples, 1)
+        return self.step * self.config.optim.batch_size * self.config.optim.accumulate / max(examples, 1)
 
     def _writer(self) -> Any:
         if not self.tensorboard:

@@ -34,7 +34,7 @@ CASES = (("mlp", 1, {"hidden": 256}), ("gru", 16, {"hidden": 256}))
 def _loop(trainer, batches_for, steps: int) -> float:
     from imitation.losses import total_loss
 
-    net, opt, cfg = trainer.network, trainer.optimizer, trainer.config
+    net, opt, cfg = trainer.network, trainer.optimizer, trainer.config.optim
     for warm in range(5):
         for obs, actions in batches_for(warm):
             opt.zero_grad()
@@ -46,13 +46,14 @@ def _loop(trainer, batches_for, steps: int) -> float:
             opt.zero_grad()
             total_loss(trainer._forward(net, obs, actions), cfg).backward()
             opt.step()
-    return steps * cfg.batch_size * cfg.window / (time.perf_counter() - start)
+    return steps * cfg.batch_size * trainer.config.data.window / (time.perf_counter() - start)
 
 
 def run(config: BCBenchConfig) -> list[dict]:
     from imitation.batches import _Prefetch
-    from imitation.bc import BCConfig, Trainer
+    from imitation.bc import Trainer
     from imitation.build import build_dataset
+    from imitation.config import BCConfig
 
     if config.threads:
         torch.set_num_threads(config.threads)
@@ -62,10 +63,14 @@ def run(config: BCBenchConfig) -> list[dict]:
     rows = []
     for backbone, window, bb_config in CASES:
         with tempfile.TemporaryDirectory() as out:
-            cfg = BCConfig(
-                backbone=backbone, backbone_config=bb_config, window=window, batch_size=config.batch_size,
-                steps=10**9,
-            )  # fmt: skip
+            cfg = BCConfig.from_dict(
+                {
+                    "data": {"window": window},
+                    "model": {"backbone": backbone, **bb_config},
+                    "optim": {"batch_size": config.batch_size, "steps": 10**9},
+                    "runtime": {"tensorboard": False},
+                }
+            )
             trainer = Trainer(report.directory, out, cfg)
             total = 5 + config.steps
             real = memory = 0.0

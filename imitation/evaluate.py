@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from imitation.bc import OptimConfig
+from imitation.config import OptimConfig
 from imitation.losses import component_losses
 from melee_envs.controller import ACTION_PARTS, ACTION_SIZE, MAIN_STICK, MAIN_X, STICK_AXES
 from melee_envs.state import BUTTONS

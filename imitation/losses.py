@@ -13,7 +13,7 @@ from exphil_agents.network import PolicyNetwork
 from melee_envs.controller import NUM_BUTTONS
 
 if TYPE_CHECKING:
-    from imitation.bc import OptimConfig
+    from imitation.config import OptimConfig
 
 
 def component_losses(network: PolicyNetwork, latent: torch.Tensor, actions: torch.Tensor, cfg: OptimConfig):

@@ -29,11 +29,24 @@ def dataset_dir(replays_dir, tmp_path_factory):
     return report.directory
 
 
-SMALL = {"backbone_config": {"hidden": 64}, "batch_size": 64, "eval_every": 25, "eval_batches": 4, "warmup_steps": 10}
+SMALL = {
+    "model": {"hidden": 64},
+    "optim": {"batch_size": 64, "warmup_steps": 10},
+    "runtime": {"eval_every": 25, "eval_batches": 4, "tensorboard": False},
+}
+
+
+def small(**sections: dict) -> dict:
+    """SMALL with some settings of each section replaced (``optim={"steps": 40}``)."""
+    return {name: {**SMALL.get(name, {}), **sections.get(name, {})} for name in {*SMALL, *sections}}
+
+
+def config(**sections: dict) -> BCConfig:
+    return BCConfig.from_dict(small(**sections))
 
 
 def test_validation_loss_falls_and_split_is_by_file(dataset_dir, tmp_path):
-    trainer = Trainer(dataset_dir, tmp_path / "run", BCConfig(steps=150, **SMALL))
+    trainer = Trainer(dataset_dir, tmp_path / "run", config(optim={"steps": 150}))
     train, val = split_by_file(trainer.dataset, 0.1, 0)
     assert set(train).isdisjoint(val) and len(val) >= 1
     result = trainer.train()
@@ -42,16 +55,18 @@ def test_validation_loss_falls_and_split_is_by_file(dataset_dir, tmp_path):
     assert result["best_val_loss"] <= last
     for name in ("last", "best"):
         meta = json.loads((tmp_path / "run" / name / "meta.json").read_text())
-        assert meta["config"]["steps"] == 150 and meta["val_files"]
+        assert meta["config"]["optim"]["steps"] == 150 and meta["val_files"]
 
 
 def test_temporal_windows_and_options_train(dataset_dir, tmp_path):
-    config = BCConfig(
-        backbone="gru", window=8, steps=30, ema=0.99, label_smoothing=0.1, focal_gamma=2.0, accumulate=2,
-        button_weight=2.0, schedule="linear", save_every=10, noise=0.05, delay_min=0, delay_max=2,
-        **{**SMALL, "batch_size": 16, "eval_every": 10},
+    settings = config(
+        model={"backbone": "gru"},
+        data={"window": 8, "noise": 0.05, "delay_min": 0, "delay_max": 2},
+        optim={"steps": 30, "ema": 0.99, "label_smoothing": 0.1, "focal_gamma": 2.0, "accumulate": 2,
+               "button_weight": 2.0, "schedule": "linear", "batch_size": 16},
+        runtime={"save_every": 10, "eval_every": 10},
     )  # fmt: skip
-    trainer = Trainer(dataset_dir, tmp_path / "run", config)
+    trainer = Trainer(dataset_dir, tmp_path / "run", settings)
     trainer.train()
     names = sorted(p.name for p in (tmp_path / "run").iterdir())
     assert "step_00000010" in names and "last" in names and "last.bak" in names and "last.bak.1" in names
@@ -63,7 +78,7 @@ SCRIPT = textwrap.dedent(
     import json, sys, torch
     torch.set_num_threads(1)  # float reductions depend on the thread count: pin it for both runs
     from imitation.bc import BCConfig, Trainer
-    Trainer(sys.argv[1], sys.argv[2], BCConfig(**json.loads(sys.argv[3]))).train()
+    Trainer(sys.argv[1], sys.argv[2], BCConfig.from_dict(json.loads(sys.argv[3]))).train()
     """
 )
 
@@ -77,8 +92,8 @@ def _last_step(run) -> int:
 
 @pytest.mark.slow
 def test_sigkill_and_resume_gives_the_same_final_weights(dataset_dir, tmp_path):
-    settings = {**SMALL, "eval_every": 20, "steps": 120}
-    config = BCConfig(**settings)
+    settings = small(optim={"steps": 120}, runtime={"eval_every": 20})
+    settings_config = BCConfig.from_dict(settings)
 
     def run(out):
         return subprocess.Popen([sys.executable, "-c", SCRIPT, str(dataset_dir), str(out), json.dumps(settings)])
@@ -98,7 +113,7 @@ def test_sigkill_and_resume_gives_the_same_final_weights(dataset_dir, tmp_path):
     assert {p.name for p in source.iterdir()} == {"model.safetensors", "trainer.pt", "meta.json", "checksums.json"}
     step = json.loads((source / "meta.json").read_text())["step"]
     assert 20 <= step < 120
-    assert Trainer(dataset_dir, killed, config).step == step
+    assert Trainer(dataset_dir, killed, settings_config).step == step
     assert run(killed).wait() == 0  # resume in a fresh process, as after a real kill
     a = load_file(str(tmp_path / "straight" / "last" / "model.safetensors"))
     b = load_file(str(killed / "last" / "model.safetensors"))
@@ -112,13 +127,14 @@ def test_early_stopping_after_patience_evaluations_without_improvement(dataset_d
         def evaluate(self):
             return {"val/loss": 1.0, "val_acc/buttons": 0.0, "val_acc/main_stick": 0.0}
 
-    trainer = Flat(dataset_dir, tmp_path / "flat", BCConfig(steps=200, patience=3, **{**SMALL, "eval_every": 5}))
+    settings = config(optim={"steps": 200}, runtime={"patience": 3, "eval_every": 5})
+    trainer = Flat(dataset_dir, tmp_path / "flat", settings)
     result = trainer.train()
     assert result["step"] == 20  # best at step 5, then 3 evaluations without improvement
 
 
 def test_bf16_autocast_trains_on_cpu(dataset_dir, tmp_path):
-    trainer = Trainer(dataset_dir, tmp_path / "bf16", BCConfig(steps=30, precision="bf16", device="cpu", **SMALL))
+    trainer = Trainer(dataset_dir, tmp_path / "bf16", config(optim={"steps": 30, "precision": "bf16", "device": "cpu"}))
     trainer.train()
     assert trainer.history[-1]["val/loss"] < trainer.history[0]["val/loss"]
 
@@ -126,20 +142,24 @@ def test_bf16_autocast_trains_on_cpu(dataset_dir, tmp_path):
 def test_a_kill_between_rotation_and_rename_resumes_from_the_backup(dataset_dir, tmp_path):
     import shutil
 
-    Trainer(dataset_dir, tmp_path / "run", BCConfig(steps=40, **{**SMALL, "eval_every": 20})).train()
+    Trainer(dataset_dir, tmp_path / "run", config(optim={"steps": 40}, runtime={"eval_every": 20})).train()
     shutil.rmtree(tmp_path / "run" / "last")  # as if killed after 'last' -> 'last.bak', before the rename
-    resumed = Trainer(dataset_dir, tmp_path / "run", BCConfig(steps=40, **{**SMALL, "eval_every": 20}))
+    resumed = Trainer(dataset_dir, tmp_path / "run", config(optim={"steps": 40}, runtime={"eval_every": 20}))
     assert resumed.step == 20
 
 
 def test_bad_settings_and_inputs(dataset_dir, tmp_path):
-    with pytest.raises(ValueError, match="lr=0"):
-        Trainer(dataset_dir, tmp_path / "x", BCConfig(lr=0))
-    for bad in ({"lr": float("inf")}, {"lr": float("nan")}, {"grad_clip": float("nan")}, {"weight_decay": -1.0}):
-        with pytest.raises(ValueError, match=f"{next(iter(bad))}="):
-            Trainer(dataset_dir, tmp_path / "x", BCConfig(**bad))
-    with pytest.raises(ValueError, match="precision='fp8'"):
-        Trainer(dataset_dir, tmp_path / "x", BCConfig(precision="fp8"))
+    with pytest.raises(ValueError, match="optim.lr=0"):
+        Trainer(dataset_dir, tmp_path / "x", config(optim={"lr": 0.0}))
+    bad_values = [("optim", "lr", float("inf")), ("optim", "lr", float("nan")), ("optim", "grad_clip", float("nan"))]
+    bad_values += [("optim", "weight_decay", -1.0), ("data", "window", 0), ("runtime", "eval_every", 0)]
+    for section, key, value in bad_values:
+        with pytest.raises(ValueError, match=f"{section}.{key}="):
+            Trainer(dataset_dir, tmp_path / "x", config(**{section: {key: value}}))
+    with pytest.raises(ValueError, match="optim.precision='fp8'"):
+        Trainer(dataset_dir, tmp_path / "x", config(optim={"precision": "fp8"}))
+    with pytest.raises(ValueError, match="unknown setting 'step'; did you mean 'steps'"):
+        BCConfig.from_dict({"optim": {"step": 3}})
     with pytest.raises(FileNotFoundError, match="manifest"):
         Trainer(tmp_path / "nothing", tmp_path / "x", BCConfig())
 
@@ -155,7 +175,7 @@ def test_bc_checkpoint_warm_starts_ppo_with_the_same_actions(dataset_dir, tmp_pa
     from exphil_agents.policies import BackbonePolicy
     from melee_envs.obs import ObsConfig
 
-    trainer = Trainer(dataset_dir, tmp_path / "run", BCConfig(steps=40, **SMALL))
+    trainer = Trainer(dataset_dir, tmp_path / "run", config(optim={"steps": 40}))
     trainer.train()
     obs_config = asdict(ObsConfig.learned())
     env = gym.make("Melee-v0", obs=obs_config, opponent="idle")
@@ -185,7 +205,7 @@ def test_a_bc_gru_warm_starts_recurrent_ppo_with_the_same_actions(dataset_dir, t
     from exphil_agents.network import warm_start, warm_start_kwargs
     from exphil_agents.policies import RecurrentBackbonePolicy
 
-    trainer = Trainer(dataset_dir, tmp_path / "run", BCConfig(backbone="gru", steps=30, **SMALL))
+    trainer = Trainer(dataset_dir, tmp_path / "run", config(model={"backbone": "gru"}, optim={"steps": 30}))
     trainer.train()
     best = tmp_path / "run" / "best"
     kwargs = warm_start_kwargs(best)
@@ -220,13 +240,13 @@ def _flip_byte(path, at=-100):
 def test_a_damaged_last_checkpoint_falls_back_to_the_intact_backup(dataset_dir, tmp_path, capsys, damaged):
     from exphil_agents.network import load_checkpoint
 
-    config = BCConfig(steps=40, **{**SMALL, "eval_every": 20})
-    Trainer(dataset_dir, tmp_path / "run", config).train()  # last = step 40, last.bak = step 20
+    settings = config(optim={"steps": 40}, runtime={"eval_every": 20})
+    Trainer(dataset_dir, tmp_path / "run", settings).train()  # last = step 40, last.bak = step 20
     _flip_byte(tmp_path / "run" / "last" / damaged)
     if damaged == "model.safetensors":
         with pytest.raises(ValueError, match="do not match the checksum saved with them"):
             load_checkpoint(tmp_path / "run" / "last" / damaged)
-    resumed = Trainer(dataset_dir, tmp_path / "run", config)
+    resumed = Trainer(dataset_dir, tmp_path / "run", settings)
     assert resumed.step == 20  # from last.bak, not the damaged step-40 checkpoint
     err = capsys.readouterr().err
     assert f"{damaged} does not match its checksum" in err and "resuming from" in err, err
@@ -234,17 +254,17 @@ def test_a_damaged_last_checkpoint_falls_back_to_the_intact_backup(dataset_dir, 
 
 
 def test_no_intact_checkpoint_is_an_error_not_a_fresh_start(dataset_dir, tmp_path):
-    config = BCConfig(steps=20, **{**SMALL, "eval_every": 20})
-    Trainer(dataset_dir, tmp_path / "run", config).train()
+    settings = config(optim={"steps": 20}, runtime={"eval_every": 20})
+    Trainer(dataset_dir, tmp_path / "run", settings).train()
     _flip_byte(tmp_path / "run" / "last" / "trainer.pt")
     with pytest.raises(ValueError, match=r"no intact checkpoint to resume from .*last: trainer.pt does not match"):
-        Trainer(dataset_dir, tmp_path / "run", config)
+        Trainer(dataset_dir, tmp_path / "run", settings)
 
 
 def test_weights_damaged_in_a_file_copied_elsewhere_are_refused(dataset_dir, tmp_path):
     from exphil_agents.network import load_checkpoint
 
-    Trainer(dataset_dir, tmp_path / "run", BCConfig(steps=5, **{**SMALL, "eval_every": 5})).train()
+    Trainer(dataset_dir, tmp_path / "run", config(optim={"steps": 5}, runtime={"eval_every": 5})).train()
     copy = tmp_path / "shared.safetensors"
     copy.write_bytes((tmp_path / "run" / "best" / "model.safetensors").read_bytes())
     assert load_checkpoint(copy).spec["nvec"][8] == 17  # intact: loads
@@ -258,15 +278,15 @@ def test_resume_after_replays_were_added_keeps_the_validation_replays(replays_di
     src.mkdir()
     for name in FILES[:3]:
         (src / name.replace("/", "_")).write_bytes((replays_dir / name).read_bytes())
-    config = {**SMALL, "eval_every": 10, "val_fraction": 0.34}
+    settings = {"runtime": {"eval_every": 10}, "data": {"val_fraction": 0.34}}
     first = build_dataset(src, tmp_path / "cache", workers=0, progress=False).directory
-    run = Trainer(first, tmp_path / "run", BCConfig(steps=10, **config))
+    run = Trainer(first, tmp_path / "run", config(optim={"steps": 10}, **settings))
     run.train()
     val_before = run.val_files
     added = src / FILES[3].replace("/", "_")
     added.write_bytes((replays_dir / FILES[3]).read_bytes())
     second = build_dataset(src, tmp_path / "cache", workers=0, progress=False).directory
-    resumed = Trainer(second, tmp_path / "run", BCConfig(steps=20, **config))
+    resumed = Trainer(second, tmp_path / "run", config(optim={"steps": 20}, **settings))
     assert resumed.step == 10 and resumed.val_files == val_before  # a fresh split would differ or could
     trained = {Path(resumed.dataset.shards[s].info["source"]).resolve() for s in resumed.train_shards}
     assert added.resolve() in trained
@@ -274,7 +294,7 @@ def test_resume_after_replays_were_added_keeps_the_validation_replays(replays_di
     (src / Path(val_before[0]).name).unlink()
     third = build_dataset(src, tmp_path / "cache2", workers=0, progress=False).directory
     with pytest.raises(ValueError, match="cannot resume with the same validation replays .*no longer in the dataset"):
-        Trainer(third, tmp_path / "run", BCConfig(steps=30, **config))
+        Trainer(third, tmp_path / "run", config(optim={"steps": 30}, **settings))
 
 
 def test_two_runs_of_one_name_cannot_write_at_once(dataset_dir, tmp_path):
@@ -291,10 +311,10 @@ def test_two_runs_of_one_name_cannot_write_at_once(dataset_dir, tmp_path):
     try:
         assert proc.stdout.readline().strip() == "locked"
         with pytest.raises(RuntimeError, match="another BC run is writing this run folder"):
-            Trainer(dataset_dir, run, BCConfig(steps=5, **SMALL))
+            Trainer(dataset_dir, run, config(optim={"steps": 5}))
     finally:
         proc.kill()
         proc.wait()
-    trainer = Trainer(dataset_dir, run, BCConfig(steps=5, **{**SMALL, "eval_every": 5}))  # the holder is gone
+    trainer = Trainer(dataset_dir, run, config(optim={"steps": 5}, runtime={"eval_every": 5}))  # the holder is gone
     trainer.train()
-    Trainer(dataset_dir, run, BCConfig(steps=10, **{**SMALL, "eval_every": 5})).train()  # released after train()
+    Trainer(dataset_dir, run, config(optim={"steps": 10}, runtime={"eval_every": 5})).train()  # released after train()

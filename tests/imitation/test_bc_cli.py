@@ -4,6 +4,7 @@ import json
 import shutil
 import subprocess
 import sys
+from dataclasses import asdict, replace
 
 import numpy as np
 import pytest
@@ -107,7 +108,8 @@ def test_an_existing_run_resumes_with_its_changes_named_or_is_replaced_or_refuse
     capsys.readouterr()
     assert main([*common, "--optim.steps", "20", "--optim.lr", "0.0005"]) == 0  # resumes, naming what changed
     out = capsys.readouterr().out
-    assert "setting changed since it was saved: steps: 10 -> 20" in out and "lr: 0.001 -> 0.0005" in out, out
+    assert "setting changed since it was saved: optim.steps: 10 -> 20" in out, out
+    assert "optim.lr: 0.001 -> 0.0005" in out, out
     assert json.loads((run / "last" / "meta.json").read_text())["step"] == 20
     with pytest.raises(FileExistsError, match=r"a run of this name exists \(last, step 20\); --runtime.overwrite"):
         main([*common, "--optim.steps", "30", "--runtime.no-resume"])
@@ -217,3 +219,21 @@ def test_eval_says_which_replays_it_left_out(replay_dir, replays_dir, tmp_path, 
     assert main([*args, "--max-examples", "300"]) == 0
     err = capsys.readouterr().err
     assert f"FAILED  {mixed / 'corrupt.slp'}" in err and "1 failed" in err, err
+
+
+def test_one_shape_of_settings_for_python_files_flags_and_saved_runs():
+    from imitation.config import BCConfig, flat_settings
+
+    values = {"optim": {"steps": "12"}, "model": {"backbone": "gru", "options": {"dropout": 0.1}}}
+    from_file = BCConfig.from_dict(values)
+    assert from_file.optim.steps == 12
+    assert from_file.model.backbone_config == {"hidden": 256, "layers": 2, "dropout": 0.1}
+    from_flags = resolve(["--optim.steps", "12", "--model.backbone", "gru"]).bc
+    assert from_flags == replace(from_file, model=replace(from_file.model, options={}))
+    # meta.json holds the sections; a run saved before them held one flat mapping: both read the same.
+    nested = flat_settings(asdict(from_file))
+    legacy = flat_settings({"steps": 12, "backbone": "gru", "eval_every": 250, "backbone_config": {"hidden": 256}})
+    assert nested["optim.steps"] == legacy["optim.steps"] == 12 and legacy["runtime.eval_every"] == 250
+    assert "backbone_config" not in str(legacy)
+    with pytest.raises(ValueError, match="'model' must be a mapping of settings"):
+        BCConfig.from_dict({"model": "gru"})

@@ -12,6 +12,8 @@ def test_movement_error_is_under_one_unit_on_real_replays(replays_dir):
     assert result["replays"] >= 5
     assert table["movement (all four)"]["samples"] > 10_000
     assert table["movement (all four)"]["median"] < 1.0
+    open_loop = result["open_loop"]
+    assert set(open_loop) == {5, 15, 30, 60} and open_loop[60]["samples"] > 10_000
     for name in MOVEMENT:
         assert table[name]["median"] < 1.0, (name, table[name])
     # Broken files and 4-player games are reported with a reason, never dropped silently.
@@ -29,3 +31,51 @@ def test_families_and_replay_frames_render(replays_dir):
     state = read_replay(path).two_players()
     image = render_state(state, index=len(state.frame) // 2)
     assert image.shape == (400, 640, 3)
+
+
+def test_open_loop_first_frame_is_the_one_frame_measurement(replays_dir):
+    from melee_envs.fidelity import replay_rollouts
+
+    path = replays_dir / "libmelee" / "test_game_2.slp"
+    _, one_frame, _ = replay_errors(path, max_frames=600)
+    windows = replay_rollouts(path, horizons=(1,), max_frames=600)
+    np.testing.assert_allclose(windows[1]["engine"], one_frame, rtol=0, atol=1e-9)
+
+
+def test_open_loop_windows_on_a_real_game(replays_dir):
+    from melee_envs.fidelity import ROLLOUT_FIELDS, replay_rollouts, rollout_summary
+
+    path = replays_dir / "libmelee" / "test_game_2.slp"  # a real game: 3,839 frames
+    windows = replay_rollouts(path, horizons=(5, 60), max_frames=3000)
+    assert set(windows) == {5, 60}
+    assert all(set(w) == set(ROLLOUT_FIELDS) for w in windows.values())
+    assert 0 < len(windows[60]["engine"]) <= len(windows[5]["engine"])
+    table = rollout_summary(windows)
+    assert table[60]["engine median"] > table[5]["engine median"]  # errors grow when nothing corrects them
+    assert table[60]["still median"] > table[5]["still median"]
+    assert table[60]["damage windows"] > 0  # the game has hits inside 60-frame windows
+    for row in table.values():
+        assert 0.0 <= row["family engine"] <= 1.0 and 0.0 <= row["damage reproduced"] <= 1.0
+
+
+def test_rollout_summary_counts_what_it_says():
+    from melee_envs.fidelity import rollout_summary
+
+    fam = np.array(["landing", "landing", "attacks", "hitstun"], dtype=object)
+    windows = {
+        30: {
+            "family": fam,
+            "engine family": np.array(["landing", "attacks", "attacks", "other"], dtype=object),
+            "kept family": np.array(["landing", "landing", "landing", "landing"], dtype=object),
+            "engine": np.array([1.0, 2.0, 3.0, 10.0]),
+            "last velocity": np.array([0.0, 0.0, 0.0, 4.0]),
+            "still": np.array([5.0, 5.0, 5.0, 5.0]),
+            "damaged": np.array([False, False, True, True]),
+            "engine damaged": np.array([True, False, True, False]),
+        }
+    }
+    row = rollout_summary(windows)[30]
+    assert row["samples"] == 4 and row["engine median"] == 2.5 and row["still p90"] == 5.0
+    assert row["family engine"] == 0.5 and row["family kept"] == 0.5
+    assert row["family landing"] == 0.5 and row["family attacks"] == 1.0 and row["family hitstun"] == 0.0
+    assert row["damage windows"] == 2 and row["damage reproduced"] == 0.5 and row["damage invented"] == 0.5

@@ -15,6 +15,7 @@ from melee_envs.backends.mock.engine.rules import (
     SHIELD_RELEASE_FRAMES,
     STICK_DEAD,
     STICK_TAP,
+    SURFACE_TOLERANCE,
 )
 from melee_envs.backends.mock.engine.schema import (
     AIRDODGE,
@@ -188,7 +189,7 @@ def _ground(G, b, p, c, moves, action, actionable, inp):  # noqa: PLR0912
         if not _locomotes(G, b, p) and move != DATTACK:
             f[P_VGROUND] = 0.0
         return
-    on_platform = f[P_Y] > 1e-3
+    on_platform = f[P_Y] > SURFACE_TOLERANCE  # not the main stage, whose height varies a little
     if on_platform and sy < -STICK_TAP and psy > -STICK_DEAD:
         pb[b, p, 0, P_GROUND] = False
         ei[b, p, EI_DROP] = 8

@@ -14,6 +14,7 @@ from melee_envs.backends.mock.engine.rules import (
     LEDGE_INVULN,
     MISSED_TECH_FRAMES,
     NORMAL_LANDING_LAG,
+    SURFACE_TOLERANCE,
     TECH_FRAMES,
     TECH_INTANGIBLE,
     TECH_ROLL_FRAMES,
@@ -90,10 +91,10 @@ def _surface_under(x, y_prev, y_new, st, ground_x, platforms, num_platforms, can
 @numba.njit(_nrt=False, inline="always")
 def _on_surface(x, y, st, ground_x, platforms, num_platforms):
     """Whether (x, y) stands on the stage or a platform."""
-    if abs(y) < 1e-3 and abs(x) <= ground_x[st]:
+    if abs(y) < SURFACE_TOLERANCE and abs(x) <= ground_x[st]:
         return True
     for k in range(num_platforms[st]):
-        if abs(y - platforms[st, k, 0]) < 1e-3 and platforms[st, k, 1] <= x <= platforms[st, k, 2]:
+        if abs(y - platforms[st, k, 0]) < SURFACE_TOLERANCE and platforms[st, k, 1] <= x <= platforms[st, k, 2]:
             return True
     return False
 
@@ -113,9 +114,10 @@ def _move(G, b, p, c, T):  # noqa: PLR0912
     f = pf[b, p, 0]
     kb_x, kb_y = f[P_KBX], f[P_KBY]
     speed = math.sqrt(kb_x * kb_x + kb_y * kb_y)
-    if speed > 0:
+    if speed > 0:  # the launch speed decays first, then moves the player (as replays show)
         scale = max(0.0, speed - KB_DECAY) / speed
-        f[P_KBX], f[P_KBY] = kb_x * scale, kb_y * scale
+        kb_x, kb_y = kb_x * scale, kb_y * scale
+        f[P_KBX], f[P_KBY] = kb_x, kb_y
     if pb[b, p, 0, P_GROUND]:
         action = pi[b, p, 0, P_ACTION]
         move = ei[b, p, EI_MOVE]

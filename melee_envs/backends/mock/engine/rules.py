@@ -7,6 +7,11 @@ from __future__ import annotations
 import numba
 
 KB_DECAY = 0.051
+#: How far from a surface's height a grounded player may stand and still be on it. The engine's
+#: ground is flat at y = 0, but replays put it at y = 0.0089 on Dream Land and 0.0029 on Fountain
+#: of Dreams (measured on the shared replays): at the old 0.001 a state loaded there fell through.
+#: Yoshi's Story's sloped edges (down to y = -1) are not modelled (approx.).
+SURFACE_TOLERANCE = 0.05
 KB_SPEED = 0.03
 HITSTUN_PER_KB = 0.4
 TUMBLE_KB = 80.0

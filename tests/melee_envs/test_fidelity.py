@@ -1,6 +1,7 @@
 """The fidelity benchmark on the shared replays: the mock engine tracks real movement."""
 
 import numpy as np
+import pytest
 
 from melee_envs.fidelity import MOVEMENT, FidelityConfig, family_of, replay_errors, run
 from melee_envs.render import render_state
@@ -104,3 +105,30 @@ def test_grounded_players_stay_on_dream_lands_and_fountains_ground(replays_dir):
         backend.load_state(state[frames])
         after = backend.step(codec.encode(state[frames + 1].players.controller), checked=True)
         assert after.players.on_ground.mean() > 0.95, (stage, after.players.on_ground.mean())
+
+
+def test_shields_lose_the_measured_share_of_a_hits_damage_in_replays(replays_dir):
+    """Where a shielding player is hit in the shared replays (shield -> shieldstun), the shield
+    drops by 0.7 x the attacker's move damage: the engine's rules.SHIELD_DAMAGE_RATIO."""
+    from melee_envs.backends.mock import engine
+    from melee_envs.backends.mock.engine import rules
+    from melee_envs.backends.mock.engine.schema import M_DMG
+    from melee_envs.backends.replay import ReplayError
+    from melee_envs.data.actions import actions
+    from melee_envs.fidelity import _game
+
+    a, tables, ratios = actions(), engine.tables(), []
+    for path in sorted(replays_dir.rglob("*.slp")):
+        try:
+            p = _game(path).players
+        except (ReplayError, ValueError):
+            continue
+        for d in range(2):
+            held = np.isin(p.action[:-1, d], (a["SHIELD"], a["SHIELD_START"]))
+            for t in np.flatnonzero(held & (p.action[1:, d] == a["SHIELD_STUN"])) + 1:
+                char, action = p.character[t, 1 - d], p.action[t, 1 - d]
+                move = tables.move_of_action[char, action] if 0 <= action < tables.move_of_action.shape[1] else -1
+                if move >= 0 and tables.moves[char, move, M_DMG] > 0:
+                    ratios.append((p.shield[t - 1, d] - p.shield[t, d]) / tables.moves[char, move, M_DMG])
+    assert len(ratios) >= 30
+    assert np.median(ratios) == pytest.approx(rules.SHIELD_DAMAGE_RATIO, abs=0.02)

@@ -16,6 +16,7 @@ from melee_envs.backends.mock.engine.rules import (
     KB_SPEED,
     SHIELD_AFTER_BREAK,
     SHIELD_BREAK_VY,
+    SHIELD_DAMAGE_RATIO,
     SHIELD_PUSH,
     STICK_TAP,
     TUMBLE_KB,
@@ -186,10 +187,10 @@ def _try_hit(G, b, att, dfn, T):
 
 @numba.njit(_nrt=False, inline="always")
 def _shield_hit(G, b, att, dfn, mv, side):
-    """A hit on a shield: no damage; the shield loses the hit's damage, shieldstun and hitlag,
-    pushback; the shield breaks at zero."""
+    """A hit on a shield: no damage; the shield loses ``SHIELD_DAMAGE_RATIO`` of the hit's damage,
+    shieldstun and hitlag, pushback; the shield breaks at zero."""
     pi, pf, ei = G.pi, G.pf, G.ei
-    pf[b, dfn, 0, P_SHIELD] -= mv[M_DMG]
+    pf[b, dfn, 0, P_SHIELD] -= SHIELD_DAMAGE_RATIO * mv[M_DMG]
     pf[b, att, 0, P_HITLAG] = mv[M_HITLAG]
     pf[b, dfn, 0, P_HITLAG] = mv[M_HITLAG]
     if pf[b, dfn, 0, P_SHIELD] <= 0.0:

@@ -12,6 +12,11 @@ developer when a source changes, and its output is committed:
   displacement equals the jump's initial velocity. Whether the jump input was still held on the
   last jump-squat frame tells a full hop from a short hop. Characters absent from the replays get
   an estimate (see ``jump_source``). Pass a replay folder with ``--replays``.
+* The height at which each character hangs from a ledge (``EDGE_HANGING``), also measured from
+  the replays: the median ``y`` of its hanging frames on stages whose ledge is at ``y = 0``
+  (every legal stage but Yoshi's Story, whose ledges are 3.5 units lower). Characters absent
+  from the replays get the median ratio of hang height to libmelee's ``size`` times their size
+  (see ``ledge_source``).
 
 Usage::
 
@@ -125,10 +130,39 @@ def measure_jumps(replays: Path) -> dict[int, dict[str, collections.Counter]]:
     return found
 
 
+EDGE_HANGING = 0xFD
+
+
+def measure_ledge_hang(replays: Path) -> dict[int, float]:
+    """Internal character id -> median height of its ``EDGE_HANGING`` frames (ledge at y = 0)."""
+    import numpy as np
+
+    from melee_envs.backends.replay import ReplayError, read_replay
+    from melee_envs.data import stages
+
+    uneven = stages.get("YOSHIS_STORY").internal_id
+    heights: dict[int, list[float]] = collections.defaultdict(list)
+    for path in sorted(replays.rglob("*.slp")):
+        try:
+            state = read_replay(path).state
+        except (ReplayError, ValueError) as exc:  # a broken replay is skipped, not fatal
+            print(f"skip {path}: {exc}", file=sys.stderr)
+            continue
+        if int(state.stage[0]) == uneven:
+            continue
+        p = state.players
+        hanging = p.action == EDGE_HANGING
+        for char, y in zip(p.character[hanging], p.y[hanging], strict=True):
+            heights[int(char)].append(float(y))
+    return {char: round(float(np.median(ys)), 2) for char, ys in heights.items()}
+
+
 def build(fightcore: Path, replays: Path, out_dir: Path) -> None:
     internal = libmelee_source.enum_members("Character")
     lm_rows = {int(r["CharacterIndex"]): r for r in libmelee_source.read_csv("characterdata.csv")}
     jumps = measure_jumps(replays)
+    hangs = measure_ledge_hang(replays)
+    hang_ratio = statistics.median(y / float(lm_rows[c]["size"]) for c, y in hangs.items() if c in lm_rows)
 
     measured = {}
     for cid, kinds in jumps.items():
@@ -160,6 +194,10 @@ def build(fightcore: Path, replays: Path, out_dir: Path) -> None:
             if short is None:
                 short = round(full * short_ratio, 2)
                 source = "replays+estimated" if source == "replays" else source
+            hang = hangs.get(internal["POPO"] if lm_name == "NANA" else cid)
+            ledge_source = "replays"
+            if hang is None:
+                hang, ledge_source = round(hang_ratio * float(lm_rows[cid]["size"]), 2), "estimated"
             s = entry["characterStatistics"]
             stats_rows.append(
                 {
@@ -172,6 +210,8 @@ def build(fightcore: Path, replays: Path, out_dir: Path) -> None:
                     "full_hop_velocity": full,
                     "short_hop_velocity": short,
                     "jump_source": source,
+                    "ledge_hang_y": hang,
+                    "ledge_source": ledge_source,
                 }
             )
         for move in entry["moves"]:
@@ -211,6 +251,9 @@ def build(fightcore: Path, replays: Path, out_dir: Path) -> None:
         "# full_hop_velocity, short_hop_velocity: measured from public Slippi replays "
         f"(short/full median ratio {short_ratio:.3f}, double-jump/full ratio {dj_ratio:.3f} "
         "used where a character was not seen; see jump_source).\n"
+        "# ledge_hang_y: median height of EDGE_HANGING frames in public Slippi replays, ledge at y = 0 "
+        f"(hang height / libmelee size median ratio {hang_ratio:.3f} used where a character was not seen; "
+        "see ledge_source).\n"
     )
     _write(out_dir / "character_stats.csv", header, stats_rows)
     _write(

@@ -11,9 +11,10 @@ Sources (one each, nothing hand-copied):
   every shared replay;
 * gravity, terminal velocity, fast-fall speed, walk speed, air speed/friction/mobility, ground
   friction, extra jumps, double-jump velocities: libmelee's ``characterdata.csv``;
-* weight, jump squat, initial dash, run speed, dash frames, full/short hop velocities:
-  ``character_stats.csv`` beside this module (FightCore frame data from meleeframedata.com, and
-  jump velocities measured from public Slippi replays; see ``tools/build_game_tables.py``).
+* weight, jump squat, initial dash, run speed, dash frames, full/short hop velocities, ledge
+  hang height: ``character_stats.csv`` beside this module (FightCore frame data from
+  meleeframedata.com, and jump velocities and hang heights measured from public Slippi replays;
+  see ``tools/build_game_tables.py``).
 """
 
 from __future__ import annotations
@@ -100,6 +101,8 @@ class CharacterInfo:
     friction: float
     extra_jumps: int
     size: float
+    ledge_hang_y: float
+    """Height at which the character hangs from a ledge at y = 0 (measured from replays)."""
 
     @property
     def label(self) -> str:
@@ -152,6 +155,7 @@ def characters() -> dict[str, CharacterInfo]:
             friction=float(lm["Friction"]),
             extra_jumps=int(lm["Jumps"]),
             size=float(lm["size"]),
+            ledge_hang_y=float(st["ledge_hang_y"]),
         )
     return table
 

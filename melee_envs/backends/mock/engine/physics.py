@@ -11,6 +11,8 @@ from melee_envs.backends.mock.engine.rules import (
     DIZZY_FRAMES,
     KB_DECAY,
     LANDING_SPECIAL_FRAMES,
+    LEDGE_GRAB_ABOVE,
+    LEDGE_GRAB_BELOW,
     LEDGE_INVULN,
     MISSED_TECH_FRAMES,
     NORMAL_LANDING_LAG,
@@ -25,6 +27,7 @@ from melee_envs.backends.mock.engine.schema import (
     BACKWARD_TECH,
     C_FF,
     C_GRAV,
+    C_HANG_Y,
     C_TERM,
     C_XJUMPS,
     DAIR,
@@ -163,12 +166,12 @@ def _move(G, b, p, c, T):  # noqa: PLR0912
         and ei[b, p, EI_LEDGE_CD] == 0
         and (ei[b, p, EI_MOVE] < 0 or ei[b, p, EI_MOVE] == AIRDODGE)
         and pi[b, p, 0, P_ACTION] != SHIELD_BREAK_FLY
-        and -25.0 <= f[P_Y] <= 0.0
+        and c[C_HANG_Y] - LEDGE_GRAB_BELOW <= f[P_Y] <= min(0.0, c[C_HANG_Y] + LEDGE_GRAB_ABOVE)
         and lx - 4.0 <= abs(f[P_X]) <= lx + 10.0
     ):
         side = 1.0 if f[P_X] > 0 else -1.0
         f[P_X] = side * lx
-        f[P_Y] = -5.0
+        f[P_Y] = c[C_HANG_Y]  # each character's own hanging height (replays)
         f[P_FACE] = -side
         f[P_VAIR] = f[P_VY] = f[P_KBX] = f[P_KBY] = 0.0
         ei[b, p, EI_FASTFALL] = 0

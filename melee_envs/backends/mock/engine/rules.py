@@ -26,6 +26,10 @@ DEAD_FRAMES = 60
 HALO_MAX_FRAMES = 150
 RESPAWN_INVULN = 120
 LEDGE_INVULN = 30
+#: A falling player catches the ledge from this far below to this far above its hanging height
+#: (measured: the frame before each of 60 ledge catches on the shared replays lies 1.5 below to
+#: 15.6 above the catching character's hanging height).
+LEDGE_GRAB_BELOW, LEDGE_GRAB_ABOVE = 2.0, 16.0
 LEDGE_COOLDOWN = 30
 GETUP_FRAMES = 30
 CATCH_FRAMES = 7

@@ -95,6 +95,7 @@ C = {n: i for i, n in enumerate(CHAR_FIELDS)}
     C_FRIC,
     C_XJUMPS,
     C_SIZE,
+    C_HANG_Y,
 ) = (C[n] for n in CHAR_FIELDS)
 M = {n: i for i, n in enumerate(MOVE_FIELDS)}
 (

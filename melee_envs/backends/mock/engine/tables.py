@@ -37,6 +37,7 @@ CHAR_FIELDS = (
     "friction",
     "extra_jumps",
     "size",
+    "ledge_hang_y",
 )
 
 

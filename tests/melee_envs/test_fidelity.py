@@ -132,3 +132,43 @@ def test_shields_lose_the_measured_share_of_a_hits_damage_in_replays(replays_dir
                     ratios.append((p.shield[t - 1, d] - p.shield[t, d]) / tables.moves[char, move, M_DMG])
     assert len(ratios) >= 30
     assert np.median(ratios) == pytest.approx(rules.SHIELD_DAMAGE_RATIO, abs=0.02)
+
+
+def test_air_drift_follows_the_replays_at_half_and_full_stick(replays_dir):
+    """One airborne frame from real states (no hitstun, no launch speed): the engine's horizontal
+    air speed matches the replay's next frame. Drift heads for stick x air speed (a half stick
+    drifts slower, not to the full cap) and a faster carry decays by air friction (before: a
+    hard clamp at the full cap, median error 0.029 at half stick)."""
+    from melee_envs.backends.mock import MockBackend, MockConfig
+    from melee_envs.backends.replay import ReplayError, read_replay
+    from melee_envs.controller import ControllerCodec
+    from melee_envs.data.actions import actions
+
+    a, codec = actions(), ControllerCodec()
+    air = [a[n] for n in ("FALLING", "JUMPING_FORWARD", "JUMPING_BACKWARD", "JUMPING_ARIAL_FORWARD")]
+    air.append(a["JUMPING_ARIAL_BACKWARD"])
+    errors: dict[str, list[float]] = {"half": [], "full": []}
+    for path in sorted(replays_dir.rglob("*.slp")):
+        try:
+            replay = read_replay(path)
+            state = replay.two_players()
+        except (ReplayError, ValueError):
+            continue
+        if not replay.meta.has_velocities:  # older Slippi versions record no speeds
+            continue
+        p = state.players
+        stick = np.abs((p.controller.main_x - 0.5) * 2)
+        for d in range(2):
+            ok = np.isin(p.action[1:, d], air) & np.isin(p.action[:-1, d], air) & (state.frame[:-1] >= 0)
+            ok &= (p.hitstun[1:, d] <= 0) & (np.abs(p.speed_attack_x[1:, d]) < 1e-6) & ~p.on_ground[1:, d]
+            for name, lo, hi in (("half", 0.3, 0.7), ("full", 0.9, 1.01)):
+                t = np.flatnonzero(ok & (stick[1:, d] > lo) & (stick[1:, d] < hi))
+                if len(t) == 0:
+                    continue
+                backend = MockBackend(len(t), MockConfig(time_limit_minutes=10_000), codec)
+                backend.load_state(state[t])
+                after = backend.step(codec.encode(state[t + 1].players.controller), checked=True)
+                errors[name] += np.abs(after.players.speed_air_x[:, d] - p.speed_air_x[t + 1, d]).tolist()
+    assert len(errors["half"]) > 300 and len(errors["full"]) > 1000
+    assert np.median(errors["half"]) < 0.005 and np.median(errors["full"]) < 0.005
+    assert np.percentile(errors["half"], 90) < 0.1

@@ -20,7 +20,6 @@ from melee_envs.backends.mock.engine.rules import (
 from melee_envs.backends.mock.engine.schema import (
     AIRDODGE,
     BAIR,
-    C_AIRFRIC,
     C_AIRMOB,
     C_AIRSPD,
     C_DASH,
@@ -86,22 +85,22 @@ from melee_envs.backends.mock.engine.schema import (
     WALK_MIDDLE,
     WALK_SLOW,
 )
-from melee_envs.backends.mock.engine.states import _friction, _locomotes, _set_action, _start_move, _start_special
+from melee_envs.backends.mock.engine.states import (
+    _air_drift,
+    _friction,
+    _locomotes,
+    _set_action,
+    _start_move,
+    _start_special,
+)
 
 
 @numba.njit(_nrt=False, inline="always")
 def _shield(G, b, p, c, moves, action, inp):
     """Holding a shield: it shrinks; jump, grab, roll or spot dodge out of it, or drop it."""
     pf, ei = G.pf, G.ei
-    sx, sy, psx, psy, tapped_jump, grab, shield_held = (
-        inp.sx,
-        inp.sy,
-        inp.psx,
-        inp.psy,
-        inp.tapped_jump,
-        inp.grab,
-        inp.shield_held,
-    )
+    sx, sy, psx, psy = inp.sx, inp.sy, inp.psx, inp.psy
+    tapped_jump, grab, shield_held = inp.tapped_jump, inp.grab, inp.shield_held
     f = pf[b, p, 0]
     f[P_VGROUND] = _friction(f[P_VGROUND], c[C_FRIC])
     f[P_SHIELD] -= SHIELD_DECAY
@@ -291,7 +290,4 @@ def _air(G, b, p, c, moves, actionable, inp):
     if f[P_HITSTUN] <= 0 and f[P_VY] <= 0 and sy < -STICK_TAP and psy > -STICK_DEAD:
         ei[b, p, EI_FASTFALL] = 1
     if f[P_HITSTUN] <= 0:
-        if abs(sx) > 0.25:
-            f[P_VAIR] = max(-c[C_AIRSPD], min(c[C_AIRSPD], f[P_VAIR] + sx * c[C_AIRMOB]))
-        else:
-            f[P_VAIR] = _friction(f[P_VAIR], c[C_AIRFRIC])
+        f[P_VAIR] = _air_drift(f[P_VAIR], sx, c)

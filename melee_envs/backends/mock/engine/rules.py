@@ -56,6 +56,11 @@ GRAB_HOLD_BASE = 90  # approx.: frames a grab holds, plus GRAB_HOLD_PER_PCT x pe
 GRAB_HOLD_PER_PCT = 1.0
 GRAB_BREAK_FRAMES = 30
 GRAB_DISTANCE = 8.0
+#: Air drift: each frame the stick adds ``stick_x x (air_mobility - B) + sign(stick_x) x B`` to
+#: the horizontal air speed (libmelee's ``AirMobility`` is the full-stick sum). B measured on the
+#: shared replays: a least-squares fit of the speed change on stick and sign, over airborne frames
+#: below the speed cap, gives B = 0.020 for Bowser, Ice Climbers, Yoshi and Marth.
+AIR_MOBILITY_B = 0.02
 
 
 @numba.njit(_nrt=False)

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import numba
 
+from melee_envs.backends.mock.engine.rules import AIR_MOBILITY_B
 from melee_envs.backends.mock.engine.schema import (
     BACKWARD_TECH,
+    C_AIRFRIC,
+    C_AIRMOB,
+    C_AIRSPD,
     DATTACK,
     EI_HIT,
     EI_MOVE,
@@ -121,6 +125,20 @@ def _friction(v, fric):
     if v > 0:
         return max(0.0, v - fric)
     return min(0.0, v + fric)
+
+
+@numba.njit(_nrt=False, inline="always")
+def _air_drift(v, sx, c):
+    """One frame of horizontal air speed ``v`` under stick ``sx`` for character row ``c``: toward
+    ``sx x air_speed`` by the stick's acceleration, never past it; above it (a running jump's
+    carry) the speed falls by air friction, as replays show; inside the dead zone, friction alone."""
+    if abs(sx) <= 0.25:
+        return _friction(v, c[C_AIRFRIC])
+    target = sx * c[C_AIRSPD]
+    accel = sx * (c[C_AIRMOB] - AIR_MOBILITY_B) + (AIR_MOBILITY_B if sx > 0 else -AIR_MOBILITY_B)
+    if sx > 0:
+        return min(v + accel, target) if v < target else max(target, v - c[C_AIRFRIC])
+    return max(v + accel, target) if v > target else min(target, v + c[C_AIRFRIC])
 
 
 @numba.njit(_nrt=False, inline="always")

@@ -115,6 +115,9 @@ def run(config: VectorBenchConfig) -> list[dict]:
     from melee_envs.backends.mock.batch import write_only
     from melee_envs.envs.vector import MeleeVectorEnv
 
+    unknown = [p for p in config.presets if p not in PRESETS]
+    if unknown or not config.presets:
+        raise ValueError(f"--presets: unknown {unknown or 'empty list'}; choose from {', '.join(PRESETS)}")
     cores = numba.config.NUMBA_NUM_THREADS
     rows_out: list[dict] = []
     cart = _cartpole(config.cartpole_steps, config.seed, config.repeats)

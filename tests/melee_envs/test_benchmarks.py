@@ -29,3 +29,12 @@ def test_bench_vector_reports_every_mode() -> None:
     assert modes == {f"vector env opponent, {m}" for m in ("next_step", "same_step", "disabled")}
     assert all(r["agent-steps/s"] > 0 and r["vs ceiling"] > 0 for r in rows if "N" in r)
     print(f"bench-vector ran {len(rows)} rows")
+
+
+def test_bench_vector_names_an_unknown_preset() -> None:
+    import pytest
+
+    from melee_envs.bench_vector import VectorBenchConfig, run
+
+    with pytest.raises(ValueError, match="unknown \\['compact'\\]; choose from learned, default, seed_1204"):
+        run(VectorBenchConfig(presets=("compact",)))

@@ -44,20 +44,17 @@ from melee_envs.controller import ACTION_PARTS, ACTION_SIZE
 class Trainer:
     """Train (or resume) one BC run in ``out_dir`` on the dataset at ``dataset_dir``."""
 
-    def __init__(
-        self, dataset_dir: str | Path, out_dir: str | Path, config: BCConfig, tensorboard: bool | None = None
-    ) -> None:
+    def __init__(self, dataset_dir: str | Path, out_dir: str | Path, config: BCConfig) -> None:
         config.validate()
         self.out = Path(out_dir)
         self._lock = lock_run(self.out)  # held until train() returns (or close())
         try:
-            self._setup(dataset_dir, config, tensorboard)
+            self._setup(dataset_dir, config)
         except BaseException:
             self.close()
             raise
 
-    def _setup(self, dataset_dir: str | Path, config: BCConfig, tensorboard: bool | None) -> None:
-        self.tensorboard = config.runtime.tensorboard if tensorboard is None else tensorboard
+    def _setup(self, dataset_dir: str | Path, config: BCConfig) -> None:
         self.config = config
         data, optim, seed = config.data, config.optim, config.runtime.seed
         self.dataset = ReplayDataset(dataset_dir)
@@ -295,7 +292,7 @@ class Trainer:
         return self.step * self.config.optim.batch_size * self.config.optim.accumulate / max(examples, 1)
 
     def _writer(self) -> Any:
-        if not self.tensorboard:
+        if not self.config.runtime.tensorboard:
             return None
         from torch.utils.tensorboard import SummaryWriter
 

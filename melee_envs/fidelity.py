@@ -78,12 +78,25 @@ def _game(path: Path):  # noqa: ANN202
     return state
 
 
-def replay_errors(path: Path, max_frames: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(family per sample, position error per sample, action id per sample) for one replay."""
+def step_once(state, frames: np.ndarray):  # noqa: ANN001, ANN201
+    """The engine started from ``state``'s frames ``frames`` (one game each, as
+    :meth:`MockBackend.load_state` takes them) and stepped once with the inputs recorded for the
+    next frames, quantised to the action space: the players as the engine puts them one frame on."""
     from melee_envs.backends.mock import MockBackend, MockConfig
     from melee_envs.controller import ControllerCodec
 
-    state = _game(path)
+    codec = ControllerCodec()
+    backend = MockBackend(len(frames), MockConfig(time_limit_minutes=10_000), codec)
+    backend.load_state(state[frames])
+    return backend.step(codec.encode(state[frames + 1].players.controller), checked=True).players
+
+
+def replay_errors(path: Path, max_frames: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(family per sample, position error per sample, action id per sample) for one replay."""
+    return _one_frame(_game(path), max_frames)
+
+
+def _one_frame(state, max_frames: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # noqa: ANN001
     play = np.flatnonzero(state.frame >= 0)
     if max_frames:
         play = play[:max_frames]
@@ -94,13 +107,8 @@ def replay_errors(path: Path, max_frames: int = 0) -> tuple[np.ndarray, np.ndarr
     frames = play[ok]
     if len(frames) == 0:
         return np.zeros(0, object), np.zeros(0), np.zeros(0, np.int32)
-    codec = ControllerCodec()
-    backend = MockBackend(len(frames), MockConfig(time_limit_minutes=10_000), codec)
-    backend.load_state(state[frames])
-    nxt = state[frames + 1]
-    inputs = codec.encode(nxt.players.controller)  # (F, 2, ACTION_SIZE)
-    out = backend.step(inputs, checked=True)
-    err = np.hypot(out.players.x - nxt.players.x, out.players.y - nxt.players.y)  # (F, 2)
+    out = step_once(state, frames)
+    err = np.hypot(out.x - p.x[frames + 1], out.y - p.y[frames + 1])  # (F, 2)
     action = state.players.action[frames]
     return family_of(action).ravel(), err.ravel(), action.ravel()
 
@@ -116,10 +124,13 @@ def replay_rollouts(path: Path, horizons: tuple[int, ...] = (5, 15, 30, 60), max
     """Open-loop windows of one replay: ``{H: {field: array over player-windows}}`` (fields:
     :data:`ROLLOUT_FIELDS`). Every start of play is one game of a single engine batch, stepped
     ``max(horizons)`` frames with the recorded inputs."""
+    return _rollouts(_game(path), horizons, max_frames)
+
+
+def _rollouts(state, horizons: tuple[int, ...], max_frames: int) -> dict:  # noqa: ANN001
     from melee_envs.backends.mock import MockBackend, MockConfig
     from melee_envs.controller import ControllerCodec
 
-    state = _game(path)
     horizons = tuple(sorted(set(horizons)))
     if not horizons or min(horizons) < 1:
         raise ValueError(f"horizons must be positive frame counts; got {horizons}")
@@ -212,8 +223,9 @@ def run(config: FidelityConfig) -> dict:
     windows: dict[int, list[dict[str, np.ndarray]]] = {}
     for path in files:
         try:
-            f, e, _ = replay_errors(path, config.max_frames)
-            rollouts = replay_rollouts(path, config.horizons, config.max_frames) if config.horizons else {}
+            state = _game(path)  # read once for both measurements
+            f, e, _ = _one_frame(state, config.max_frames)
+            rollouts = _rollouts(state, config.horizons, config.max_frames) if config.horizons else {}
         except (ReplayError, ValueError) as exc:
             skipped.append(str(exc) if str(path) in str(exc) else f"{path}: {exc}")
             continue

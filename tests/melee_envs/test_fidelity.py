@@ -87,10 +87,8 @@ def test_rollout_summary_counts_what_it_says():
 def test_grounded_players_stay_on_dream_lands_and_fountains_ground(replays_dir):
     """Their ground is at y = 0.0089 and 0.0029 in replays, not 0: a loaded state stays standing
     (before the tolerance 28% and 15% of grounded frames fell through)."""
-    from melee_envs.backends.mock import MockBackend, MockConfig
-    from melee_envs.controller import ControllerCodec
     from melee_envs.data import stages
-    from melee_envs.fidelity import _game
+    from melee_envs.fidelity import _game, step_once
 
     games = {"slippistats/Game_20221227T212019.slp": "DREAMLAND", "peppi/v3.18.slp": "FOUNTAIN_OF_DREAMS"}
     for name, stage in games.items():
@@ -100,11 +98,8 @@ def test_grounded_players_stay_on_dream_lands_and_fountains_ground(replays_dir):
         grounded = (state.frame[:-1] >= 0) & (p.on_ground[:-1] & p.on_ground[1:]).all(1)
         frames = np.flatnonzero(grounded & (p.stocks[:-1] == p.stocks[1:]).all(1))
         assert len(frames) > 300
-        codec = ControllerCodec()
-        backend = MockBackend(len(frames), MockConfig(time_limit_minutes=10_000), codec)
-        backend.load_state(state[frames])
-        after = backend.step(codec.encode(state[frames + 1].players.controller), checked=True)
-        assert after.players.on_ground.mean() > 0.95, (stage, after.players.on_ground.mean())
+        after = step_once(state, frames)
+        assert after.on_ground.mean() > 0.95, (stage, after.on_ground.mean())
 
 
 def test_shields_lose_the_measured_share_of_a_hits_damage_in_replays(replays_dir):
@@ -139,12 +134,11 @@ def test_air_drift_follows_the_replays_at_half_and_full_stick(replays_dir):
     air speed matches the replay's next frame. Drift heads for stick x air speed (a half stick
     drifts slower, not to the full cap) and a faster carry decays by air friction (before: a
     hard clamp at the full cap, median error 0.029 at half stick)."""
-    from melee_envs.backends.mock import MockBackend, MockConfig
     from melee_envs.backends.replay import ReplayError, read_replay
-    from melee_envs.controller import ControllerCodec
     from melee_envs.data.actions import actions
+    from melee_envs.fidelity import step_once
 
-    a, codec = actions(), ControllerCodec()
+    a = actions()
     air = [a[n] for n in ("FALLING", "JUMPING_FORWARD", "JUMPING_BACKWARD", "JUMPING_ARIAL_FORWARD")]
     air.append(a["JUMPING_ARIAL_BACKWARD"])
     errors: dict[str, list[float]] = {"half": [], "full": []}
@@ -165,10 +159,8 @@ def test_air_drift_follows_the_replays_at_half_and_full_stick(replays_dir):
                 t = np.flatnonzero(ok & (stick[1:, d] > lo) & (stick[1:, d] < hi))
                 if len(t) == 0:
                     continue
-                backend = MockBackend(len(t), MockConfig(time_limit_minutes=10_000), codec)
-                backend.load_state(state[t])
-                after = backend.step(codec.encode(state[t + 1].players.controller), checked=True)
-                errors[name] += np.abs(after.players.speed_air_x[:, d] - p.speed_air_x[t + 1, d]).tolist()
+                after = step_once(state, t)
+                errors[name] += np.abs(after.speed_air_x[:, d] - p.speed_air_x[t + 1, d]).tolist()
     assert len(errors["half"]) > 300 and len(errors["full"]) > 1000
     assert np.median(errors["half"]) < 0.005 and np.median(errors["full"]) < 0.005
     assert np.percentile(errors["half"], 90) < 0.1

@@ -14,7 +14,9 @@ import numba
 import numpy as np
 
 from melee_envs.controller import ACTION_SIZE, DISCRETE_ACTION_NAMES, ControllerCodec, discrete_table
-from melee_envs.state import GameState
+from melee_envs.data.recoveries import recovery_table
+from melee_envs.data.stages import geometry_arrays
+from melee_envs.state import BUTTONS, ControllerState, GameState
 
 Opponent = Callable[[GameState, int], np.ndarray]
 OPPONENTS = ("idle", "random", "scripted", "jumper")
@@ -58,12 +60,33 @@ class RandomOpponent:
         return self._current
 
 
+def _aim_rows(codec: ControllerCodec) -> np.ndarray:
+    """The scripted bot's own rows after the discrete table: the main stick held at each of
+    :data:`_AIMS` angles, without and then with B (an angled up-B and its aim while it charges)."""
+    rows = []
+    for b in (False, True):
+        for k in range(_AIMS):
+            rad = 2.0 * np.pi * k / _AIMS
+            state = ControllerState(
+                buttons=np.array([b and name == "B" for name in BUTTONS]),
+                main_x=np.float32(0.5 + 0.5 * np.cos(rad)),
+                main_y=np.float32(0.5 + 0.5 * np.sin(rad)),
+                c_x=np.float32(0.5),
+                c_y=np.float32(0.5),
+                shoulder=np.float32(0.0),
+            )
+            rows.append(codec.encode(state))
+    return np.stack(rows)
+
+
 class ScriptedOpponent:
-    """A simple rule-based bot: walks in, attacks in range, recovers to the stage.
+    """A simple rule-based bot: walks in, attacks in range, recovers to the stage, edge-guards.
 
     It plays through the same controller as any agent (no engine shortcuts): dash toward the
-    opponent, jab/tilt/smash by distance and height, aerials when airborne, and a double jump
-    toward the stage when off stage.
+    opponent, jab/tilt/smash by distance and height, aerials when airborne; off stage, a double
+    jump toward the stage, then its character's up-B (aimed at the ledge where the move can be
+    aimed, :mod:`melee_envs.data.recoveries`) and a drift home; with the opponent off stage, it
+    waits at the edge and hits down at it as it comes back.
 
     ``level`` (1-9, name ``"scripted:L"``) weakens it the way slow reactions do: each frame, with
     probability ``(9 - level) / 10``, it lets go of the controller instead. Level 9 (``"scripted"``)
@@ -73,8 +96,11 @@ class ScriptedOpponent:
     def __init__(self, codec: ControllerCodec, level: int = 9, seed: int | None = None) -> None:
         if not 1 <= level <= 9:
             raise ValueError(f"scripted bot level must be 1-9; got {level}")
-        self._table = discrete_table(codec)
+        self._table = np.concatenate([discrete_table(codec), _aim_rows(codec)])
         self._t = np.zeros(1, np.int64)
+        rec = recovery_table().values
+        self._recovery = np.ascontiguousarray(rec[:, [1, 3, 5]]).astype(np.int64)  # air, travel, steer
+        self._ledge = geometry_arrays()["ledge_x"].astype(np.float64)
         self.level = level
         self._lapse = (9 - level) / 10.0
         self._rng = np.random.default_rng(seed)
@@ -94,6 +120,10 @@ class ScriptedOpponent:
             np.atleast_2d(p.ledge_distance),
             np.atleast_2d(p.hitstun),
             np.atleast_2d(p.action),
+            np.atleast_2d(p.character),
+            np.atleast_1d(state.stage),
+            self._recovery,
+            self._ledge,
             player,
             self._t,
         )
@@ -103,10 +133,45 @@ class ScriptedOpponent:
 
 
 _EDGE_HANGING = 0xFD
+_SPECIAL_FALL = 0x23
+_FALLING, _FALLING_LAST, _TUMBLING = 0x1D, 0x22, 0x26
+_AIMS = 24
+_STEER_ANGLE, _STEER_NONE = 1, 2
 
 
 @numba.njit(cache=True)
-def _scripted(x, y, facing, on_ground, jumps, ledge, hitstun, action, me, t):  # noqa: PLR0912
+def _aim(n_rows, x, y, tx, ty, with_b):
+    """The aim row (``with_b``: the row with B held) whose angle is nearest the direction from (x, y)
+    to (tx, ty)."""
+    angle = np.arctan2(ty - y, tx - x)
+    k = int(np.round(angle / (2.0 * np.pi) * _AIMS)) % _AIMS
+    return n_rows + k + (_AIMS if with_b else 0)
+
+
+@numba.njit(cache=True)
+def _recover(b, me, x, y, jumps, action, ch, stage, recovery, ledge_x, tick):
+    """Off stage: double jump when low, then up-B (aimed at the ledge where the move aims), drifting home."""
+    home_right = x[b, me] < 0
+    drift = _D_DASH_RIGHT if home_right else _D_DASH_LEFT
+    air_action, travel_action, steer = recovery[ch, 0], recovery[ch, 1], recovery[ch, 2]
+    a = action[b, me]
+    edge_x = -ledge_x[stage] if home_right else ledge_x[stage]
+    target_y = -5.0
+    if steer == _STEER_ANGLE and a == air_action and a != travel_action:
+        return _aim(_N_DISCRETE, x[b, me], y[b, me], edge_x, target_y, False)  # hold the aim while it charges
+    if a == _SPECIAL_FALL or a == air_action or a == travel_action:
+        return drift
+    falling = _FALLING <= a <= _FALLING_LAST or a == _TUMBLING  # not while a jump still rises
+    far = abs(x[b, me]) - ledge_x[stage] > 25.0
+    if jumps[b, me] > 0 and (y[b, me] < -10.0 or (falling and far and y[b, me] < 10.0)):
+        return (_D_JUMP_RIGHT if home_right else _D_JUMP_LEFT) if tick % 8 == 0 or falling else drift
+    if steer != _STEER_NONE and jumps[b, me] == 0 and y[b, me] < -15.0 and falling:
+        return _D_UP_B  # stick up + B; an angled one is aimed while it charges
+    return drift
+
+
+@numba.njit(cache=True)
+def _scripted(x, y, facing, on_ground, jumps, ledge, hitstun, action, character, stage, recovery, ledge_x, me, t):  # noqa: PLR0912
     n = x.shape[0]
     out = np.zeros(n, np.int64)
     t[0] += 1
@@ -120,17 +185,18 @@ def _scripted(x, y, facing, on_ground, jumps, ledge, hitstun, action, me, t):  #
         if action[b, me] == _EDGE_HANGING:
             choice = _D_JUMP if tick % 20 == 0 else _D_NOOP
         elif ledge[b, me] < 0 or (not on_ground[b, me] and y[b, me] < -5.0):
-            # Off stage: drift back, double jump when low.
-            home_right = x[b, me] < 0
-            if y[b, me] < -10.0 and jumps[b, me] > 0 and tick % 8 == 0:
-                choice = _D_JUMP_RIGHT if home_right else _D_JUMP_LEFT
-            else:
-                choice = _D_DASH_RIGHT if home_right else _D_DASH_LEFT
+            if hitstun[b, me] <= 0:
+                choice = _recover(b, me, x, y, jumps, action, character[b, me], stage[b], recovery, ledge_x, tick)
         elif hitstun[b, me] > 0:
             choice = _D_NOOP
         elif (x[b, me] > 0) == toward_right and ledge[b, me] < 15.0 and (ledge[b, op] < 0 or not on_ground[b, me]):
-            # Never chase past the edge (an opponent on the ledge or off stage is left alone).
-            choice = _D_DASH_LEFT if x[b, me] > 0 else _D_DASH_RIGHT
+            # Edge-guard: never chase past the edge; wait there and hit down at an opponent coming back.
+            if ledge[b, op] < 0 and abs(dx) < 25.0 and -30.0 < dy < 5.0 and on_ground[b, me]:
+                choice = _D_DSMASH if tick % 3 == 0 else _D_NOOP
+            elif ledge[b, me] < 6.0:
+                choice = _D_WALK_LEFT if x[b, me] > 0 else _D_WALK_RIGHT
+            else:
+                choice = _D_NOOP
         elif not on_ground[b, me]:
             if abs(dx) < 18.0 and abs(dy) < 18.0 and tick % 4 == 0:
                 if dy > 8.0:
@@ -170,7 +236,8 @@ _D_WALK_LEFT, _D_WALK_RIGHT = _D["walk_left"], _D["walk_right"]
 _D_JAB, _D_UTILT = _D["jab"], _D["utilt"]
 _D_FTILT_LEFT, _D_FTILT_RIGHT = _D["ftilt_left"], _D["ftilt_right"]
 _D_FSMASH_LEFT, _D_FSMASH_RIGHT = _D["fsmash_left"], _D["fsmash_right"]
-_D_USMASH = _D["usmash"]
+_D_USMASH, _D_DSMASH, _D_UP_B = _D["usmash"], _D["dsmash"], _D["up_b"]
+_N_DISCRETE = len(DISCRETE_ACTION_NAMES)
 
 
 class JumperOpponent:

@@ -120,6 +120,13 @@ def _css_ids() -> dict[str, int]:
     return {k: int(v) for k, v in libmelee_source.if_chain_mapping("enums.py", "from_internal").items()}
 
 
+#: libmelee gives 0 as the double-jump speed of the characters whose double jump is animation-
+#: driven (Jigglypuff, Mewtwo, Ness, Peach, Yoshi); the engine gives them this share of their full
+#: hop speed, the double-jump/full-hop median ratio measured on the shared replays
+#: (``character_stats.csv``'s header).
+DOUBLE_JUMP_RATIO = 0.899
+
+
 @cache
 def characters() -> dict[str, CharacterInfo]:
     """Every character with attributes in both sources, keyed by libmelee enum name."""
@@ -147,7 +154,7 @@ def characters() -> dict[str, CharacterInfo]:
             jump_squat=int(st["jump_squat"]),
             full_hop_velocity=float(st["full_hop_velocity"]),
             short_hop_velocity=float(st["short_hop_velocity"]),
-            double_jump_velocity=float(lm["InitDJSpeed"]),
+            double_jump_velocity=float(lm["InitDJSpeed"]) or DOUBLE_JUMP_RATIO * float(st["full_hop_velocity"]),
             double_jump_x=float(lm["InitDJSpeed_x"]),
             air_speed=float(lm["AirSpeed"]),
             air_mobility=float(lm["AirMobility"]),

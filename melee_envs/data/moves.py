@@ -25,9 +25,11 @@ import numpy as np
 from melee_envs.data import libmelee_source
 from melee_envs.data.actions import actions
 from melee_envs.data.characters import NUM_CHARACTER_IDS, characters
+from melee_envs.data.recoveries import RECOVERIES
 
 #: The moves the mock engine performs: (FightCore name, libmelee Action name). Aerials stay
-#: contiguous (nair..dair) because their landing actions are contiguous in the game.
+#: contiguous (nair..dair) because their landing actions are contiguous in the game; every move
+#: that can hit comes before ``grab`` and the throws and dodges after it (the engine tests ranges).
 ENGINE_MOVES: tuple[tuple[str, str], ...] = (
     ("jab1", "NEUTRAL_ATTACK_1"),
     ("ftilt", "FTILT_MID"),
@@ -44,6 +46,8 @@ ENGINE_MOVES: tuple[tuple[str, str], ...] = (
     ("dair", "DAIR"),
     ("neutralb", "NEUTRAL_B_ATTACKING"),
     ("sideb", "SWORD_DANCE_1"),
+    ("upb", "UP_B_GROUND"),
+    ("downb", "DOWN_B_GROUND_START"),
     ("grab", "GRAB"),
     ("fthrow", "THROW_FORWARD"),
     ("bthrow", "THROW_BACK"),
@@ -72,7 +76,11 @@ SPECIAL_ACTIONS: dict[tuple[str, str], int] = {
     ("BOWSER", "sideb"): 347,
     ("JIGGLYPUFF", "sideb"): 364,
     ("MARTH", "sideb"): 358,
+    ("FOX", "downb"): 360,
+    ("FALCO", "downb"): 360,
 }
+#: Specials whose moves the engine performs (up-B's ids, phases and travel: :mod:`.recoveries`).
+SPECIAL_MOVES = ("neutralb", "sideb", "upb", "downb")
 #: Air dodge intangibility (frames 4-29 for every character, SSBWiki "Air dodge") where
 #: FightCore lists none.
 AIRDODGE_INTANGIBLE = (4.0, 29.0)
@@ -167,6 +175,7 @@ def move_table() -> MoveTable:
     ids = actions()
     fc = _fightcore_rows()
     wanted = {ids[a] for _, a in ENGINE_MOVES} | set(SPECIAL_ACTIONS.values())
+    wanted |= {r.travel_action for r in RECOVERIES.values()}
     frames = _frame_data(wanted)
     values = np.zeros((NUM_CHARACTER_IDS, len(ENGINE_MOVES), len(MOVE_FIELDS)), np.float32)
     locomotion = np.zeros((NUM_CHARACTER_IDS, len(ENGINE_MOVES), LOCOMOTION_FRAMES), np.float32)
@@ -176,11 +185,14 @@ def move_table() -> MoveTable:
         for m, (move, action_name) in enumerate(ENGINE_MOVES):
             row = fc.get((fc_name, move))
             action = ids[action_name]
-            special = move in ("neutralb", "sideb")
-            if special:
+            special = move in SPECIAL_MOVES
+            known = (fc_name, move) in SPECIAL_ACTIONS
+            if move == "upb" and RECOVERIES[fc_name].travel_action > 0:
+                action, known = RECOVERIES[fc_name].travel_action, True
+            elif special:
                 action = SPECIAL_ACTIONS.get((fc_name, move), action)
             rows = frames.get((info.internal_id, action), [])
-            if special and (fc_name, move) not in SPECIAL_ACTIONS:
+            if special and not known:
                 rows = []  # a generic slot: its frame data belongs to some other move
             for r in rows:
                 k = int(r["frame"])
@@ -205,7 +217,7 @@ def move_table() -> MoveTable:
                 total = float(row["total_frames"]) if row and float(row["total_frames"]) > end else end + 15
                 iasa = float(row["iasa"]) if row else 0.0
                 timing = (total, start, end, iasa, *_DEFAULT_HITBOX)
-            elif special and (fc_name, move) not in SPECIAL_ACTIONS:
+            elif special and not known:
                 approximate.add((info.name, move))
             num = _reader(row)
             values[info.internal_id, m] = (
@@ -234,4 +246,10 @@ def move_of_action() -> np.ndarray:
             a = int(table[ch, m, 0])
             if 0 <= a < 512 and out[ch, a] < 0:
                 out[ch, a] = m
+    upb = MOVE_INDEX["upb"]
+    for info in characters().values():
+        rec = RECOVERIES["POPO" if info.name == "NANA" else info.name]
+        for a in (rec.ground_action, rec.air_action, rec.travel_action):
+            if a > 0:
+                out[info.internal_id, a] = upb  # the start and travel are both the up-B
     return out

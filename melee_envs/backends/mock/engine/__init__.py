@@ -12,6 +12,7 @@ Modules, lowest first (each imports only those above it):
 * :mod:`.schema`: state and table columns, move indices, action ids, button bits.
 * :mod:`.rules`: the game's constants.
 * :mod:`.states`: entering actions and moves; which actions shield, hold or time out.
+* :mod:`.specials`: the B button's specials and the up-B recoveries' phases.
 * :mod:`.controls`: one frame's controller read into presses, taps and held inputs.
 * :mod:`.physics`: motion through the stage, landing, ledges.
 * :mod:`.combat`: hits, knockback, shields, grabs and throws.

@@ -36,6 +36,7 @@ from melee_envs.backends.mock.engine.schema import (
     EI_MOVE,
     EI_TIMER,
     EI_TUMBLE,
+    EI_UPB,
     FTHROW,
     GRAB,
     GRAB_BREAK,
@@ -78,6 +79,8 @@ from melee_envs.backends.mock.engine.schema import (
     SPOTDODGE,
     STANDING,
     THROWN_FORWARD,
+    UPB,
+    UPB_START,
     UTHROW,
 )
 from melee_envs.backends.mock.engine.states import _is_held, _is_shielding, _set_action, _start_move
@@ -130,6 +133,7 @@ def _launch(G, b, att, dfn, mv, chars, side):
     pf[b, dfn, 0, P_VY] = 0.0
     pf[b, dfn, 0, P_VGROUND] = 0.0
     ei[b, dfn, EI_MOVE] = -1
+    ei[b, dfn, EI_UPB] = 0
     ei[b, dfn, EI_FASTFALL] = 0
     tumble = kb >= TUMBLE_KB
     ei[b, dfn, EI_TUMBLE] = 1 if tumble else 0
@@ -151,6 +155,8 @@ def _try_hit(G, b, att, dfn, T):
     move = ei[b, att, EI_MOVE]
     if move < 0 or move >= FTHROW or ei[b, att, EI_HIT] != 0:
         return
+    if move == UPB and ei[b, att, EI_UPB] == UPB_START:
+        return  # an up-B hits while it travels (its hitbox frames count from the travel)
     if pf[b, att, 0, P_HITLAG] > 0 or pi[b, dfn, 0, P_ACTION] <= ON_HALO_WAIT:
         return
     if _intangible(G, moves, b, dfn) or _is_held(pi[b, dfn, 0, P_ACTION]):

@@ -28,6 +28,8 @@ from melee_envs.backends.mock.engine.schema import (
     DEAD_LEFT,
     DEAD_RIGHT,
     DEAD_UP,
+    EF_DIR_X,
+    EF_DIR_Y,
     EF_PREV_SHOULDER,
     EI_AIRDODGED,
     EI_HIT,
@@ -37,12 +39,14 @@ from melee_envs.backends.mock.engine.schema import (
     EI_SHOULDER_AGO,
     EI_TIMER,
     EI_TUMBLE,
+    EI_UPB,
     FORWARD_TECH,
     GRAB_BREAK,
     GRAB_ESCAPE,
     LANDING,
     LANDING_SPECIAL,
     LYING,
+    M_ACTION,
     M_END,
     M_LAND,
     NAIR,
@@ -72,6 +76,9 @@ from melee_envs.backends.mock.engine.schema import (
     SPOTDODGE,
     STANDING,
     TUMBLING,
+    UPB,
+    UPB_START,
+    UPB_TRAVEL,
 )
 from melee_envs.backends.mock.engine.states import _stop_motion, _track_ledge
 from melee_envs.scoring import winner_of
@@ -244,6 +251,11 @@ def derive_engine_state(G, move_of_action, moves):
             ei[b, p, EI_SHOULDER_AGO] = 255
             ei[b, p, EI_TUMBLE] = 1 if (action == TUMBLING or action == DAMAGE_FLY_NEUTRAL) else 0
             ei[b, p, EI_AIRDODGED] = 1 if (action == SPECIAL_FALL or move == AIRDODGE) else 0
+            if move == UPB:  # travelling when in the travel action (the move row's), else starting
+                ei[b, p, EI_UPB] = UPB_TRAVEL if action == int(moves[ch, UPB, M_ACTION]) else UPB_START
+                vx, vy = pf[b, p, 0, P_VAIR], pf[b, p, 0, P_VY]
+                speed = (vx * vx + vy * vy) ** 0.5
+                ef[b, p, EF_DIR_X], ef[b, p, EF_DIR_Y] = (vx / speed, vy / speed) if speed > 0 else (0.0, 1.0)
             for k in range(4):
                 ef[b, p, k] = (pf[b, p, 0, P_MAIN_X + k] - 0.5) * 2.0
             ef[b, p, EF_PREV_SHOULDER] = pf[b, p, 0, P_MAIN_X + 4]

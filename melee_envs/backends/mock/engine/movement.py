@@ -91,8 +91,8 @@ from melee_envs.backends.mock.engine.states import (
     _locomotes,
     _set_action,
     _start_move,
-    _start_special,
 )
+from melee_envs.backends.mock.engine.specials import _start_special
 
 
 @numba.njit(_nrt=False, inline="always")
@@ -128,12 +128,13 @@ def _shield(G, b, p, c, moves, action, inp):
 
 
 @numba.njit(_nrt=False, inline="always")
-def _ground(G, b, p, c, moves, action, actionable, inp):  # noqa: PLR0912
+def _ground(G, b, p, c, T, action, actionable, inp):  # noqa: PLR0912
     """A grounded player's frame (not in shield): jump squat, dashes and runs, crouch, attacks."""
     pi, pf, pb, ei = G.pi, G.pf, G.pb, G.ei
     sx, sy, cx, cy, psx, psy = inp.sx, inp.sy, inp.cx, inp.cy, inp.psx, inp.psy
     tapped_jump, jump_held, attack, special, grab = inp.tapped_jump, inp.jump_held, inp.attack, inp.special, inp.grab
     shield_held, c_push = inp.shield_held, inp.c_push
+    moves = T.moves
     f = pf[b, p, 0]
     if action == KNEE_BEND:
         if f[P_AFRAME] > c[C_SQUAT]:
@@ -149,6 +150,10 @@ def _ground(G, b, p, c, moves, action, actionable, inp):  # noqa: PLR0912
         if ei[b, p, EI_MOVE] < 0 or not _locomotes(G, b, p):
             f[P_VGROUND] = _friction(f[P_VGROUND], c[C_FRIC])
         return
+    if special:  # B wins over a tap-jump on the same frame (up-B with the stick just pushed up)
+        _start_special(G, T, b, p, sx, sy)
+        f[P_VGROUND] = 0.0
+        return
     if tapped_jump:
         _set_action(G, b, p, KNEE_BEND)
         return
@@ -163,10 +168,6 @@ def _ground(G, b, p, c, moves, action, actionable, inp):  # noqa: PLR0912
         return
     smash_x = abs(sx) > STICK_TAP and abs(psx) < STICK_DEAD
     smash_y = abs(sy) > STICK_TAP and abs(psy) < STICK_DEAD
-    if special:
-        _start_special(G, moves, b, p, sx, sy)
-        f[P_VGROUND] = 0.0
-        return
     if attack or c_push:
         move = JAB
         if action == DASHING or action == RUNNING:
@@ -230,7 +231,7 @@ def _ground(G, b, p, c, moves, action, actionable, inp):  # noqa: PLR0912
 
 
 @numba.njit(_nrt=False, inline="always")
-def _air(G, b, p, c, moves, actionable, inp):
+def _air(G, b, p, c, T, actionable, inp):
     """An airborne player's frame: drift, fast fall, jumps, aerials, specials, air dodge."""
     pi, pf, ei = G.pi, G.pf, G.ei
     sx, sy, cx, cy, psy = inp.sx, inp.sy, inp.cx, inp.cy, inp.psy
@@ -241,6 +242,7 @@ def _air(G, b, p, c, moves, actionable, inp):
         inp.c_push,
         inp.shoulder_press,
     )
+    moves = T.moves
     f = pf[b, p, 0]
     move = ei[b, p, EI_MOVE]
     if move == AIRDODGE:
@@ -250,6 +252,9 @@ def _air(G, b, p, c, moves, actionable, inp):
             f[P_VY] *= AIRDODGE_DECAY
         return
     if actionable:
+        if special:  # before the jump, as on the ground
+            _start_special(G, T, b, p, sx, sy)
+            return
         if tapped_jump and pi[b, p, 0, P_JUMPS] > 0:
             pi[b, p, 0, P_JUMPS] -= 1
             f[P_VY] = c[C_DJ]
@@ -269,8 +274,6 @@ def _air(G, b, p, c, moves, actionable, inp):
                 f[P_VAIR] = 0.0
                 f[P_VY] = 0.0
             return
-        elif special:
-            _start_special(G, moves, b, p, sx, sy)
         elif attack or c_push:
             dx, dy = (cx, cy) if c_push else (sx, sy)
             move = NAIR

@@ -32,6 +32,7 @@ from melee_envs.backends.mock.engine.schema import (
     C_XJUMPS,
     DAIR,
     EDGE_CATCHING,
+    EDGE_HANGING,
     EI_AIRDODGED,
     EI_DROP,
     EI_FASTFALL,
@@ -42,6 +43,7 @@ from melee_envs.backends.mock.engine.schema import (
     EI_SHOULDER_AGO,
     EI_TIMER,
     EI_TUMBLE,
+    EI_UPB,
     FALLING,
     FORWARD_TECH,
     JUMPING_ARIAL_BACKWARD,
@@ -74,7 +76,9 @@ from melee_envs.backends.mock.engine.schema import (
     SHIELD_BREAK_TEETER,
     SPECIAL_FALL,
     TUMBLING,
+    UPB,
 )
+from melee_envs.backends.mock.engine.specials import _in_up_b, _upb_travelling
 from melee_envs.backends.mock.engine.states import _is_held, _locomotes, _set_action, _track_ledge
 
 
@@ -145,9 +149,10 @@ def _move(G, b, p, c, T):  # noqa: PLR0912
     action = pi[b, p, 0, P_ACTION]
     takeoff = f[P_AFRAME] == 1.0 and JUMPING_FORWARD <= action <= JUMPING_ARIAL_BACKWARD
     airdodge_drift = ei[b, p, EI_MOVE] == AIRDODGE and f[P_AFRAME] <= AIRDODGE_DRIFT_END
-    if ei[b, p, EI_FASTFALL]:
+    own_motion = _in_up_b(G, b, p)  # an up-B sets its own speeds
+    if ei[b, p, EI_FASTFALL] and not own_motion:
         f[P_VY] = -c[C_FF]
-    elif not takeoff and not airdodge_drift:  # no gravity on a jump's first frame or in an air dodge
+    elif not takeoff and not airdodge_drift and not own_motion:  # no gravity on a jump's first frame, in an air dodge
         f[P_VY] = max(f[P_VY] - c[C_GRAV], -c[C_TERM])
     y_prev = f[P_Y]
     f[P_X] += f[P_VAIR] + kb_x
@@ -157,14 +162,16 @@ def _move(G, b, p, c, T):  # noqa: PLR0912
         h = _surface_under(f[P_X], y_prev, f[P_Y], st, ground_x, platforms, num_platforms, ei[b, p, EI_DROP] == 0)
         if not math.isnan(h):
             _land(G, b, p, c, moves, h)
-    # Ledge grab: falling, not in hitstun, near the ledge from off stage.
+    # Ledge grab: falling (or an up-B travelling), not in hitstun, near a free ledge from off stage.
     lx = ledge_x[st]
+    travelling = _upb_travelling(G, b, p)
     if (
         not pb[b, p, 0, P_GROUND]
-        and total_vy < 0
+        and (total_vy < 0 or travelling)
         and f[P_HITSTUN] <= 0
         and ei[b, p, EI_LEDGE_CD] == 0
-        and (ei[b, p, EI_MOVE] < 0 or ei[b, p, EI_MOVE] == AIRDODGE)
+        and (ei[b, p, EI_MOVE] < 0 or ei[b, p, EI_MOVE] == AIRDODGE or travelling)
+        and not _ledge_taken(G, b, 1 - p, f[P_X])
         and pi[b, p, 0, P_ACTION] != SHIELD_BREAK_FLY
         and c[C_HANG_Y] - LEDGE_GRAB_BELOW <= f[P_Y] <= min(0.0, c[C_HANG_Y] + LEDGE_GRAB_ABOVE)
         and lx - 4.0 <= abs(f[P_X]) <= lx + 10.0
@@ -176,11 +183,21 @@ def _move(G, b, p, c, T):  # noqa: PLR0912
         f[P_VAIR] = f[P_VY] = f[P_KBX] = f[P_KBY] = 0.0
         ei[b, p, EI_FASTFALL] = 0
         ei[b, p, EI_MOVE] = -1
+        ei[b, p, EI_UPB] = 0
         ei[b, p, EI_AIRDODGED] = 0
         ei[b, p, EI_INVULN] = max(ei[b, p, EI_INVULN], LEDGE_INVULN)
         pi[b, p, 0, P_JUMPS] = int(c[C_XJUMPS])
         _set_action(G, b, p, EDGE_CATCHING)
     _track_ledge(f, ground_x, st)
+
+
+@numba.njit(_nrt=False, inline="always")
+def _ledge_taken(G, b, q, x):
+    """Whether player ``q`` holds the ledge on ``x``'s side (one occupant per ledge: ledge-hogging)."""
+    a = G.pi[b, q, 0, P_ACTION]
+    if a != EDGE_CATCHING and a != EDGE_HANGING:
+        return False
+    return (G.pf[b, q, 0, P_X] > 0) == (x > 0)
 
 
 @numba.njit(_nrt=False, inline="always")
@@ -223,9 +240,10 @@ def _land(G, b, p, c, moves, h):  # noqa: PLR0912
         _set_action(G, b, p, SHIELD_BREAK_TEETER)
         ei[b, p, EI_TIMER] = DIZZY_FRAMES
         f[P_VGROUND] = 0.0
-    elif move == AIRDODGE or action == SPECIAL_FALL:
+    elif move == AIRDODGE or action == SPECIAL_FALL or (move == UPB and ei[b, p, EI_UPB] > 0):
         # Wavedash: the air dodge's horizontal speed carries into the landing slide.
         ei[b, p, EI_MOVE] = -1
+        ei[b, p, EI_UPB] = 0
         ei[b, p, EI_TIMER] = LANDING_SPECIAL_FRAMES
         _set_action(G, b, p, LANDING_SPECIAL)
     elif NAIR <= move <= DAIR:

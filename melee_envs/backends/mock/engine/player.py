@@ -10,6 +10,7 @@ from melee_envs.backends.mock.engine.controls import read_controller
 from melee_envs.backends.mock.engine.lifecycle import _respawn
 from melee_envs.backends.mock.engine.movement import _air, _ground, _shield
 from melee_envs.backends.mock.engine.physics import _move
+from melee_envs.backends.mock.engine.specials import _in_up_b, _up_b
 from melee_envs.backends.mock.engine.rules import (
     CATCH_FRAMES,
     GETUP_FRAMES,
@@ -135,7 +136,8 @@ def _step_player(G, b, p, act, stick_centres, shoulder_levels, T):  # noqa: PLR0
             _set_action(G, b, p, TUMBLING if ei[b, p, EI_TUMBLE] else FALLING)
         elif f[P_HITSTUN] <= 0:
             _set_action(G, b, p, STANDING)
-    if move >= 0:
+    up_b = _in_up_b(G, b, p)
+    if move >= 0 and not up_b:
         mv = moves[ch, move]
         if f[P_AFRAME] > mv[M_TOTAL]:
             ei[b, p, EI_MOVE] = -1
@@ -185,11 +187,13 @@ def _step_player(G, b, p, act, stick_centres, shoulder_levels, T):  # noqa: PLR0
             _set_action(G, b, p, STANDING)
             pi[b, p, 0, P_JUMPS] = int(c[C_XJUMPS]) + 1
         return
-    if pb[b, p, 0, P_GROUND]:
+    if up_b and f[P_HITSTUN] <= 0:
+        _up_b(G, b, p, c, T, sx, sy)
+    elif pb[b, p, 0, P_GROUND]:
         if _is_shielding(action):
             _shield(G, b, p, c, moves, action, inp)
         else:
-            _ground(G, b, p, c, moves, action, actionable, inp)
+            _ground(G, b, p, c, T, action, actionable, inp)
     else:
-        _air(G, b, p, c, moves, actionable, inp)
+        _air(G, b, p, c, T, actionable, inp)
     _move(G, b, p, c, T)

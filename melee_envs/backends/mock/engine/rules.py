@@ -48,6 +48,10 @@ SHIELD_PUSH = 0.1  # approx.: pushback speed per point of damage
 #: A hit on a shield takes this share of its damage off the shield: measured on the shared
 #: replays (49 hits, median drop / damage 0.700; tests/melee_envs/test_fidelity.py).
 SHIELD_DAMAGE_RATIO = 0.7
+#: An up-B's charge (Fox, Falco, Pikachu...): each frame the speeds keep this share and the fall
+#: speed grows by ``UPB_HOVER_FALL`` (approx.; replays show Fox sinking 2-6 units over the 42).
+UPB_HOVER_DECAY = 0.8
+UPB_HOVER_FALL = 0.01
 AIRDODGE_SPEED = 3.1
 AIRDODGE_DECAY = 0.9
 AIRDODGE_DRIFT_END = 30

@@ -9,6 +9,7 @@ from collections import namedtuple
 from melee_envs.backends.mock.engine.tables import CHAR_FIELDS
 from melee_envs.data.actions import actions
 from melee_envs.data.moves import ENGINE_MOVES, MOVE_FIELDS, MOVE_INDEX
+from melee_envs.data.recoveries import RECOVERY_FIELDS, STEER_ANGLE, STEER_NONE, STEER_RISE  # noqa: F401
 from melee_envs.state import PLAYER_BOOL_COLUMNS as PB, PLAYER_FLOAT_COLUMNS as PF, PLAYER_INT_COLUMNS as PI
 
 #: Every array of a batch of games, as the engine's functions take it (Numba passes a named tuple
@@ -69,10 +70,14 @@ P_BUTTON0 = PB.index("button_A")
     EI_INVULN,
     EI_SHOULDER_AGO,
     EI_AIRDODGED,
-) = range(12)
-NUM_EI = 12
-EF_PREV_SX, EF_PREV_SY, EF_PREV_CX, EF_PREV_CY, EF_PREV_SHOULDER = range(5)
-NUM_EF = 5
+    EI_UPB,
+) = range(13)
+NUM_EI = 13
+#: ``EI_UPB``: the phase of an up-B in progress (while ``EI_MOVE`` is ``UPB``).
+UPB_START, UPB_TRAVEL = 1, 2
+#: ``EF_DIR_X/Y``: the direction of an angled up-B's travel (unit vector), chosen as it starts.
+EF_PREV_SX, EF_PREV_SY, EF_PREV_CX, EF_PREV_CY, EF_PREV_SHOULDER, EF_DIR_X, EF_DIR_Y = range(7)
+NUM_EF = 7
 # Character attribute and move columns.
 C = {n: i for i, n in enumerate(CHAR_FIELDS)}
 (
@@ -133,6 +138,8 @@ M = {n: i for i, n in enumerate(MOVE_FIELDS)}
     DAIR,
     NEUTRALB,
     SIDEB,
+    UPB,
+    DOWNB,
     GRAB,
     FTHROW,
     BTHROW,
@@ -143,5 +150,7 @@ M = {n: i for i, n in enumerate(MOVE_FIELDS)}
     ROLL_B,
     AIRDODGE,
 ) = (MOVE_INDEX[n] for n, _ in ENGINE_MOVES)
+# Up-B columns (melee_envs.data.recoveries.RECOVERY_FIELDS).
+R_GROUND, R_AIR, R_START, R_TRAVEL, R_FRAMES, R_STEER, R_HELPLESS = (RECOVERY_FIELDS.index(n) for n in RECOVERY_FIELDS)
 BUTTON_A, BUTTON_B, BUTTON_X, BUTTON_Y, BUTTON_Z, BUTTON_L, BUTTON_R = 0, 1, 2, 3, 4, 5, 6
 SHOULDER_BITS = (1 << BUTTON_L) | (1 << BUTTON_R)

@@ -13,11 +13,14 @@ from melee_envs.compiled import PACKAGE_DIR, source_salt as _salt
 
 ENGINE_DIR = Path(__file__).resolve().parent
 #: Files outside this package whose functions or constants the engine compiles in: state
-#: columns, the action layout, the winner rule, action ids and the move table's layout.
+#: columns, the action layout, the winner rule, action ids, the move table's layout and the up-B table's.
 DEPENDENCIES = tuple(
     PACKAGE_DIR / name
-    for name in ("state.py", "controller.py", "scoring.py", "data/actions.py", "data/moves.py", "data/moves.csv")
-)
+    for name in (
+        "state.py", "controller.py", "scoring.py", "data/actions.py", "data/moves.py", "data/moves.csv",
+        "data/recoveries.py",
+    )
+)  # fmt: skip
 
 
 def source_salt(*extra: str | Path, folder: Path = ENGINE_DIR) -> int:

@@ -23,7 +23,6 @@ from melee_envs.backends.mock.engine.schema import (
     M_ACTION,
     NAIR_LANDING,
     NEUTRAL_TECH,
-    NEUTRALB,
     P_ACTION,
     P_AFRAME,
     P_CHAR,
@@ -44,7 +43,6 @@ from melee_envs.backends.mock.engine.schema import (
     SHIELD_RELEASE,
     SHIELD_START,
     SHIELD_STUN,
-    SIDEB,
     THROWN_FORWARD,
 )
 
@@ -65,17 +63,6 @@ def _start_move(G, moves, b, p, move):
     ei[b, p, EI_HIT] = 0
     pi[b, p, 0, P_ACTION] = int(moves[ch, move, M_ACTION])
     pf[b, p, 0, P_AFRAME] = 1.0
-
-
-@numba.njit(_nrt=False, inline="always")
-def _start_special(G, moves, b, p, sx, sy):
-    """B: side-B toward a sideways stick (turning to face it), neutral-B otherwise."""
-    pf = G.pf
-    if abs(sx) > 0.5 and abs(sx) >= abs(sy):
-        pf[b, p, 0, P_FACE] = 1.0 if sx > 0 else -1.0
-        _start_move(G, moves, b, p, SIDEB)
-    else:
-        _start_move(G, moves, b, p, NEUTRALB)
 
 
 @numba.njit(_nrt=False)

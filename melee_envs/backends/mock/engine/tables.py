@@ -14,6 +14,7 @@ import numpy as np
 
 from melee_envs.data.characters import attribute_arrays
 from melee_envs.data.moves import move_of_action, move_table
+from melee_envs.data.recoveries import recovery_table
 from melee_envs.data.stages import geometry_arrays
 
 #: Column order of :attr:`Tables.chars`.
@@ -43,7 +44,8 @@ CHAR_FIELDS = (
 
 #: What the compiled kernels read (Numba takes named tuples of arrays as one argument).
 KernelTables = namedtuple(
-    "KernelTables", ("chars", "moves", "loco", "ground_x", "ledge_x", "blast", "platforms", "num_platforms")
+    "KernelTables",
+    ("chars", "moves", "loco", "ground_x", "ledge_x", "blast", "platforms", "num_platforms", "recovery", "travel"),
 )
 
 
@@ -58,6 +60,8 @@ class Tables:
     platforms: np.ndarray  # [stage, k, (height, left, right)]
     num_platforms: np.ndarray  # [stage]
     move_of_action: np.ndarray  # [char_id, action] -> move index or -1
+    recovery: np.ndarray  # [char_id, RECOVERY_FIELDS]
+    travel: np.ndarray  # [char_id, frame, (forward, up)]: up-B travel per frame
 
     @property
     def kernel_tuple(self) -> KernelTables:
@@ -71,6 +75,8 @@ class Tables:
             self.blast,
             self.platforms,
             self.num_platforms,
+            self.recovery,
+            self.travel,
         )
 
 
@@ -80,4 +86,13 @@ def tables() -> Tables:
     chars = np.stack([attrs[f] for f in CHAR_FIELDS], axis=1).astype(np.float32)
     geo = geometry_arrays()
     moves = move_table()
-    return Tables(chars=chars, moves=moves.values, locomotion=moves.locomotion, move_of_action=move_of_action(), **geo)
+    rec = recovery_table()
+    return Tables(
+        chars=chars,
+        moves=moves.values,
+        locomotion=moves.locomotion,
+        move_of_action=move_of_action(),
+        recovery=rec.values,
+        travel=rec.profile,
+        **geo,
+    )

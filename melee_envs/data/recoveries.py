@@ -75,21 +75,44 @@ RECOVERIES: dict[str, Recovery] = {
     "GAMEANDWATCH": Recovery(373, 374, 0, 374, "rise", source=f"{_FD} 374 (39 f, 75.6 up)"),
     "PEACH": Recovery(361, 363, 0, 363, "rise", source=f"{_FD} 363 (40 f, 35.0 up); {_SEEN}"),
     "NESS": Recovery(
-        365, 365, 0, 365, "rise", source=f"{_FD} 365 (69 f, 72.1 up): PK Thunder 2 as if the bolt were aimed straight up"
+        365,
+        365,
+        0,
+        365,
+        "rise",
+        source=f"{_FD} 365 (69 f, 72.1 up): PK Thunder 2 as if the bolt were aimed straight up",
     ),
     "KIRBY": Recovery(390, 390, 0, 390, "rise", source=f"{_FD} 390 (33 f, 42.8 up); id estimated (no replay)"),
     "SHEIK": Recovery(358, 358, 0, 358, "rise", source=f"{_FD} 358 (35 f, 30.5 up); {_SEEN}; the teleport omitted"),
     "POPO": Recovery(352, 352, 0, 352, "rise", source=f"{_FD} 352 (16 f, 11.2 up): Belay without Nana; {_SEEN}"),
     "PICHU": Recovery(
-        356, 356, 13, 357, "angle", travel_frames=8, distance=33.0,
+        356,
+        356,
+        13,
+        357,
+        "angle",
+        travel_frames=8,
+        distance=33.0,
         source=f"{_FD} 356 (wind-up 13 f); one zip measured in the shared replays (33 units in 8 f)",
     ),
     "PIKACHU": Recovery(
-        353, 356, 13, 357, "angle", travel_frames=8, distance=33.0,
+        353,
+        356,
+        13,
+        357,
+        "angle",
+        travel_frames=8,
+        distance=33.0,
         source=f"{_FD} 356 (wind-up 13 f); the zip estimated from Pichu's",
     ),
     "MEWTWO": Recovery(
-        356, 356, 7, 357, "angle", travel_frames=8, distance=50.0,
+        356,
+        356,
+        7,
+        357,
+        "angle",
+        travel_frames=8,
+        distance=50.0,
         source=f"{_FD} 356 (start 7 f); the teleport's distance estimated",
     ),
     "ZELDA": Recovery(352, 352, 33, 353, "angle", source=f"{_FD} 352 (start 33 f), 353 (20 f, 84.0); ids estimated"),
@@ -136,7 +159,9 @@ def recovery_table() -> RecoveryTable:
                 steps = [(0.0, rec.distance / frames)] * frames
             frames = frames or len(steps)
             if not steps:
-                raise ValueError(f"libmelee's framedata.csv has no rows for {info.name}'s up-B action {rec.travel_action}")
+                raise ValueError(
+                    f"libmelee's framedata.csv has no rows for {info.name}'s up-B action {rec.travel_action}"
+                )
             for k, (x, y) in enumerate(steps[: PROFILE_FRAMES - 1]):
                 profile[info.internal_id, k + 1] = (abs(x), y)
         values[info.internal_id] = (

@@ -202,3 +202,10 @@ def test_every_character_recovers_at_low_percent_on_every_legal_stage_and_not_al
         high_losses.append(_knocked_off(name, stages.get("fd"), percent=150.0)[1])
     assert not failures, failures
     assert np.mean(high_losses) > 0.5  # KOs happen at high percent
+
+
+def test_ice_climbers_on_the_mock_engine_say_nana_is_not_simulated():
+    from melee_envs.backends.mock import SoloClimberWarning
+
+    with pytest.warns(SoloClimberWarning, match="does not simulate Nana"):
+        MockConfig(characters=("FOX", "ics"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +14,15 @@ from melee_envs.data import characters, stages
 from melee_envs.state import MAX_PERCENT, GameState, PackedState
 
 FRAMES_PER_MINUTE = 60 * 60
+#: What a game with Ice Climbers on the mock engine says (docs/mock-engine.md, "Not modelled").
+NANA_WARNING = (
+    "the mock engine does not simulate Nana: Ice Climbers play as Popo alone (no partner, solo Belay "
+    "recovery); use the Dolphin backend for real Ice Climbers"
+)
+
+
+class SoloClimberWarning(UserWarning):
+    """A mock game was set up with Ice Climbers, whom it plays without Nana."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,8 @@ class MockConfig:
         for name in self.characters:
             if characters.get(name).name == "NANA":
                 raise ValueError("NANA is not selectable; pick POPO (ics) for Ice Climbers")
+            if characters.get(name).name == "POPO":
+                warnings.warn(NANA_WARNING, SoloClimberWarning, stacklevel=3)
         if str(self.stage).lower() != "random":
             stages.get(self.stage)
         if self.stocks < 1:

@@ -68,6 +68,8 @@ from melee_envs.backends.mock.engine.schema import (
     P_PCT,
     P_SHIELD,
     P_STOCKS,
+    P_VAIR,
+    P_VY,
     P_X,
     P_Y,
     SHIELD_BREAK_TEETER,

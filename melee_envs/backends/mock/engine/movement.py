@@ -85,6 +85,7 @@ from melee_envs.backends.mock.engine.schema import (
     WALK_MIDDLE,
     WALK_SLOW,
 )
+from melee_envs.backends.mock.engine.specials import _start_special
 from melee_envs.backends.mock.engine.states import (
     _air_drift,
     _friction,
@@ -92,7 +93,6 @@ from melee_envs.backends.mock.engine.states import (
     _set_action,
     _start_move,
 )
-from melee_envs.backends.mock.engine.specials import _start_special
 
 
 @numba.njit(_nrt=False, inline="always")

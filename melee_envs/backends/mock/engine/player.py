@@ -10,7 +10,6 @@ from melee_envs.backends.mock.engine.controls import read_controller
 from melee_envs.backends.mock.engine.lifecycle import _respawn
 from melee_envs.backends.mock.engine.movement import _air, _ground, _shield
 from melee_envs.backends.mock.engine.physics import _move
-from melee_envs.backends.mock.engine.specials import _in_up_b, _up_b
 from melee_envs.backends.mock.engine.rules import (
     CATCH_FRAMES,
     GETUP_FRAMES,
@@ -68,6 +67,7 @@ from melee_envs.backends.mock.engine.schema import (
     STANDING,
     TUMBLING,
 )
+from melee_envs.backends.mock.engine.specials import _in_up_b, _up_b
 from melee_envs.backends.mock.engine.states import _is_held, _is_shielding, _set_action, _timed, _track_ledge
 
 

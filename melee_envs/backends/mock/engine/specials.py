@@ -73,8 +73,7 @@ def _start_special(G, T, b, p, sx, sy):
 
 @numba.njit(_nrt=False, inline="always")
 def _start_up_b(G, T, b, p):
-    pi, pf, pb, ei = G.pi, G.pf, G.pb, G.ei
-    f = pf[b, p, 0]
+    pi, pb, ei = G.pi, G.pb, G.ei
     r = T.recovery[pi[b, p, 0, P_CHAR]]
     _start_move(G, T.moves, b, p, UPB)
     ei[b, p, EI_UPB] = 0
@@ -93,7 +92,7 @@ def _start_up_b(G, T, b, p):
 def _travel(G, b, p, r, sx, sy):
     """Start the travel: leave the ground, pick the direction (angled up-Bs: the stick's, straight
     up inside the dead zone)."""
-    pi, pf, pb, ei, ef = G.pi, G.pf, G.pb, G.ei, G.ef
+    pf, pb, ei, ef = G.pf, G.pb, G.ei, G.ef
     f = pf[b, p, 0]
     ei[b, p, EI_UPB] = UPB_TRAVEL
     ei[b, p, EI_HIT] = 0
@@ -116,7 +115,7 @@ def _travel(G, b, p, r, sx, sy):
 @numba.njit(_nrt=False, inline="always")
 def _up_b(G, b, p, c, T, sx, sy):
     """One frame of an up-B in progress: hover while it starts, then travel, then fall helpless."""
-    pi, pf, pb, ei, ef = G.pi, G.pf, G.pb, G.ei, G.ef
+    pi, pf, pb, ei = G.pi, G.pf, G.pb, G.ei
     f = pf[b, p, 0]
     ch = pi[b, p, 0, P_CHAR]
     r = T.recovery[ch]

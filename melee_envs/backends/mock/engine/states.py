@@ -26,7 +26,6 @@ from melee_envs.backends.mock.engine.schema import (
     P_ACTION,
     P_AFRAME,
     P_CHAR,
-    P_FACE,
     P_HITLAG,
     P_HITSTUN,
     P_KBX,

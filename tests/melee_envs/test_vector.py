@@ -139,9 +139,11 @@ def test_self_play_rows_match_the_parallel_env():
         actions = rng.integers(0, vec.codec.nvec, size=(2 * games, 13))
         vobs, vrew, vterm, _, _ = vec.step(actions)
         for g, env in enumerate(pz):
-            if not env.agents:
-                env.reset(seed=g)
-            obs, rew, term, _, _ = env.step({"port_1": actions[2 * g], "port_2": actions[2 * g + 1]})
+            if not env.agents:  # next-step auto-reset: the vector env starts the game, ignoring the actions
+                obs, _ = env.reset(seed=g)
+                rew, term = {"port_1": 0.0}, {"port_1": False}
+            else:
+                obs, rew, term, _, _ = env.step({"port_1": actions[2 * g], "port_2": actions[2 * g + 1]})
             if not term["port_1"]:
                 np.testing.assert_array_equal(vobs[2 * g], obs["port_1"])
                 np.testing.assert_array_equal(vobs[2 * g + 1], obs["port_2"])

@@ -242,6 +242,53 @@ def test_grab_and_forward_throw():
     assert s.players.x[0, 1] > 20.0
 
 
+def _press_together(presses, steps=12):
+    """Fox against Fox 8 units apart; ``presses``: {(player, step): (index, value)}; the percents and
+    actions after each step."""
+    be = duel(gap=8.0)
+    be.packed.pf[0, :, 0, X] = (-4.0, 4.0)
+    out = []
+    for t in range(steps):
+        act = noop(be)
+        for (player, step), (index, value) in presses.items():
+            if step == t:
+                act[0, player, index] = value
+        s = be.step(act)
+        out.append((s.players.percent[0].copy(), s.players.action[0].copy(), s.players.x[0].copy()))
+    return be, out
+
+
+def test_hits_on_the_same_frame_trade_with_no_port_advantage():
+    be, out = _press_together({(0, 0): (0, 1), (1, 0): (0, 1)})  # both jab on the same frame
+    jab = move_table().values[characters.get("FOX").internal_id, MOVE_INDEX["jab1"]]
+    hit = next(t for t, (percent, _, _) in enumerate(out) if percent.any())
+    percent, action, x = out[hit]
+    assert percent.tolist() == [jab[schema.M_DMG]] * 2
+    assert action[0] == action[1] and action[0] in (A["DAMAGE_NEUTRAL_1"], A["DAMAGE_AIR_1"])
+    assert all(x[0] == -x[1] and a[0] == a[1] for _, a, x in out)  # a mirror image to the end
+    pf = be.packed.pf[0, :, 0]
+    assert pf[0, KBX] == pytest.approx(-pf[1, KBX]) and pf[0, KBY] == pytest.approx(pf[1, KBY])
+    assert pf[0, Y] == pf[1, Y] and pf[0, HITLAG] == pf[1, HITLAG]
+
+
+def test_a_hit_beats_a_grab_landing_on_the_same_frame():
+    fox = move_table().values[characters.get("FOX").internal_id]
+    delay = int(fox[MOVE_INDEX["grab"], schema.M_START] - fox[MOVE_INDEX["jab1"], schema.M_START])
+    _, alone = _press_together({(0, 0): (4, 1)})
+    grab_step = next(t for t, (_, action, _) in enumerate(alone) if action[1] == A["GRABBED"])
+    _, both = _press_together({(0, 0): (4, 1), (1, delay): (0, 1)})
+    hit_step = next(t for t, (percent, _, _) in enumerate(both) if percent[0] > 0)
+    assert hit_step == grab_step  # the jab reaches the grabber on the frame the grab would have caught
+    assert all(action[1] != A["GRABBED"] for _, action, _ in both)
+    assert both[-1][0][1] == 0.0
+
+
+def test_grab_against_grab_goes_to_the_lower_port():
+    _, out = _press_together({(0, 0): (4, 1), (1, 0): (4, 1)})
+    _, action, _ = out[-1]
+    assert action[0] == A["GRAB_WAIT"] and action[1] == A["GRABBED"]
+
+
 def test_roll_moves_by_the_libmelee_locomotion():
     be = duel(gap=60.0)
     act = noop(be)

@@ -47,7 +47,18 @@ def test_only_salted_entry_points_are_cached():
 
 
 def test_engine_modules_stay_small_and_import_downwards():
-    order = ["tables", "schema", "rules", "states", "specials", "controls", "physics", "combat", "movement", "lifecycle"]
+    order = [
+        "tables",
+        "schema",
+        "rules",
+        "states",
+        "specials",
+        "controls",
+        "physics",
+        "combat",
+        "movement",
+        "lifecycle",
+    ]
     order += ["player", "frame", "sources", "entries"]
     for path in sorted(ENGINE_DIR.glob("*.py")):
         assert len(path.read_text().splitlines()) < 300, path.name

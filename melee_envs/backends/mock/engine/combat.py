@@ -113,22 +113,22 @@ def _launch(G, b, att, dfn, mv, chars, side):
     if angle == 361.0:  # Sakurai angle
         angle = 0.0 if (grounded and kb < 32.0) else 44.0
     rad = math.radians(angle)
-    ux, uy = math.cos(rad) * side, math.sin(rad)
+    ux, uy = math.cos(rad), math.sin(rad)  # worked out as if launched rightwards, then mirrored
     # DI: the defender's held stick rotates the launch by up to 18 degrees.
-    sx = (pf[b, dfn, 0, P_MAIN_X] - 0.5) * 2.0
+    sx = (pf[b, dfn, 0, P_MAIN_X] - 0.5) * 2.0 * side
     sy = (pf[b, dfn, 0, P_MAIN_X + 1] - 0.5) * 2.0
     perp = ux * sy - uy * sx
-    rad2 = math.atan2(uy, ux) + math.radians(DI_MAX_DEG) * max(-1.0, min(1.0, perp))
+    rad2 = rad + math.radians(DI_MAX_DEG) * max(-1.0, min(1.0, perp))
     speed = kb * KB_SPEED
-    vx, vy = speed * math.cos(rad2), speed * math.sin(rad2)
+    vx, vy = speed * math.cos(rad2) * side, speed * math.sin(rad2)
     if grounded and vy < 0.0:
         vy = -vy * 0.8  # ground spikes bounce
     hitlag = mv[M_HITLAG]
     pf[b, dfn, 0, P_KBX] = vx
     pf[b, dfn, 0, P_KBY] = vy
     pf[b, dfn, 0, P_HITSTUN] = math.floor(kb * HITSTUN_PER_KB)
-    pf[b, dfn, 0, P_HITLAG] = hitlag
-    pf[b, att, 0, P_HITLAG] = hitlag
+    pf[b, dfn, 0, P_HITLAG] = max(hitlag, pf[b, dfn, 0, P_HITLAG])  # a trade: both freeze the longer
+    pf[b, att, 0, P_HITLAG] = max(hitlag, pf[b, att, 0, P_HITLAG])
     pf[b, dfn, 0, P_VAIR] = 0.0
     pf[b, dfn, 0, P_VY] = 0.0
     pf[b, dfn, 0, P_VGROUND] = 0.0
@@ -149,46 +149,46 @@ def _launch(G, b, att, dfn, mv, chars, side):
 
 
 @numba.njit(_nrt=False, inline="always")
-def _try_hit(G, b, att, dfn, T):
-    pi, pf, pb, ei = G.pi, G.pf, G.pb, G.ei
+def _hit_lands(G, b, att, dfn, T):
+    """Whether ``att``'s move (or grab) reaches ``dfn`` this frame; reads the state only, so both
+    players' hits are judged on the same frame before either is applied."""
+    pi, pf, ei = G.pi, G.pf, G.ei
     chars, moves = T.chars, T.moves
     move = ei[b, att, EI_MOVE]
     if move < 0 or move >= FTHROW or ei[b, att, EI_HIT] != 0:
-        return
+        return False
     if move == UPB and ei[b, att, EI_UPB] == UPB_START:
-        return  # an up-B hits while it travels (its hitbox frames count from the travel)
+        return False  # an up-B hits while it travels (its hitbox frames count from the travel)
     if pf[b, att, 0, P_HITLAG] > 0 or pi[b, dfn, 0, P_ACTION] <= ON_HALO_WAIT:
-        return
-    if _intangible(G, moves, b, dfn) or _is_held(pi[b, dfn, 0, P_ACTION]):
-        return
-    if pi[b, dfn, 0, P_ACTION] == GRAB_WAIT:
-        return
-    ca = pi[b, att, 0, P_CHAR]
-    mv = moves[ca, move]
+        return False
+    if _intangible(G, moves, b, dfn) or _is_held(pi[b, dfn, 0, P_ACTION]) or pi[b, dfn, 0, P_ACTION] == GRAB_WAIT:
+        return False
+    mv = moves[pi[b, att, 0, P_CHAR], move]
     af = pf[b, att, 0, P_AFRAME]
     if af < mv[M_START] or af > mv[M_END] or mv[M_HBR] <= 0:
-        return
-    face = pf[b, att, 0, P_FACE]
-    hx = pf[b, att, 0, P_X] + face * mv[M_HBX]
+        return False
+    hx = pf[b, att, 0, P_X] + pf[b, att, 0, P_FACE] * mv[M_HBX]
     hy = pf[b, att, 0, P_Y] + mv[M_HBY]
-    cd = pi[b, dfn, 0, P_CHAR]
-    size = chars[cd, C_SIZE]
-    dx_ = pf[b, dfn, 0, P_X]
-    y0 = pf[b, dfn, 0, P_Y] + 0.2 * size
-    y1 = pf[b, dfn, 0, P_Y] + 1.2 * size
-    cy = min(max(hy, y0), y1)
-    dist = math.sqrt((hx - dx_) ** 2 + (hy - cy) ** 2)
-    if dist > mv[M_HBR] + 0.35 * size:
-        return
-    ei[b, att, EI_HIT] = 1
-    side = 1.0 if dx_ > pf[b, att, 0, P_X] else (-1.0 if dx_ < pf[b, att, 0, P_X] else face)
+    size = chars[pi[b, dfn, 0, P_CHAR], C_SIZE]
+    cy = min(max(hy, pf[b, dfn, 0, P_Y] + 0.2 * size), pf[b, dfn, 0, P_Y] + 1.2 * size)
+    return math.sqrt((hx - pf[b, dfn, 0, P_X]) ** 2 + (hy - cy) ** 2) <= mv[M_HBR] + 0.35 * size
+
+
+@numba.njit(_nrt=False, inline="always")
+def _land_hit(G, b, att, dfn, move, T):
+    """Apply ``att``'s ``move``, judged to land by :func:`_hit_lands`: a grab, a shield hit or a launch."""
+    pi, pf, pb = G.pi, G.pf, G.pb
+    G.ei[b, att, EI_HIT] = 1
+    mv = T.moves[pi[b, att, 0, P_CHAR], move]
+    dx_, ax = pf[b, dfn, 0, P_X], pf[b, att, 0, P_X]
+    side = 1.0 if dx_ > ax else (-1.0 if dx_ < ax else pf[b, att, 0, P_FACE])
     if move == GRAB:
-        _grab(G, b, att, dfn)
-        return
-    if _is_shielding(pi[b, dfn, 0, P_ACTION]) and pb[b, dfn, 0, P_GROUND]:
+        if not _is_held(pi[b, att, 0, P_ACTION]):  # grab against grab: the lower port has it
+            _grab(G, b, att, dfn)
+    elif _is_shielding(pi[b, dfn, 0, P_ACTION]) and pb[b, dfn, 0, P_GROUND]:
         _shield_hit(G, b, att, dfn, mv, side)
-        return
-    _launch(G, b, att, dfn, mv, chars, side)
+    else:
+        _launch(G, b, att, dfn, mv, T.chars, side)
 
 
 @numba.njit(_nrt=False, inline="always")

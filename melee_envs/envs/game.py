@@ -72,6 +72,8 @@ class GameConfig:
             of the stage's half-width either way (0, the default, is Melee's fixed start).
         start_percent: randomised starts (mock engine): each player starts with a whole percent
             drawn from [0, start_percent].
+        stale_moves: stale-move negation (mock engine; on by default, as in Melee; Dolphin plays
+            the game's own).
     """
 
     characters: tuple[str, str] = ("FOX", "FOX")
@@ -84,6 +86,7 @@ class GameConfig:
     dolphin: Any = None
     start_spread: float = 0.0
     start_percent: float = 0.0
+    stale_moves: bool = True
 
     @classmethod
     def from_kwargs(cls, env_arguments: tuple[str, ...] = (), **kwargs: Any) -> GameConfig:
@@ -106,6 +109,8 @@ class GameConfig:
             config.mock_config()  # checks the game settings now, naming the bad one
         elif config.start_spread or config.start_percent:
             raise ValueError("start_spread/start_percent randomise mock games; Dolphin starts as the game does")
+        elif not config.stale_moves:
+            raise ValueError("stale_moves=False is a mock-engine setting; Dolphin always stales moves")
         return config
 
     def make_backend(self, codec: ControllerCodec) -> Any:
@@ -127,6 +132,7 @@ class GameConfig:
             time_limit_minutes=self.time_limit_minutes,
             start_spread=self.start_spread,
             start_percent=self.start_percent,
+            stale_moves=self.stale_moves,
         )
 
 

@@ -289,6 +289,70 @@ def test_grab_against_grab_goes_to_the_lower_port():
     assert action[0] == A["GRAB_WAIT"] and action[1] == A["GRABBED"]
 
 
+def _jab_again_and_again(times, **config):
+    """Fox jabs a Fox standing 8 units away ``times`` times (each after the last has played out);
+    the damage of each jab."""
+    be = MockBackend(1, MockConfig(characters=("FOX", "FOX"), stage="fd", **config))
+    be.reset(0)
+    dealt = []
+    for _ in range(times):
+        pf = be.packed.pf[0, :, 0]
+        pf[:, X], pf[:, FACE] = (0.0, 8.0), (1.0, -1.0)
+        before = float(pf[1, PCT])
+        act = noop(be)
+        act[0, 0, 0] = 1  # A: jab
+        be.step(act)
+        for _ in range(60):
+            be.step(noop(be))
+        dealt.append(float(be.packed.pf[0, 1, 0, PCT]) - before)
+    return dealt
+
+
+def test_a_staled_move_deals_less_by_the_games_factors():
+    jab = float(move_table().values[characters.get("FOX").internal_id, MOVE_INDEX["jab1"], schema.M_DMG])
+    dealt = _jab_again_and_again(11)
+    # The n-th jab is in the queue's first n - 1 places (0.09, 0.08, ...); the queue holds nine.
+    reduction = [sum(0.09 - 0.01 * k for k in range(min(n, 9))) for n in range(11)]
+    assert dealt == pytest.approx([jab * (1 - r) for r in reduction], abs=1e-4)
+    assert dealt[-1] == pytest.approx(jab * 0.55, abs=1e-4)  # fully staled: 1 - 0.45
+    assert _jab_again_and_again(3, stale_moves=False) == pytest.approx([jab] * 3)
+
+
+def test_other_moves_freshen_a_move_and_a_ko_empties_the_queue():
+    be = MockBackend(1, MockConfig(characters=("FOX", "FOX"), stage="fd"))
+    be.reset(0)
+    ei = be.ei[0, 0]
+    ei[schema.EI_QUEUE : schema.EI_QUEUE + 3] = MOVE_INDEX["jab1"] + 1
+    pf = be.packed.pf[0, :, 0]
+    pf[:, X], pf[:, FACE] = (0.0, 8.0), (1.0, -1.0)
+    act = noop(be)
+    act[0, 0, 0] = 1
+    be.step(act)
+    for _ in range(3):
+        be.step(noop(be))
+    jab = float(move_table().values[characters.get("FOX").internal_id, MOVE_INDEX["jab1"], schema.M_DMG])
+    assert float(pf[1, PCT]) == pytest.approx(jab * (1 - 0.09 - 0.08 - 0.07))
+    assert ei[schema.EI_QUEUE] == MOVE_INDEX["jab1"] + 1 and ei[schema.EI_QUEUE + 3] == MOVE_INDEX["jab1"] + 1
+    pf[0, Y] = -400.0  # below the blast zone: a KO
+    be.step(noop(be))
+    assert not ei[schema.EI_QUEUE : schema.EI_QUEUE + schema.STALE_QUEUE].any()
+
+
+def test_hits_on_a_shield_do_not_stale():
+    be = duel(gap=8.0)
+    act = noop(be)
+    act[0, 1, R_BUTTON] = 1  # the defender shields
+    for _ in range(5):
+        be.step(act)
+    act[0, 0, 0] = 1
+    be.step(act)
+    act[0, 0, 0] = 0
+    for _ in range(5):
+        be.step(act)
+    assert be.packed.pf[0, 1, 0, SHIELD] < rules.SHIELD_MAX - 0.28 * 11  # the jab hit the shield
+    assert not be.ei[0, 0, schema.EI_QUEUE :].any()
+
+
 def test_roll_moves_by_the_libmelee_locomotion():
     be = duel(gap=60.0)
     act = noop(be)

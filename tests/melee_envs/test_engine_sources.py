@@ -56,6 +56,7 @@ def test_engine_modules_stay_small_and_import_downwards():
         "controls",
         "physics",
         "combat",
+        "grabs",
         "movement",
         "lifecycle",
     ]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from melee_envs.backends.mock import engine
-from melee_envs.backends.mock.engine.schema import P_CHAR
+from melee_envs.backends.mock.engine.schema import EI_STALE_ON, P_CHAR
 from melee_envs.controller import ACTION_SIZE, ControllerCodec
 from melee_envs.data import characters, stages
 from melee_envs.state import MAX_PERCENT, GameState, PackedState
@@ -39,6 +39,9 @@ class MockConfig:
             stage's half-width either way (0 = Melee's fixed spawns at +/-45%; at most 0.45).
         start_percent: randomised starts: each player starts with a whole percent drawn from
             [0, start_percent] (0 = everyone at 0%).
+        stale_moves: Melee's stale-move negation (on, as in the game): a move that connected
+            recently deals less damage and knockback, by its places among its player's last nine
+            moves that connected (0.09 for the newest down to 0.01); ``False`` keeps every move fresh.
     """
 
     characters: tuple[str, str] = ("FOX", "FOX")
@@ -47,6 +50,7 @@ class MockConfig:
     time_limit_minutes: float = 8.0
     start_spread: float = 0.0
     start_percent: float = 0.0
+    stale_moves: bool = True
 
     def __post_init__(self) -> None:
         if len(self.characters) != 2:
@@ -71,8 +75,8 @@ class MockConfig:
 
     @property
     def start(self) -> np.ndarray:
-        """``(start_spread, start_percent)`` as the kernels take it."""
-        return np.array([self.start_spread, self.start_percent], np.float64)
+        """``(start_spread, start_percent, stale_moves)`` as the kernels take it."""
+        return np.array([self.start_spread, self.start_percent, float(self.stale_moves)], np.float64)
 
     @property
     def time_limit_frames(self) -> int:
@@ -185,6 +189,7 @@ class MockBackend:
         self.winner[:] = -1
         self._chars[:] = p.pi[:, :, 0, P_CHAR]
         engine.derive_engine_state(self.games, self._t.move_of_action, self._t.moves)
+        self.ei[..., EI_STALE_ON] = int(self.config.stale_moves)  # the queue itself is not in a GameState
         return self.state
 
     def close(self) -> None:

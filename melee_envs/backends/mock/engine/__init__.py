@@ -15,7 +15,8 @@ Modules, lowest first (each imports only those above it):
 * :mod:`.specials`: the B button's specials and the up-B recoveries' phases.
 * :mod:`.controls`: one frame's controller read into presses, taps and held inputs.
 * :mod:`.physics`: motion through the stage, landing, ledges.
-* :mod:`.combat`: hits, knockback, shields, grabs and throws.
+* :mod:`.combat`: hits (judged together, then applied), knockback, stale moves, shields, catching a grab.
+* :mod:`.grabs`: the grabber holding, throwing and letting go.
 * :mod:`.movement`: an actionable player's inputs on the ground, in shield, in the air.
 * :mod:`.lifecycle`: starts, blast zones, respawns, the winner, loading a state.
 * :mod:`.player`: one player's frame (controller, timers, then the parts above).

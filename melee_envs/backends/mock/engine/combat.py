@@ -1,4 +1,4 @@
-"""Hits, knockback, hitstun, shields, grabs and throws."""
+"""Hits, knockback, hitstun, stale moves, shields and catching a grab."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import numba
 
 from melee_envs.backends.mock.engine.rules import (
     DI_MAX_DEG,
-    GRAB_BREAK_FRAMES,
     GRAB_DISTANCE,
     GRAB_HOLD_BASE,
     GRAB_HOLD_PER_PCT,
@@ -18,18 +17,15 @@ from melee_envs.backends.mock.engine.rules import (
     SHIELD_BREAK_VY,
     SHIELD_DAMAGE_RATIO,
     SHIELD_PUSH,
-    STICK_TAP,
     TUMBLE_KB,
     knockback,
 )
 from melee_envs.backends.mock.engine.schema import (
-    BTHROW,
     C_SIZE,
     C_WEIGHT,
     DAMAGE_AIR_1,
     DAMAGE_FLY_NEUTRAL,
     DAMAGE_NEUTRAL_1,
-    DTHROW,
     EI_FASTFALL,
     EI_HIT,
     EI_INVULN,
@@ -39,8 +35,6 @@ from melee_envs.backends.mock.engine.schema import (
     EI_UPB,
     FTHROW,
     GRAB,
-    GRAB_BREAK,
-    GRAB_ESCAPE,
     GRAB_WAIT,
     GRABBED,
     M_ANGLE,
@@ -55,7 +49,6 @@ from melee_envs.backends.mock.engine.schema import (
     M_SKB,
     M_SSTUN,
     M_START,
-    M_TOTAL,
     ON_HALO_WAIT,
     P_ACTION,
     P_AFRAME,
@@ -77,13 +70,15 @@ from melee_envs.backends.mock.engine.schema import (
     SHIELD_BREAK_FLY,
     SHIELD_STUN,
     SPOTDODGE,
-    STANDING,
-    THROWN_FORWARD,
     UPB,
     UPB_START,
-    UTHROW,
 )
-from melee_envs.backends.mock.engine.states import _is_held, _is_shielding, _set_action, _start_move
+from melee_envs.backends.mock.engine.states import (
+    _is_held,
+    _is_shielding,
+    _stale_factor,
+    _stale_push,
+)
 from melee_envs.state import MAX_PERCENT
 
 
@@ -101,11 +96,12 @@ def _intangible(G, moves, b, p):
 
 
 @numba.njit(_nrt=False, inline="always")
-def _launch(G, b, att, dfn, mv, chars, side):
-    """Apply hit ``mv`` (a move row) to ``dfn``: damage, knockback, DI, hitstun, hitlag."""
+def _launch(G, b, att, dfn, mv, chars, side, stale):
+    """Apply hit ``mv`` (a move row) to ``dfn``, its damage scaled by ``stale``: damage,
+    knockback, DI, hitstun, hitlag."""
     pi, pf, pb, ei = G.pi, G.pf, G.pb, G.ei
     cd = pi[b, dfn, 0, P_CHAR]
-    damage = mv[M_DMG]
+    damage = mv[M_DMG] * stale
     pf[b, dfn, 0, P_PCT] = min(pf[b, dfn, 0, P_PCT] + damage, MAX_PERCENT)  # Melee caps at 999%
     grounded = pb[b, dfn, 0, P_GROUND]
     kb = knockback(pf[b, dfn, 0, P_PCT], damage, chars[cd, C_WEIGHT], mv[M_BKB], mv[M_KBG], mv[M_SKB])
@@ -188,7 +184,8 @@ def _land_hit(G, b, att, dfn, move, T):
     elif _is_shielding(pi[b, dfn, 0, P_ACTION]) and pb[b, dfn, 0, P_GROUND]:
         _shield_hit(G, b, att, dfn, mv, side)
     else:
-        _launch(G, b, att, dfn, mv, T.chars, side)
+        _launch(G, b, att, dfn, mv, T.chars, side, _stale_factor(G.ei, b, att, move))
+        _stale_push(G.ei, b, att, move)
 
 
 @numba.njit(_nrt=False, inline="always")
@@ -246,54 +243,3 @@ def _hold(pf, b, att, dfn):
     pf[b, dfn, 0, P_X] = pf[b, att, 0, P_X] + face * GRAB_DISTANCE
     pf[b, dfn, 0, P_Y] = pf[b, att, 0, P_Y]
     pf[b, dfn, 0, P_FACE] = -face
-
-
-@numba.njit(_nrt=False, inline="always")
-def _grabbing(G, b, p, inp, T):
-    """The grabber's frame: hold, throw by stick direction, release the opponent on the throw's
-    release frame with the throw's knockback, or let go when the hold runs out."""
-    pi, pf, ei = G.pi, G.pf, G.ei
-    sx, sy = inp.sx, inp.sy
-    chars, moves = T.chars, T.moves
-    f = pf[b, p, 0]
-    q = 1 - p
-    action = pi[b, p, 0, P_ACTION]
-    move = ei[b, p, EI_MOVE]
-    if action == GRAB_WAIT:
-        if not _is_held(pi[b, q, 0, P_ACTION]):
-            _set_action(G, b, p, STANDING)
-            return
-        _hold(pf, b, p, q)
-        ei[b, p, EI_TIMER] -= 1
-        throw = -1
-        fwd = sx * f[P_FACE]
-        if fwd > STICK_TAP:
-            throw = FTHROW
-        elif fwd < -STICK_TAP:
-            throw = BTHROW
-        elif sy > STICK_TAP:
-            throw = UTHROW
-        elif sy < -STICK_TAP:
-            throw = DTHROW
-        if throw >= 0:
-            _start_move(G, moves, b, p, throw)
-            pi[b, q, 0, P_ACTION] = THROWN_FORWARD + (throw - FTHROW)
-            pf[b, q, 0, P_AFRAME] = 1.0
-        elif ei[b, p, EI_TIMER] <= 0:
-            _set_action(G, b, p, GRAB_BREAK)
-            ei[b, p, EI_TIMER] = GRAB_BREAK_FRAMES
-            pi[b, q, 0, P_ACTION] = GRAB_ESCAPE
-            pf[b, q, 0, P_AFRAME] = 1.0
-            ei[b, q, EI_TIMER] = GRAB_BREAK_FRAMES
-            pf[b, q, 0, P_VGROUND] = f[P_FACE] * 1.5
-        return
-    # Throwing.
-    mv = moves[pi[b, p, 0, P_CHAR], move]
-    if _is_held(pi[b, q, 0, P_ACTION]):
-        _hold(pf, b, p, q)
-        if f[P_AFRAME] >= mv[M_START]:
-            side = -f[P_FACE] if move == BTHROW else f[P_FACE]
-            _launch(G, b, p, q, mv, chars, side)
-    if f[P_AFRAME] > mv[M_TOTAL]:
-        ei[b, p, EI_MOVE] = -1
-        _set_action(G, b, p, STANDING)

@@ -36,7 +36,9 @@ from melee_envs.backends.mock.engine.schema import (
     EI_INVULN,
     EI_MOVE,
     EI_PREV_BUTTONS,
+    EI_QUEUE,
     EI_SHOULDER_AGO,
+    EI_STALE_ON,
     EI_TIMER,
     EI_TUMBLE,
     EI_UPB,
@@ -76,6 +78,7 @@ from melee_envs.backends.mock.engine.schema import (
     SHIELD_RELEASE,
     SPECIAL_FALL,
     SPOTDODGE,
+    STALE_QUEUE,
     STANDING,
     TUMBLING,
     UPB,
@@ -125,9 +128,10 @@ def _uniform(key, k):
 def reset_game(G, b, chars, stocks, T, start, key):
     """Put game ``b`` at its starting position (characters ``chars[p]``).
 
-    ``start = (spread, max_percent)``: each spawn x moves by up to ``spread`` x the stage's
+    ``start = (spread, max_percent, stale)``: each spawn x moves by up to ``spread`` x the stage's
     half-width either way and each player starts with a percent drawn from [0, max_percent],
-    from the 64-bit ``key``; ``(0, 0)`` is Melee's fixed start (then ``key`` is unused).
+    from the 64-bit ``key``; ``(0, 0, .)`` is Melee's fixed start (then ``key`` is unused).
+    ``stale > 0`` turns stale-move negation on.
     """
     pi, pf, pb, ei, ef = G.pi, G.pf, G.pb, G.ei, G.ef
     char_table, ground_x = T.chars, T.ground_x
@@ -160,6 +164,7 @@ def reset_game(G, b, chars, stocks, T, start, key):
         pb[b, p, 0, P_GROUND] = True
         ei[b, p, EI_MOVE] = -1
         ei[b, p, EI_SHOULDER_AGO] = 255
+        ei[b, p, EI_STALE_ON] = 1 if start[2] > 0.0 else 0
     if start[0] > 0.0 and pi.shape[1] == 2:  # spawns may have crossed: face each other
         left = 0 if pf[b, 0, 0, P_X] <= pf[b, 1, 0, P_X] else 1
         pf[b, left, 0, P_FACE] = 1.0
@@ -194,6 +199,8 @@ def _check_blast(G, b, p, blast):
         pi[b, p, 0, P_STOCKS] -= 1
         ei[b, p, EI_TIMER] = DEAD_FRAMES
         ei[b, p, EI_MOVE] = -1
+        for k in range(STALE_QUEUE):  # a KO freshens every move
+            ei[b, p, EI_QUEUE + k] = 0
         _stop_motion(pf, b, p)
 
 

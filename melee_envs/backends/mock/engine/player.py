@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numba
 
-from melee_envs.backends.mock.engine.combat import _grabbing, _intangible
+from melee_envs.backends.mock.engine.combat import _intangible
 from melee_envs.backends.mock.engine.controls import read_controller
+from melee_envs.backends.mock.engine.grabs import _grabbing
 from melee_envs.backends.mock.engine.lifecycle import _respawn
 from melee_envs.backends.mock.engine.movement import _air, _ground, _shield
 from melee_envs.backends.mock.engine.physics import _move

@@ -52,6 +52,11 @@ SHIELD_DAMAGE_RATIO = 0.7
 #: speed grows by ``UPB_HOVER_FALL`` (approx.; replays show Fox sinking 2-6 units over the 42).
 UPB_HOVER_DECAY = 0.8
 UPB_HOVER_FALL = 0.01
+#: Stale-move negation (SSBWiki "Stale-move negation", Melee): a move's damage (and so its
+#: knockback) drops by 0.09 for each time it is the newest entry of its player's queue of the last
+#: nine moves that connected, 0.08 for the second newest, ... 0.01 for the ninth. Hits on shields
+#: do not enter the queue; a KO empties it.
+STALE_FIRST, STALE_STEP = 0.09, 0.01
 AIRDODGE_SPEED = 3.1
 AIRDODGE_DECAY = 0.9
 AIRDODGE_DRIFT_END = 30

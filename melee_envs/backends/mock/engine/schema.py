@@ -71,8 +71,13 @@ P_BUTTON0 = PB.index("button_A")
     EI_SHOULDER_AGO,
     EI_AIRDODGED,
     EI_UPB,
-) = range(13)
-NUM_EI = 13
+    EI_STALE_ON,
+) = range(14)
+#: ``EI_QUEUE .. EI_QUEUE + STALE_QUEUE - 1``: the last moves that connected, newest first (move
+#: index + 1; 0 = empty), for stale-move negation while ``EI_STALE_ON``.
+EI_QUEUE = 14
+STALE_QUEUE = 9
+NUM_EI = EI_QUEUE + STALE_QUEUE
 #: ``EI_UPB``: the phase of an up-B in progress (while ``EI_MOVE`` is ``UPB``).
 UPB_START, UPB_TRAVEL = 1, 2
 #: ``EF_DIR_X/Y``: the direction of an angled up-B's travel (unit vector), chosen as it starts.

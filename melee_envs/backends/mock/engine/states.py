@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numba
 
-from melee_envs.backends.mock.engine.rules import AIR_MOBILITY_B
+from melee_envs.backends.mock.engine.rules import AIR_MOBILITY_B, STALE_FIRST, STALE_STEP
 from melee_envs.backends.mock.engine.schema import (
     BACKWARD_TECH,
     C_AIRFRIC,
@@ -14,6 +14,8 @@ from melee_envs.backends.mock.engine.schema import (
     DATTACK,
     EI_HIT,
     EI_MOVE,
+    EI_QUEUE,
+    EI_STALE_ON,
     GRAB_BREAK,
     GRAB_ESCAPE,
     GRABBED,
@@ -42,6 +44,7 @@ from melee_envs.backends.mock.engine.schema import (
     SHIELD_RELEASE,
     SHIELD_START,
     SHIELD_STUN,
+    STALE_QUEUE,
     THROWN_FORWARD,
 )
 
@@ -62,6 +65,25 @@ def _start_move(G, moves, b, p, move):
     ei[b, p, EI_HIT] = 0
     pi[b, p, 0, P_ACTION] = int(moves[ch, move, M_ACTION])
     pf[b, p, 0, P_AFRAME] = 1.0
+
+
+@numba.njit(_nrt=False, inline="always")
+def _stale_factor(ei, b, p, move):
+    """What ``p``'s ``move`` deals now, as a share of its fresh damage (1 with staling off)."""
+    factor = 1.0
+    if ei[b, p, EI_STALE_ON]:
+        for k in range(STALE_QUEUE):
+            if ei[b, p, EI_QUEUE + k] == move + 1:
+                factor -= STALE_FIRST - STALE_STEP * k
+    return factor
+
+
+@numba.njit(_nrt=False, inline="always")
+def _stale_push(ei, b, p, move):
+    """``p``'s ``move`` connected: it becomes the newest entry of the queue."""
+    for k in range(STALE_QUEUE - 1, 0, -1):
+        ei[b, p, EI_QUEUE + k] = ei[b, p, EI_QUEUE + k - 1]
+    ei[b, p, EI_QUEUE] = move + 1
 
 
 @numba.njit(_nrt=False)

@@ -48,6 +48,8 @@ ENGINE_MOVES: tuple[tuple[str, str], ...] = (
     ("sideb", "SWORD_DANCE_1"),
     ("upb", "UP_B_GROUND"),
     ("downb", "DOWN_B_GROUND_START"),
+    ("edge", "EDGE_ATTACK_QUICK"),
+    ("edgeslow", "EDGE_ATTACK_SLOW"),
     ("grab", "GRAB"),
     ("fthrow", "THROW_FORWARD"),
     ("bthrow", "THROW_BACK"),
@@ -175,7 +177,7 @@ def move_table() -> MoveTable:
     ids = actions()
     fc = _fightcore_rows()
     wanted = {ids[a] for _, a in ENGINE_MOVES} | set(SPECIAL_ACTIONS.values())
-    wanted |= {r.travel_action for r in RECOVERIES.values()}
+    wanted |= {r.travel_action for r in RECOVERIES.values()} | {ids["EDGE_ATTACK_QUICK"]}
     frames = _frame_data(wanted)
     values = np.zeros((NUM_CHARACTER_IDS, len(ENGINE_MOVES), len(MOVE_FIELDS)), np.float32)
     locomotion = np.zeros((NUM_CHARACTER_IDS, len(ENGINE_MOVES), LOCOMOTION_FRAMES), np.float32)
@@ -183,7 +185,7 @@ def move_table() -> MoveTable:
     for info in characters().values():
         fc_name = "POPO" if info.name == "NANA" else info.name
         for m, (move, action_name) in enumerate(ENGINE_MOVES):
-            row = fc.get((fc_name, move))
+            row = fc.get((fc_name, "edge" if move == "edgeslow" else move))  # FightCore: one ledge attack
             action = ids[action_name]
             special = move in SPECIAL_MOVES
             known = (fc_name, move) in SPECIAL_ACTIONS
@@ -194,6 +196,8 @@ def move_table() -> MoveTable:
             rows = frames.get((info.internal_id, action), [])
             if special and not known:
                 rows = []  # a generic slot: its frame data belongs to some other move
+            if move == "edgeslow" and not rows:  # Marth: no slow ledge attack rows; the quick one's
+                rows = frames.get((info.internal_id, ids["EDGE_ATTACK_QUICK"]), [])
             for r in rows:
                 k = int(r["frame"])
                 if k < LOCOMOTION_FRAMES:

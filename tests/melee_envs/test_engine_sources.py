@@ -57,6 +57,7 @@ def test_engine_modules_stay_small_and_import_downwards():
         "physics",
         "combat",
         "grabs",
+        "ledge",
         "movement",
         "lifecycle",
     ]

@@ -17,6 +17,7 @@ Modules, lowest first (each imports only those above it):
 * :mod:`.physics`: motion through the stage, landing, ledges.
 * :mod:`.combat`: hits (judged together, then applied), knockback, stale moves, shields, catching a grab.
 * :mod:`.grabs`: the grabber holding, throwing and letting go.
+* :mod:`.ledge`: getting up, rolling and attacking from the ledge (quick or slow).
 * :mod:`.movement`: an actionable player's inputs on the ground, in shield, in the air.
 * :mod:`.lifecycle`: starts, blast zones, respawns, the winner, loading a state.
 * :mod:`.player`: one player's frame (controller, timers, then the parts above).

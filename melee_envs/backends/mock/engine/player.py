@@ -8,12 +8,12 @@ import numba
 from melee_envs.backends.mock.engine.combat import _intangible
 from melee_envs.backends.mock.engine.controls import read_controller
 from melee_envs.backends.mock.engine.grabs import _grabbing
+from melee_envs.backends.mock.engine.ledge import _in_ledge_option, _ledge_motion, _ledge_option
 from melee_envs.backends.mock.engine.lifecycle import _respawn
 from melee_envs.backends.mock.engine.movement import _air, _ground, _shield
 from melee_envs.backends.mock.engine.physics import _move
 from melee_envs.backends.mock.engine.rules import (
     CATCH_FRAMES,
-    GETUP_FRAMES,
     HALO_MAX_FRAMES,
     LCANCEL_WINDOW,
     LEDGE_COOLDOWN,
@@ -29,7 +29,6 @@ from melee_envs.backends.mock.engine.schema import (
     DEAD_UP,
     DTHROW,
     EDGE_CATCHING,
-    EDGE_GETUP_QUICK,
     EDGE_HANGING,
     EI_DROP,
     EI_INVULN,
@@ -61,7 +60,6 @@ from melee_envs.backends.mock.engine.schema import (
     P_VAIR,
     P_VY,
     P_X,
-    P_Y,
     ROLL_F,
     SHIELD_BREAK_FLY,
     SPECIAL_FALL,
@@ -137,6 +135,10 @@ def _step_player(G, b, p, act, stick_centres, shoulder_levels, T):  # noqa: PLR0
             _set_action(G, b, p, TUMBLING if ei[b, p, EI_TUMBLE] else FALLING)
         elif f[P_HITSTUN] <= 0:
             _set_action(G, b, p, STANDING)
+    if _in_ledge_option(G, b, p):
+        _ledge_motion(G, b, p, T)
+        _track_ledge(f, ground_x, st)
+        return
     up_b = _in_up_b(G, b, p)
     if move >= 0 and not up_b:
         mv = moves[ch, move]
@@ -171,22 +173,12 @@ def _step_player(G, b, p, act, stick_centres, shoulder_levels, T):  # noqa: PLR0
                 f[P_VY] = c[C_FH]
                 f[P_VAIR] = toward * 1.0
                 ei[b, p, EI_LEDGE_CD] = LEDGE_COOLDOWN
-            elif sx * toward > 0.5 or sy > 0.5:
-                _set_action(G, b, p, EDGE_GETUP_QUICK)
-                ei[b, p, EI_INVULN] = GETUP_FRAMES
+            elif _ledge_option(G, b, p, T, inp):
+                return
             elif sy < -0.5 or sx * toward < -0.5 or f[P_AFRAME] > 300:
                 _set_action(G, b, p, FALLING)
                 ei[b, p, EI_LEDGE_CD] = LEDGE_COOLDOWN
         _track_ledge(f, ground_x, st)
-        return
-    if action == EDGE_GETUP_QUICK:
-        if f[P_AFRAME] >= GETUP_FRAMES:
-            side = 1.0 if f[P_X] > 0 else -1.0
-            f[P_X] = side * (ground_x[st] - 8.0)
-            f[P_Y] = 0.0
-            pb[b, p, 0, P_GROUND] = True
-            _set_action(G, b, p, STANDING)
-            pi[b, p, 0, P_JUMPS] = int(c[C_XJUMPS]) + 1
         return
     if up_b and f[P_HITSTUN] <= 0:
         _up_b(G, b, p, c, T, sx, sy)

@@ -31,7 +31,10 @@ LEDGE_INVULN = 30
 #: 15.6 above the catching character's hanging height).
 LEDGE_GRAB_BELOW, LEDGE_GRAB_ABOVE = 2.0, 16.0
 LEDGE_COOLDOWN = 30
-GETUP_FRAMES = 30
+#: Ledge options: the slow ones at this percent or more (SSBWiki "Ledge"); intangible for their
+#: first (quick, slow) frames (approx.).
+LEDGE_SLOW_PERCENT = 100.0
+LEDGE_OPTION_INTANGIBLE = (30, 50)
 CATCH_FRAMES = 7
 DI_MAX_DEG = 18.0
 STICK_TAP = 0.8

@@ -8,6 +8,7 @@ from collections import namedtuple
 
 from melee_envs.backends.mock.engine.tables import CHAR_FIELDS
 from melee_envs.data.actions import actions
+from melee_envs.data.ledge import ATTACK as LEDGE_ATTACK, GETUP as LEDGE_GETUP, LEDGE_ACTIONS, ROLL as LEDGE_ROLL  # noqa: F401
 from melee_envs.data.moves import ENGINE_MOVES, MOVE_FIELDS, MOVE_INDEX
 from melee_envs.data.recoveries import RECOVERY_FIELDS, STEER_ANGLE, STEER_NONE, STEER_RISE  # noqa: F401
 from melee_envs.state import PLAYER_BOOL_COLUMNS as PB, PLAYER_FLOAT_COLUMNS as PF, PLAYER_INT_COLUMNS as PI
@@ -44,6 +45,8 @@ SHIELD_START, SHIELD, SHIELD_RELEASE, SHIELD_STUN = (
 SHIELD_BREAK_FLY, SHIELD_BREAK_TEETER = _A["SHIELD_BREAK_FLY"], _A["SHIELD_BREAK_TEETER"]
 GRAB_WAIT, GRAB_BREAK, GRABBED, GRAB_ESCAPE = (_A[n] for n in ("GRAB_WAIT", "GRAB_BREAK", "GRABBED", "GRAB_ESCAPE"))
 THROWN_FORWARD = _A["THROWN_FORWARD"]  # THROWN_BACK/UP/DOWN follow in the game's order
+#: The ledge options' ids run from here in melee_envs.data.ledge.LEDGE_ACTIONS order.
+EDGE_OPTIONS = _A["EDGE_GETUP_SLOW"]
 # Packed column indices.
 P_CHAR, P_ACTION, P_STOCKS, P_JUMPS = (PI.index(n) for n in ("character", "action", "stocks", "jumps_left"))
 P_X, P_Y, P_PCT, P_FACE, P_AFRAME, P_SHIELD, P_HITSTUN, P_HITLAG = (
@@ -145,6 +148,8 @@ M = {n: i for i, n in enumerate(MOVE_FIELDS)}
     SIDEB,
     UPB,
     DOWNB,
+    EDGE_ATTACK,
+    EDGE_ATTACK_SLOW_MOVE,
     GRAB,
     FTHROW,
     BTHROW,

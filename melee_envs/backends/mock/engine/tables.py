@@ -13,6 +13,7 @@ from functools import cache
 import numpy as np
 
 from melee_envs.data.characters import attribute_arrays
+from melee_envs.data.ledge import ledge_table
 from melee_envs.data.moves import move_of_action, move_table
 from melee_envs.data.recoveries import recovery_table
 from melee_envs.data.stages import geometry_arrays
@@ -45,8 +46,11 @@ CHAR_FIELDS = (
 #: What the compiled kernels read (Numba takes named tuples of arrays as one argument).
 KernelTables = namedtuple(
     "KernelTables",
-    ("chars", "moves", "loco", "ground_x", "ledge_x", "blast", "platforms", "num_platforms", "recovery", "travel"),
-)
+    (
+        "chars", "moves", "loco", "ground_x", "ledge_x", "blast", "platforms", "num_platforms", "recovery", "travel",
+        "ledge", "ledge_frames",
+    ),
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,8 @@ class Tables:
     move_of_action: np.ndarray  # [char_id, action] -> move index or -1
     recovery: np.ndarray  # [char_id, RECOVERY_FIELDS]
     travel: np.ndarray  # [char_id, frame, (forward, up)]: up-B travel per frame
+    ledge: np.ndarray  # [char_id, option, frame, (toward the stage, up)]: ledge options' motion
+    ledge_frames: np.ndarray  # [char_id, option]: their lengths
 
     @property
     def kernel_tuple(self) -> KernelTables:
@@ -77,6 +83,8 @@ class Tables:
             self.num_platforms,
             self.recovery,
             self.travel,
+            self.ledge,
+            self.ledge_frames,
         )
 
 
@@ -87,6 +95,7 @@ def tables() -> Tables:
     geo = geometry_arrays()
     moves = move_table()
     rec = recovery_table()
+    ledge = ledge_table()
     return Tables(
         chars=chars,
         moves=moves.values,
@@ -94,5 +103,7 @@ def tables() -> Tables:
         move_of_action=move_of_action(),
         recovery=rec.values,
         travel=rec.profile,
+        ledge=ledge.motion,
+        ledge_frames=ledge.frames,
         **geo,
     )

@@ -256,4 +256,8 @@ def move_of_action() -> np.ndarray:
         for a in (rec.ground_action, rec.air_action, rec.travel_action):
             if a > 0:
                 out[info.internal_id, a] = upb  # the start and travel are both the up-B
+    shine = SPECIAL_ACTIONS[("FOX", "downb")]
+    for name in ("FOX", "FALCO"):  # the shine's ground and air start, loop and end
+        for a in (shine, shine + 1, shine + 3, shine + 5, shine + 6, shine + 8):
+            out[characters()[name].internal_id, a] = MOVE_INDEX["downb"]
     return out

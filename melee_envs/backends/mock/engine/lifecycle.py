@@ -16,6 +16,7 @@ from melee_envs.backends.mock.engine.rules import (
     RESPAWN_INVULN,
     SHIELD_MAX,
     SHIELD_RELEASE_FRAMES,
+    SHINE_END_FRAMES,
     TECH_FRAMES,
     TECH_ROLL_FRAMES,
 )
@@ -28,6 +29,7 @@ from melee_envs.backends.mock.engine.schema import (
     DEAD_LEFT,
     DEAD_RIGHT,
     DEAD_UP,
+    DOWNB,
     EF_DIR_X,
     EF_DIR_Y,
     EF_PREV_SHOULDER,
@@ -76,6 +78,8 @@ from melee_envs.backends.mock.engine.schema import (
     P_Y,
     SHIELD_BREAK_TEETER,
     SHIELD_RELEASE,
+    SHINE_AIR,
+    SHINE_GROUND,
     SPECIAL_FALL,
     SPOTDODGE,
     STALE_QUEUE,
@@ -251,6 +255,8 @@ def derive_engine_state(G, move_of_action, moves):
             duration = _full_duration(action, ch, moves)
             if duration > 0:
                 ei[b, p, EI_TIMER] = max(1, duration - int(af) + 1)
+            if move == DOWNB and (action == SHINE_GROUND + 3 or action == SHINE_AIR + 3):
+                ei[b, p, EI_TIMER] = max(1, SHINE_END_FRAMES - int(af) + 1)
             buttons = 0
             for k in range(8):
                 if pb[b, p, 0, P_BUTTON0 + k]:

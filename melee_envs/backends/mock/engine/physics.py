@@ -31,6 +31,7 @@ from melee_envs.backends.mock.engine.schema import (
     C_TERM,
     C_XJUMPS,
     DAIR,
+    DOWNB,
     EDGE_CATCHING,
     EDGE_HANGING,
     EI_AIRDODGED,
@@ -74,6 +75,7 @@ from melee_envs.backends.mock.engine.schema import (
     ROLL_B,
     SHIELD_BREAK_FLY,
     SHIELD_BREAK_TEETER,
+    SHINE_AIR,
     SPECIAL_FALL,
     TUMBLING,
     UPB,
@@ -149,7 +151,8 @@ def _move(G, b, p, c, T):  # noqa: PLR0912
     action = pi[b, p, 0, P_ACTION]
     takeoff = f[P_AFRAME] == 1.0 and JUMPING_FORWARD <= action <= JUMPING_ARIAL_BACKWARD
     airdodge_drift = ei[b, p, EI_MOVE] == AIRDODGE and f[P_AFRAME] <= AIRDODGE_DRIFT_END
-    own_motion = _in_up_b(G, b, p)  # an up-B sets its own speeds
+    air_shine = ei[b, p, EI_MOVE] == DOWNB and SHINE_AIR <= action <= SHINE_AIR + 3
+    own_motion = _in_up_b(G, b, p) or air_shine  # an up-B or a shine sets its own speeds
     if ei[b, p, EI_FASTFALL] and not own_motion:
         f[P_VY] = -c[C_FF]
     elif not takeoff and not airdodge_drift and not own_motion:  # no gravity on a jump's first frame, in an air dodge

@@ -66,7 +66,7 @@ from melee_envs.backends.mock.engine.schema import (
     STANDING,
     TUMBLING,
 )
-from melee_envs.backends.mock.engine.specials import _in_up_b, _up_b
+from melee_envs.backends.mock.engine.specials import _in_up_b, _is_shine, _shine, _up_b
 from melee_envs.backends.mock.engine.states import _is_held, _is_shielding, _set_action, _timed, _track_ledge
 
 
@@ -140,7 +140,8 @@ def _step_player(G, b, p, act, stick_centres, shoulder_levels, T):  # noqa: PLR0
         _track_ledge(f, ground_x, st)
         return
     up_b = _in_up_b(G, b, p)
-    if move >= 0 and not up_b:
+    shine = _is_shine(G, T, b, p)
+    if move >= 0 and not up_b and not shine:
         mv = moves[ch, move]
         if f[P_AFRAME] > mv[M_TOTAL]:
             ei[b, p, EI_MOVE] = -1
@@ -182,6 +183,8 @@ def _step_player(G, b, p, act, stick_centres, shoulder_levels, T):  # noqa: PLR0
         return
     if up_b and f[P_HITSTUN] <= 0:
         _up_b(G, b, p, c, T, sx, sy)
+    elif shine and f[P_HITSTUN] <= 0:
+        _shine(G, b, p, c, inp)
     elif pb[b, p, 0, P_GROUND]:
         if _is_shielding(action):
             _shield(G, b, p, c, moves, action, inp)

@@ -45,6 +45,8 @@ SHIELD_START, SHIELD, SHIELD_RELEASE, SHIELD_STUN = (
 SHIELD_BREAK_FLY, SHIELD_BREAK_TEETER = _A["SHIELD_BREAK_FLY"], _A["SHIELD_BREAK_TEETER"]
 GRAB_WAIT, GRAB_BREAK, GRABBED, GRAB_ESCAPE = (_A[n] for n in ("GRAB_WAIT", "GRAB_BREAK", "GRABBED", "GRAB_ESCAPE"))
 THROWN_FORWARD = _A["THROWN_FORWARD"]  # THROWN_BACK/UP/DOWN follow in the game's order
+#: Fox's and Falco's shine: ground start, loop (+1) and end (+3); the air ones from SHINE_AIR.
+SHINE_GROUND, SHINE_AIR = 0x168, 0x16D
 #: The ledge options' ids run from here in melee_envs.data.ledge.LEDGE_ACTIONS order.
 EDGE_OPTIONS = _A["EDGE_GETUP_SLOW"]
 # Packed column indices.

@@ -13,24 +13,41 @@ import math
 
 import numba
 
-from melee_envs.backends.mock.engine.rules import STICK_DEAD, UPB_HOVER_DECAY, UPB_HOVER_FALL
+from melee_envs.backends.mock.engine.rules import (
+    SHINE_AIR_FALL,
+    SHINE_END_FRAMES,
+    SHINE_START_FRAMES,
+    STICK_DEAD,
+    UPB_HOVER_DECAY,
+    UPB_HOVER_FALL,
+)
 from melee_envs.backends.mock.engine.schema import (
+    BUTTON_B,
     C_AIRSPD,
+    C_DJ,
+    C_DJX,
     C_FRIC,
+    C_TERM,
     DOWNB,
     EF_DIR_X,
     EF_DIR_Y,
     EI_FASTFALL,
     EI_HIT,
     EI_MOVE,
+    EI_TIMER,
     EI_UPB,
     FALLING,
+    JUMPING_ARIAL_BACKWARD,
+    JUMPING_ARIAL_FORWARD,
+    KNEE_BEND,
+    M_ACTION,
     NEUTRALB,
     P_ACTION,
     P_AFRAME,
     P_CHAR,
     P_FACE,
     P_GROUND,
+    P_JUMPS,
     P_VAIR,
     P_VGROUND,
     P_VY,
@@ -43,8 +60,11 @@ from melee_envs.backends.mock.engine.schema import (
     R_START,
     R_STEER,
     R_TRAVEL,
+    SHINE_AIR,
+    SHINE_GROUND,
     SIDEB,
     SPECIAL_FALL,
+    STANDING,
     STEER_ANGLE,
     STEER_NONE,
     UPB,
@@ -64,6 +84,10 @@ def _start_special(G, T, b, p, sx, sy):
         _start_up_b(G, T, b, p)
     elif sy < -STICK_DEAD and -sy >= abs(sx):
         _start_move(G, T.moves, b, p, DOWNB)
+        if _is_shine(G, T, b, p) and not G.pb[b, p, 0, P_GROUND]:
+            G.pi[b, p, 0, P_ACTION] = SHINE_AIR
+            G.pf[b, p, 0, P_VY] = 0.0
+            G.ei[b, p, EI_FASTFALL] = 0
     elif abs(sx) > 0.5:
         pf[b, p, 0, P_FACE] = 1.0 if sx > 0 else -1.0
         _start_move(G, T.moves, b, p, SIDEB)
@@ -166,3 +190,54 @@ def _in_up_b(G, b, p):
 @numba.njit(_nrt=False, inline="always")
 def _upb_travelling(G, b, p):
     return G.ei[b, p, EI_MOVE] == UPB and G.ei[b, p, EI_UPB] == UPB_TRAVEL
+
+
+@numba.njit(_nrt=False, inline="always")
+def _is_shine(G, T, b, p):
+    """Whether ``p`` is in Fox's or Falco's shine (a down-B whose start is the game's 360)."""
+    ch = G.pi[b, p, 0, P_CHAR]
+    return G.ei[b, p, EI_MOVE] == DOWNB and T.moves[ch, DOWNB, M_ACTION] == SHINE_GROUND
+
+
+@numba.njit(_nrt=False, inline="always")
+def _shine(G, b, p, c, inp):
+    """One frame of a shine: the start (its hit is the move's first frame; in the air it stops
+    the fall), then a jump cancels it (a jump squat, or the double jump in the air), held B loops
+    it, and letting go of B plays its end."""
+    pi, pf, pb, ei = G.pi, G.pf, G.pb, G.ei
+    f = pf[b, p, 0]
+    grounded = pb[b, p, 0, P_GROUND]
+    base = SHINE_GROUND if grounded else SHINE_AIR
+    if grounded:
+        f[P_VGROUND] = _friction(f[P_VGROUND], c[C_FRIC])
+    action = pi[b, p, 0, P_ACTION]
+    if (action == SHINE_GROUND or action == SHINE_AIR) and f[P_AFRAME] <= SHINE_START_FRAMES:
+        pi[b, p, 0, P_ACTION] = base
+        if not grounded:
+            f[P_VY] = 0.0
+            f[P_VAIR] *= UPB_HOVER_DECAY
+            ei[b, p, EI_FASTFALL] = 0
+        return
+    if not grounded:
+        f[P_VY] = max(f[P_VY] - SHINE_AIR_FALL, -c[C_TERM])
+    ending = action == SHINE_GROUND + 3 or action == SHINE_AIR + 3
+    if inp.tapped_jump and (grounded or pi[b, p, 0, P_JUMPS] > 0):
+        ei[b, p, EI_MOVE] = -1
+        if grounded:
+            _set_action(G, b, p, KNEE_BEND)
+        else:
+            pi[b, p, 0, P_JUMPS] -= 1
+            f[P_VY] = c[C_DJ]
+            f[P_VAIR] = inp.sx * c[C_DJX]
+            _set_action(G, b, p, JUMPING_ARIAL_FORWARD if inp.sx * f[P_FACE] >= 0 else JUMPING_ARIAL_BACKWARD)
+    elif action == SHINE_GROUND or action == SHINE_AIR or (not ending and inp.buttons & (1 << BUTTON_B)):
+        pi[b, p, 0, P_ACTION] = base + 1  # the loop, held by B (at least one frame)
+    elif not ending:
+        pi[b, p, 0, P_ACTION] = base + 3
+        ei[b, p, EI_TIMER] = SHINE_END_FRAMES
+    else:
+        pi[b, p, 0, P_ACTION] = base + 3
+        ei[b, p, EI_TIMER] -= 1
+        if ei[b, p, EI_TIMER] <= 0:
+            ei[b, p, EI_MOVE] = -1
+            _set_action(G, b, p, STANDING if grounded else FALLING)

@@ -123,6 +123,87 @@ class MoveTable:
     locomotion: np.ndarray
     """``[character_id, move, frame]``: libmelee's per-frame displacement along the move's
     direction (frame 1 at index 1); all zero where the move does not move the character."""
+    hitboxes: HitboxTable | None = None
+    """Every hitbox of every frame (:func:`hitbox_table`)."""
+
+
+#: Frames of per-frame hitboxes kept per move, and hits (windows of FightCore's) per move.
+HIT_FRAMES = 80
+HIT_WINDOWS = 26
+HITBOX_SLOTS = 4
+
+
+@dataclass(frozen=True)
+class HitboxTable:
+    """Each move's hitboxes frame by frame, where libmelee's frame data has the move.
+
+    ``geometry[ch, move, frame, slot] = (x, y, radius)``: slot ``k`` is the game's hitbox id ``k``
+    (libmelee's ``hitbox_{k+1}``), offset facing right, radius 0 where inactive. ``window[ch,
+    move, frame]``: which of FightCore's hits the frame belongs to (-1: none). ``group[ch, move,
+    window]``: hits separated by at least one frame without hitboxes are separate groups, each of
+    which can hit once (Fox's drill hits eight times; a sweet spot's hit followed at once by a sour
+    spot's, as in Fox's nair, hits once). ``props[ch, move, window, slot]``: a move row
+    (:data:`MOVE_FIELDS`) with that hitbox's damage, angle, knockbacks, hitlag and shieldstun.
+    ``known[ch, move]``: 1 where the geometry exists (elsewhere the move row's single hitbox is used).
+    """
+
+    geometry: np.ndarray
+    window: np.ndarray
+    group: np.ndarray
+    props: np.ndarray
+    known: np.ndarray
+
+
+def _fightcore_hitboxes() -> dict[tuple[str, str], list[dict[str, str]]]:
+    text = resources.files("melee_envs.data").joinpath("hitboxes.csv").read_text()
+    out: dict[tuple[str, str], list[dict[str, str]]] = {}
+    for r in csv.DictReader(line for line in text.splitlines() if not line.startswith("#")):
+        out.setdefault((r["character"], r["move"]), []).append(r)
+    return out
+
+
+def _hitboxes_of(rows, boxes, move_row, cid, m, table) -> None:
+    """Fill ``table`` (a :class:`HitboxTable`) for character ``cid``'s move ``m`` from its
+    libmelee frame rows and FightCore hitboxes; ``move_row`` supplies the other fields."""
+    rows = sorted(rows, key=lambda r: int(r["frame"]))
+    active_frames = []
+    for r in rows:
+        k = int(r["frame"])
+        if k >= HIT_FRAMES:
+            continue
+        for s in range(HITBOX_SLOTS):
+            if r[f"hitbox_{s + 1}_status"] == "True":
+                size = float(r[f"hitbox_{s + 1}_size"])
+                table.geometry[cid, m, k, s] = (float(r[f"hitbox_{s + 1}_x"]), float(r[f"hitbox_{s + 1}_y"]), size)
+        if table.geometry[cid, m, k, :, 2].max() > 0:
+            active_frames.append(k)
+    if not active_frames:
+        return
+    table.known[cid, m] = 1
+    hits = sorted({int(b["hit"]) for b in boxes})
+    timed = boxes and all(int(b["start"]) > 0 for b in boxes) and len(hits) <= HIT_WINDOWS
+    windows = {h: (int(b["start"]), int(b["end"])) for h in hits for b in boxes if int(b["hit"]) == h} if timed else {}
+    for k in active_frames:  # a frame outside FightCore's windows takes the nearest window before it
+        inside = [h for h, (a, z) in windows.items() if a <= k <= z]
+        before = [h for h, (a, _) in windows.items() if a <= k]
+        table.window[cid, m, k] = inside[0] if inside else (max(before) if before else 0)
+    group, previous = -1, -10
+    for k in active_frames:
+        if k > previous + 1:  # a frame without hitboxes in between: the move can hit again
+            group += 1
+        table.group[cid, m, table.window[cid, m, k]] = group
+        previous = k
+    for w in range(HIT_WINDOWS):
+        for s in range(HITBOX_SLOTS):
+            table.props[cid, m, w, s] = move_row
+    for b in boxes if timed else [b for b in boxes if int(b["hit"]) == 0]:
+        w, s = (int(b["hit"]) if timed else 0), int(b["slot"])
+        if s < HITBOX_SLOTS:
+            row = table.props[cid, m, w, s]
+            for field, key in (("damage", "damage"), ("angle", "angle"), ("base_knockback", "base_knockback"),
+                               ("knockback_growth", "knockback_growth"), ("set_knockback", "set_knockback"),
+                               ("hitlag", "hitlag"), ("shieldstun", "shieldstun")):  # fmt: skip
+                row[MOVE_FIELDS.index(field)] = float(b[key] or 0.0)
 
 
 def _fightcore_rows() -> dict[tuple[str, str], dict[str, str]]:
@@ -182,6 +263,14 @@ def move_table() -> MoveTable:
     values = np.zeros((NUM_CHARACTER_IDS, len(ENGINE_MOVES), len(MOVE_FIELDS)), np.float32)
     locomotion = np.zeros((NUM_CHARACTER_IDS, len(ENGINE_MOVES), LOCOMOTION_FRAMES), np.float32)
     approximate = set()
+    boxes = _fightcore_hitboxes()
+    hitboxes = HitboxTable(
+        geometry=np.zeros((NUM_CHARACTER_IDS, len(ENGINE_MOVES), HIT_FRAMES, HITBOX_SLOTS, 3), np.float32),
+        window=np.full((NUM_CHARACTER_IDS, len(ENGINE_MOVES), HIT_FRAMES), -1, np.int8),
+        group=np.zeros((NUM_CHARACTER_IDS, len(ENGINE_MOVES), HIT_WINDOWS), np.int8),
+        props=np.zeros((NUM_CHARACTER_IDS, len(ENGINE_MOVES), HIT_WINDOWS, HITBOX_SLOTS, len(MOVE_FIELDS)), np.float32),
+        known=np.zeros((NUM_CHARACTER_IDS, len(ENGINE_MOVES)), np.int8),
+    )
     for info in characters().values():
         fc_name = "POPO" if info.name == "NANA" else info.name
         for m, (move, action_name) in enumerate(ENGINE_MOVES):
@@ -237,7 +326,12 @@ def move_table() -> MoveTable:
                 num("landing_lag", 4.0),
                 num("lcancel_lag", 2.0),
             )
-    return MoveTable(values, frozenset(approximate), locomotion)
+            if move not in DODGE_MOVES and move not in THROW_MOVES:
+                fc_move = "edge" if move == "edgeslow" else move
+                _hitboxes_of(
+                    rows, boxes.get((fc_name, fc_move), []), values[info.internal_id, m], info.internal_id, m, hitboxes
+                )
+    return MoveTable(values, frozenset(approximate), locomotion, hitboxes)
 
 
 @cache

@@ -78,10 +78,12 @@ def test_fox_upsmash_hits_exactly_on_its_first_active_frame():
 
 @pytest.mark.parametrize("last_offset,expect_hit", [(0, True), (1, False)])
 def test_fox_upsmash_hitbox_ends_on_the_last_active_frame(last_offset, expect_hit):
-    """The defender is intangible until the frame after ``last + offset - 1``: it is hit on the
-    last active frame, and not a frame later."""
+    """The defender, standing where the last active frame's hitbox is (behind Fox: the up-smash
+    sweeps over his head), is intangible until the frame after ``last + offset - 1``: it is hit on
+    the last active frame, and not a frame later."""
     first, last, total = libmelee_active_frames("FOX", "UPSMASH")
-    be = duel(gap=6.0)
+    geometry = move_table().hitboxes.geometry[characters.get("FOX").internal_id, MOVE_INDEX["usmash"], last]
+    be = duel(gap=float(geometry[0, 0]))
     be.ei[0, 1, schema.EI_INVULN] = last + last_offset  # counts down once per frame before hits
     act = noop(be)
     act[0, 0, C_Y] = 16
@@ -399,3 +401,54 @@ def test_every_character_plays_a_finite_game():
             be.reset_done()
         assert np.isfinite(s.players.x).all() and np.isfinite(s.players.y).all(), name
         assert (s.players.action >= 0).all(), name
+
+
+def _fsmash_at(gap):
+    """Marth forward-smashes a Fox ``gap`` units in front: (damage dealt, launch speed)."""
+    be = duel("MARTH", "FOX", gap=gap)
+    act = noop(be)
+    act[0, 0, C_X] = 16  # c-stick forward: forward smash
+    speed = 0.0
+    for _ in range(20):
+        be.step(act)
+        act[0, 0, C_X] = 8
+        pf = be.packed.pf[0, 1, 0]
+        speed = max(speed, math.hypot(float(pf[KBX]), float(pf[KBY])))
+    return float(be.packed.pf[0, 1, 0, PCT]), speed
+
+
+def test_marths_tipper_is_its_own_hitbox_and_launches_farther():
+    table = move_table().hitboxes
+    marth, fsmash = characters.get("MARTH").internal_id, MOVE_INDEX["fsmash"]
+    sour, tipper = (float(table.props[marth, fsmash, 0, s, schema.M_DMG]) for s in (0, 3))
+    assert (sour, tipper) == (14.0, 20.0)  # FightCore: hitboxes id0-id2 14%, id3 (the tip) 20%
+    hits = {gap: _fsmash_at(gap) for gap in range(6, 40, 2)}
+    sour_gaps = [g for g, (damage, _) in hits.items() if damage == sour]
+    tip_gaps = [g for g, (damage, _) in hits.items() if damage == tipper]
+    assert sour_gaps and tip_gaps and max(tip_gaps) > max(sour_gaps)  # the tip is the far end of the blade
+    assert min(hits[g][1] for g in tip_gaps) > max(hits[g][1] for g in sour_gaps)
+
+
+def test_foxs_drill_hits_again_after_each_gap_and_his_nair_hits_once():
+    table = move_table().hitboxes
+    fox = characters.get("FOX").internal_id
+    for move, groups in (("dair", 7), ("nair", 1), ("uair", 2)):
+        active = table.window[fox, MOVE_INDEX[move]]
+        assert len({int(table.group[fox, MOVE_INDEX[move], w]) for w in active[active >= 0]}) == groups, move
+    be = duel(gap=0.0)
+    pf, pb, pi = be.packed.pf[0, :, 0], be.packed.pb[0, :, 0], be.packed.pi[0, :, 0]
+    pf[:, Y] = (34.0, 30.0)  # Fox just above the other Fox, both falling alike
+    pb[:, schema.P_GROUND] = False
+    pi[:, schema.P_ACTION] = A["FALLING"]
+    act = noop(be)
+    act[0, 0, C_Y] = 0  # c-stick down: down aerial (the control stick would fast-fall)
+    damage = []
+    for _ in range(26):
+        be.step(act)
+        act[0, 0, C_Y] = 8
+        now = float(be.packed.pf[0, 1, 0, PCT])
+        if now > sum(damage):
+            damage.append(now - sum(damage))
+    # Fresh, then one level staler: the drill enters the stale queue once, on its first hit (SSBWiki).
+    assert len(damage) >= 3 and damage[0] in (2.0, 3.0), damage
+    assert all(d == pytest.approx(2.0 * 0.91) or d == pytest.approx(3.0 * 0.91) for d in damage[1:]), damage

@@ -81,6 +81,9 @@ from melee_envs.backends.mock.engine.states import (
 )
 from melee_envs.state import MAX_PERCENT
 
+#: :func:`_hit_lands`' slot for a move played with its move row's single hitbox.
+HIT_ROW = 4
+
 
 @numba.njit(_nrt=False, inline="always")
 def _intangible(G, moves, b, p):
@@ -145,37 +148,63 @@ def _launch(G, b, att, dfn, mv, chars, side, stale):
 
 
 @numba.njit(_nrt=False, inline="always")
-def _hit_lands(G, b, att, dfn, T):
-    """Whether ``att``'s move (or grab) reaches ``dfn`` this frame; reads the state only, so both
-    players' hits are judged on the same frame before either is applied."""
-    pi, pf, ei = G.pi, G.pf, G.ei
-    chars, moves = T.chars, T.moves
-    move = ei[b, att, EI_MOVE]
-    if move < 0 or move >= FTHROW or ei[b, att, EI_HIT] != 0:
-        return False
-    if move == UPB and ei[b, att, EI_UPB] == UPB_START:
-        return False  # an up-B hits while it travels (its hitbox frames count from the travel)
-    if pf[b, att, 0, P_HITLAG] > 0 or pi[b, dfn, 0, P_ACTION] <= ON_HALO_WAIT:
-        return False
-    if _intangible(G, moves, b, dfn) or _is_held(pi[b, dfn, 0, P_ACTION]) or pi[b, dfn, 0, P_ACTION] == GRAB_WAIT:
-        return False
-    mv = moves[pi[b, att, 0, P_CHAR], move]
-    af = pf[b, att, 0, P_AFRAME]
-    if af < mv[M_START] or af > mv[M_END] or mv[M_HBR] <= 0:
-        return False
-    hx = pf[b, att, 0, P_X] + pf[b, att, 0, P_FACE] * mv[M_HBX]
-    hy = pf[b, att, 0, P_Y] + mv[M_HBY]
-    size = chars[pi[b, dfn, 0, P_CHAR], C_SIZE]
+def _reaches(G, b, att, dfn, T, x, y, r):
+    """Whether a hitbox at offset (x, y) (facing right) of radius ``r`` touches ``dfn``'s body."""
+    pf = G.pf
+    hx = pf[b, att, 0, P_X] + pf[b, att, 0, P_FACE] * x
+    hy = pf[b, att, 0, P_Y] + y
+    size = T.chars[G.pi[b, dfn, 0, P_CHAR], C_SIZE]
     cy = min(max(hy, pf[b, dfn, 0, P_Y] + 0.2 * size), pf[b, dfn, 0, P_Y] + 1.2 * size)
-    return math.sqrt((hx - pf[b, dfn, 0, P_X]) ** 2 + (hy - cy) ** 2) <= mv[M_HBR] + 0.35 * size
+    return math.sqrt((hx - pf[b, dfn, 0, P_X]) ** 2 + (hy - cy) ** 2) <= r + 0.35 * size
 
 
 @numba.njit(_nrt=False, inline="always")
-def _land_hit(G, b, att, dfn, move, T):
-    """Apply ``att``'s ``move``, judged to land by :func:`_hit_lands`: a grab, a shield hit or a launch."""
+def _hit_lands(G, b, att, dfn, T):
+    """Which of ``att``'s hitboxes reaches ``dfn`` this frame, as ``1 + slot + 8 x window`` (slot
+    ``HIT_ROW`` for a move without per-frame hitboxes; the lowest slot wins, as the game's hitbox
+    ids do), or 0. It reads the state only, so both players' hits are judged on the same frame."""
+    pi, pf, ei = G.pi, G.pf, G.ei
+    move = ei[b, att, EI_MOVE]
+    if move < 0 or move >= FTHROW:
+        return 0
+    if move == UPB and ei[b, att, EI_UPB] == UPB_START:
+        return 0  # an up-B hits while it travels (its hitbox frames count from the travel)
+    if pf[b, att, 0, P_HITLAG] > 0 or pi[b, dfn, 0, P_ACTION] <= ON_HALO_WAIT:
+        return 0
+    if _intangible(G, T.moves, b, dfn) or _is_held(pi[b, dfn, 0, P_ACTION]) or pi[b, dfn, 0, P_ACTION] == GRAB_WAIT:
+        return 0
+    ch = pi[b, att, 0, P_CHAR]
+    af = pf[b, att, 0, P_AFRAME]
+    if T.hit_known[ch, move]:
+        k = int(af)
+        window = T.hit_window[ch, move, k] if k < T.hit_window.shape[2] else -1
+        if window < 0 or ei[b, att, EI_HIT] == T.hit_group[ch, move, window] + 1:
+            return 0
+        for slot in range(T.hit_geo.shape[3]):
+            g = T.hit_geo[ch, move, k, slot]
+            if g[2] > 0 and _reaches(G, b, att, dfn, T, g[0], g[1], g[2]):
+                return 1 + slot + 8 * window
+        return 0
+    mv = T.moves[ch, move]
+    if ei[b, att, EI_HIT] != 0 or af < mv[M_START] or af > mv[M_END] or mv[M_HBR] <= 0:
+        return 0
+    return 1 + HIT_ROW if _reaches(G, b, att, dfn, T, mv[M_HBX], mv[M_HBY], mv[M_HBR]) else 0
+
+
+@numba.njit(_nrt=False, inline="always")
+def _land_hit(G, b, att, dfn, move, hit, T):
+    """Apply ``att``'s ``move`` whose hitbox ``hit`` (:func:`_hit_lands`) landed: a grab, a shield
+    hit or a launch with that hitbox's damage and knockback."""
     pi, pf, pb = G.pi, G.pf, G.pb
-    G.ei[b, att, EI_HIT] = 1
-    mv = T.moves[pi[b, att, 0, P_CHAR], move]
+    ch = pi[b, att, 0, P_CHAR]
+    slot, window = (hit - 1) % 8, (hit - 1) // 8
+    first = G.ei[b, att, EI_HIT] == 0
+    if slot == HIT_ROW:
+        mv = T.moves[ch, move]
+        G.ei[b, att, EI_HIT] = 1
+    else:
+        mv = T.hit_props[ch, move, window, slot]
+        G.ei[b, att, EI_HIT] = T.hit_group[ch, move, window] + 1
     dx_, ax = pf[b, dfn, 0, P_X], pf[b, att, 0, P_X]
     side = 1.0 if dx_ > ax else (-1.0 if dx_ < ax else pf[b, att, 0, P_FACE])
     if move == GRAB:
@@ -185,7 +214,8 @@ def _land_hit(G, b, att, dfn, move, T):
         _shield_hit(G, b, att, dfn, mv, side)
     else:
         _launch(G, b, att, dfn, mv, T.chars, side, _stale_factor(G.ei, b, att, move))
-        _stale_push(G.ei, b, att, move)
+        if first:  # a multi-hit move enters the queue once: its later hits are one level staler
+            _stale_push(G.ei, b, att, move)
 
 
 @numba.njit(_nrt=False, inline="always")

@@ -22,22 +22,24 @@ def step_game(G, b, act, stick_centres, shoulder_levels, T, time_limit):
         _step_player(G, b, p, act[p], stick_centres, shoulder_levels, T)
     # Every hit is judged on the same state, then applied: hits on the same frame trade (no port
     # wins them), a hit beats a grab, and a grab against a grab goes to the lower port.
-    lands = 0  # bit p * num_players + q: p's move reaches q
+    # Each attacker hits one opponent a frame (the engine plays 1v1): its target, hitbox and move
+    # are kept in 16 bits each before any hit is applied (a landed hit clears the defender's move).
+    hits = 0
     struck = 0  # bit q: a hit (not a grab) reaches q
-    moves = 0  # byte p: p's move, kept before a landed hit clears it
     for p in range(num_players):
         move = G.ei[b, p, EI_MOVE]
-        moves |= (move & 0xFF) << (8 * p)
         for q in range(num_players):
-            if p != q and _hit_lands(G, b, p, q, T):
-                lands |= 1 << (p * num_players + q)
+            hit = _hit_lands(G, b, p, q, T) if p != q else 0
+            if hit:
+                hits |= (hit | (q << 9) | ((move & 0x3F) << 11)) << (16 * p)
                 if move != GRAB:
                     struck |= 1 << q
+                break
     for p in range(num_players):
-        move = (moves >> (8 * p)) & 0xFF
-        for q in range(num_players):
-            if lands >> (p * num_players + q) & 1 and not (move == GRAB and struck >> p & 1):
-                _land_hit(G, b, p, q, move, T)
+        code = (hits >> (16 * p)) & 0xFFFF
+        hit, q, move = code & 0x1FF, (code >> 9) & 0x3, (code >> 11) & 0x3F
+        if hit and not (move == GRAB and struck >> p & 1):
+            _land_hit(G, b, p, q, move, hit, T)
     alive = 0
     for p in range(num_players):
         _check_blast(G, b, p, T.blast)

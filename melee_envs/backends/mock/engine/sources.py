@@ -18,7 +18,7 @@ DEPENDENCIES = tuple(
     PACKAGE_DIR / name
     for name in (
         "state.py", "controller.py", "scoring.py", "data/actions.py", "data/moves.py", "data/moves.csv",
-        "data/recoveries.py", "data/ledge.py",
+        "data/hitboxes.csv", "data/recoveries.py", "data/ledge.py",
     )
 )  # fmt: skip
 

@@ -48,7 +48,7 @@ KernelTables = namedtuple(
     "KernelTables",
     (
         "chars", "moves", "loco", "ground_x", "ledge_x", "blast", "platforms", "num_platforms", "recovery", "travel",
-        "ledge", "ledge_frames",
+        "ledge", "ledge_frames", "hit_geo", "hit_window", "hit_group", "hit_props", "hit_known",
     ),
 )  # fmt: skip
 
@@ -68,6 +68,11 @@ class Tables:
     travel: np.ndarray  # [char_id, frame, (forward, up)]: up-B travel per frame
     ledge: np.ndarray  # [char_id, option, frame, (toward the stage, up)]: ledge options' motion
     ledge_frames: np.ndarray  # [char_id, option]: their lengths
+    hit_geo: np.ndarray  # [char_id, move, frame, slot, (x, y, radius)] (melee_envs.data.moves.HitboxTable)
+    hit_window: np.ndarray  # [char_id, move, frame]: the hit (window) a frame belongs to, -1 none
+    hit_group: np.ndarray  # [char_id, move, window]: the hit-once group of a window
+    hit_props: np.ndarray  # [char_id, move, window, slot, MOVE_FIELDS]
+    hit_known: np.ndarray  # [char_id, move]: 1 where the per-frame hitboxes exist
 
     @property
     def kernel_tuple(self) -> KernelTables:
@@ -85,6 +90,11 @@ class Tables:
             self.travel,
             self.ledge,
             self.ledge_frames,
+            self.hit_geo,
+            self.hit_window,
+            self.hit_group,
+            self.hit_props,
+            self.hit_known,
         )
 
 
@@ -105,5 +115,10 @@ def tables() -> Tables:
         travel=rec.profile,
         ledge=ledge.motion,
         ledge_frames=ledge.frames,
+        hit_geo=moves.hitboxes.geometry,
+        hit_window=moves.hitboxes.window,
+        hit_group=moves.hitboxes.group,
+        hit_props=moves.hitboxes.props,
+        hit_known=moves.hitboxes.known,
         **geo,
     )

@@ -98,7 +98,7 @@ def _intangible(G, moves, b, p):
     return False
 
 
-@numba.njit(_nrt=False, inline="always")
+@numba.njit(_nrt=False)
 def _launch(G, b, att, dfn, mv, chars, side, stale):
     """Apply hit ``mv`` (a move row) to ``dfn``, its damage scaled by ``stale``: damage,
     knockback, DI, hitstun, hitlag."""
@@ -147,7 +147,7 @@ def _launch(G, b, att, dfn, mv, chars, side, stale):
     return kb
 
 
-@numba.njit(_nrt=False, inline="always")
+@numba.njit(_nrt=False)
 def _reaches(G, b, att, dfn, T, x, y, r):
     """Whether a hitbox at offset (x, y) (facing right) of radius ``r`` touches ``dfn``'s body."""
     pf = G.pf
@@ -158,7 +158,7 @@ def _reaches(G, b, att, dfn, T, x, y, r):
     return math.sqrt((hx - pf[b, dfn, 0, P_X]) ** 2 + (hy - cy) ** 2) <= r + 0.35 * size
 
 
-@numba.njit(_nrt=False, inline="always")
+@numba.njit(_nrt=False)
 def _hit_lands(G, b, att, dfn, T):
     """Which of ``att``'s hitboxes reaches ``dfn`` this frame, as ``1 + slot + 8 x window`` (slot
     ``HIT_ROW`` for a move without per-frame hitboxes; the lowest slot wins, as the game's hitbox
@@ -191,7 +191,7 @@ def _hit_lands(G, b, att, dfn, T):
     return 1 + HIT_ROW if _reaches(G, b, att, dfn, T, mv[M_HBX], mv[M_HBY], mv[M_HBR]) else 0
 
 
-@numba.njit(_nrt=False, inline="always")
+@numba.njit(_nrt=False)
 def _land_hit(G, b, att, dfn, move, hit, T):
     """Apply ``att``'s ``move`` whose hitbox ``hit`` (:func:`_hit_lands`) landed: a grab, a shield
     hit or a launch with that hitbox's damage and knockback."""
@@ -218,7 +218,7 @@ def _land_hit(G, b, att, dfn, move, hit, T):
             _stale_push(G.ei, b, att, move)
 
 
-@numba.njit(_nrt=False, inline="always")
+@numba.njit(_nrt=False)
 def _shield_hit(G, b, att, dfn, mv, side):
     """A hit on a shield: no damage; the shield loses ``SHIELD_DAMAGE_RATIO`` of the hit's damage,
     shieldstun and hitlag, pushback; the shield breaks at zero."""
@@ -249,7 +249,7 @@ def _shield_break(G, b, p):
     pf[b, p, 0, P_AFRAME] = 1.0
 
 
-@numba.njit(_nrt=False, inline="always")
+@numba.njit(_nrt=False)
 def _grab(G, b, att, dfn):
     pi, pf, pb, ei = G.pi, G.pf, G.pb, G.ei
     ei[b, att, EI_MOVE] = -1

@@ -30,7 +30,7 @@ from melee_envs.backends.mock.engine.schema import (
 from melee_envs.backends.mock.engine.states import _set_action, _start_move
 
 
-@numba.njit(_nrt=False, inline="always")
+@numba.njit(_nrt=False)
 def _ledge_option(G, b, p, T, inp):
     """A hanging player's attack (A, B or the c-stick), roll (L, R or Z) or getup (the stick toward
     the stage or up); slow at 100% or more. Returns whether one started."""
@@ -61,7 +61,7 @@ def _in_ledge_option(G, b, p):
     return EDGE_OPTIONS <= a < EDGE_OPTIONS + len(LEDGE_ACTIONS)
 
 
-@numba.njit(_nrt=False, inline="always")
+@numba.njit(_nrt=False)
 def _ledge_motion(G, b, p, T):
     """One frame of a ledge option: its recorded motion toward the stage; on its last frame the
     player stands on the stage."""

@@ -74,7 +74,7 @@ from melee_envs.backends.mock.engine.schema import (
 from melee_envs.backends.mock.engine.states import _air_drift, _friction, _set_action, _start_move
 
 
-@numba.njit(_nrt=False, inline="always")
+@numba.njit(_nrt=False)
 def _start_special(G, T, b, p, sx, sy):
     """B: up-B or down-B with the stick out of the dead zone and more up (down) than sideways
     (replays: (0.69, 0.71) gives DK's up-B, (-0.54, 0.51) Samus's neutral-B), side-B toward a
@@ -95,7 +95,7 @@ def _start_special(G, T, b, p, sx, sy):
         _start_move(G, T.moves, b, p, NEUTRALB)
 
 
-@numba.njit(_nrt=False, inline="always")
+@numba.njit(_nrt=False)
 def _start_up_b(G, T, b, p):
     pi, pb, ei = G.pi, G.pb, G.ei
     r = T.recovery[pi[b, p, 0, P_CHAR]]
@@ -112,7 +112,7 @@ def _start_up_b(G, T, b, p):
         _travel_step(G, b, p, T.chars[pi[b, p, 0, P_CHAR]], T, 0.0, 1)
 
 
-@numba.njit(_nrt=False, inline="always")
+@numba.njit(_nrt=False)
 def _travel(G, b, p, r, sx, sy):
     """Start the travel: leave the ground, pick the direction (angled up-Bs: the stick's, straight
     up inside the dead zone)."""
@@ -136,7 +136,7 @@ def _travel(G, b, p, r, sx, sy):
     ef[b, p, EF_DIR_X], ef[b, p, EF_DIR_Y] = dx, dy
 
 
-@numba.njit(_nrt=False, inline="always")
+@numba.njit(_nrt=False)
 def _up_b(G, b, p, c, T, sx, sy):
     """One frame of an up-B in progress: hover while it starts, then travel, then fall helpless."""
     pi, pf, pb, ei = G.pi, G.pf, G.pb, G.ei
@@ -156,7 +156,7 @@ def _up_b(G, b, p, c, T, sx, sy):
     _travel_step(G, b, p, c, T, sx, int(f[P_AFRAME]))
 
 
-@numba.njit(_nrt=False, inline="always")
+@numba.njit(_nrt=False)
 def _travel_step(G, b, p, c, T, sx, k):
     """Travel frame ``k`` (1-based) of an up-B: its speeds, or the helpless fall after the last."""
     pi, pf, ei, ef = G.pi, G.pf, G.ei, G.ef
@@ -199,7 +199,7 @@ def _is_shine(G, T, b, p):
     return G.ei[b, p, EI_MOVE] == DOWNB and T.moves[ch, DOWNB, M_ACTION] == SHINE_GROUND
 
 
-@numba.njit(_nrt=False, inline="always")
+@numba.njit(_nrt=False)
 def _shine(G, b, p, c, inp):
     """One frame of a shine: the start (its hit is the move's first frame; in the air it stops
     the fall), then a jump cancels it (a jump squat, or the double jump in the air), held B loops

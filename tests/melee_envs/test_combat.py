@@ -171,12 +171,19 @@ def test_hitstun_ends_when_it_should():
     assert be.state.players.action[0, 1] in (A["TUMBLING"], A["FALLING"], A["STANDING"], A["LYING_GROUND_UP"])
 
 
-def test_shielded_hit_deals_no_damage_and_drains_the_shield():
-    be = duel(gap=6.0)
+def _shielding(gap, frames):
+    """A duel whose defender has held R (its shield) for ``frames`` frames; the backend and the
+    actions (R still held)."""
+    be = duel(gap=gap)
     act = noop(be)
-    act[0, 1, R_BUTTON] = 1  # defender holds R
-    for _ in range(3):
+    act[0, 1, R_BUTTON] = 1
+    for _ in range(frames):
         be.step(act)
+    return be, act
+
+
+def test_shielded_hit_deals_no_damage_and_drains_the_shield():
+    be, act = _shielding(6.0, 3)
     assert be.state.players.action[0, 1] in (A["SHIELD_START"], A["SHIELD"])
     act[0, 0, C_Y] = 16
     drop = None
@@ -341,11 +348,7 @@ def test_other_moves_freshen_a_move_and_a_ko_empties_the_queue():
 
 
 def test_hits_on_a_shield_do_not_stale():
-    be = duel(gap=8.0)
-    act = noop(be)
-    act[0, 1, R_BUTTON] = 1  # the defender shields
-    for _ in range(5):
-        be.step(act)
+    be, act = _shielding(8.0, 5)
     act[0, 0, 0] = 1
     be.step(act)
     act[0, 0, 0] = 0

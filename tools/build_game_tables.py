@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from melee_envs.data import libmelee_source  # noqa: E402
+from melee_envs.data.ledge import GETUP as LEDGE_GETUP, ledge_table  # noqa: E402
 
 # FightCore names characters in prose; the project keys them by libmelee Character names.
 FIGHTCORE_TO_LIBMELEE = {
@@ -159,15 +160,6 @@ def measure_ledge_hang(replays: Path) -> dict[int, float]:
     return {char: round(float(np.median(ys)), 2) for char, ys in heights.items()}
 
 
-def getup_rise(character: int) -> float:
-    """How far a quick ledge getup rises, summed from libmelee's frame data."""
-    getup = libmelee_source.enum_members("Action")["EDGE_GETUP_QUICK"]
-    rows = libmelee_source.read_csv("framedata.csv")
-    return sum(
-        float(r["locomotion_y"] or 0.0) for r in rows if int(r["character"]) == character and int(r["action"]) == getup
-    )
-
-
 def build(fightcore: Path, replays: Path, out_dir: Path) -> None:
     internal = libmelee_source.enum_members("Character")
     lm_rows = {int(r["CharacterIndex"]): r for r in libmelee_source.read_csv("characterdata.csv")}
@@ -207,7 +199,8 @@ def build(fightcore: Path, replays: Path, out_dir: Path) -> None:
             hang = hangs.get(internal["POPO"] if lm_name == "NANA" else cid)
             ledge_source = "replays"
             if hang is None:
-                hang, ledge_source = -round(getup_rise(cid), 2), "libmelee getup"
+                rise = ledge_table().motion[cid, LEDGE_GETUP + 1, :, 1].sum()  # the quick getup
+                hang, ledge_source = -round(float(rise), 2), "libmelee getup"
             s = entry["characterStatistics"]
             stats_rows.append(
                 {

@@ -11,7 +11,6 @@ attack; he uses his quick one's motion and length there (the action id stays the
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from functools import cache
 
@@ -56,29 +55,20 @@ def ledge_table() -> LedgeTable:
     first = ids[LEDGE_ACTIONS[0]]
     if [ids[n] - first for n in LEDGE_ACTIONS] != list(range(len(LEDGE_ACTIONS))):
         raise ValueError("libmelee's ledge option ids are no longer contiguous in LEDGE_ACTIONS order")
-    wanted = {ids[n]: k for k, n in enumerate(LEDGE_ACTIONS)}
-    rows: dict[tuple[int, int], list[tuple[int, float, float]]] = {}
-    with libmelee_source.data_file("framedata.csv").open(newline="") as f:
-        for r in csv.DictReader(f):
-            option = wanted.get(int(r["action"]))
-            if option is not None:
-                step = (int(r["frame"]), float(r["locomotion_x"] or 0.0), float(r["locomotion_y"] or 0.0))
-                rows.setdefault((int(r["character"]), option), []).append(step)
+    rows = libmelee_source.frame_rows(first + k for k in range(len(LEDGE_ACTIONS)))
     motion = np.zeros((NUM_CHARACTER_IDS, len(LEDGE_ACTIONS), LEDGE_FRAMES, 2), np.float32)
     frames = np.zeros((NUM_CHARACTER_IDS, len(LEDGE_ACTIONS)), np.int32)
     borrowed = set()
     for info in characters().values():
-        source = "POPO" if info.name == "NANA" else info.name
-        cid = characters()[source].internal_id if source in characters() else info.internal_id
+        cid = characters()["POPO" if info.name == "NANA" else info.name].internal_id
         for option, name in enumerate(LEDGE_ACTIONS):
-            steps = rows.get((cid, option))
+            steps = rows.get((cid, first + option))
             if not steps and option % 2 == 0:
-                steps = rows.get((cid, option + 1))
+                steps = rows.get((cid, first + option + 1))
                 borrowed.add((info.name, name))
             if not steps:
                 raise ValueError(f"libmelee's framedata.csv has no rows for {info.name}'s {name}")
-            steps = sorted(steps)[: LEDGE_FRAMES - 1]
+            steps = libmelee_source.locomotion(steps[: LEDGE_FRAMES - 1])
             frames[info.internal_id, option] = len(steps)
-            for k, (_, x, y) in enumerate(steps):
-                motion[info.internal_id, option, k + 1] = (x, y)
+            motion[info.internal_id, option, 1 : len(steps) + 1] = steps
     return LedgeTable(motion, frames, frozenset(borrowed))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import csv
 import importlib.util
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,26 @@ def read_csv(name: str) -> list[dict[str, str]]:
     """Rows of one of libmelee's CSV files as dicts keyed by column name."""
     with data_file(name).open(newline="") as f:
         return list(csv.DictReader(f))
+
+
+def frame_rows(actions: Iterable[int]) -> dict[tuple[int, int], list[dict[str, str]]]:
+    """``framedata.csv``'s rows for the given action ids, read in one pass and grouped by
+    ``(character, action)``, each group in frame order."""
+    wanted = set(actions)
+    groups: dict[tuple[int, int], list[dict[str, str]]] = {}
+    with data_file("framedata.csv").open(newline="") as f:
+        for row in csv.DictReader(f):
+            action = int(row["action"])
+            if action in wanted:
+                groups.setdefault((int(row["character"]), action), []).append(row)
+    for rows in groups.values():
+        rows.sort(key=lambda r: int(r["frame"]))
+    return groups
+
+
+def locomotion(rows: Iterable[dict[str, str]]) -> list[tuple[float, float]]:
+    """Each frame row's ``(locomotion_x, locomotion_y)`` (0 where blank)."""
+    return [(float(r["locomotion_x"] or 0.0), float(r["locomotion_y"] or 0.0)) for r in rows]
 
 
 @cache

@@ -123,8 +123,8 @@ class MoveTable:
     locomotion: np.ndarray
     """``[character_id, move, frame]``: libmelee's per-frame displacement along the move's
     direction (frame 1 at index 1); all zero where the move does not move the character."""
-    hitboxes: HitboxTable | None = None
-    """Every hitbox of every frame (:func:`hitbox_table`)."""
+    hitboxes: HitboxTable
+    """Every hitbox of every frame, where libmelee has the move."""
 
 
 #: Frames of per-frame hitboxes kept per move, and hits (windows of FightCore's) per move.
@@ -162,10 +162,14 @@ def _fightcore_hitboxes() -> dict[tuple[str, str], list[dict[str, str]]]:
     return out
 
 
+#: The move-row fields each hitbox of ``hitboxes.csv`` sets (same column names there).
+_HITBOX_FIELDS = ("damage", "angle", "base_knockback", "knockback_growth", "set_knockback", "hitlag", "shieldstun")
+
+
 def _hitboxes_of(rows, boxes, move_row, cid, m, table) -> None:
     """Fill ``table`` (a :class:`HitboxTable`) for character ``cid``'s move ``m`` from its
-    libmelee frame rows and FightCore hitboxes; ``move_row`` supplies the other fields."""
-    rows = sorted(rows, key=lambda r: int(r["frame"]))
+    libmelee frame rows (in frame order) and FightCore hitboxes; ``move_row`` supplies the other
+    fields."""
     active_frames = []
     for r in rows:
         k = int(r["frame"])
@@ -182,7 +186,7 @@ def _hitboxes_of(rows, boxes, move_row, cid, m, table) -> None:
     table.known[cid, m] = 1
     hits = sorted({int(b["hit"]) for b in boxes})
     timed = boxes and all(int(b["start"]) > 0 for b in boxes) and len(hits) <= HIT_WINDOWS
-    windows = {h: (int(b["start"]), int(b["end"])) for h in hits for b in boxes if int(b["hit"]) == h} if timed else {}
+    windows = {int(b["hit"]): (int(b["start"]), int(b["end"])) for b in boxes} if timed else {}
     for k in active_frames:  # a frame outside FightCore's windows takes the nearest window before it
         inside = [h for h, (a, z) in windows.items() if a <= k <= z]
         before = [h for h, (a, _) in windows.items() if a <= k]
@@ -199,11 +203,8 @@ def _hitboxes_of(rows, boxes, move_row, cid, m, table) -> None:
     for b in boxes if timed else [b for b in boxes if int(b["hit"]) == 0]:
         w, s = (int(b["hit"]) if timed else 0), int(b["slot"])
         if s < HITBOX_SLOTS:
-            row = table.props[cid, m, w, s]
-            for field, key in (("damage", "damage"), ("angle", "angle"), ("base_knockback", "base_knockback"),
-                               ("knockback_growth", "knockback_growth"), ("set_knockback", "set_knockback"),
-                               ("hitlag", "hitlag"), ("shieldstun", "shieldstun")):  # fmt: skip
-                row[MOVE_FIELDS.index(field)] = float(b[key] or 0.0)
+            for field in _HITBOX_FIELDS:
+                table.props[cid, m, w, s, MOVE_FIELDS.index(field)] = float(b[field] or 0.0)
 
 
 def _fightcore_rows() -> dict[tuple[str, str], dict[str, str]]:
@@ -212,19 +213,8 @@ def _fightcore_rows() -> dict[tuple[str, str], dict[str, str]]:
     return {(r["character"], r["move"]): r for r in rows}
 
 
-def _frame_data(wanted_actions: set[int]) -> dict[tuple[int, int], list[dict[str, str]]]:
-    frames: dict[tuple[int, int], list[dict[str, str]]] = {}
-    path = libmelee_source.data_file("framedata.csv")
-    with path.open(newline="") as f:
-        for row in csv.DictReader(f):
-            action = int(row["action"])
-            if action in wanted_actions:
-                frames.setdefault((int(row["character"]), action), []).append(row)
-    return frames
-
-
 def _timing(rows: list[dict[str, str]]) -> tuple[float, ...] | None:
-    rows = sorted(rows, key=lambda r: int(r["frame"]))
+    """Timing and first hitbox from a move's frame rows (in frame order)."""
     active = [r for r in rows if any(r[f"hitbox_{k}_status"] == "True" for k in range(1, 5))]
     if not active:
         return None
@@ -259,7 +249,7 @@ def move_table() -> MoveTable:
     fc = _fightcore_rows()
     wanted = {ids[a] for _, a in ENGINE_MOVES} | set(SPECIAL_ACTIONS.values())
     wanted |= {r.travel_action for r in RECOVERIES.values()} | {ids["EDGE_ATTACK_QUICK"]}
-    frames = _frame_data(wanted)
+    frames = libmelee_source.frame_rows(wanted)
     values = np.zeros((NUM_CHARACTER_IDS, len(ENGINE_MOVES), len(MOVE_FIELDS)), np.float32)
     locomotion = np.zeros((NUM_CHARACTER_IDS, len(ENGINE_MOVES), LOCOMOTION_FRAMES), np.float32)
     approximate = set()
@@ -274,7 +264,8 @@ def move_table() -> MoveTable:
     for info in characters().values():
         fc_name = "POPO" if info.name == "NANA" else info.name
         for m, (move, action_name) in enumerate(ENGINE_MOVES):
-            row = fc.get((fc_name, "edge" if move == "edgeslow" else move))  # FightCore: one ledge attack
+            fc_move = "edge" if move == "edgeslow" else move  # FightCore has one ledge attack
+            row = fc.get((fc_name, fc_move))
             action = ids[action_name]
             special = move in SPECIAL_MOVES
             known = (fc_name, move) in SPECIAL_ACTIONS
@@ -327,7 +318,6 @@ def move_table() -> MoveTable:
                 num("lcancel_lag", 2.0),
             )
             if move not in DODGE_MOVES and move not in THROW_MOVES:
-                fc_move = "edge" if move == "edgeslow" else move
                 _hitboxes_of(
                     rows, boxes.get((fc_name, fc_move), []), values[info.internal_id, m], info.internal_id, m, hitboxes
                 )

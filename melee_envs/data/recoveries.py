@@ -22,7 +22,6 @@ the engine's own; nothing here is copied from another project.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from functools import cache
 
@@ -136,25 +135,17 @@ class RecoveryTable:
     """``[character_id, frame, (forward, up)]``: displacement on travel frame ``k`` (1-based)."""
 
 
-def _locomotion(character: int, action: int) -> list[tuple[float, float]]:
-    rows = []
-    with libmelee_source.data_file("framedata.csv").open(newline="") as f:
-        for r in csv.DictReader(f):
-            if int(r["character"]) == character and int(r["action"]) == action:
-                rows.append((int(r["frame"]), float(r["locomotion_x"] or 0.0), float(r["locomotion_y"] or 0.0)))
-    return [(x, y) for _, x, y in sorted(rows)]
-
-
 @cache
 def recovery_table() -> RecoveryTable:
     """Every character's up-B as the engine's kernels read it (built once per process)."""
     values = np.zeros((NUM_CHARACTER_IDS, len(RECOVERY_FIELDS)), np.float32)
     profile = np.zeros((NUM_CHARACTER_IDS, PROFILE_FRAMES, 2), np.float32)
+    frames_of = libmelee_source.frame_rows({r.travel_action for r in RECOVERIES.values()})
     for info in characters().values():
         rec = RECOVERIES["POPO" if info.name == "NANA" else info.name]
         frames = rec.travel_frames
         if rec.steer != "none":
-            steps = _locomotion(info.internal_id, rec.travel_action)
+            steps = libmelee_source.locomotion(frames_of.get((info.internal_id, rec.travel_action), []))
             if rec.distance > 0:
                 steps = [(0.0, rec.distance / frames)] * frames
             frames = frames or len(steps)

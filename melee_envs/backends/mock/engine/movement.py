@@ -24,8 +24,6 @@ from melee_envs.backends.mock.engine.schema import (
     C_AIRSPD,
     C_DASH,
     C_DASHF,
-    C_DJ,
-    C_DJX,
     C_FH,
     C_FRIC,
     C_RUN,
@@ -50,8 +48,6 @@ from melee_envs.backends.mock.engine.schema import (
     FTILT,
     GRAB,
     JAB,
-    JUMPING_ARIAL_BACKWARD,
-    JUMPING_ARIAL_FORWARD,
     JUMPING_BACKWARD,
     JUMPING_FORWARD,
     KNEE_BEND,
@@ -88,6 +84,7 @@ from melee_envs.backends.mock.engine.schema import (
 from melee_envs.backends.mock.engine.specials import _start_special
 from melee_envs.backends.mock.engine.states import (
     _air_drift,
+    _double_jump,
     _friction,
     _locomotes,
     _set_action,
@@ -256,12 +253,7 @@ def _air(G, b, p, c, T, actionable, inp):
             _start_special(G, T, b, p, sx, sy)
             return
         if tapped_jump and pi[b, p, 0, P_JUMPS] > 0:
-            pi[b, p, 0, P_JUMPS] -= 1
-            f[P_VY] = c[C_DJ]
-            f[P_VAIR] = sx * c[C_DJX]
-            ei[b, p, EI_FASTFALL] = 0
-            ei[b, p, EI_MOVE] = -1
-            _set_action(G, b, p, JUMPING_ARIAL_FORWARD if sx * f[P_FACE] >= 0 else JUMPING_ARIAL_BACKWARD)
+            _double_jump(G, b, p, c, sx)
         elif shoulder_press and ei[b, p, EI_AIRDODGED] == 0:
             _start_move(G, moves, b, p, AIRDODGE)
             ei[b, p, EI_AIRDODGED] = 1

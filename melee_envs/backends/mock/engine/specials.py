@@ -24,8 +24,6 @@ from melee_envs.backends.mock.engine.rules import (
 from melee_envs.backends.mock.engine.schema import (
     BUTTON_B,
     C_AIRSPD,
-    C_DJ,
-    C_DJX,
     C_FRIC,
     C_TERM,
     DOWNB,
@@ -37,8 +35,6 @@ from melee_envs.backends.mock.engine.schema import (
     EI_TIMER,
     EI_UPB,
     FALLING,
-    JUMPING_ARIAL_BACKWARD,
-    JUMPING_ARIAL_FORWARD,
     KNEE_BEND,
     M_ACTION,
     NEUTRALB,
@@ -71,7 +67,7 @@ from melee_envs.backends.mock.engine.schema import (
     UPB_START,
     UPB_TRAVEL,
 )
-from melee_envs.backends.mock.engine.states import _air_drift, _friction, _set_action, _start_move
+from melee_envs.backends.mock.engine.states import _air_drift, _double_jump, _friction, _set_action, _start_move
 
 
 @numba.njit(_nrt=False)
@@ -221,15 +217,11 @@ def _shine(G, b, p, c, inp):
     if not grounded:
         f[P_VY] = max(f[P_VY] - SHINE_AIR_FALL, -c[C_TERM])
     ending = action == SHINE_GROUND + 3 or action == SHINE_AIR + 3
-    if inp.tapped_jump and (grounded or pi[b, p, 0, P_JUMPS] > 0):
+    if inp.tapped_jump and grounded:
         ei[b, p, EI_MOVE] = -1
-        if grounded:
-            _set_action(G, b, p, KNEE_BEND)
-        else:
-            pi[b, p, 0, P_JUMPS] -= 1
-            f[P_VY] = c[C_DJ]
-            f[P_VAIR] = inp.sx * c[C_DJX]
-            _set_action(G, b, p, JUMPING_ARIAL_FORWARD if inp.sx * f[P_FACE] >= 0 else JUMPING_ARIAL_BACKWARD)
+        _set_action(G, b, p, KNEE_BEND)
+    elif inp.tapped_jump and pi[b, p, 0, P_JUMPS] > 0:
+        _double_jump(G, b, p, c, inp.sx)
     elif action == SHINE_GROUND or action == SHINE_AIR or (not ending and inp.buttons & (1 << BUTTON_B)):
         pi[b, p, 0, P_ACTION] = base + 1  # the loop, held by B (at least one frame)
     elif not ending:

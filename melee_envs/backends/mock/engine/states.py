@@ -11,7 +11,10 @@ from melee_envs.backends.mock.engine.schema import (
     C_AIRFRIC,
     C_AIRMOB,
     C_AIRSPD,
+    C_DJ,
+    C_DJX,
     DATTACK,
+    EI_FASTFALL,
     EI_HIT,
     EI_MOVE,
     EI_QUEUE,
@@ -19,6 +22,8 @@ from melee_envs.backends.mock.engine.schema import (
     GRAB_BREAK,
     GRAB_ESCAPE,
     GRABBED,
+    JUMPING_ARIAL_BACKWARD,
+    JUMPING_ARIAL_FORWARD,
     LANDING,
     LANDING_SPECIAL,
     LYING,
@@ -28,8 +33,10 @@ from melee_envs.backends.mock.engine.schema import (
     P_ACTION,
     P_AFRAME,
     P_CHAR,
+    P_FACE,
     P_HITLAG,
     P_HITSTUN,
+    P_JUMPS,
     P_KBX,
     P_KBY,
     P_LEDGE,
@@ -65,6 +72,19 @@ def _start_move(G, moves, b, p, move):
     ei[b, p, EI_HIT] = 0
     pi[b, p, 0, P_ACTION] = int(moves[ch, move, M_ACTION])
     pf[b, p, 0, P_AFRAME] = 1.0
+
+
+@numba.njit(_nrt=False, inline="always")
+def _double_jump(G, b, p, c, sx):
+    """Spend an air jump: its speed up, ``sx`` times its sideways speed, forward or back by the stick."""
+    pi, pf, ei = G.pi, G.pf, G.ei
+    f = pf[b, p, 0]
+    pi[b, p, 0, P_JUMPS] -= 1
+    f[P_VY] = c[C_DJ]
+    f[P_VAIR] = sx * c[C_DJX]
+    ei[b, p, EI_FASTFALL] = 0
+    ei[b, p, EI_MOVE] = -1
+    _set_action(G, b, p, JUMPING_ARIAL_FORWARD if sx * f[P_FACE] >= 0 else JUMPING_ARIAL_BACKWARD)
 
 
 @numba.njit(_nrt=False, inline="always")

@@ -74,6 +74,12 @@ EXTERNAL_IDS: tuple[str | None, ...] = (
 )  # fmt: skip
 
 
+#: The fastest horizontal speed a grounded jump takes off with (a running jump's), measured on the
+#: shared replays (the 99th percentile of |speed_air_x| on the first frame after ``KNEE_BEND``, 20+
+#: jumps with speeds recorded); the other characters take off at most at their air speed.
+JUMP_TAKEOFF_MAX: dict[str, float] = {"CPTFALCON": 2.1, "FALCO": 1.7, "FOX": 1.7, "PEACH": 1.03, "POPO": 1.4}
+
+
 @dataclass(frozen=True)
 class CharacterInfo:
     """One character's ids and the attributes the engines use (game units per frame)."""
@@ -103,6 +109,8 @@ class CharacterInfo:
     size: float
     ledge_hang_y: float
     """Height at which the character hangs from a ledge at y = 0 (measured from replays)."""
+    jump_h_max: float
+    """The fastest horizontal take-off of a grounded jump (:data:`JUMP_TAKEOFF_MAX`)."""
 
     @property
     def label(self) -> str:
@@ -163,6 +171,7 @@ def characters() -> dict[str, CharacterInfo]:
             extra_jumps=int(lm["Jumps"]),
             size=float(lm["size"]),
             ledge_hang_y=float(st["ledge_hang_y"]),
+            jump_h_max=JUMP_TAKEOFF_MAX.get(name, float(lm["AirSpeed"])),
         )
     return table
 

@@ -80,7 +80,15 @@ SPECIAL_ACTIONS: dict[tuple[str, str], int] = {
     ("MARTH", "sideb"): 358,
     ("FOX", "downb"): 360,
     ("FALCO", "downb"): 360,
+    ("MARTH", "downb"): 369,  # libmelee framedata: MARTH_COUNTER (59 frames, no hitbox)
+    ("ROY", "downb"): 369,
 }
+#: Marth's and Roy's Counter (down-B) has no hitbox of its own: a hit (not a grab) landing on them
+#: in the move's active frames (FightCore: Marth 5-29, Roy 8-20) is negated and answered by a
+#: counterattack with the move's FightCore knockback, dealing a flat 7% (Marth) or 1.5x the
+#: countered hit's damage (Roy) (SSBWiki "Counter", Melee): ``character -> (mode, value)``.
+COUNTER_FIXED, COUNTER_SCALED = 1, 2
+COUNTERS: dict[str, tuple[int, float]] = {"MARTH": (COUNTER_FIXED, 7.0), "ROY": (COUNTER_SCALED, 1.5)}
 #: Specials whose moves the engine performs (up-B's ids, phases and travel: :mod:`.recoveries`).
 SPECIAL_MOVES = ("neutralb", "sideb", "upb", "downb")
 #: Air dodge intangibility (frames 4-29 for every character, SSBWiki "Air dodge") where

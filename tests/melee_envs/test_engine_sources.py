@@ -57,6 +57,8 @@ def test_engine_modules_stay_small_and_import_downwards():
         "physics",
         "combat",
         "grabs",
+        "counters",
+        "projectiles",
         "ledge",
         "movement",
         "lifecycle",

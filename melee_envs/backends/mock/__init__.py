@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from melee_envs.backends.mock import engine
-from melee_envs.backends.mock.engine.schema import EI_STALE_ON, P_CHAR
+from melee_envs.backends.mock.engine.schema import EI_STALE_ON, J_OWNER, J_TYPE, K_LIFETIME, P_CHAR, XS_LIFE, XS_SCALE
 from melee_envs.controller import ACTION_SIZE, ControllerCodec
 from melee_envs.data import characters, stages
-from melee_envs.state import MAX_PERCENT, GameState, PackedState
+from melee_envs.state import MAX_PERCENT, NUM_PROJECTILE_SLOTS, GameState, PackedState
 
 FRAMES_PER_MINUTE = 60 * 60
 #: What a game with Ice Climbers on the mock engine says (docs/mock-engine.md, "Not modelled").
@@ -101,7 +101,7 @@ class MockBackend:
         self.codec = codec or ControllerCodec()
         self.num_games = num_games
         self.packed = PackedState((num_games,), self.num_players)
-        self.ei, self.ef = engine.empty_engine_arrays(num_games, self.num_players)
+        self.ei, self.ef, self.xs = engine.empty_engine_arrays(num_games, self.num_players, NUM_PROJECTILE_SLOTS)
         self.done = np.zeros(num_games, np.bool_)
         self.winner = np.full(num_games, -1, np.int32)
         self._chars = np.array([[characters.get(c).internal_id for c in self.config.characters]] * num_games, np.int32)
@@ -115,7 +115,9 @@ class MockBackend:
         self._shoulder = self.codec.shoulder_levels
         self._no_keys = np.zeros(num_games, np.uint64)
         p = self.packed
-        self.games = engine.Games(p.pi, p.pf, p.pb, self.ei, self.ef, p.stage, p.frame, self.done, self.winner)
+        self.games = engine.Games(
+            p.pi, p.pf, p.pb, self.ei, self.ef, p.stage, p.frame, self.done, self.winner, p.ji, p.jf, p.jb, self.xs
+        )
 
     @property
     def state(self) -> GameState:
@@ -189,8 +191,18 @@ class MockBackend:
         self.winner[:] = -1
         self._chars[:] = p.pi[:, :, 0, P_CHAR]
         engine.derive_engine_state(self.games, self._t.move_of_action, self._t.moves)
+        self._derive_projectiles()
         self.ei[..., EI_STALE_ON] = int(self.config.stale_moves)  # the queue itself is not in a GameState
         return self.state
+
+    def _derive_projectiles(self) -> None:
+        """Keep the loaded projectiles the engine models (a kind and an owner), with a full life
+        left (a ``GameState`` does not record their age); empty the other slots (stage items)."""
+        p = self.packed
+        kind = self._t.proj_of_type[np.clip(p.ji[..., J_TYPE], 0, 255)]
+        p.jb &= (kind >= 0) & (p.ji[..., J_OWNER] >= 0) & (p.ji[..., J_OWNER] < self.num_players)
+        self.xs[..., XS_LIFE] = np.where(p.jb, self._t.proj[np.maximum(kind, 0), K_LIFETIME], 0.0)
+        self.xs[..., XS_SCALE] = 1.0
 
     def close(self) -> None:
         pass

@@ -1,7 +1,7 @@
 """The mock engine: Numba code that steps 1v1 Melee games held in arrays, one frame per call.
 
 State lives in :class:`~melee_envs.state.PackedState` arrays plus two engine-private arrays
-(``ei`` ints, ``ef`` floats, per player), which every function takes together as one
+(``ei`` ints, ``ef`` floats, per player; ``xs`` per projectile slot), which every function takes together as one
 :data:`~.schema.Games` named tuple (``G.pi``, ``G.stage``). Ids are the game's (libmelee ``Action`` values). What is
 modelled and what is approximated is listed in ``docs/mock-engine.md``; how the modules fit
 together in ``docs/architecture.md``.
@@ -17,6 +17,8 @@ Modules, lowest first (each imports only those above it):
 * :mod:`.physics`: motion through the stage, landing, ledges.
 * :mod:`.combat`: hits (judged together, then applied), knockback, stale moves, shields, catching a grab.
 * :mod:`.grabs`: the grabber holding, throwing and letting go.
+* :mod:`.counters`: Marth's and Roy's Counter negating and answering a hit.
+* :mod:`.projectiles`: projectiles fired, flying, hitting and reflected.
 * :mod:`.ledge`: getting up, rolling and attacking from the ledge (quick or slow).
 * :mod:`.movement`: an actionable player's inputs on the ground, in shield, in the air.
 * :mod:`.lifecycle`: starts, blast zones, respawns, the winner, loading a state.

@@ -26,6 +26,7 @@ from melee_envs.backends.mock.engine.schema import (
     DAMAGE_AIR_1,
     DAMAGE_FLY_NEUTRAL,
     DAMAGE_NEUTRAL_1,
+    DOWNB,
     EI_FASTFALL,
     EI_HIT,
     EI_INVULN,
@@ -151,8 +152,14 @@ def _launch(G, b, att, dfn, mv, chars, side, stale):
 def _reaches(G, b, att, dfn, T, x, y, r):
     """Whether a hitbox at offset (x, y) (facing right) of radius ``r`` touches ``dfn``'s body."""
     pf = G.pf
-    hx = pf[b, att, 0, P_X] + pf[b, att, 0, P_FACE] * x
-    hy = pf[b, att, 0, P_Y] + y
+    return _touches(G, b, dfn, T, pf[b, att, 0, P_X] + pf[b, att, 0, P_FACE] * x, pf[b, att, 0, P_Y] + y, r)
+
+
+@numba.njit(_nrt=False)
+def _touches(G, b, dfn, T, hx, hy, r):
+    """Whether a hitbox at (hx, hy) of radius ``r`` touches ``dfn``'s body (a capsule from 0.2 to
+    1.2 body sizes up, 0.35 sizes wide)."""
+    pf = G.pf
     size = T.chars[G.pi[b, dfn, 0, P_CHAR], C_SIZE]
     cy = min(max(hy, pf[b, dfn, 0, P_Y] + 0.2 * size), pf[b, dfn, 0, P_Y] + 1.2 * size)
     return math.sqrt((hx - pf[b, dfn, 0, P_X]) ** 2 + (hy - cy) ** 2) <= r + 0.35 * size
@@ -175,6 +182,8 @@ def _hit_lands(G, b, att, dfn, T):
         return 0
     ch = pi[b, att, 0, P_CHAR]
     af = pf[b, att, 0, P_AFRAME]
+    if T.proj_of_move[ch, move] >= 0 or (move == DOWNB and T.counter[ch, 0] != 0):
+        return 0  # a projectile move hits with its projectile (.projectiles); a counter has no hitbox
     if T.hit_known[ch, move]:
         k = int(af)
         window = T.hit_window[ch, move, k] if k < T.hit_window.shape[2] else -1

@@ -1,12 +1,15 @@
-"""One frame of a game (both players, then hits, then blast zones and the winner) and of a batch."""
+"""One frame of a game (both players, projectiles fired and flying, then hits, then blast zones
+and the winner)."""
 
 from __future__ import annotations
 
 import numba
 
 from melee_envs.backends.mock.engine.combat import _hit_lands, _land_hit
+from melee_envs.backends.mock.engine.counters import _counter, _countering
 from melee_envs.backends.mock.engine.lifecycle import _check_blast, _decide_winner
 from melee_envs.backends.mock.engine.player import _step_player
+from melee_envs.backends.mock.engine.projectiles import _fire, _fly, _projectile_hits
 from melee_envs.backends.mock.engine.schema import EI_MOVE, GRAB, P_STOCKS
 
 
@@ -20,6 +23,9 @@ def step_game(G, b, act, stick_centres, shoulder_levels, T, time_limit):
     G.frame[b] += 1
     for p in range(num_players):
         _step_player(G, b, p, act[p], stick_centres, shoulder_levels, T)
+    _fly(G, b, T)
+    for p in range(num_players):
+        _fire(G, b, p, T)
     # Every hit is judged on the same state, then applied: hits on the same frame trade (no port
     # wins them), a hit beats a grab, and a grab against a grab goes to the lower port.
     # Each attacker hits one opponent a frame (the engine plays 1v1): its target, hitbox and move
@@ -39,7 +45,11 @@ def step_game(G, b, act, stick_centres, shoulder_levels, T, time_limit):
         code = (hits >> (16 * p)) & 0xFFFF
         hit, q, move = code & 0x1FF, (code >> 9) & 0x3, (code >> 11) & 0x3F
         if hit and not (move == GRAB and struck >> p & 1):
-            _land_hit(G, b, p, q, move, hit, T)
+            if move != GRAB and _countering(G, T, b, q):
+                _counter(G, b, q, p, move, hit, T)
+            else:
+                _land_hit(G, b, p, q, move, hit, T)
+    _projectile_hits(G, b, T)
     alive = 0
     for p in range(num_players):
         _check_blast(G, b, p, T.blast)

@@ -58,6 +58,7 @@ from melee_envs.backends.mock.engine.schema import (
     NEUTRAL_TECH,
     NUM_EF,
     NUM_EI,
+    NUM_XS,
     ON_HALO_WAIT,
     P_ACTION,
     P_AFRAME,
@@ -142,6 +143,8 @@ def reset_game(G, b, chars, stocks, T, start, key):
     G.frame[b] = 0
     G.done[b] = False
     G.winner[b] = -1
+    for k in range(G.jb.shape[1]):
+        G.jb[b, k] = False
     st = G.stage[b]
     for p in range(pi.shape[1]):
         pi[b, p, :, :] = 0
@@ -208,8 +211,13 @@ def _check_blast(G, b, p, blast):
         _stop_motion(pf, b, p)
 
 
-def empty_engine_arrays(batch: int, num_players: int) -> tuple[np.ndarray, np.ndarray]:
-    return np.zeros((batch, num_players, NUM_EI), np.int32), np.zeros((batch, num_players, NUM_EF), np.float32)
+def empty_engine_arrays(batch: int, num_players: int, num_slots: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The engine-private arrays ``ei``, ``ef`` (per player) and ``xs`` (per projectile slot)."""
+    return (
+        np.zeros((batch, num_players, NUM_EI), np.int32),
+        np.zeros((batch, num_players, NUM_EF), np.float32),
+        np.zeros((batch, num_slots, NUM_XS), np.float32),
+    )
 
 
 @numba.njit(_nrt=False)

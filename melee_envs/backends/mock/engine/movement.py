@@ -11,6 +11,9 @@ from melee_envs.backends.mock.engine.rules import (
     AIRDODGE_DECAY,
     AIRDODGE_DRIFT_END,
     AIRDODGE_SPEED,
+    DASH_ACCEL,
+    JUMP_GROUND_CARRY,
+    JUMP_STICK_X,
     SHIELD_DECAY,
     SHIELD_RELEASE_FRAMES,
     STICK_DEAD,
@@ -20,12 +23,11 @@ from melee_envs.backends.mock.engine.rules import (
 from melee_envs.backends.mock.engine.schema import (
     AIRDODGE,
     BAIR,
-    C_AIRMOB,
-    C_AIRSPD,
     C_DASH,
     C_DASHF,
     C_FH,
     C_FRIC,
+    C_JUMP_H,
     C_RUN,
     C_SH,
     C_SQUAT,
@@ -137,7 +139,8 @@ def _ground(G, b, p, c, T, action, actionable, inp):  # noqa: PLR0912
         if f[P_AFRAME] > c[C_SQUAT]:
             pb[b, p, 0, P_GROUND] = False
             f[P_VY] = c[C_FH] if jump_held else c[C_SH]
-            f[P_VAIR] = max(-c[C_AIRSPD], min(c[C_AIRSPD], f[P_VGROUND] + sx * c[C_AIRMOB] * 4.0))
+            carry = JUMP_GROUND_CARRY * f[P_VGROUND] + JUMP_STICK_X * sx
+            f[P_VAIR] = max(-c[C_JUMP_H], min(c[C_JUMP_H], carry))
             f[P_VGROUND] = 0.0
             _set_action(G, b, p, JUMPING_FORWARD if sx * f[P_FACE] >= 0 else JUMPING_BACKWARD)
             pi[b, p, 0, P_JUMPS] = int(c[C_XJUMPS])
@@ -203,7 +206,15 @@ def _ground(G, b, p, c, T, action, actionable, inp):  # noqa: PLR0912
         if sx * f[P_FACE] > STICK_DEAD:
             if f[P_AFRAME] >= c[C_DASHF]:
                 _set_action(G, b, p, RUNNING)
-            f[P_VGROUND] = f[P_FACE] * (c[C_DASH] if f[P_AFRAME] <= 1 else max(c[C_DASH], c[C_RUN] * 0.9))
+            # The initial dash speed on its first frame, then toward the run speed: down by friction
+            # a frame (replays: Falco 1.9, 1.82, ... 1.5), up by DASH_ACCEL (Fox 1.9 to 2.17).
+            k = max(0.0, f[P_AFRAME] - 1.0)
+            slow = c[C_DASH] > c[C_RUN]
+            speed = max(c[C_RUN], c[C_DASH] - c[C_FRIC] * k) if slow else min(c[C_RUN], c[C_DASH] + DASH_ACCEL * k)
+            f[P_VGROUND] = f[P_FACE] * speed
+            return
+        if abs(sx) <= STICK_DEAD and f[P_AFRAME] < c[C_DASHF]:  # let go: the dash plays out, slowing
+            f[P_VGROUND] = _friction(f[P_VGROUND], c[C_FRIC])
             return
     if action == RUNNING and sx * f[P_FACE] > STICK_DEAD:
         f[P_VGROUND] = f[P_FACE] * c[C_RUN]

@@ -69,6 +69,21 @@ SHINE_END_FRAMES = 18
 #: (replays: Fox and Falco's y change during 366 and 368 grows by 0.0267 a frame, median; the start
 #: 365 moves 0 in 335 of its frames).
 SHINE_AIR_FALL = 0.0267
+#: A grounded jump takes off with JUMP_GROUND_CARRY x the ground speed plus JUMP_STICK_X x the
+#: stick, up to the character's ``jump_h_max`` (least squares on the shared replays' take-offs
+#: below the cap: Captain Falcon 0.96/0.70, Falco 1.11/0.65, Peach 0.80/0.65, Popo 0.84/0.49).
+JUMP_GROUND_CARRY = 0.9
+JUMP_STICK_X = 0.65
+#: A held dash speeds up from its initial speed toward the run speed by this much a frame (approx.:
+#: the shared replays show Fox 0.12, Marth 0.06, Captain Falcon 0.16); one whose initial speed is
+#: above its run speed slows by friction (Falco's 1.9 to 1.5 in 0.08 steps).
+DASH_ACCEL = 0.1
+#: Marth's and Roy's counterattack: the game's ids (ground, air) and how long the swing lasts
+#: and keeps them intangible (approx.; SSBWiki "Counter": invincible for the retaliating swing).
+COUNTER_HIT_GROUND, COUNTER_HIT_AIR = 370, 372
+COUNTER_SWING_FRAMES = 30  # approx.
+#: A projectile a counter deflects flies off behind and upward at about 30 degrees (SSBWiki "Counter").
+COUNTER_DEFLECT_DEG = 30.0
 AIRDODGE_SPEED = 3.1
 AIRDODGE_DECAY = 0.9
 AIRDODGE_DRIFT_END = 30

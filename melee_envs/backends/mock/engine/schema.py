@@ -10,15 +10,23 @@ from melee_envs.backends.mock.engine.tables import CHAR_FIELDS
 from melee_envs.data.actions import actions
 from melee_envs.data.ledge import ATTACK as LEDGE_ATTACK, GETUP as LEDGE_GETUP, LEDGE_ACTIONS, ROLL as LEDGE_ROLL  # noqa: F401
 from melee_envs.data.moves import ENGINE_MOVES, MOVE_FIELDS, MOVE_INDEX
+from melee_envs.data.projectiles import GROUND_BOUNCE, GROUND_PASS, GROUND_VANISH, PROJECTILE_KIND_FIELDS  # noqa: F401
 from melee_envs.data.recoveries import RECOVERY_FIELDS, STEER_ANGLE, STEER_NONE, STEER_RISE  # noqa: F401
-from melee_envs.state import PLAYER_BOOL_COLUMNS as PB, PLAYER_FLOAT_COLUMNS as PF, PLAYER_INT_COLUMNS as PI
+from melee_envs.state import (
+    PLAYER_BOOL_COLUMNS as PB,
+    PLAYER_FLOAT_COLUMNS as PF,
+    PLAYER_INT_COLUMNS as PI,
+    PROJ_FLOAT_COLUMNS as JF,
+    PROJ_INT_COLUMNS as JI,
+)
 
 #: Every array of a batch of games, as the engine's functions take it (Numba passes a named tuple
 #: of arrays as one value): the packed player columns ``pi``, ``pf``, ``pb`` of
 #: :class:`~melee_envs.state.PackedState` (``[game, player, 0, column]``), the engine-private
 #: ``ei``, ``ef`` (``[game, player, EI_*/EF_*]``), and per game its ``stage`` id, ``frame`` count,
-#: ``done`` flag and ``winner`` (port, or -1).
-Games = namedtuple("Games", "pi pf pb ei ef stage frame done winner")
+#: ``done`` flag and ``winner`` (port, or -1); the projectile slots ``ji``, ``jf``, ``jb``
+#: (``[game, slot, column]``) and their engine-private ``xs`` (``[game, slot, XS_*]``).
+Games = namedtuple("Games", "pi pf pb ei ef stage frame done winner ji jf jb xs")
 
 _A = actions()
 DEAD_DOWN, DEAD_LEFT, DEAD_RIGHT, DEAD_UP = (_A[n] for n in ("DEAD_DOWN", "DEAD_LEFT", "DEAD_RIGHT", "DEAD_UP"))
@@ -88,6 +96,24 @@ UPB_START, UPB_TRAVEL = 1, 2
 #: ``EF_DIR_X/Y``: the direction of an angled up-B's travel (unit vector), chosen as it starts.
 EF_PREV_SX, EF_PREV_SY, EF_PREV_CX, EF_PREV_CY, EF_PREV_SHOULDER, EF_DIR_X, EF_DIR_Y = range(7)
 NUM_EF = 7
+# Projectile slot columns: packed, then engine-private (frames left to live, damage multiplier).
+J_TYPE, J_OWNER = JI.index("type"), JI.index("owner")
+J_X, J_Y, J_VX, J_VY = (JF.index(n) for n in ("x", "y", "speed_x", "speed_y"))
+XS_LIFE, XS_SCALE = range(2)
+NUM_XS = 2
+(
+    K_TYPE,
+    K_SPAWN_FRAME,
+    K_SPAWN_X,
+    K_SPAWN_Y,
+    K_SPEED_X,
+    K_SPEED_Y,
+    K_GRAVITY,
+    K_ACCEL_X,
+    K_LIFETIME,
+    K_RADIUS,
+    K_GROUND,
+) = range(len(PROJECTILE_KIND_FIELDS))
 # Character attribute and move columns.
 C = {n: i for i, n in enumerate(CHAR_FIELDS)}
 (
@@ -111,6 +137,7 @@ C = {n: i for i, n in enumerate(CHAR_FIELDS)}
     C_XJUMPS,
     C_SIZE,
     C_HANG_Y,
+    C_JUMP_H,
 ) = (C[n] for n in CHAR_FIELDS)
 M = {n: i for i, n in enumerate(MOVE_FIELDS)}
 (

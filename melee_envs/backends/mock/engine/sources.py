@@ -13,12 +13,13 @@ from melee_envs.compiled import PACKAGE_DIR, source_salt as _salt
 
 ENGINE_DIR = Path(__file__).resolve().parent
 #: Files outside this package whose functions or constants the engine compiles in: state
-#: columns, the action layout, the winner rule, action ids, the move table's layout, the up-B and ledge tables'.
+#: columns, the action layout, the winner rule, action ids, the move table's layout, the up-B,
+#: ledge and projectile tables.
 DEPENDENCIES = tuple(
     PACKAGE_DIR / name
     for name in (
         "state.py", "controller.py", "scoring.py", "data/actions.py", "data/moves.py", "data/moves.csv",
-        "data/hitboxes.csv", "data/recoveries.py", "data/ledge.py",
+        "data/hitboxes.csv", "data/recoveries.py", "data/ledge.py", "data/projectiles.py",
     )
 )  # fmt: skip
 

@@ -12,9 +12,10 @@ from functools import cache
 
 import numpy as np
 
-from melee_envs.data.characters import attribute_arrays
+from melee_envs.data.characters import NUM_CHARACTER_IDS, attribute_arrays, characters
 from melee_envs.data.ledge import ledge_table
-from melee_envs.data.moves import move_of_action, move_table
+from melee_envs.data.moves import COUNTERS, move_of_action, move_table
+from melee_envs.data.projectiles import projectile_table
 from melee_envs.data.recoveries import recovery_table
 from melee_envs.data.stages import geometry_arrays
 
@@ -40,6 +41,7 @@ CHAR_FIELDS = (
     "extra_jumps",
     "size",
     "ledge_hang_y",
+    "jump_h_max",
 )
 
 
@@ -49,6 +51,7 @@ KernelTables = namedtuple(
     (
         "chars", "moves", "loco", "ground_x", "ledge_x", "blast", "platforms", "num_platforms", "recovery", "travel",
         "ledge", "ledge_frames", "hit_geo", "hit_window", "hit_group", "hit_props", "hit_known",
+        "proj", "proj_hit", "proj_of_move", "proj_of_type", "counter",
     ),
 )  # fmt: skip
 
@@ -73,6 +76,11 @@ class Tables:
     hit_group: np.ndarray  # [char_id, move, window]: the hit-once group of a window
     hit_props: np.ndarray  # [char_id, move, window, slot, MOVE_FIELDS]
     hit_known: np.ndarray  # [char_id, move]: 1 where the per-frame hitboxes exist
+    proj: np.ndarray  # [kind, PROJECTILE_KIND_FIELDS] (melee_envs.data.projectiles)
+    proj_hit: np.ndarray  # [kind, MOVE_FIELDS]: the row a projectile hits with
+    proj_of_move: np.ndarray  # [char_id, move] -> projectile kind, -1 none
+    proj_of_type: np.ndarray  # [projectile type] -> kind, -1 where not modelled
+    counter: np.ndarray  # [char_id, (mode, value)]: melee_envs.data.moves.COUNTERS, mode 0 none
 
     @property
     def kernel_tuple(self) -> KernelTables:
@@ -95,6 +103,11 @@ class Tables:
             self.hit_group,
             self.hit_props,
             self.hit_known,
+            self.proj,
+            self.proj_hit,
+            self.proj_of_move,
+            self.proj_of_type,
+            self.counter,
         )
 
 
@@ -106,6 +119,10 @@ def tables() -> Tables:
     moves = move_table()
     rec = recovery_table()
     ledge = ledge_table()
+    proj = projectile_table()
+    counter = np.zeros((NUM_CHARACTER_IDS, 2), np.float32)
+    for name, (mode, value) in COUNTERS.items():
+        counter[characters()[name].internal_id] = (mode, value)
     return Tables(
         chars=chars,
         moves=moves.values,
@@ -120,5 +137,10 @@ def tables() -> Tables:
         hit_group=moves.hitboxes.group,
         hit_props=moves.hitboxes.props,
         hit_known=moves.hitboxes.known,
+        proj=proj.kinds,
+        proj_hit=proj.hit,
+        proj_of_move=proj.of_move,
+        proj_of_type=proj.of_type,
+        counter=counter,
         **geo,
     )

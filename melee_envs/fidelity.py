@@ -15,7 +15,9 @@ error (median, p90), the share of player-frames whose action-state family matche
 (overall and per family), and of the windows in which the replay's player took damage, the
 share in which the engine's did too. Two baselines with no engine sit in the same table: *still*
 (the position at ``t``) and *last velocity* (the motion from ``t - 1`` to ``t``, kept ``H``
-frames); both keep the action of frame ``t``.
+frames); both keep the action of frame ``t``. *Where it parts*: for each window, the first frame
+whose action family differs from the replay's, and the actions on either side; the most common
+of these at the longest horizon say what to fix next.
 
 ``exphil bench fidelity [FOLDER]`` prints the tables; ``docs/mock-engine.md`` keeps the figures.
 """
@@ -115,9 +117,11 @@ def _one_frame(state, max_frames: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 #: What an open-loop window records per player at ``t + H``: the replay's action family, the
 #: engine's and the baselines' (the action at ``t``); the three position errors; whether the
-#: replay's and the engine's player took damage during the window.
+#: replay's and the engine's player took damage during the window; where the engine first parted
+#: from the replay (the first frame ``1..H`` whose action family differs, 0 if none) with the
+#: replay's action the frame before and both actions on that frame.
 ROLLOUT_FIELDS = ("family", "engine family", "kept family", "engine", "last velocity", "still")
-ROLLOUT_FIELDS += ("damaged", "engine damaged")
+ROLLOUT_FIELDS += ("damaged", "engine damaged", "parted at", "parted from", "parted replay", "parted engine")
 
 
 def replay_rollouts(path: Path, horizons: tuple[int, ...] = (5, 15, 30, 60), max_frames: int = 0) -> dict:
@@ -162,10 +166,16 @@ def _rollouts(state, horizons: tuple[int, ...], max_frames: int) -> dict:  # noq
     vx = np.where(moving, x0 - p.x[np.maximum(starts - 1, 0)], 0.0)
     vy = np.where(moving, y0 - p.y[np.maximum(starts - 1, 0)], 0.0)
     kept = family_of(p.action[starts])
+    parted = np.zeros((len(starts), 2), np.int32)
+    parted_actions = np.full((3, len(starts), 2), -1, np.int32)  # replay before, replay, engine
     out = {}
     for k in range(1, horizons[-1] + 1):
         idx = np.minimum(starts + k, n - 1)
         sim = backend.step(inputs[idx], checked=True).players
+        new = (parted == 0) & (family_of(p.action[idx]) != family_of(sim.action))
+        parted[new] = k
+        for row, actions_now in enumerate((p.action[idx - 1], p.action[idx], sim.action)):
+            parted_actions[row][new] = actions_now[new]
         if k not in horizons:
             continue
         ok = whole(starts, k)
@@ -182,6 +192,10 @@ def _rollouts(state, horizons: tuple[int, ...], max_frames: int) -> dict:  # noq
             "still": np.hypot(x0[ok] - xr, y0[ok] - yr),
             "damaged": p.percent[j] > pct0[ok] + 1e-3,
             "engine damaged": sim.percent[ok] > pct0[ok] + 1e-3,
+            "parted at": parted[ok],
+            "parted from": parted_actions[0][ok],
+            "parted replay": parted_actions[1][ok],
+            "parted engine": parted_actions[2][ok],
         }
         out[k] = {name: value.ravel() for name, value in fields.items()}
     return out
@@ -208,6 +222,29 @@ def rollout_summary(windows: dict[int, dict[str, np.ndarray]]) -> dict[int, dict
                 row[f"family {name}"] = float((w["engine family"][sel] == name).mean())
         table[h] = row
     return table
+
+
+def parting_summary(w: dict[str, np.ndarray], top: int = 12) -> dict:
+    """Where one horizon's windows first parted from the replay: the share that did, the median
+    frame, and the ``top`` most common (replay's action before, replay's action, engine's action)
+    triples by action name, each with its count and share of all windows."""
+    from melee_envs.data.actions import actions
+
+    names = {v: k for k, v in actions().items()}
+    at = w["parted at"]
+    windows = len(at)
+    hit = at > 0
+    triples: dict[tuple[str, str, str], int] = {}
+    for a, r, e in zip(w["parted from"][hit], w["parted replay"][hit], w["parted engine"][hit], strict=True):
+        key = (names.get(int(a), str(a)), names.get(int(r), str(r)), names.get(int(e), str(e)))
+        triples[key] = triples.get(key, 0) + 1
+    ranked = sorted(triples.items(), key=lambda kv: -kv[1])[:top]
+    return {
+        "windows": windows,
+        "parted": float(hit.mean()) if windows else float("nan"),
+        "median frame": float(np.median(at[hit])) if hit.any() else float("nan"),
+        "top": [(key, count, count / windows) for key, count in ranked],
+    }
 
 
 def run(config: FidelityConfig) -> dict:
@@ -248,6 +285,7 @@ def run(config: FidelityConfig) -> dict:
     return {
         "table": table,
         "open_loop": rollout_summary(joined),
+        "parting": {h: parting_summary(joined[h]) for h in joined},
         "replays": len(files) - len(skipped),
         "skipped": skipped,
     }
@@ -282,6 +320,8 @@ def main(config: FidelityConfig) -> dict:
     if result["open_loop"]:
         console.print(_open_loop_table(result["open_loop"], result["replays"]))
         console.print(_family_table(result["open_loop"]))
+        longest = max(result["parting"])
+        console.print(_parting_table(result["parting"][longest], longest))
     for line in result["skipped"]:
         console.print(f"skipped {line}", markup=False)
     return result
@@ -315,4 +355,20 @@ def _family_table(rows: dict[int, dict[str, float]]):  # noqa: ANN202
     for name in (*FAMILIES, "other"):
         cells = [f"{rows[h][f'family {name}']:.1%}" if f"family {name}" in rows[h] else "" for h in rows]
         table.add_row(name, *cells)
+    return table
+
+
+def _parting_table(summary: dict, horizon: int):  # noqa: ANN202
+    from rich.table import Table
+
+    title = (
+        f"Open loop: where the engine first parts from the replay within H={horizon} "
+        f"({summary['parted']:.1%} of {summary['windows']:,} windows part, at median frame "
+        f"{summary['median frame']:.0f}); the most common first differences"
+    )
+    table = Table(title=title)
+    for c in ("replay's action before", "replay's action", "engine's action", "windows", "share"):
+        table.add_column(c, justify="right" if c in ("windows", "share") else "left")
+    for (before, replay, engine), count, share in summary["top"]:
+        table.add_row(before, replay, engine, f"{count:,}", f"{share:.1%}")
     return table

@@ -68,6 +68,9 @@ THROW_MOVES = frozenset({"fthrow", "bthrow", "uthrow", "dthrow"})
 #: ``shared/replays`` (the action a character entered on the frame B was pressed, seen at least
 #: three times); other characters report libmelee's generic slot for the move (the id
 #: in ``ENGINE_MOVES``) and take their timing from FightCore rather than libmelee's frame data.
+#: Fox's and Falco's Blaster in the air starts with the game's 344 (341-343 on the ground, 345-346
+#: the air loop and end).
+LASER_AIR_START = 344
 SPECIAL_ACTIONS: dict[tuple[str, str], int] = {
     ("FOX", "neutralb"): 344,
     ("FALCO", "neutralb"): 344,
@@ -342,6 +345,9 @@ def move_of_action() -> np.ndarray:
             a = int(table[ch, m, 0])
             if 0 <= a < 512 and out[ch, a] < 0:
                 out[ch, a] = m
+    for (name, move), action in SPECIAL_ACTIONS.items():  # the Blaster's six ids (start, loop, end)
+        if move == "neutralb" and action == LASER_AIR_START:
+            out[characters()[name].internal_id, action - 3 : action + 3] = MOVE_INDEX["neutralb"]
     upb = MOVE_INDEX["upb"]
     for info in characters().values():
         rec = RECOVERIES["POPO" if info.name == "NANA" else info.name]

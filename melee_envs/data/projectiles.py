@@ -44,6 +44,7 @@ PROJECTILE_KIND_FIELDS = (
     "lifetime",
     "radius",
     "ground",
+    "spawn_frame_air",
 )
 
 #: Reflected projectiles deal 1.5x their damage (SSBWiki, "Reflector (Fox)": Melee's reflector
@@ -70,6 +71,8 @@ class Projectile:
     gravity: float = 0.0
     accel_x: float = 0.0
     ground: int = GROUND_VANISH
+    spawn_frame_air: int = 0
+    """Move frame the projectile appears on when fired in the air (0: FightCore's first active frame)."""
     damage: float = 0.0
     """0: the move row's (FightCore) damage; set where that row is not the projectile's usual hit."""
     source: str = ""
@@ -77,12 +80,14 @@ class Projectile:
 
 PROJECTILES: tuple[Projectile, ...] = (
     Projectile(
-        "FOX", "neutralb", 54, 7.0, 0.0, 34, 16.4, 9.4, 2.5,
-        source=f"{_REPLAYS}: 56 FOX_LASER items, speed 7.0, seen 34 frames (timer 34 to 1), median offset",
+        "FOX", "neutralb", 54, 7.0, 0.0, 34, 16.4, 9.4, 2.5, spawn_frame_air=9,
+        source=f"{_REPLAYS}: 56 FOX_LASER items, speed 7.0, seen 34 frames (timer 34 to 1), median offset; "
+        "in the air on frame 9 (the 5th of the loop after the 4-frame start)",
     ),
     Projectile(
-        "FALCO", "neutralb", 55, 5.0, 0.0, 99, 14.6, 12.8, 2.5,
-        source=f"{_REPLAYS}: 97 FALCO_LASER items, speed 5.0, seen 99 frames (timer 99 to 1), median offset",
+        "FALCO", "neutralb", 55, 5.0, 0.0, 99, 14.6, 12.8, 2.5, spawn_frame_air=12,
+        source=f"{_REPLAYS}: 97 FALCO_LASER items, speed 5.0, seen 99 frames (timer 99 to 1), median offset; "
+        "in the air on frame 12 (the 8th of the loop after the 4-frame start)",
     ),
     Projectile(
         "SAMUS", "neutralb", 94, 1.5, 0.0, 69, 12.0, 8.3, 3.0,
@@ -143,6 +148,7 @@ def projectile_table() -> ProjectileTable:
             "lifetime": pr.lifetime,
             "radius": pr.radius,
             "ground": pr.ground,
+            "spawn_frame_air": pr.spawn_frame_air,
         }
         kinds[k] = [values[f] for f in PROJECTILE_KIND_FIELDS]
         hit[k] = row

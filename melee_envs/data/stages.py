@@ -139,6 +139,18 @@ def internal_to_compact_table() -> np.ndarray:
     return out
 
 
+#: Height of the respawn halo's platform (where ``ON_HALO_WAIT`` stands), measured on the shared
+#: replays (the y of every ``ON_HALO_WAIT`` frame there); Fountain of Dreams, absent from them,
+#: keeps 0.3 x its top blast zone.
+HALO_Y: dict[str, float] = {
+    "YOSHIS_STORY": 52.5,
+    "FINAL_DESTINATION": 45.0,
+    "BATTLEFIELD": 80.0,
+    "DREAMLAND": 84.22,
+    "POKEMON_STADIUM": 60.0,
+}
+
+
 def geometry_arrays() -> dict[str, np.ndarray]:
     """Per-internal-id geometry arrays for kernels (index = libmelee ``Stage`` value)."""
     out = {
@@ -147,6 +159,7 @@ def geometry_arrays() -> dict[str, np.ndarray]:
         "blast": np.zeros((256, 4), np.float32),
         "platforms": np.zeros((256, MAX_PLATFORMS, 3), np.float32),
         "num_platforms": np.zeros(256, np.int32),
+        "halo_y": np.zeros(256, np.float32),
     }
     for s in stages().values():
         i = s.internal_id
@@ -154,6 +167,7 @@ def geometry_arrays() -> dict[str, np.ndarray]:
         out["ledge_x"][i] = s.ledge_x
         out["blast"][i] = (s.blast_left, s.blast_right, s.blast_top, s.blast_bottom)
         out["num_platforms"][i] = len(s.platforms)
+        out["halo_y"][i] = HALO_Y.get(s.name, 0.3 * s.blast_top)
         for k, p in enumerate(s.platforms):
             out["platforms"][i, k] = p
     return out

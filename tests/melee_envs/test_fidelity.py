@@ -164,3 +164,24 @@ def test_air_drift_follows_the_replays_at_half_and_full_stick(replays_dir):
     assert len(errors["half"]) > 300 and len(errors["full"]) > 1000
     assert np.median(errors["half"]) < 0.005 and np.median(errors["full"]) < 0.005
     assert np.percentile(errors["half"], 90) < 0.1
+
+
+def test_rollouts_record_where_they_first_part_from_the_replay(replays_dir):
+    from melee_envs.fidelity import parting_summary, replay_rollouts
+
+    windows = replay_rollouts(replays_dir / "slippi-js" / "lCancel.slp", horizons=(5, 30), max_frames=2000)
+    short, long = windows[5], windows[30]
+    assert (short["parted at"] <= 5).all() and (long["parted at"] <= 30).all()
+    # A window whose family differs at t + H parted by then; one that never parted agrees at t + H.
+    differs = long["family"] != long["engine family"]
+    assert (long["parted at"][differs] > 0).all()
+    assert (long["family"] == long["engine family"])[long["parted at"] == 0].all()
+    # Where it parted the recorded actions are real ids, and the engine's differs in family.
+    hit = long["parted at"] > 0
+    assert hit.any() and (long["parted replay"][hit] >= 0).all()
+    summary = parting_summary(long, top=5)
+    assert summary["windows"] == len(hit) and summary["parted"] == pytest.approx(hit.mean())
+    assert 1 <= summary["median frame"] <= 30
+    assert len(summary["top"]) <= 5 and sum(c for _, c, _ in summary["top"]) <= hit.sum()
+    counts = [c for _, c, _ in summary["top"]]
+    assert counts == sorted(counts, reverse=True)

@@ -7,7 +7,7 @@ from collections import namedtuple
 
 import numba
 
-from melee_envs.backends.mock.engine.rules import SHIELD_THRESHOLD, STICK_DEAD, STICK_TAP
+from melee_envs.backends.mock.engine.rules import FASTFALL_STICK, SHIELD_THRESHOLD, STICK_DEAD, STICK_TAP
 from melee_envs.backends.mock.engine.schema import (
     BUTTON_A,
     BUTTON_B,
@@ -19,6 +19,7 @@ from melee_envs.backends.mock.engine.schema import (
     EF_PREV_SHOULDER,
     EF_PREV_SX,
     EF_PREV_SY,
+    EI_DOWN_AGO,
     EI_PREV_BUTTONS,
     P_BUTTON0,
     P_MAIN_X,
@@ -62,6 +63,12 @@ def read_controller(G, b, p, act, stick_centres, shoulder_levels):
     pshoulder = ef[b, p, EF_PREV_SHOULDER]
     ef[b, p, EF_PREV_SX], ef[b, p, EF_PREV_SY], ef[b, p, EF_PREV_CX], ef[b, p, EF_PREV_CY] = sx, sy, cx, cy
     ef[b, p, EF_PREV_SHOULDER] = shoulder
+    if sy >= -FASTFALL_STICK:
+        ei[b, p, EI_DOWN_AGO] = 255
+    elif psy >= -FASTFALL_STICK:
+        ei[b, p, EI_DOWN_AGO] = 0
+    elif ei[b, p, EI_DOWN_AGO] < 255:
+        ei[b, p, EI_DOWN_AGO] += 1
     shoulder_press = (pressed & SHOULDER_BITS) != 0 or (shoulder >= SHIELD_THRESHOLD > pshoulder)
     shield_held = (buttons & SHOULDER_BITS) != 0 or shoulder >= SHIELD_THRESHOLD
     tapped_jump = (pressed & ((1 << BUTTON_X) | (1 << BUTTON_Y))) != 0 or (sy > STICK_TAP and psy < STICK_DEAD)

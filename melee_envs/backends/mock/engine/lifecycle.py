@@ -10,6 +10,8 @@ from melee_envs.backends.mock.engine.rules import (
     DEAD_FRAMES,
     DIZZY_FRAMES,
     GRAB_BREAK_FRAMES,
+    HALO_DESCENT_FRAMES,
+    HALO_DESCENT_RISE,
     LANDING_SPECIAL_FRAMES,
     MISSED_TECH_FRAMES,
     NORMAL_LANDING_LAG,
@@ -24,7 +26,8 @@ from melee_envs.backends.mock.engine.schema import (
     AIRDODGE,
     BACKWARD_TECH,
     C_XJUMPS,
-    DAMAGE_FLY_NEUTRAL,
+    DAMAGE_FLY_HIGH,
+    DAMAGE_FLY_ROLL,
     DEAD_DOWN,
     DEAD_LEFT,
     DEAD_RIGHT,
@@ -34,6 +37,7 @@ from melee_envs.backends.mock.engine.schema import (
     EF_DIR_Y,
     EF_PREV_SHOULDER,
     EI_AIRDODGED,
+    EI_DOWN_AGO,
     EI_HIT,
     EI_INVULN,
     EI_MOVE,
@@ -49,16 +53,21 @@ from melee_envs.backends.mock.engine.schema import (
     GRAB_ESCAPE,
     LANDING,
     LANDING_SPECIAL,
+    LASER_AIR,
+    LASER_GROUND,
     LYING,
     M_ACTION,
     M_END,
     M_LAND,
+    M_TOTAL,
     NAIR,
     NAIR_LANDING,
     NEUTRAL_TECH,
+    NEUTRALB,
     NUM_EF,
     NUM_EI,
     NUM_XS,
+    ON_HALO_DESCENT,
     ON_HALO_WAIT,
     P_ACTION,
     P_AFRAME,
@@ -90,24 +99,26 @@ from melee_envs.backends.mock.engine.schema import (
     UPB_START,
     UPB_TRAVEL,
 )
+from melee_envs.backends.mock.engine.specials import _laser_move_frame
 from melee_envs.backends.mock.engine.states import _stop_motion, _track_ledge
 from melee_envs.scoring import winner_of
 
 
 @numba.njit(_nrt=False, inline="always")
-def _respawn(G, b, p, blast):
+def _respawn(G, b, p, T):
+    """Back on the stage after a KO: descending onto the halo (``ON_HALO_DESCENT``)."""
     pi, pf, pb, ei = G.pi, G.pf, G.pb, G.ei
     st = G.stage[b]
-    pi[b, p, 0, P_ACTION] = ON_HALO_WAIT
+    pi[b, p, 0, P_ACTION] = ON_HALO_DESCENT
     pf[b, p, 0, P_AFRAME] = 1.0
     pf[b, p, 0, P_X] = -20.0 if p == 0 else 20.0
-    pf[b, p, 0, P_Y] = blast[st, 2] * 0.3
+    pf[b, p, 0, P_Y] = T.halo_y[st] + HALO_DESCENT_RISE * (1.0 - 1.0 / HALO_DESCENT_FRAMES)
     pf[b, p, 0, P_PCT] = 0.0
     pf[b, p, 0, P_FACE] = 1.0 if p == 0 else -1.0
     pf[b, p, 0, P_SHIELD] = SHIELD_MAX
     _stop_motion(pf, b, p)
     pb[b, p, 0, P_GROUND] = False
-    ei[b, p, EI_INVULN] = RESPAWN_INVULN
+    ei[b, p, EI_INVULN] = RESPAWN_INVULN + HALO_DESCENT_FRAMES
     ei[b, p, EI_MOVE] = -1
     ei[b, p, EI_TUMBLE] = 0
     ei[b, p, EI_AIRDODGED] = 0
@@ -170,7 +181,7 @@ def reset_game(G, b, chars, stocks, T, start, key):
         pb[b, p, 0, P_EXISTS] = True
         pb[b, p, 0, P_GROUND] = True
         ei[b, p, EI_MOVE] = -1
-        ei[b, p, EI_SHOULDER_AGO] = 255
+        ei[b, p, EI_SHOULDER_AGO] = ei[b, p, EI_DOWN_AGO] = 255
         ei[b, p, EI_STALE_ON] = 1 if start[2] > 0.0 else 0
     if start[0] > 0.0 and pi.shape[1] == 2:  # spawns may have crossed: face each other
         left = 0 if pf[b, 0, 0, P_X] <= pf[b, 1, 0, P_X] else 1
@@ -188,7 +199,7 @@ def _check_blast(G, b, p, blast):
     pi, pf, ei = G.pi, G.pf, G.ei
     st = G.stage[b]
     a = pi[b, p, 0, P_ACTION]
-    if a <= DEAD_UP or a == ON_HALO_WAIT or pi[b, p, 0, P_STOCKS] <= 0:
+    if a <= DEAD_UP or a == ON_HALO_DESCENT or a == ON_HALO_WAIT or pi[b, p, 0, P_STOCKS] <= 0:
         return
     x, y = pf[b, p, 0, P_X], pf[b, p, 0, P_Y]
     dead = -1
@@ -258,6 +269,9 @@ def derive_engine_state(G, move_of_action, moves):
             af = pf[b, p, 0, P_AFRAME]
             move = move_of_action[ch, action] if 0 <= action < move_of_action.shape[1] else -1
             ei[b, p, EI_MOVE] = move
+            if move == NEUTRALB and LASER_GROUND <= action <= LASER_AIR + 2:  # a phase of the Blaster
+                af = _laser_move_frame(action, af, moves[ch, NEUTRALB, M_TOTAL])
+                pf[b, p, 0, P_AFRAME] = af
             if move >= 0 and af > moves[ch, move, M_END]:
                 ei[b, p, EI_HIT] = 1
             duration = _full_duration(action, ch, moves)
@@ -271,8 +285,8 @@ def derive_engine_state(G, move_of_action, moves):
                     buttons |= 1 << k
             ei[b, p, EI_PREV_BUTTONS] = buttons
             ei[b, p, EI_INVULN] = 1 if pb[b, p, 0, P_INVULN] and move < SPOTDODGE else 0
-            ei[b, p, EI_SHOULDER_AGO] = 255
-            ei[b, p, EI_TUMBLE] = 1 if (action == TUMBLING or action == DAMAGE_FLY_NEUTRAL) else 0
+            ei[b, p, EI_SHOULDER_AGO] = ei[b, p, EI_DOWN_AGO] = 255
+            ei[b, p, EI_TUMBLE] = 1 if (action == TUMBLING or DAMAGE_FLY_HIGH <= action <= DAMAGE_FLY_ROLL) else 0
             ei[b, p, EI_AIRDODGED] = 1 if (action == SPECIAL_FALL or move == AIRDODGE) else 0
             if move == UPB:  # travelling when in the travel action (the move row's), else starting
                 ei[b, p, EI_UPB] = UPB_TRAVEL if action == int(moves[ch, UPB, M_ACTION]) else UPB_START

@@ -12,6 +12,8 @@ from melee_envs.backends.mock.engine.rules import (
     AIRDODGE_DRIFT_END,
     AIRDODGE_SPEED,
     DASH_ACCEL,
+    FASTFALL_STICK,
+    FASTFALL_WINDOW,
     JUMP_GROUND_CARRY,
     JUMP_STICK_X,
     SHIELD_DECAY,
@@ -40,6 +42,7 @@ from melee_envs.backends.mock.engine.schema import (
     DSMASH,
     DTILT,
     EI_AIRDODGED,
+    EI_DOWN_AGO,
     EI_DROP,
     EI_FASTFALL,
     EI_MOVE,
@@ -65,6 +68,7 @@ from melee_envs.backends.mock.engine.schema import (
     P_VGROUND,
     P_VY,
     P_Y,
+    PLATFORM_DROP,
     ROLL_B,
     ROLL_F,
     RUNNING,
@@ -74,7 +78,6 @@ from melee_envs.backends.mock.engine.schema import (
     SHIELD_STUN,
     SPOTDODGE,
     STANDING,
-    TUMBLING,
     TURNING,
     UAIR,
     USMASH,
@@ -88,6 +91,7 @@ from melee_envs.backends.mock.engine.states import (
     _air_drift,
     _double_jump,
     _friction,
+    _keeps_air_action,
     _locomotes,
     _set_action,
     _start_move,
@@ -196,7 +200,7 @@ def _ground(G, b, p, c, T, action, actionable, inp):  # noqa: PLR0912
         f[P_VAIR] = f[P_VGROUND]
         f[P_VGROUND] = 0.0
         f[P_VY] = 0.0
-        _set_action(G, b, p, FALLING)
+        _set_action(G, b, p, PLATFORM_DROP)
         return
     if sy < -0.6:
         _set_action(G, b, p, CROUCHING)
@@ -242,7 +246,7 @@ def _ground(G, b, p, c, T, action, actionable, inp):  # noqa: PLR0912
 def _air(G, b, p, c, T, actionable, inp):
     """An airborne player's frame: drift, fast fall, jumps, aerials, specials, air dodge."""
     pi, pf, ei = G.pi, G.pf, G.ei
-    sx, sy, cx, cy, psy = inp.sx, inp.sy, inp.cx, inp.cy, inp.psy
+    sx, sy, cx, cy = inp.sx, inp.sy, inp.cx, inp.cy
     tapped_jump, attack, special, c_push, shoulder_press = (
         inp.tapped_jump,
         inp.attack,
@@ -286,14 +290,9 @@ def _air(G, b, p, c, T, actionable, inp):
                 else:
                     move = FAIR if dx * f[P_FACE] > 0 else BAIR
             _start_move(G, moves, b, p, move)
-        elif (
-            ei[b, p, EI_MOVE] < 0
-            and pi[b, p, 0, P_ACTION] != FALLING
-            and f[P_VY] < 0
-            and pi[b, p, 0, P_ACTION] != TUMBLING
-        ):
+        elif ei[b, p, EI_MOVE] < 0 and f[P_VY] < 0 and not _keeps_air_action(pi[b, p, 0, P_ACTION], f[P_AFRAME]):
             _set_action(G, b, p, FALLING)
-    if f[P_HITSTUN] <= 0 and f[P_VY] <= 0 and sy < -STICK_TAP and psy > -STICK_DEAD:
+    if f[P_HITSTUN] <= 0 and f[P_VY] <= 0 and sy < -FASTFALL_STICK and ei[b, p, EI_DOWN_AGO] < FASTFALL_WINDOW:
         ei[b, p, EI_FASTFALL] = 1
     if f[P_HITSTUN] <= 0:
         f[P_VAIR] = _air_drift(f[P_VAIR], sx, c)

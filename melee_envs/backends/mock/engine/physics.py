@@ -31,6 +31,8 @@ from melee_envs.backends.mock.engine.schema import (
     C_TERM,
     C_XJUMPS,
     DAIR,
+    DAMAGE_AIR_FIRST,
+    DAMAGE_FLY_ROLL,
     DOWNB,
     EDGE_CATCHING,
     EDGE_HANGING,
@@ -217,7 +219,7 @@ def _land(G, b, p, c, moves, h):  # noqa: PLR0912
     pi[b, p, 0, P_JUMPS] = int(c[C_XJUMPS]) + 1
     move = ei[b, p, EI_MOVE]
     action = pi[b, p, 0, P_ACTION]
-    if f[P_HITSTUN] > 0 or action == TUMBLING:
+    if f[P_HITSTUN] > 0 or action == TUMBLING or DAMAGE_AIR_FIRST <= action <= DAMAGE_FLY_ROLL:
         tumble = ei[b, p, EI_TUMBLE] != 0
         f[P_HITSTUN] = 0.0
         ei[b, p, EI_TUMBLE] = 0

@@ -14,6 +14,8 @@ from melee_envs.backends.mock.engine.movement import _air, _ground, _shield
 from melee_envs.backends.mock.engine.physics import _move
 from melee_envs.backends.mock.engine.rules import (
     CATCH_FRAMES,
+    HALO_DESCENT_FRAMES,
+    HALO_DESCENT_RISE,
     HALO_MAX_FRAMES,
     LCANCEL_WINDOW,
     LEDGE_COOLDOWN,
@@ -26,6 +28,8 @@ from melee_envs.backends.mock.engine.schema import (
     BUTTON_Z,
     C_FH,
     C_XJUMPS,
+    DAMAGE_AIR_FIRST,
+    DAMAGE_FLY_ROLL,
     DEAD_UP,
     DTHROW,
     EDGE_CATCHING,
@@ -37,13 +41,16 @@ from melee_envs.backends.mock.engine.schema import (
     EI_MOVE,
     EI_SHOULDER_AGO,
     EI_TIMER,
-    EI_TUMBLE,
     FALLING,
     FTHROW,
     GRAB_WAIT,
     JUMPING_FORWARD,
+    LASER_AIR,
+    LASER_GROUND,
     M_IASA,
     M_TOTAL,
+    NEUTRALB,
+    ON_HALO_DESCENT,
     ON_HALO_WAIT,
     P_ACTION,
     P_AFRAME,
@@ -60,20 +67,27 @@ from melee_envs.backends.mock.engine.schema import (
     P_VAIR,
     P_VY,
     P_X,
+    P_Y,
     ROLL_F,
     SHIELD_BREAK_FLY,
     SPECIAL_FALL,
     STANDING,
-    TUMBLING,
 )
-from melee_envs.backends.mock.engine.specials import _in_up_b, _is_shine, _shine, _up_b
-from melee_envs.backends.mock.engine.states import _is_held, _is_shielding, _set_action, _timed, _track_ledge
+from melee_envs.backends.mock.engine.specials import _in_up_b, _is_laser, _is_shine, _laser_phase, _shine, _up_b
+from melee_envs.backends.mock.engine.states import (
+    _end_damage_animation,
+    _is_held,
+    _is_shielding,
+    _set_action,
+    _timed,
+    _track_ledge,
+)
 
 
 @numba.njit(_nrt=False, inline="always")
 def _step_player(G, b, p, act, stick_centres, shoulder_levels, T):  # noqa: PLR0912, PLR0915
     pi, pf, pb, ei = G.pi, G.pf, G.pb, G.ei
-    chars, moves, ground_x, blast = T.chars, T.moves, T.ground_x, T.blast
+    chars, moves, ground_x = T.chars, T.moves, T.ground_x
     st = G.stage[b]
     f = pf[b, p, 0]
     inp = read_controller(G, b, p, act, stick_centres, shoulder_levels)
@@ -106,7 +120,7 @@ def _step_player(G, b, p, act, stick_centres, shoulder_levels, T):  # noqa: PLR0
     if action <= DEAD_UP:
         ei[b, p, EI_TIMER] -= 1
         if ei[b, p, EI_TIMER] <= 0:
-            _respawn(G, b, p, blast)
+            _respawn(G, b, p, T)
         return
     if f[P_HITLAG] > 0:
         f[P_HITLAG] -= 1.0
@@ -118,6 +132,13 @@ def _step_player(G, b, p, act, stick_centres, shoulder_levels, T):  # noqa: PLR0
     move = ei[b, p, EI_MOVE]
     if action == GRAB_WAIT or FTHROW <= move <= DTHROW:
         _grabbing(G, b, p, inp, T)
+        _track_ledge(f, ground_x, st)
+        return
+    if action == ON_HALO_DESCENT:  # onto the halo at a steady speed, then wait on it
+        if f[P_AFRAME] > HALO_DESCENT_FRAMES:
+            _set_action(G, b, p, ON_HALO_WAIT)
+        else:
+            f[P_Y] -= HALO_DESCENT_RISE / HALO_DESCENT_FRAMES
         _track_ledge(f, ground_x, st)
         return
     if action == ON_HALO_WAIT:
@@ -132,9 +153,11 @@ def _step_player(G, b, p, act, stick_centres, shoulder_levels, T):  # noqa: PLR0
         f[P_HITSTUN] -= 1.0
         actionable = False
         if f[P_HITSTUN] <= 0 and not pb[b, p, 0, P_GROUND]:
-            _set_action(G, b, p, TUMBLING if ei[b, p, EI_TUMBLE] else FALLING)
+            _end_damage_animation(G, b, p)
         elif f[P_HITSTUN] <= 0:
             _set_action(G, b, p, STANDING)
+    elif DAMAGE_AIR_FIRST <= action <= DAMAGE_FLY_ROLL and not pb[b, p, 0, P_GROUND]:
+        _end_damage_animation(G, b, p)
     if _in_ledge_option(G, b, p):
         _ledge_motion(G, b, p, T)
         _track_ledge(f, ground_x, st)
@@ -154,6 +177,9 @@ def _step_player(G, b, p, act, stick_centres, shoulder_levels, T):  # noqa: PLR0
             move = -1
         elif mv[M_IASA] <= 0 or f[P_AFRAME] < mv[M_IASA]:
             actionable = False
+        if move == NEUTRALB and _is_laser(G, T, b, p):  # the Blaster's id follows its phase
+            base = LASER_GROUND if pb[b, p, 0, P_GROUND] else LASER_AIR
+            pi[b, p, 0, P_ACTION] = base + _laser_phase(pb[b, p, 0, P_GROUND], f[P_AFRAME], mv[M_TOTAL])
     action = pi[b, p, 0, P_ACTION]
     if _timed(action):
         ei[b, p, EI_TIMER] -= 1

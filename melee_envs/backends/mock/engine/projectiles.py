@@ -32,6 +32,7 @@ from melee_envs.backends.mock.engine.schema import (
     K_GROUND,
     K_LIFETIME,
     K_RADIUS,
+    K_SPAWN_AIR,
     K_SPAWN_FRAME,
     K_SPAWN_X,
     K_SPAWN_Y,
@@ -72,7 +73,8 @@ def _fire(G, b, p, T):
     if kind < 0:
         return
     k_row = T.proj[kind]
-    if int(G.pf[b, p, 0, P_AFRAME]) != int(k_row[K_SPAWN_FRAME]):
+    air = k_row[K_SPAWN_AIR] > 0 and not G.pb[b, p, 0, P_GROUND]
+    if int(G.pf[b, p, 0, P_AFRAME]) != int(k_row[K_SPAWN_AIR] if air else k_row[K_SPAWN_FRAME]):
         return
     for k in range(G.jb.shape[1]):
         if not G.jb[b, k]:

@@ -25,6 +25,12 @@ MISSED_TECH_FRAMES = 26
 DEAD_FRAMES = 60
 HALO_MAX_FRAMES = 150
 RESPAWN_INVULN = 120
+#: A respawn first descends onto the halo: 60 frames (``ON_HALO_DESCENT``) from 65.8 units above
+#: it at a steady 1.097 units a frame (the shared replays: every descent lasts 60 frames).
+HALO_DESCENT_FRAMES = 60
+#: A platform drop plays PLATFORM_DROP for 29 action frames before falling (the shared replays).
+PLATFORM_DROP_FRAMES = 29
+HALO_DESCENT_RISE = 65.8
 LEDGE_INVULN = 30
 #: A falling player catches the ledge from this far below to this far above its hanging height
 #: (measured: the frame before each of 60 ledge catches on the shared replays lies 1.5 below to
@@ -38,6 +44,11 @@ LEDGE_OPTION_INTANGIBLE = (30, 50)
 CATCH_FRAMES = 7
 DI_MAX_DEG = 18.0
 STICK_TAP = 0.8
+#: Fast fall: falling (or at the apex) with the stick below -0.6625 that went down there within the
+#: last FASTFALL_WINDOW frames (the shared replays' fast falls: the stick down 1 frame 228 times,
+#: 2 frames 58, 3 frames 33, 4 frames 4; SSBWiki "Fast fall" gives the threshold).
+FASTFALL_STICK = 0.6625
+FASTFALL_WINDOW = 4
 STICK_DEAD = 0.3
 SHIELD_MAX = 60.0
 SHIELD_DECAY = 0.28  # per frame held
@@ -69,6 +80,10 @@ SHINE_END_FRAMES = 18
 #: (replays: Fox and Falco's y change during 366 and 368 grows by 0.0267 a frame, median; the start
 #: 365 moves 0 in 335 of its frames).
 SHINE_AIR_FALL = 0.0267
+#: Fox's and Falco's Blaster phases (the shared replays): the start lasts 6 frames on the ground
+#: and 4 in the air, the end 24 and 22; the loop is what lies between (the move's total frames).
+LASER_START_FRAMES = (6, 4)
+LASER_END_FRAMES = (24, 22)
 #: A grounded jump takes off with JUMP_GROUND_CARRY x the ground speed plus JUMP_STICK_X x the
 #: stick, up to the character's ``jump_h_max`` (least squares on the shared replays' take-offs
 #: below the cap: Captain Falcon 0.96/0.70, Falco 1.11/0.65, Peach 0.80/0.65, Popo 0.84/0.49).

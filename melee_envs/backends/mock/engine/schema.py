@@ -33,6 +33,13 @@ DEAD_DOWN, DEAD_LEFT, DEAD_RIGHT, DEAD_UP = (_A[n] for n in ("DEAD_DOWN", "DEAD_
 ON_HALO_WAIT, STANDING, WALK_SLOW, WALK_MIDDLE, WALK_FAST = (
     _A[n] for n in ("ON_HALO_WAIT", "STANDING", "WALK_SLOW", "WALK_MIDDLE", "WALK_FAST")
 )
+ON_HALO_DESCENT = _A["ON_HALO_DESCENT"]
+PLATFORM_DROP = _A["PLATFORM_DROP"]
+#: Damage animations DAMAGE_AIR_1 .. DAMAGE_FLY_ROLL (ids in this order), and the action frame on
+#: which a player whose hitstun is over leaves each (to TUMBLING after a tumble, else FALLING):
+#: one past the last action frame the shared replays' players showed in it when nothing cut it short.
+DAMAGE_AIR_FIRST = _A["DAMAGE_AIR_1"]
+DAMAGE_ANIMATION_FRAMES = (12, 24, 30, 30, 30, 30, 60, 13)  # AIR_1..3, FLY_HIGH, NEUTRAL, LOW, TOP, ROLL
 TURNING, DASHING, RUNNING, KNEE_BEND = (_A[n] for n in ("TURNING", "DASHING", "RUNNING", "KNEE_BEND"))
 JUMPING_FORWARD, JUMPING_BACKWARD, JUMPING_ARIAL_FORWARD, JUMPING_ARIAL_BACKWARD = (
     _A[n] for n in ("JUMPING_FORWARD", "JUMPING_BACKWARD", "JUMPING_ARIAL_FORWARD", "JUMPING_ARIAL_BACKWARD")
@@ -42,6 +49,7 @@ NAIR_LANDING, LANDING_SPECIAL, SPECIAL_FALL = _A["NAIR_LANDING"], _A["LANDING_SP
 DAMAGE_NEUTRAL_1, DAMAGE_AIR_1, DAMAGE_FLY_NEUTRAL = (
     _A[n] for n in ("DAMAGE_NEUTRAL_1", "DAMAGE_AIR_1", "DAMAGE_FLY_NEUTRAL")
 )
+DAMAGE_FLY_HIGH, DAMAGE_FLY_ROLL = _A["DAMAGE_FLY_HIGH"], _A["DAMAGE_FLY_ROLL"]
 LYING = _A["LYING_GROUND_UP"]
 NEUTRAL_TECH, FORWARD_TECH, BACKWARD_TECH = _A["NEUTRAL_TECH"], _A["FORWARD_TECH"], _A["BACKWARD_TECH"]
 EDGE_CATCHING, EDGE_HANGING, EDGE_GETUP_QUICK, EDGE_JUMP_1_QUICK = (
@@ -55,6 +63,8 @@ GRAB_WAIT, GRAB_BREAK, GRABBED, GRAB_ESCAPE = (_A[n] for n in ("GRAB_WAIT", "GRA
 THROWN_FORWARD = _A["THROWN_FORWARD"]  # THROWN_BACK/UP/DOWN follow in the game's order
 #: Fox's and Falco's shine: ground start, loop (+1) and end (+3); the air ones from SHINE_AIR.
 SHINE_GROUND, SHINE_AIR = 0x168, 0x16D
+#: Fox's and Falco's Blaster: start, loop (+1), end (+2), on the ground and in the air.
+LASER_GROUND, LASER_AIR = 0x155, 0x158
 #: The ledge options' ids run from here in melee_envs.data.ledge.LEDGE_ACTIONS order.
 EDGE_OPTIONS = _A["EDGE_GETUP_SLOW"]
 # Packed column indices.
@@ -85,10 +95,13 @@ P_BUTTON0 = PB.index("button_A")
     EI_AIRDODGED,
     EI_UPB,
     EI_STALE_ON,
-) = range(14)
+    EI_DOWN_AGO,
+) = range(15)
+#: ``EI_DOWN_AGO``: frames since the stick went down past the fast-fall threshold (0 on that
+#: frame, 255 while it is not down).
 #: ``EI_QUEUE .. EI_QUEUE + STALE_QUEUE - 1``: the last moves that connected, newest first (move
 #: index + 1; 0 = empty), for stale-move negation while ``EI_STALE_ON``.
-EI_QUEUE = 14
+EI_QUEUE = 15
 STALE_QUEUE = 9
 NUM_EI = EI_QUEUE + STALE_QUEUE
 #: ``EI_UPB``: the phase of an up-B in progress (while ``EI_MOVE`` is ``UPB``).
@@ -113,6 +126,7 @@ NUM_XS = 2
     K_LIFETIME,
     K_RADIUS,
     K_GROUND,
+    K_SPAWN_AIR,
 ) = range(len(PROJECTILE_KIND_FIELDS))
 # Character attribute and move columns.
 C = {n: i for i, n in enumerate(CHAR_FIELDS)}

@@ -14,6 +14,8 @@ import math
 import numba
 
 from melee_envs.backends.mock.engine.rules import (
+    LASER_END_FRAMES,
+    LASER_START_FRAMES,
     SHINE_AIR_FALL,
     SHINE_END_FRAMES,
     SHINE_START_FRAMES,
@@ -36,6 +38,8 @@ from melee_envs.backends.mock.engine.schema import (
     EI_UPB,
     FALLING,
     KNEE_BEND,
+    LASER_AIR,
+    LASER_GROUND,
     M_ACTION,
     NEUTRALB,
     P_ACTION,
@@ -186,6 +190,29 @@ def _in_up_b(G, b, p):
 @numba.njit(_nrt=False, inline="always")
 def _upb_travelling(G, b, p):
     return G.ei[b, p, EI_MOVE] == UPB and G.ei[b, p, EI_UPB] == UPB_TRAVEL
+
+
+@numba.njit(_nrt=False, inline="always")
+def _is_laser(G, T, b, p):
+    """Whether ``p`` is in Fox's or Falco's Blaster (a neutral-B whose start is the game's 344)."""
+    return G.ei[b, p, EI_MOVE] == NEUTRALB and T.moves[G.pi[b, p, 0, P_CHAR], NEUTRALB, M_ACTION] == LASER_AIR
+
+
+@numba.njit(_nrt=False, inline="always")
+def _laser_phase(grounded, af, total):
+    """The Blaster's action id offset (0 start, 1 loop, 2 end) at move frame ``af``."""
+    k = 0 if grounded else 1
+    return 0 if af <= LASER_START_FRAMES[k] else (2 if af > total - LASER_END_FRAMES[k] else 1)
+
+
+@numba.njit(_nrt=False, inline="always")
+def _laser_move_frame(action, af, total):
+    """The move frame of a loaded Blaster action at its own action frame ``af``."""
+    grounded = action < LASER_AIR
+    k = action - (LASER_GROUND if grounded else LASER_AIR)
+    if k == 0:
+        return af
+    return af + (LASER_START_FRAMES[0 if grounded else 1] if k == 1 else total - LASER_END_FRAMES[0 if grounded else 1])
 
 
 @numba.njit(_nrt=False, inline="always")

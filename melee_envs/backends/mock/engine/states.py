@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numba
 
-from melee_envs.backends.mock.engine.rules import AIR_MOBILITY_B, STALE_FIRST, STALE_STEP
+from melee_envs.backends.mock.engine.rules import AIR_MOBILITY_B, PLATFORM_DROP_FRAMES, STALE_FIRST, STALE_STEP
 from melee_envs.backends.mock.engine.schema import (
     BACKWARD_TECH,
     C_AIRFRIC,
@@ -13,12 +13,16 @@ from melee_envs.backends.mock.engine.schema import (
     C_AIRSPD,
     C_DJ,
     C_DJX,
+    DAMAGE_AIR_FIRST,
+    DAMAGE_ANIMATION_FRAMES,
     DATTACK,
     EI_FASTFALL,
     EI_HIT,
     EI_MOVE,
     EI_QUEUE,
     EI_STALE_ON,
+    EI_TUMBLE,
+    FALLING,
     GRAB_BREAK,
     GRAB_ESCAPE,
     GRABBED,
@@ -44,6 +48,7 @@ from melee_envs.backends.mock.engine.schema import (
     P_VGROUND,
     P_VY,
     P_X,
+    PLATFORM_DROP,
     ROLL_B,
     ROLL_F,
     SHIELD,
@@ -53,6 +58,7 @@ from melee_envs.backends.mock.engine.schema import (
     SHIELD_STUN,
     STALE_QUEUE,
     THROWN_FORWARD,
+    TUMBLING,
 )
 
 
@@ -62,6 +68,26 @@ def _set_action(G, b, p, action):
     if pi[b, p, 0, P_ACTION] != action:
         pi[b, p, 0, P_ACTION] = action
         pf[b, p, 0, P_AFRAME] = 1.0
+
+
+@numba.njit(_nrt=False, inline="always")
+def _keeps_air_action(action, af):
+    """Whether an actionable airborne player falling without a move stays in ``action`` rather
+    than turning to ``FALLING``: a fall or tumble already, a damage animation (until
+    :func:`_end_damage_animation` ends it), or a platform drop's animation (29 frames, replays)."""
+    if action == FALLING or action == TUMBLING or DAMAGE_AIR_FIRST <= action < DAMAGE_AIR_FIRST + 8:
+        return True
+    return action == PLATFORM_DROP and af < PLATFORM_DROP_FRAMES
+
+
+@numba.njit(_nrt=False, inline="always")
+def _end_damage_animation(G, b, p):
+    """Airborne with hitstun over: the damage animation plays out (the player may act), then
+    ``TUMBLING`` after a tumble-strength hit, else ``FALLING``."""
+    k = G.pi[b, p, 0, P_ACTION] - DAMAGE_AIR_FIRST
+    if 0 <= k < len(DAMAGE_ANIMATION_FRAMES) and G.pf[b, p, 0, P_AFRAME] < DAMAGE_ANIMATION_FRAMES[k]:
+        return
+    _set_action(G, b, p, TUMBLING if G.ei[b, p, EI_TUMBLE] else FALLING)
 
 
 @numba.njit(_nrt=False, inline="always")

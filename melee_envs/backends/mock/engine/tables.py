@@ -51,7 +51,7 @@ KernelTables = namedtuple(
     (
         "chars", "moves", "loco", "ground_x", "ledge_x", "blast", "platforms", "num_platforms", "recovery", "travel",
         "ledge", "ledge_frames", "hit_geo", "hit_window", "hit_group", "hit_props", "hit_known",
-        "proj", "proj_hit", "proj_of_move", "proj_of_type", "counter",
+        "proj", "proj_hit", "proj_of_move", "proj_of_type", "counter", "halo_y",
     ),
 )  # fmt: skip
 
@@ -66,6 +66,7 @@ class Tables:
     blast: np.ndarray  # [stage, (left, right, top, bottom)]
     platforms: np.ndarray  # [stage, k, (height, left, right)]
     num_platforms: np.ndarray  # [stage]
+    halo_y: np.ndarray  # [stage]: the respawn halo's height
     move_of_action: np.ndarray  # [char_id, action] -> move index or -1
     recovery: np.ndarray  # [char_id, RECOVERY_FIELDS]
     travel: np.ndarray  # [char_id, frame, (forward, up)]: up-B travel per frame
@@ -108,6 +109,7 @@ class Tables:
             self.proj_of_move,
             self.proj_of_type,
             self.counter,
+            self.halo_y,
         )
 
 

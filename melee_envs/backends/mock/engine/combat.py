@@ -155,7 +155,7 @@ def _reaches(G, b, att, dfn, T, x, y, r):
     return _touches(G, b, dfn, T, pf[b, att, 0, P_X] + pf[b, att, 0, P_FACE] * x, pf[b, att, 0, P_Y] + y, r)
 
 
-@numba.njit(_nrt=False)
+@numba.njit(_nrt=False, inline="always")
 def _touches(G, b, dfn, T, hx, hy, r):
     """Whether a hitbox at (hx, hy) of radius ``r`` touches ``dfn``'s body (a capsule from 0.2 to
     1.2 body sizes up, 0.35 sizes wide)."""

@@ -63,7 +63,7 @@ from melee_envs.data.projectiles import REFLECT_DAMAGE
 from melee_envs.state import MAX_PERCENT
 
 
-@numba.njit(_nrt=False)
+@numba.njit(_nrt=False, inline="always")
 def _fire(G, b, p, T):
     """Put ``p``'s projectile in a free slot on its move's spawn frame (no slot free: none)."""
     move = G.ei[b, p, EI_MOVE]
@@ -91,7 +91,7 @@ def _fire(G, b, p, T):
             return
 
 
-@numba.njit(_nrt=False)
+@numba.njit(_nrt=False, inline="always")
 def _fly(G, b, T):
     """One frame of every projectile: age, fall, turn back (returning ones), move, meet the
     ground, leave at a blast zone."""
@@ -132,7 +132,7 @@ def _reflecting(G, T, b, q):
     return _is_shine(G, T, b, q) and a != SHINE_GROUND + 3 and a != SHINE_AIR + 3
 
 
-@numba.njit(_nrt=False)
+@numba.njit(_nrt=False, inline="always")
 def _projectile_hits(G, b, T):
     """Each projectile hits (or is reflected by) the first opponent it touches."""
     num_players = G.pi.shape[1]

@@ -25,6 +25,7 @@ of these at the longest horizon say what to fix next.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,7 +173,8 @@ def _rollouts(state, horizons: tuple[int, ...], max_frames: int) -> dict:  # noq
     for k in range(1, horizons[-1] + 1):
         idx = np.minimum(starts + k, n - 1)
         sim = backend.step(inputs[idx], checked=True).players
-        new = (parted == 0) & (family_of(p.action[idx]) != family_of(sim.action))
+        replay_family, engine_family = family_of(p.action[idx]), family_of(sim.action)
+        new = (parted == 0) & (replay_family != engine_family)
         parted[new] = k
         for row, actions_now in enumerate((p.action[idx - 1], p.action[idx], sim.action)):
             parted_actions[row][new] = actions_now[new]
@@ -184,8 +186,8 @@ def _rollouts(state, horizons: tuple[int, ...], max_frames: int) -> dict:  # noq
         j = idx[ok]
         xr, yr = p.x[j], p.y[j]
         fields = {
-            "family": family_of(p.action[j]),
-            "engine family": family_of(sim.action[ok]),
+            "family": replay_family[ok],
+            "engine family": engine_family[ok],
             "kept family": kept[ok],
             "engine": np.hypot(sim.x[ok] - xr, sim.y[ok] - yr),
             "last velocity": np.hypot(x0[ok] + k * vx[ok] - xr, y0[ok] + k * vy[ok] - yr),
@@ -234,11 +236,11 @@ def parting_summary(w: dict[str, np.ndarray], top: int = 12) -> dict:
     at = w["parted at"]
     windows = len(at)
     hit = at > 0
-    triples: dict[tuple[str, str, str], int] = {}
-    for a, r, e in zip(w["parted from"][hit], w["parted replay"][hit], w["parted engine"][hit], strict=True):
-        key = (names.get(int(a), str(a)), names.get(int(r), str(r)), names.get(int(e), str(e)))
-        triples[key] = triples.get(key, 0) + 1
-    ranked = sorted(triples.items(), key=lambda kv: -kv[1])[:top]
+    triples = Counter(
+        tuple(names.get(int(a), str(a)) for a in ids)
+        for ids in zip(w["parted from"][hit], w["parted replay"][hit], w["parted engine"][hit], strict=True)
+    )
+    ranked = triples.most_common(top)
     return {
         "windows": windows,
         "parted": float(hit.mean()) if windows else float("nan"),

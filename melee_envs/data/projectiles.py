@@ -45,6 +45,7 @@ PROJECTILE_KIND_FIELDS = (
     "radius",
     "ground",
     "spawn_frame_air",
+    "move",
 )
 
 #: Reflected projectiles deal 1.5x their damage (SSBWiki, "Reflector (Fox)": Melee's reflector
@@ -149,6 +150,7 @@ def projectile_table() -> ProjectileTable:
             "radius": pr.radius,
             "ground": pr.ground,
             "spawn_frame_air": pr.spawn_frame_air,
+            "move": move,
         }
         kinds[k] = [values[f] for f in PROJECTILE_KIND_FIELDS]
         hit[k] = row

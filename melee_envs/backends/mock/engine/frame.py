@@ -10,7 +10,7 @@ from melee_envs.backends.mock.engine.counters import _counter, _countering
 from melee_envs.backends.mock.engine.lifecycle import _check_blast, _decide_winner
 from melee_envs.backends.mock.engine.player import _step_player
 from melee_envs.backends.mock.engine.projectiles import _fire, _fly, _projectile_hits
-from melee_envs.backends.mock.engine.schema import EI_MOVE, GRAB, P_CHAR, P_STOCKS
+from melee_envs.backends.mock.engine.schema import EI_MOVE, GRAB, P_STOCKS
 
 
 @numba.njit(nogil=True, _nrt=False, inline="always")
@@ -23,7 +23,7 @@ def step_game(G, b, act, stick_centres, shoulder_levels, T, time_limit):
     G.frame[b] += 1
     for p in range(num_players):
         _step_player(G, b, p, act[p], stick_centres, shoulder_levels, T)
-    # Projectiles: the calls are skipped (they cost more than the checks) unless one is live or fired.
+    # Projectiles: flown and judged only while one is live or has just been fired.
     live = False
     for k in range(G.jb.shape[1]):
         if G.jb[b, k]:
@@ -32,10 +32,7 @@ def step_game(G, b, act, stick_centres, shoulder_levels, T, time_limit):
     if live:
         _fly(G, b, T)
     for p in range(num_players):
-        move = G.ei[b, p, EI_MOVE]
-        if move >= 0 and T.proj_of_move[G.pi[b, p, 0, P_CHAR], move] >= 0:
-            _fire(G, b, p, T)
-            live = True
+        live |= _fire(G, b, p, T)
     # Every hit is judged on the same state, then applied: hits on the same frame trade (no port
     # wins them), a hit beats a grab, and a grab against a grab goes to the lower port.
     # Each attacker hits one opponent a frame (the engine plays 1v1): its target, hitbox and move

@@ -31,8 +31,6 @@ from melee_envs.backends.mock.engine.schema import (
     C_TERM,
     C_XJUMPS,
     DAIR,
-    DAMAGE_AIR_FIRST,
-    DAMAGE_FLY_ROLL,
     DOWNB,
     EDGE_CATCHING,
     EDGE_HANGING,
@@ -83,7 +81,7 @@ from melee_envs.backends.mock.engine.schema import (
     UPB,
 )
 from melee_envs.backends.mock.engine.specials import _in_up_b, _upb_travelling
-from melee_envs.backends.mock.engine.states import _is_held, _locomotes, _set_action, _track_ledge
+from melee_envs.backends.mock.engine.states import _in_damage_animation, _is_held, _locomotes, _set_action, _track_ledge
 
 
 @numba.njit(_nrt=False, inline="always")
@@ -219,7 +217,7 @@ def _land(G, b, p, c, moves, h):  # noqa: PLR0912
     pi[b, p, 0, P_JUMPS] = int(c[C_XJUMPS]) + 1
     move = ei[b, p, EI_MOVE]
     action = pi[b, p, 0, P_ACTION]
-    if f[P_HITSTUN] > 0 or action == TUMBLING or DAMAGE_AIR_FIRST <= action <= DAMAGE_FLY_ROLL:
+    if f[P_HITSTUN] > 0 or action == TUMBLING or _in_damage_animation(action):
         tumble = ei[b, p, EI_TUMBLE] != 0
         f[P_HITSTUN] = 0.0
         ei[b, p, EI_TUMBLE] = 0

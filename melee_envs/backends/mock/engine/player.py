@@ -28,8 +28,6 @@ from melee_envs.backends.mock.engine.schema import (
     BUTTON_Z,
     C_FH,
     C_XJUMPS,
-    DAMAGE_AIR_FIRST,
-    DAMAGE_FLY_ROLL,
     DEAD_UP,
     DTHROW,
     EDGE_CATCHING,
@@ -76,6 +74,7 @@ from melee_envs.backends.mock.engine.schema import (
 from melee_envs.backends.mock.engine.specials import _in_up_b, _is_laser, _is_shine, _laser_phase, _shine, _up_b
 from melee_envs.backends.mock.engine.states import (
     _end_damage_animation,
+    _in_damage_animation,
     _is_held,
     _is_shielding,
     _set_action,
@@ -156,7 +155,7 @@ def _step_player(G, b, p, act, stick_centres, shoulder_levels, T):  # noqa: PLR0
             _end_damage_animation(G, b, p)
         elif f[P_HITSTUN] <= 0:
             _set_action(G, b, p, STANDING)
-    elif DAMAGE_AIR_FIRST <= action <= DAMAGE_FLY_ROLL and not pb[b, p, 0, P_GROUND]:
+    elif _in_damage_animation(action) and not pb[b, p, 0, P_GROUND]:
         _end_damage_animation(G, b, p)
     if _in_ledge_option(G, b, p):
         _ledge_motion(G, b, p, T)

@@ -31,6 +31,7 @@ from melee_envs.backends.mock.engine.schema import (
     K_GRAVITY,
     K_GROUND,
     K_LIFETIME,
+    K_MOVE,
     K_RADIUS,
     K_SPAWN_AIR,
     K_SPAWN_FRAME,
@@ -38,6 +39,7 @@ from melee_envs.backends.mock.engine.schema import (
     K_SPAWN_Y,
     K_SPEED_X,
     K_SPEED_Y,
+    K_TYPE,
     M_BKB,
     M_DMG,
     M_KBG,
@@ -65,22 +67,23 @@ from melee_envs.state import MAX_PERCENT
 
 @numba.njit(_nrt=False, inline="always")
 def _fire(G, b, p, T):
-    """Put ``p``'s projectile in a free slot on its move's spawn frame (no slot free: none)."""
+    """Put ``p``'s projectile in a free slot on its move's spawn frame; returns whether it did
+    (no slot free: none)."""
     move = G.ei[b, p, EI_MOVE]
     if move < 0 or G.pf[b, p, 0, P_HITLAG] > 0:
-        return
+        return False
     kind = T.proj_of_move[G.pi[b, p, 0, P_CHAR], move]
     if kind < 0:
-        return
+        return False
     k_row = T.proj[kind]
     air = k_row[K_SPAWN_AIR] > 0 and not G.pb[b, p, 0, P_GROUND]
     if int(G.pf[b, p, 0, P_AFRAME]) != int(k_row[K_SPAWN_AIR] if air else k_row[K_SPAWN_FRAME]):
-        return
+        return False
     for k in range(G.jb.shape[1]):
         if not G.jb[b, k]:
             face = G.pf[b, p, 0, P_FACE]
             G.jb[b, k] = True
-            G.ji[b, k, J_TYPE] = int(k_row[0])
+            G.ji[b, k, J_TYPE] = int(k_row[K_TYPE])
             G.ji[b, k, J_OWNER] = p
             G.jf[b, k, J_X] = G.pf[b, p, 0, P_X] + face * k_row[K_SPAWN_X]
             G.jf[b, k, J_Y] = G.pf[b, p, 0, P_Y] + k_row[K_SPAWN_Y]
@@ -88,7 +91,8 @@ def _fire(G, b, p, T):
             G.jf[b, k, J_VY] = k_row[K_SPEED_Y]
             G.xs[b, k, XS_LIFE] = k_row[K_LIFETIME]
             G.xs[b, k, XS_SCALE] = 1.0
-            return
+            return True
+    return False
 
 
 @numba.njit(_nrt=False, inline="always")
@@ -169,10 +173,9 @@ def _projectile_lands(G, b, k, kind, owner, q, T):
     vx = G.jf[b, k, J_VX]
     side = 1.0 if vx > 0.0 else (-1.0 if vx < 0.0 else (1.0 if G.pf[b, q, 0, P_X] > G.jf[b, k, J_X] else -1.0))
     scale = G.xs[b, k, XS_SCALE]
-    move = -1
-    for m in range(T.proj_of_move.shape[1]):  # the move that fired it, for the stale queue
-        if T.proj_of_move[G.pi[b, owner, 0, P_CHAR], m] == kind:
-            move = m
+    move = int(T.proj[kind, K_MOVE])  # for the stale queue, while the owner is the one who fired it
+    if T.proj_of_move[G.pi[b, owner, 0, P_CHAR], move] != kind:
+        move = -1
     stale = _stale_factor(G.ei, b, owner, move) if move >= 0 and scale == 1.0 else 1.0
     if _is_shielding(G.pi[b, q, 0, P_ACTION]) and G.pb[b, q, 0, P_GROUND]:
         _shield_hit(G, b, q, q, mv, side)  # the target takes the hitlag; the owner does not freeze

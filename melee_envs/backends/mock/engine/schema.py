@@ -127,6 +127,7 @@ NUM_XS = 2
     K_RADIUS,
     K_GROUND,
     K_SPAWN_AIR,
+    K_MOVE,
 ) = range(len(PROJECTILE_KIND_FIELDS))
 # Character attribute and move columns.
 C = {n: i for i, n in enumerate(CHAR_FIELDS)}

@@ -208,11 +208,11 @@ def _laser_phase(grounded, af, total):
 @numba.njit(_nrt=False, inline="always")
 def _laser_move_frame(action, af, total):
     """The move frame of a loaded Blaster action at its own action frame ``af``."""
-    grounded = action < LASER_AIR
-    k = action - (LASER_GROUND if grounded else LASER_AIR)
-    if k == 0:
+    air = 1 if action >= LASER_AIR else 0
+    phase = action - (LASER_AIR if air else LASER_GROUND)
+    if phase == 0:
         return af
-    return af + (LASER_START_FRAMES[0 if grounded else 1] if k == 1 else total - LASER_END_FRAMES[0 if grounded else 1])
+    return af + (LASER_START_FRAMES[air] if phase == 1 else total - LASER_END_FRAMES[air])
 
 
 @numba.njit(_nrt=False, inline="always")

@@ -71,11 +71,17 @@ def _set_action(G, b, p, action):
 
 
 @numba.njit(_nrt=False, inline="always")
+def _in_damage_animation(action):
+    """Whether ``action`` is one of the air damage animations (``DAMAGE_AIR_1`` .. ``DAMAGE_FLY_ROLL``)."""
+    return DAMAGE_AIR_FIRST <= action < DAMAGE_AIR_FIRST + len(DAMAGE_ANIMATION_FRAMES)
+
+
+@numba.njit(_nrt=False, inline="always")
 def _keeps_air_action(action, af):
     """Whether an actionable airborne player falling without a move stays in ``action`` rather
     than turning to ``FALLING``: a fall or tumble already, a damage animation (until
     :func:`_end_damage_animation` ends it), or a platform drop's animation (29 frames, replays)."""
-    if action == FALLING or action == TUMBLING or DAMAGE_AIR_FIRST <= action < DAMAGE_AIR_FIRST + 8:
+    if action == FALLING or action == TUMBLING or _in_damage_animation(action):
         return True
     return action == PLATFORM_DROP and af < PLATFORM_DROP_FRAMES
 
@@ -84,8 +90,8 @@ def _keeps_air_action(action, af):
 def _end_damage_animation(G, b, p):
     """Airborne with hitstun over: the damage animation plays out (the player may act), then
     ``TUMBLING`` after a tumble-strength hit, else ``FALLING``."""
-    k = G.pi[b, p, 0, P_ACTION] - DAMAGE_AIR_FIRST
-    if 0 <= k < len(DAMAGE_ANIMATION_FRAMES) and G.pf[b, p, 0, P_AFRAME] < DAMAGE_ANIMATION_FRAMES[k]:
+    action = G.pi[b, p, 0, P_ACTION]
+    if _in_damage_animation(action) and G.pf[b, p, 0, P_AFRAME] < DAMAGE_ANIMATION_FRAMES[action - DAMAGE_AIR_FIRST]:
         return
     _set_action(G, b, p, TUMBLING if G.ei[b, p, EI_TUMBLE] else FALLING)
 

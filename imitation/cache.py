@@ -32,7 +32,9 @@ from melee_envs.atomic import write_text_atomic
 DEFAULT_CACHE = ".exphil-cache"
 
 #: Bump when the shard format or what goes into it changes; old shards are then not reused.
-FORMAT_VERSION = 1
+#: 2: files older than Slippi 3.5 carry speeds (and before 2.0, ``on_ground``) estimated from
+#: the positions instead of zeros and "always on the ground".
+FORMAT_VERSION = 2
 
 
 def file_hash(path: str | Path) -> str:

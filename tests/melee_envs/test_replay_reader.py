@@ -169,6 +169,7 @@ def test_metadata(replays_dir):
     assert meta.has_velocities and meta.duration_seconds == pytest.approx(7194 / 60)
     old = read_replay(replays_dir / "peppi" / "v0.1.slp").meta
     assert not old.has_velocities and old.version == "0.1.0"
+    assert old.estimated == ("airborne", "velocities") and meta.estimated == ()
     doubles = read_replay(replays_dir / "slippi-js" / "doubles.slp")
     assert doubles.state.num_players == 4 and doubles.meta.winner_port is None
     with pytest.raises(ValueError, match="4 players"):

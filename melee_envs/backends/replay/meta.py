@@ -89,10 +89,14 @@ class ReplayMeta:
         start_time: ISO time from the metadata ("" if absent).
         played_on: ``"dolphin"``, ``"nintendont"``, ... ("" if absent).
         is_teams, is_pal: game-start flags.
-        has_velocities: the file records the five speeds (Slippi 3.5+); otherwise they are 0.
+        has_velocities: the file records the five speeds (Slippi 3.5+); otherwise they are
+            estimated from the positions (``estimated``).
         has_item_owner: the file records item owners (Slippi 3.6+); otherwise owner is -1.
         game_seed: the game's random seed at start; both players' recordings of one netplay
             game share it (duplicate detection uses it).
+        estimated: fields this file's Slippi version does not record, filled from the positions
+            (:mod:`melee_envs.backends.replay.estimates`): ``"airborne"`` (``on_ground``, before
+            Slippi 2.0) and ``"velocities"`` (the five speeds, before 3.5).
     """
 
     path: str
@@ -115,6 +119,7 @@ class ReplayMeta:
     has_velocities: bool
     has_item_owner: bool
     game_seed: int = 0
+    estimated: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property

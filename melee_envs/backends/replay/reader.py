@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from melee_envs.backends.replay import estimates
 from melee_envs.backends.replay.meta import (
     ReplayError,
     ReplayMeta,
@@ -241,18 +242,20 @@ def _convert(path: str | Path, game: Any, items: bool) -> Replay:  # noqa: PLR09
     packed.stage[:] = stage
     packed.frame[:] = frame_ids
     ground_x = float(geometry_arrays()["ground_x"][stage])
-    has_velocities = True
+    unrecorded: set[str] = set()
     for p, port in enumerate(present):
         port_data = ports_struct.field(port)
         leader = port_data.field("leader")
         # A player out of the game (doubles) has null rows; their children hold no real values.
         valid = _valid(port_data, leader, leader.field("post"))[keep]
-        has_velocities &= _fill_body(packed, p, 0, leader.field("post"), keep, valid, ground_x)
+        unrecorded |= _fill_body(packed, p, 0, leader.field("post"), keep, valid, ground_x)
         _fill_controller(packed, p, leader.field("pre"), keep, valid)
         follower = _field(port_data, "follower")
         if follower is not None:
             valid = _valid(port_data, follower, follower.field("post"))[keep]
             _fill_body(packed, p, 1, follower.field("post"), keep, valid, ground_x)
+    if unrecorded:
+        _estimate(packed, unrecorded)
 
     has_owner = False
     if items:
@@ -282,7 +285,8 @@ def _convert(path: str | Path, game: Any, items: bool) -> Replay:  # noqa: PLR09
         played_on=str(metadata.get("playedOn", "")),
         is_teams=bool(start.get("is_teams")),
         is_pal=bool(start.get("is_pal")),
-        has_velocities=has_velocities,
+        has_velocities="velocities" not in unrecorded,
+        estimated=tuple(sorted(unrecorded)),
         has_item_owner=has_owner,
         game_seed=int(start.get("random_seed") or 0),
         extra={"metadata": metadata, "end": end},
@@ -293,7 +297,9 @@ def _convert(path: str | Path, game: Any, items: bool) -> Replay:  # noqa: PLR09
 def _fill_body(
     packed: PackedState, p: int, entity: int, post: Any, keep: np.ndarray | slice, valid: np.ndarray, ground_x: float
 ) -> bool:
-    """Copy one post-frame block into entity ``entity`` of player ``p``; returns has-velocities."""
+    """Copy one post-frame block into entity ``entity`` of player ``p``; returns the names of the
+    fields this file's version does not record and :func:`_estimate` fills (``"airborne"``,
+    ``"velocities"``)."""
     ints, floats, bools = packed.pi[:, p, entity], packed.pf[:, p, entity], packed.pb[:, p, entity]
 
     def col(*names: str) -> np.ndarray | None:
@@ -332,13 +338,16 @@ def _fill_body(
         ("speed_attack_x", "knockback_x"),
         ("speed_attack_y", "knockback_y"),
     )
-    has_velocities = _field(post, "velocities") is not None
+    unrecorded = set() if _field(post, "velocities") is not None else {"velocities"}
     for name, source in velocities:
         values = col("velocities", source)
         if values is not None:
             floats[:, PF.index(name)] = values
     airborne = col("airborne")
-    bools[:, PB.index("on_ground")] = True if airborne is None else airborne == 0
+    if airborne is None:
+        unrecorded.add("airborne")
+    else:
+        bools[:, PB.index("on_ground")] = airborne == 0
     hurtbox = col("hurtbox_state")
     if hurtbox is not None:
         bools[:, PB.index("invulnerable")] = hurtbox != 0
@@ -349,7 +358,37 @@ def _fill_body(
         ints[absent, : len(PI)] = 0
         floats[absent, : PF.index("main_x")] = 0.0
         bools[absent, : PB.index("button_A")] = False
-    return has_velocities
+    return unrecorded
+
+
+def _estimate(packed: PackedState, unrecorded: set[str]) -> None:
+    """Fill the fields older Slippi versions do not record from the positions
+    (:mod:`melee_envs.backends.replay.estimates`)."""
+    frame = packed.frame.astype(np.int64)
+    consecutive = np.concatenate([[False], np.diff(frame) == 1])
+    stage = int(packed.stage[0])
+    for p in range(packed.pi.shape[1]):
+        for entity in range(packed.pi.shape[2]):
+            ints, floats, bools = packed.pi[:, p, entity], packed.pf[:, p, entity], packed.pb[:, p, entity]
+            x, y = floats[:, PF.index("x")], floats[:, PF.index("y")]
+            exists = bools[:, PB.index("exists")]
+            if not exists.any():
+                continue
+            if "airborne" in unrecorded:
+                bools[:, PB.index("on_ground")] = estimates.on_ground(x, y, stage) & exists
+            if "velocities" in unrecorded:
+                stocks = ints[:, PI.index("stocks")]
+                moved = consecutive & exists & np.concatenate([[False], exists[:-1] & (np.diff(stocks) == 0)])
+                found = estimates.speeds(
+                    x,
+                    y,
+                    bools[:, PB.index("on_ground")],
+                    ints[:, PI.index("action")],
+                    ints[:, PI.index("character")],
+                    moved,
+                )
+                for name, value in found.items():
+                    floats[:, PF.index(name)] = value
 
 
 def _fill_controller(packed: PackedState, p: int, pre: Any, keep: np.ndarray | slice, valid: np.ndarray) -> None:

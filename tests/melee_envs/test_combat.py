@@ -167,7 +167,9 @@ def test_hitstun_ends_when_it_should():
     while be.packed.pf[0, 1, 0, HITSTUN] > 0 or be.packed.pf[0, 1, 0, HITLAG] > 0:
         be.step(act)
         frames += 1
-    assert frames == hitlag + hitstun
+    # The frame on which hitlag reaches 0 already moves and counts down hitstun (as the replays
+    # that record hitlag show): hitlag - 1 frozen frames, then hitstun frames.
+    assert frames == hitlag - 1 + hitstun
     assert be.state.players.action[0, 1] in (A["TUMBLING"], A["FALLING"], A["STANDING"], A["LYING_GROUND_UP"])
 
 

@@ -55,6 +55,7 @@ def test_engine_modules_stay_small_and_import_downwards():
         "specials",
         "controls",
         "physics",
+        "hitlag",
         "combat",
         "grabs",
         "counters",

@@ -190,7 +190,7 @@ class MockBackend:
         self.done[:] = False
         self.winner[:] = -1
         self._chars[:] = p.pi[:, :, 0, P_CHAR]
-        engine.derive_engine_state(self.games, self._t.move_of_action, self._t.moves)
+        engine.derive_engine_state(self.games, self._t.move_of_action, self._T)
         self._derive_projectiles()
         self.ei[..., EI_STALE_ON] = int(self.config.stale_moves)  # the queue itself is not in a GameState
         return self.state

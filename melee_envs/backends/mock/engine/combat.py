@@ -7,7 +7,6 @@ import math
 import numba
 
 from melee_envs.backends.mock.engine.rules import (
-    DI_MAX_DEG,
     GRAB_DISTANCE,
     GRAB_HOLD_BASE,
     GRAB_HOLD_PER_PCT,
@@ -60,7 +59,6 @@ from melee_envs.backends.mock.engine.schema import (
     P_HITSTUN,
     P_KBX,
     P_KBY,
-    P_MAIN_X,
     P_PCT,
     P_SHIELD,
     P_VAIR,
@@ -112,17 +110,14 @@ def _launch(G, b, att, dfn, mv, chars, side, stale):
     angle = mv[M_ANGLE]
     if angle == 361.0:  # Sakurai angle
         angle = 0.0 if (grounded and kb < 32.0) else 44.0
-    rad = math.radians(angle)
-    ux, uy = math.cos(rad), math.sin(rad)  # worked out as if launched rightwards, then mirrored
-    # DI: the defender's held stick rotates the launch by up to 18 degrees.
-    sx = (pf[b, dfn, 0, P_MAIN_X] - 0.5) * 2.0 * side
-    sy = (pf[b, dfn, 0, P_MAIN_X + 1] - 0.5) * 2.0
-    perp = ux * sy - uy * sx
-    rad2 = rad + math.radians(DI_MAX_DEG) * max(-1.0, min(1.0, perp))
-    speed = kb * KB_SPEED
-    vx, vy = speed * math.cos(rad2) * side, speed * math.sin(rad2)
+    rad = math.radians(angle)  # worked out as if launched rightwards, then mirrored
+    speed = kb * KB_SPEED  # DI turns it as the freeze ends (hitlag._freeze_ends)
+    vx, vy = speed * math.cos(rad) * side, speed * math.sin(rad)
+    tumble = kb >= TUMBLE_KB
     if grounded and vy < 0.0:
-        vy = -vy * 0.8  # ground spikes bounce
+        # A grounded spike bounces when it tumbles; weaker ones keep the player on the ground
+        # (the shared replays: every grounded spike under knockback 24 did).
+        vy = -vy * 0.8 if tumble else 0.0
     hitlag = mv[M_HITLAG]
     pf[b, dfn, 0, P_KBX] = vx
     pf[b, dfn, 0, P_KBY] = vy
@@ -135,7 +130,6 @@ def _launch(G, b, att, dfn, mv, chars, side, stale):
     ei[b, dfn, EI_MOVE] = -1
     ei[b, dfn, EI_UPB] = 0
     ei[b, dfn, EI_FASTFALL] = 0
-    tumble = kb >= TUMBLE_KB
     ei[b, dfn, EI_TUMBLE] = 1 if tumble else 0
     if vy > 0.0 or not grounded or tumble:
         pb[b, dfn, 0, P_GROUND] = False

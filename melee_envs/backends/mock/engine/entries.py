@@ -5,6 +5,7 @@ from __future__ import annotations
 import numba
 
 from melee_envs.backends.mock.engine.frame import step_game
+from melee_envs.backends.mock.engine.hitlag import _derive_hits
 from melee_envs.backends.mock.engine.lifecycle import derive_engine_state as _derive, reset_game
 from melee_envs.backends.mock.engine.sources import SALT
 from melee_envs.compiled import readable_cache
@@ -29,11 +30,12 @@ def _entries(salt: int):  # noqa: ANN202
                 reset_game(G, b, chars[b], stocks, T, start, keys[b])
 
     @numba.njit(cache=True, _nrt=False)
-    def derive_engine_state(G, move_of_action, moves):
+    def derive_engine_state(G, move_of_action, T):
         """Fill the engine-private arrays from a loaded state (see ``MockBackend.load_state``)."""
         if salt == -1:
             return
-        _derive(G, move_of_action, moves)
+        _derive(G, move_of_action, T.moves)
+        _derive_hits(G, T)
 
     return step_games, reset_games, derive_engine_state
 

@@ -77,7 +77,6 @@ from melee_envs.backends.mock.engine.schema import (
     SHIELD_START,
     SHIELD_STUN,
     SPOTDODGE,
-    STANDING,
     TURNING,
     UAIR,
     USMASH,
@@ -91,6 +90,7 @@ from melee_envs.backends.mock.engine.states import (
     _air_drift,
     _double_jump,
     _friction,
+    _idle,
     _keeps_air_action,
     _locomotes,
     _set_action,
@@ -210,8 +210,7 @@ def _ground(G, b, p, c, T, action, actionable, inp):  # noqa: PLR0912
         if sx * f[P_FACE] > STICK_DEAD:
             if f[P_AFRAME] >= c[C_DASHF]:
                 _set_action(G, b, p, RUNNING)
-            # The initial dash speed on its first frame, then toward the run speed: down by friction
-            # a frame (replays: Falco 1.9, 1.82, ... 1.5), up by DASH_ACCEL (Fox 1.9 to 2.17).
+            # Initial dash speed, then toward run speed: down by friction (Falco 1.9 .. 1.5), up by DASH_ACCEL
             k = max(0.0, f[P_AFRAME] - 1.0)
             slow = c[C_DASH] > c[C_RUN]
             speed = max(c[C_RUN], c[C_DASH] - c[C_FRIC] * k) if slow else min(c[C_RUN], c[C_DASH] + DASH_ACCEL * k)
@@ -238,7 +237,7 @@ def _ground(G, b, p, c, T, action, actionable, inp):  # noqa: PLR0912
         _set_action(G, b, p, WALK_SLOW if mag < 0.5 else (WALK_MIDDLE if mag < 0.8 else WALK_FAST))
         f[P_VGROUND] = sx * c[C_WALK]
         return
-    _set_action(G, b, p, STANDING)
+    _idle(G, b, p, action)
     f[P_VGROUND] = _friction(f[P_VGROUND], c[C_FRIC])
 
 

@@ -28,6 +28,7 @@ from melee_envs.backends.mock.engine.schema import (
     C_FF,
     C_GRAV,
     C_HANG_Y,
+    C_LAND_DEPTH,
     C_TERM,
     C_XJUMPS,
     DAIR,
@@ -161,8 +162,11 @@ def _move(G, b, p, c, T):  # noqa: PLR0912
     f[P_X] += f[P_VAIR] + kb_x
     f[P_Y] += f[P_VY] + kb_y
     total_vy = f[P_VY] + kb_y
-    if total_vy <= 0:
-        h = _surface_under(f[P_X], y_prev, f[P_Y], st, ground_x, platforms, num_platforms, ei[b, p, EI_DROP] == 0)
+    if total_vy <= 0:  # lands as its collision box's bottom, depth above it, reaches a surface
+        depth = 0.0 if ei[b, p, EI_MOVE] == AIRDODGE else c[C_LAND_DEPTH]
+        h = _surface_under(
+            f[P_X], y_prev + depth, f[P_Y] + depth, st, ground_x, platforms, num_platforms, ei[b, p, EI_DROP] == 0
+        )
         if not math.isnan(h):
             _land(G, b, p, c, moves, h)
     # Ledge grab: falling (or an up-B travelling), not in hitstun, near a free ledge from off stage.

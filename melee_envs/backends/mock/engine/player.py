@@ -8,6 +8,7 @@ import numba
 from melee_envs.backends.mock.engine.combat import _intangible
 from melee_envs.backends.mock.engine.controls import read_controller
 from melee_envs.backends.mock.engine.grabs import _grabbing
+from melee_envs.backends.mock.engine.hitlag import _freeze_ends, _smash_di
 from melee_envs.backends.mock.engine.ledge import _in_ledge_option, _ledge_motion, _ledge_option
 from melee_envs.backends.mock.engine.lifecycle import _respawn
 from melee_envs.backends.mock.engine.movement import _air, _ground, _shield
@@ -43,6 +44,7 @@ from melee_envs.backends.mock.engine.schema import (
     FTHROW,
     GRAB_WAIT,
     JUMPING_FORWARD,
+    LANDING,
     LASER_AIR,
     LASER_GROUND,
     M_IASA,
@@ -123,8 +125,11 @@ def _step_player(G, b, p, act, stick_centres, shoulder_levels, T):  # noqa: PLR0
         return
     if f[P_HITLAG] > 0:
         f[P_HITLAG] -= 1.0
-        f[P_AFRAME] -= 1.0
-        return
+        if f[P_HITLAG] > 0:  # frozen (the replays move on the frame hitlag reaches 0)
+            _smash_di(G, b, p, sx, sy, inp.psx, inp.psy, ground_x[st])
+            f[P_AFRAME] -= 1.0
+            return
+        _freeze_ends(G, b, p, inp.psx, inp.psy, inp.pcx, inp.pcy, T)
     if _is_held(action):
         _track_ledge(f, ground_x, st)
         return
@@ -182,9 +187,9 @@ def _step_player(G, b, p, act, stick_centres, shoulder_levels, T):  # noqa: PLR0
     action = pi[b, p, 0, P_ACTION]
     if _timed(action):
         ei[b, p, EI_TIMER] -= 1
-        if ei[b, p, EI_TIMER] <= 0:
+        if ei[b, p, EI_TIMER] <= 0 and action != LANDING:  # an idle landing plays out (states._idle)
             _set_action(G, b, p, STANDING)
-        else:
+        elif ei[b, p, EI_TIMER] > 0:
             actionable = False
     elif action == SHIELD_BREAK_FLY or action == SPECIAL_FALL:
         actionable = False

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import numba
 
-from melee_envs.backends.mock.engine.rules import AIR_MOBILITY_B, PLATFORM_DROP_FRAMES, STALE_FIRST, STALE_STEP
+from melee_envs.backends.mock.engine.rules import (
+    AIR_MOBILITY_B,
+    LANDING_FRAMES,
+    PLATFORM_DROP_FRAMES,
+    STALE_FIRST,
+    STALE_STEP,
+)
 from melee_envs.backends.mock.engine.schema import (
     BACKWARD_TECH,
     C_AIRFRIC,
@@ -57,6 +63,7 @@ from melee_envs.backends.mock.engine.schema import (
     SHIELD_START,
     SHIELD_STUN,
     STALE_QUEUE,
+    STANDING,
     THROWN_FORWARD,
     TUMBLING,
 )
@@ -170,6 +177,13 @@ def _timed(action):
         or action == GRAB_ESCAPE
         or action == SHIELD_BREAK_TEETER
     )
+
+
+@numba.njit(_nrt=False, inline="always")
+def _idle(G, b, p, action):
+    """An actionable grounded player without input stands, but an idle normal landing plays out."""
+    if action != LANDING or G.pf[b, p, 0, P_AFRAME] > LANDING_FRAMES:
+        _set_action(G, b, p, STANDING)
 
 
 @numba.njit(_nrt=False)

@@ -42,6 +42,7 @@ CHAR_FIELDS = (
     "size",
     "ledge_hang_y",
     "jump_h_max",
+    "landing_depth",
 )
 
 

@@ -225,6 +225,9 @@ def main(cfg: TrainConfig) -> dict[str, dict[str, float]]:
     import torch
 
     torch.distributions.Distribution.set_default_validate_args(False)
+    from melee_envs.threads import training_threads
+
+    console.print(training_threads("rl"), markup=False)
     model = _make_model(cfg)
     console.print(
         f"[bold]PPO in Melee-v0[/bold] vs {cfg.opponent}: {cfg.timesteps:,} steps, {cfg.n_envs} envs, seed {cfg.seed}, "

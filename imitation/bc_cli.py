@@ -121,8 +121,10 @@ def train(cmd: TrainCommand) -> int:
         return 0
     from imitation.bc import Trainer
     from imitation.build import build_dataset
+    from melee_envs.threads import training_threads
 
     existing_run(run_dir, bc, cmd.runtime, console)
+    console.print(training_threads("bc"), markup=False)
 
     report = build_dataset(replays, cmd.data.cache, dataset_config(cmd), workers=cmd.data.workers, progress=True)
     console.print(report.summary(), markup=False)

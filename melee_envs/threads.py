@@ -92,3 +92,48 @@ def describe() -> dict[str, object]:
         "parallel_min_cores": PARALLEL_MIN_CORES,
         "chunks_per_thread": CHUNKS_PER_THREAD,
     }
+
+
+#: Overrides the torch thread count every training command picks (:func:`training_threads`).
+TORCH_THREADS_ENV = "EXPHIL_TORCH_THREADS"
+
+
+def training_threads(kind: str) -> str:
+    """Set torch's intra-op threads for a training command and say what was chosen (each command
+    prints this line once).
+
+    ``kind`` is ``"rl"`` (an env and a network take turns in one process: ``exphil train``, the
+    league) or ``"bc"`` (torch alone, fed by a loader thread). On 2 cores, measured with the
+    README's main job and ``exphil bench bc`` (docs/benchmarks.md): torch's default of 2 threads
+    busy-waits, and beside one other busy process the main job trained 4.8x slower (153 s against
+    32 s) and BC 3.2x slower; with 1 thread the main job is as fast on a quiet machine (33.5 s
+    against 35.6 s) and BC keeps 2/3 of its quiet speed. So: RL loops use 1 thread; BC uses half
+    the cores this process may use (1 on 2 cores). ``$EXPHIL_TORCH_THREADS`` overrides both;
+    a user's ``$OMP_NUM_THREADS`` is kept.
+    """
+    import torch
+
+    if kind not in ("rl", "bc"):
+        raise ValueError(f"kind must be 'rl' or 'bc'; got {kind!r}")
+    cores = available_cores()
+    text = os.environ.get(TORCH_THREADS_ENV, "")
+    if text:
+        try:
+            threads = int(text)
+        except ValueError:
+            threads = 0
+        if threads < 1:
+            raise ValueError(f"${TORCH_THREADS_ENV} must be a positive integer; got {text!r}")
+        why = f"${TORCH_THREADS_ENV}"
+    elif os.environ.get("OMP_NUM_THREADS"):
+        threads, why = torch.get_num_threads(), "$OMP_NUM_THREADS"
+    elif kind == "rl":
+        threads, why = 1, "the env and the network take turns; more threads only wait"
+    else:
+        threads, why = max(1, cores // 2), f"half of {cores} cores: spare cores for the loader and other work"
+    torch.set_num_threads(threads)
+    if cores < PARALLEL_MIN_CORES:
+        env = f"env steps on 1 thread ({cores} cores: below {PARALLEL_MIN_CORES} the parallel kernel loses)"
+    else:
+        env = f"env steps on 1 thread below {PARALLEL_MIN_ROWS:,} games, {pick_threads(PARALLEL_MIN_ROWS)} from there"
+    return f"threads: torch {threads} ({why}; ${TORCH_THREADS_ENV} to change), Numba {choose_layer()} layer, {env}"

@@ -60,6 +60,9 @@ def train(cfg: LeagueConfig) -> dict[str, Any]:
     from exphil_agents.league.callback import LeagueCallback
 
     console = Console(width=120)
+    from melee_envs.threads import training_threads
+
+    console.print(training_threads("rl"), markup=False)
     league = League(cfg)
     previous = cfg.dir / "config.json"
     if previous.is_file():  # say what changed since the last run of this league

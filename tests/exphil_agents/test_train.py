@@ -50,6 +50,7 @@ def test_cli_train_smoke(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert "PPO (trained)" in out.stdout and "random (reference)" in out.stdout
+    assert out.stdout.count("threads: torch 1 (") == 1  # the thread choice, printed once
     assert (tmp_path / "model.zip").exists()
 
 

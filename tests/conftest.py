@@ -13,6 +13,24 @@ def replays_dir() -> Path:
     return REPLAYS
 
 
+@pytest.fixture(scope="session")
+def readable_replays(replays_dir):
+    """A function yielding every shared replay outside ``bad/`` that reads (items left out)."""
+
+    def replays():
+        from melee_envs.backends.replay import ReplayError, read_replay
+
+        for path in sorted(replays_dir.rglob("*.slp")):
+            if "bad" in path.parts:
+                continue
+            try:
+                yield read_replay(path, items=False)
+            except ReplayError:
+                continue
+
+    return replays
+
+
 # Headless machines: "human" rendering draws into SDL's off-screen driver (the envs' error for a
 # missing display is tested on its own, with this variable removed).
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):

@@ -11,28 +11,16 @@ pytest.importorskip("peppi_py")
 SPEEDS = ("speed_air_x", "speed_y", "speed_ground_x", "speed_attack_x", "speed_attack_y")
 
 
-def _recorded_replays(replays_dir):
-    from melee_envs.backends.replay import ReplayError, read_replay
-
-    for path in sorted(replays_dir.rglob("*.slp")):
-        if "bad" in path.parts:
-            continue
-        try:
-            replay = read_replay(path, items=False)
-        except ReplayError:
-            continue
-        if not replay.meta.estimated:
-            yield replay
-
-
 @pytest.fixture(scope="module")
-def agreement(replays_dir):
+def agreement(readable_replays):
     """Over every shared file that records both: the share of frames where the estimate from the
     positions agrees with the recorded on-ground flag, and each speed's share within 0.1."""
     from melee_envs.backends.replay import estimates
 
     ground, close = [], {name: [] for name in SPEEDS}
-    for replay in _recorded_replays(replays_dir):
+    for replay in readable_replays():
+        if replay.meta.estimated:
+            continue
         p, frame = replay.state.players, replay.state.frame.astype(np.int64)
         consecutive = np.concatenate([[False], np.diff(frame) == 1])
         for d in range(p.x.shape[1]):

@@ -6,7 +6,6 @@ import pytest
 
 from melee_envs.backends.mock import MockBackend, MockConfig
 from melee_envs.backends.mock.engine import rules, schema
-from melee_envs.backends.replay import ReplayError, read_replay
 from melee_envs.data import characters
 from melee_envs.data.actions import actions
 
@@ -85,16 +84,10 @@ def test_the_shine_hits_on_its_first_frame():
     assert be.state.players.percent[0, 1] > 0
 
 
-def _replay_transitions(replays_dir):
+def _replay_transitions(readable_replays):
     fox = {characters.get("FOX").internal_id, characters.get("FALCO").internal_id}
     seen = set()
-    for path in sorted(replays_dir.rglob("*.slp")):
-        if "bad" in path.parts:
-            continue
-        try:
-            replay = read_replay(path, items=False)
-        except ReplayError:
-            continue
+    for replay in readable_replays():
         who = np.asarray(replay.state.players.character)
         acts = np.asarray(replay.state.players.action)
         for p in range(acts.shape[1]):
@@ -105,8 +98,8 @@ def _replay_transitions(replays_dir):
     return seen
 
 
-def test_every_shine_transition_the_engine_makes_happens_in_the_replays(replays_dir):
-    seen = _replay_transitions(replays_dir)
+def test_every_shine_transition_the_engine_makes_happens_in_the_replays(readable_replays):
+    seen = _replay_transitions(readable_replays)
     assert len(seen) >= 10
     made = set()
     for airborne, script in [

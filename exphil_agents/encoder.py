@@ -55,6 +55,20 @@ class InputEncoder(nn.Module):
         self.tables = nn.ModuleDict({k: nn.Embedding(*tables[k]) for k in dict.fromkeys(self.kinds)})
         self.sizes = [tables[k][0] for k in self.kinds]
         self.output_size = self.n_continuous + sum(tables[k][1] for k in self.kinds)
+        # One lookup per table (not per id): each kind's id columns, and the order that puts the
+        # looked-up features back in id order.
+        self._groups = [(kind, [k for k, x in enumerate(self.kinds) if x == kind]) for kind in self.tables]
+        width = {k: tables[k][1] for k in self.tables}
+        starts, at = {}, 0
+        for kind, cols in self._groups:
+            for c in cols:
+                starts[c] = at + cols.index(c) * width[kind]
+            at += len(cols) * width[kind]
+        order = [starts[c] + j for c, kind in enumerate(self.kinds) for j in range(width[kind])]
+        self.register_buffer("_order", torch.tensor(order, dtype=torch.long), persistent=False)
+        self.register_buffer("_id_max", torch.tensor([n - 1 for n in self.sizes], dtype=torch.long), persistent=False)
+        for kind, cols in self._groups:
+            self.register_buffer(f"_cols_{kind}", torch.tensor(cols, dtype=torch.long), persistent=False)
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -63,11 +77,15 @@ class InputEncoder(nn.Module):
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         if obs.shape[-1] != self.obs_size:
             raise ValueError(f"observation has {obs.shape[-1]} values; this encoder's ObsConfig makes {self.obs_size}")
-        parts = [obs[..., : self.n_continuous]]
-        for k, (kind, size) in enumerate(zip(self.kinds, self.sizes, strict=True)):
-            ids = obs[..., self.n_continuous + k].round().long().clamp(0, size - 1)
-            parts.append(self.tables[kind](ids))
-        return torch.cat(parts, dim=-1) if len(parts) > 1 else parts[0]
+        if not self.kinds:
+            return obs
+        ids = torch.minimum(obs[..., self.n_continuous :].round().long().clamp_(min=0), self._id_max)
+        looked = [
+            self.tables[kind](ids.index_select(-1, getattr(self, f"_cols_{kind}"))).flatten(-2)
+            for kind, _ in self._groups
+        ]
+        features = torch.cat(looked, dim=-1) if len(looked) > 1 else looked[0]
+        return torch.cat([obs[..., : self.n_continuous], features.index_select(-1, self._order)], dim=-1)
 
 
 def _kind(id_name: str) -> str:

@@ -61,8 +61,8 @@ class InputEncoder(nn.Module):
         width = {k: tables[k][1] for k in self.tables}
         starts, at = {}, 0
         for kind, cols in self._groups:
-            for c in cols:
-                starts[c] = at + cols.index(c) * width[kind]
+            for i, c in enumerate(cols):
+                starts[c] = at + i * width[kind]
             at += len(cols) * width[kind]
         order = [starts[c] + j for c, kind in enumerate(self.kinds) for j in range(width[kind])]
         self.register_buffer("_order", torch.tensor(order, dtype=torch.long), persistent=False)

@@ -87,7 +87,7 @@ def test_freezes_end_as_in_the_replays(replays_dir):
     frozen, launch_kb, launch_xy = [], [], []
     for state in _hitlag_replays(replays_dir):
         p = state.players
-        damaged = (p.action >= schema.DAMAGE_HIGH_1) & (p.action <= schema.DAMAGE_FLY_ROLL)
+        damaged = (p.action >= schema.DAMAGE_FIRST) & (p.action <= schema.DAMAGE_LAST)
         ok = (state.frame[:-1] >= 0) & p.exists[:-1].all(1) & p.exists[1:].all(1)
         for d in range(2):
             t = np.flatnonzero(ok & (p.hitlag[:-1, d] >= 1) & damaged[:-1, d] & ~p.on_ground[:-1, d])

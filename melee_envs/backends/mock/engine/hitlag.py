@@ -13,8 +13,8 @@ import numba
 from melee_envs.backends.mock.engine.physics import _land
 from melee_envs.backends.mock.engine.rules import ASDI_DISTANCE, DI_MAX_DEG, SDI_AXIS, SDI_DISTANCE, SDI_STICK
 from melee_envs.backends.mock.engine.schema import (
-    DAMAGE_FLY_ROLL,
-    DAMAGE_HIGH_1,
+    DAMAGE_FIRST,
+    DAMAGE_LAST,
     EI_HIT,
     EI_MOVE,
     P_ACTION,
@@ -29,10 +29,10 @@ from melee_envs.backends.mock.engine.schema import (
 
 
 @numba.njit(_nrt=False, inline="always")
-def _hit_frozen(G, b, p):
+def _damaged(G, b, p):
     """Whether player ``p`` is in a damage action: hit, not the one who hit (while frozen: frozen
     by a hit it took)."""
-    return DAMAGE_HIGH_1 <= G.pi[b, p, 0, P_ACTION] <= DAMAGE_FLY_ROLL
+    return DAMAGE_FIRST <= G.pi[b, p, 0, P_ACTION] <= DAMAGE_LAST
 
 
 @numba.njit(_nrt=False, inline="always")
@@ -41,35 +41,31 @@ def _newly_pushed(now, before):
 
 
 @numba.njit(_nrt=False, inline="always")
-def _shift(G, b, p, ground_x, dx, dy):
-    """Move a frozen player by (dx, dy) (along the ground when grounded) unless the move goes down
-    through the stage's ground from the air; returns whether it would (then nothing moved)."""
-    f = G.pf[b, p, 0]
-    if G.pb[b, p, 0, P_GROUND]:
-        dy = 0.0
-    if dy < 0.0 and f[P_Y] >= 0.0 > f[P_Y] + dy and abs(f[P_X] + dx) <= ground_x:
-        return True
-    f[P_X] += dx
-    f[P_Y] += dy
-    return False
+def _into_ground(f, ground_x, dx, dy):
+    """Whether moving a player from the air by (dx, dy) takes it down through the stage's ground."""
+    return dy < 0.0 and f[P_Y] >= 0.0 > f[P_Y] + dy and abs(f[P_X] + dx) <= ground_x
 
 
 @numba.njit(_nrt=False)
 def _smash_di(G, b, p, sx, sy, psx, psy, ground_x):
     """Smash DI on a frozen frame after the first: a new strong stick input shifts the player."""
-    if not _hit_frozen(G, b, p) or math.hypot(sx, sy) < SDI_STICK:
+    if not _damaged(G, b, p) or math.hypot(sx, sy) < SDI_STICK:
         return
     if math.hypot(psx, psy) >= SDI_STICK and not (_newly_pushed(sx, psx) or _newly_pushed(sy, psy)):
         return
-    if _shift(G, b, p, ground_x, SDI_DISTANCE * sx, SDI_DISTANCE * sy):
-        G.pf[b, p, 0, P_X] += SDI_DISTANCE * sx  # no smash DI down into the ground from the air
+    f = G.pf[b, p, 0]
+    dx, dy = SDI_DISTANCE * sx, 0.0 if G.pb[b, p, 0, P_GROUND] else SDI_DISTANCE * sy  # along the ground
+    if _into_ground(f, ground_x, dx, dy):
+        dy = 0.0  # no smash DI down into the ground from the air
+    f[P_X] += dx
+    f[P_Y] += dy
 
 
 @numba.njit(_nrt=False)
 def _freeze_ends(G, b, p, sx, sy, cx, cy, T):
     """As a hit's freeze ends, the stick held on its last frozen frame (``sx``, ``sy``; the
     C-stick ``cx``, ``cy``) turns an airborne launch (DI) and shifts the player (ASDI)."""
-    if not _hit_frozen(G, b, p):
+    if not _damaged(G, b, p):
         return
     f = G.pf[b, p, 0]
     speed = math.hypot(f[P_KBX], f[P_KBY])
@@ -82,13 +78,13 @@ def _freeze_ends(G, b, p, sx, sy, cx, cy, T):
         sx, sy = cx, cy
     if math.hypot(sx, sy) < SDI_STICK:
         return
-    dx, dy = ASDI_DISTANCE * sx, ASDI_DISTANCE * sy
-    if _shift(G, b, p, T.ground_x[G.stage[b]], dx, dy):
-        # Down into the ground: the launch may carry the player back out this frame; if not, it lands.
-        f[P_X] += dx
-        f[P_Y] += dy
-        if f[P_Y] + f[P_KBY] <= 0.0:
-            _land(G, b, p, T.chars[G.pi[b, p, 0, P_CHAR]], T.moves, 0.0)
+    dx, dy = ASDI_DISTANCE * sx, 0.0 if G.pb[b, p, 0, P_GROUND] else ASDI_DISTANCE * sy  # along the ground
+    into_ground = _into_ground(f, T.ground_x[G.stage[b]], dx, dy)
+    f[P_X] += dx
+    f[P_Y] += dy
+    # Down into the ground: the launch may carry the player back out this frame; if not, it lands.
+    if into_ground and f[P_Y] + f[P_KBY] <= 0.0:
+        _land(G, b, p, T.chars[G.pi[b, p, 0, P_CHAR]], T.moves, 0.0)
 
 
 @numba.njit(_nrt=False)
@@ -102,7 +98,7 @@ def _derive_hits(G, T):
     for b in range(pi.shape[0]):
         for p in range(2):
             move = ei[b, p, EI_MOVE]
-            if move < 0 or ei[b, p, EI_HIT] != 0 or not _hit_frozen(G, b, 1 - p):
+            if move < 0 or ei[b, p, EI_HIT] != 0 or not _damaged(G, b, 1 - p):
                 continue
             began = int(pf[b, p, 0, P_AFRAME] - pf[b, 1 - p, 0, P_AFRAME]) + 1  # the move's frame of the hit
             if began < 1:

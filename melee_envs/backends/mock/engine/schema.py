@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import namedtuple
 
 from melee_envs.backends.mock.engine.tables import CHAR_FIELDS
-from melee_envs.data.actions import actions
+from melee_envs.data.actions import DAMAGE_ACTIONS, actions
 from melee_envs.data.ledge import ATTACK as LEDGE_ATTACK, GETUP as LEDGE_GETUP, LEDGE_ACTIONS, ROLL as LEDGE_ROLL  # noqa: F401
 from melee_envs.data.moves import ENGINE_MOVES, MOVE_FIELDS, MOVE_INDEX
 from melee_envs.data.projectiles import GROUND_BOUNCE, GROUND_PASS, GROUND_VANISH, PROJECTILE_KIND_FIELDS  # noqa: F401
@@ -50,7 +50,7 @@ DAMAGE_NEUTRAL_1, DAMAGE_AIR_1, DAMAGE_FLY_NEUTRAL = (
     _A[n] for n in ("DAMAGE_NEUTRAL_1", "DAMAGE_AIR_1", "DAMAGE_FLY_NEUTRAL")
 )
 DAMAGE_FLY_HIGH, DAMAGE_FLY_ROLL = _A["DAMAGE_FLY_HIGH"], _A["DAMAGE_FLY_ROLL"]
-DAMAGE_HIGH_1 = _A["DAMAGE_HIGH_1"]  # the damage actions run DAMAGE_HIGH_1 .. DAMAGE_FLY_ROLL
+DAMAGE_FIRST, DAMAGE_LAST = DAMAGE_ACTIONS  # every damage action: DAMAGE_HIGH_1 .. DAMAGE_FLY_ROLL
 LYING = _A["LYING_GROUND_UP"]
 NEUTRAL_TECH, FORWARD_TECH, BACKWARD_TECH = _A["NEUTRAL_TECH"], _A["FORWARD_TECH"], _A["BACKWARD_TECH"]
 EDGE_CATCHING, EDGE_HANGING, EDGE_GETUP_QUICK, EDGE_JUMP_1_QUICK = (

@@ -244,8 +244,9 @@ def load_actor(
     delay: int = 0,
     env_controller: bool = True,
 ) -> Actor:
-    """An actor from a bot name, ``cpu:LEVEL`` (Dolphin), or a checkpoint path (an SB3 ``.zip``
-    is read without unpickling unless ``allow_pickle``; see :mod:`exphil_agents.sb3_files`).
+    """An actor from a bot name, ``champion`` (the agent shipped with the package), ``cpu:LEVEL``
+    (Dolphin), or a checkpoint path (an SB3 ``.zip`` is read without unpickling unless
+    ``allow_pickle``; see :mod:`exphil_agents.sb3_files`).
 
     Args:
         delay: frames between a network's decision and its input reaching the game.
@@ -256,6 +257,12 @@ def load_actor(
         ActorError: naming the spec and what is wrong with it.
     """
     text = str(spec)
+    if text == "champion":  # the agent shipped with the package (exphil_agents.champion)
+        from exphil_agents.champion import champion_actor
+
+        actor = champion_actor(deterministic=deterministic, delay=delay)
+        actor.seed(seed)
+        return actor
     if is_bot(text):
         return BotActor(text, seed)
     if text.startswith("cpu:"):
@@ -296,16 +303,15 @@ def sb3_actor(
         policy.set_training_mode(False)
     shape = policy.observation_space.shape
     _check_size(name, shape[-1], obs_config)
-    if list(policy.action_space.nvec) != ENV_NVEC:
-        raise ActorError(f"{name}: action space {policy.action_space} is not the env's MultiDiscrete controller")
     window = shape[0] if len(shape) == 2 else 1
-    sampler = LogitSampler(policy.action_space.nvec)
+    nvec, controls = policy_controls(name, policy.action_space)
+    sampler = LogitSampler(nvec)
 
     @torch.inference_mode()
     def act(obs: np.ndarray, state: Any, starts: np.ndarray) -> tuple[np.ndarray, Any]:
         features = policy.extract_features(torch.as_tensor(obs), policy.pi_features_extractor)
         logits = policy.action_net(policy.mlp_extractor.forward_actor(features))
-        return sampler(logits, deterministic), None
+        return controls(sampler(logits, deterministic)), None
 
     return NetActor(name, act, obs_config, window=window, delay=delay)
 
@@ -332,11 +338,37 @@ def stepped_actor(
     (constant cost, no window re-run) and samples its action head."""
     policy.set_training_mode(False)
     _check_size(name, policy.observation_space.shape[-1], obs_config)
+    nvec, controls = policy_controls(name, policy.action_space)
     act = stepping_policy(
-        encoder, backbone, lambda z: policy.action_net(policy.mlp_extractor.forward_actor(z)),
-        policy.action_space.nvec, deterministic,
+        encoder, backbone, lambda z: policy.action_net(policy.mlp_extractor.forward_actor(z)), nvec, deterministic,
     )  # fmt: skip
-    return NetActor(name, act, obs_config, stateless=False, delay=delay)
+
+    def controlled(obs: np.ndarray, state: Any, starts: np.ndarray) -> tuple[np.ndarray, Any]:
+        choice, state = act(obs, state, starts)
+        return controls(choice), state
+
+    return NetActor(name, controlled, obs_config, stateless=False, delay=delay)
+
+
+def policy_controls(name: str, space: Any) -> tuple[list[int], Callable[[np.ndarray], np.ndarray]]:
+    """A policy's action widths, and the map from its sampled choices ``(n, parts)`` to the env's
+    controller actions ``(n, ACTION_SIZE)``: the identity for the ``MultiDiscrete`` controller,
+    a row of :func:`~melee_envs.controller.discrete_table` for the ``Discrete`` action set
+    (``action_mode="discrete"``).
+
+    Raises:
+        ActorError: any other action space.
+    """
+    from gymnasium import spaces
+
+    from melee_envs.controller import DISCRETE_ACTION_NAMES, discrete_table
+
+    if isinstance(space, spaces.MultiDiscrete) and space.nvec.tolist() == ENV_NVEC:
+        return ENV_NVEC, lambda choice: choice
+    if isinstance(space, spaces.Discrete) and int(space.n) == len(DISCRETE_ACTION_NAMES):
+        table = discrete_table(ENV_CODEC)
+        return [int(space.n)], lambda choice: table[choice[:, 0]]
+    raise ActorError(f"{name}: action space {space} is neither the env's MultiDiscrete controller nor its Discrete set")
 
 
 def _check_size(name: str, size: int, obs_config: ObsConfig) -> None:
@@ -363,7 +395,9 @@ def _zip_actor(path: Path, deterministic: bool, allow_pickle: bool, delay: int) 
     model = load_sb3(RecurrentPPO if recurrent else PPO, path, device="cpu", allow_pickle=allow_pickle)
     obs_config = ObsConfig.from_dict(kwargs["obs_config"]) if kwargs.get("obs_config") else ObsConfig()
     if not recurrent:
-        return sb3_actor(str(path), model.policy, obs_config, deterministic, delay=delay)
+        actor = sb3_actor(str(path), model.policy, obs_config, deterministic, delay=delay)
+        actor.repeat = max(int(data.get("frame_skip", 1)), 1)  # recorded by exphil train
+        return actor
     from exphil_agents.policies import RecurrentBackbonePolicy
 
     if not isinstance(model.policy, RecurrentBackbonePolicy):

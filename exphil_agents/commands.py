@@ -15,8 +15,12 @@ COMMANDS = (
             "exphil_agents.league.cli:train", "exphil_agents.league.train:LeagueConfig"),
     Command(("league", "status"), "a league folder's ratings, snapshots and games (no training)",
             "exphil_agents.league.cli:status", "exphil_agents.league.cli:StatusConfig"),
+    Command(("champion", "train"), "train the shipped champion by its recipe, measure it against every bot",
+            "exphil_agents.champion:train", "exphil_agents.champion:ChampionConfig"),
     Command(("bench", "agents"), "every backbone: live-play latency, training throughput, PPO speed",
             "exphil_agents.bench:main", "exphil_agents.bench:AgentBenchConfig"),
+    Command(("bench", "train"), "PPO training steps/s on the batched env: env / inference / learning, vs SB3 and torch",
+            "exphil_agents.bench_train:main", "exphil_agents.bench_train:TrainBenchConfig"),
     Command(("bench", "league"), "self-play steps/s as the population grows; batched tournament rounds",
             "exphil_agents.league.bench:main", "exphil_agents.league.bench:LeagueBenchConfig"),
 )  # fmt: skip

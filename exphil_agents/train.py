@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -21,22 +21,32 @@ from melee_envs.settings import GameSettings
 class TrainConfig:
     """PPO in Melee-v0 against a built-in opponent."""
 
-    timesteps: int = 50_000
-    """Environment steps to train for (each holds the inputs for frame_skip frames)."""
+    timesteps: int = 1_000_000
+    """Agent-steps to train for (each holds the inputs for frame_skip frames)."""
     frame_skip: int = 4
     """Frames each decision is held for (1: decide every frame)."""
-    n_envs: int = 4
-    """Games played at once (one batched env for the stock MlpPolicy, else in-process envs)."""
+    n_envs: int = 256
+    """Games played at once (one batched env for feed-forward policies, else in-process envs)."""
     opponent: str = "scripted:1"
     """Opponent: idle, random, jumper, scripted or scripted:LEVEL (1-9; level 1 by default, a
     bot a short run can learn to beat)."""
     game: GameSettings = field(default_factory=GameSettings)
     """characters, stage, stocks and timer of every game (--game.stage, --game.stocks, ...)."""
-    eval_episodes: int = 20
+    action_mode: Literal["discrete", "multi_discrete"] | None = None
+    """discrete: 28 common inputs (walk, dash, jump, each attack, specials, shield, grab, rolls);
+    multi_discrete: the whole controller. Default: discrete, or multi_discrete with --init-from
+    (a BC network plays the whole controller)."""
+    eval_episodes: int = 100
     seed: int = 0
     learning_rate: float = 3e-4
-    n_steps: int = 512
-    batch_size: int = 256
+    n_steps: int = 64
+    """Steps per game in each rollout (an update learns from n_envs x n_steps agent-steps)."""
+    batch_size: int = 4096
+    n_epochs: int = 4
+    ent_coef: float = 0.01
+    trainer: Literal["auto", "batched", "sb3"] = "auto"
+    """batched: this package's lean PPO loop on the batched env (exphil_agents.ppo, feed-forward
+    policies); sb3: stable-baselines3's own learn(); auto: batched where it applies."""
     backbone: str | None = None
     """Policy network: None for SB3's stock MlpPolicy, or a backbone name (mlp, lstm, gru, mamba,
     attention, jamba) for this package's BackbonePolicy."""
@@ -54,21 +64,49 @@ class TrainConfig:
     """TensorBoard log directory (optional)."""
 
     def __post_init__(self) -> None:
-        positive = ("timesteps", "frame_skip", "n_envs", "n_steps", "batch_size", "window")
+        positive = ("timesteps", "frame_skip", "n_envs", "n_steps", "batch_size", "window", "n_epochs")
         bad = [f"--{k.replace('_', '-')} {getattr(self, k)!r} (must be >= 1)" for k in positive if getattr(self, k) < 1]
         if self.eval_episodes < 0:
             bad.append(f"--eval-episodes {self.eval_episodes!r} (must be >= 0)")
         if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
             bad.append(f"--learning-rate {self.learning_rate!r} (must be a finite number > 0)")
+        if not (math.isfinite(self.ent_coef) and self.ent_coef >= 0):
+            bad.append(f"--ent-coef {self.ent_coef!r} (must be a finite number >= 0)")
+        if self.trainer == "batched" and not self.feed_forward:
+            bad.append("--trainer batched (it trains feed-forward policies: no --recurrent, backbone mlp or none)")
+        if self.init_from is not None and self.action_mode == "discrete":
+            bad.append("--action-mode discrete (a BC network from --init-from plays the whole controller)")
         if bad:
             raise ValueError("invalid training settings: " + "; ".join(bad))
 
+    @property
+    def feed_forward(self) -> bool:
+        """The policy sees one frame and keeps no state (the batched trainer applies)."""
+        if self.recurrent:
+            return False
+        if self.init_from is not None:
+            from exphil_agents.network import warm_start_kwargs
 
-def _env_kwargs(cfg: TrainConfig) -> dict[str, Any]:
+            return warm_start_kwargs(self.init_from)["backbone"] == "mlp"
+        return self.backbone in (None, "mlp")
+
+    @property
+    def batched(self) -> bool:
+        """Whether the lean batched trainer runs (``trainer`` auto or batched, feed-forward policy)."""
+        return self.trainer != "sb3" and self.feed_forward
+
+    @property
+    def actions(self) -> str:
+        """The action mode the policy is trained in."""
+        return self.action_mode or ("multi_discrete" if self.init_from else "discrete")
+
+
+def _env_kwargs(cfg: TrainConfig, action_mode: str | None = None) -> dict[str, Any]:
     kwargs = {
         "opponent": cfg.opponent,
         **cfg.game.env_kwargs(),
         "frame_skip": cfg.frame_skip,
+        "action_mode": action_mode or cfg.actions,
         "render_mode": None,
     }
     if cfg.init_from is not None:  # the BC network's observation layout
@@ -81,14 +119,18 @@ def _env_kwargs(cfg: TrainConfig) -> dict[str, Any]:
 STAT_KEYS = ("damage_dealt", "damage_taken", "stocks_taken")
 
 
-def evaluate(policy: Any, cfg: TrainConfig, episodes: int, seed: int) -> dict[str, float]:
+def evaluate(
+    policy: Any, cfg: TrainConfig, episodes: int, seed: int, action_mode: str | None = None
+) -> dict[str, float]:
     """Play ``episodes`` games one at a time; ``policy(obs) -> action`` (None: uniformly random
-    actions); a policy with a ``reset()`` method (a stateful agent) is reset at every game start."""
+    actions); a policy with a ``reset()`` method (a stateful agent) is reset at every game start.
+    ``action_mode``: the env's (default: the one trained in; an :class:`Agent` plays the whole
+    controller, ``"multi_discrete"``)."""
     import gymnasium as gym
 
     import melee_envs  # noqa: F401
 
-    env = gym.make("Melee-v0", **_env_kwargs(cfg))
+    env = gym.make("Melee-v0", **_env_kwargs(cfg, action_mode))
     env.action_space.seed(seed)
     totals: dict[str, list[float]] = {"win": [], "reward": [], **{k: [] for k in STAT_KEYS}}
     for ep in range(episodes):
@@ -145,70 +187,110 @@ def _make_model(cfg: TrainConfig) -> Any:
         "learning_rate": cfg.learning_rate,
         "n_steps": cfg.n_steps,
         "batch_size": cfg.batch_size,
+        "n_epochs": cfg.n_epochs,
+        "ent_coef": cfg.ent_coef,
         "seed": cfg.seed,
         "verbose": 0,
         "tensorboard_log": cfg.tensorboard,
         "device": "cpu",
     }
     env = {"n_envs": cfg.n_envs, "seed": cfg.seed, "env_kwargs": _env_kwargs(cfg)}
+    if cfg.backbone is not None and cfg.init_from is None:
+        from exphil_agents.backbones import BACKBONES
+
+        if cfg.backbone not in BACKBONES:
+            raise ValueError(f"unknown backbone {cfg.backbone!r}; choose one of {sorted(BACKBONES)}")
+    if cfg.recurrent and cfg.init_from is None and cfg.backbone not in ("lstm", "gru"):
+        raise ValueError(f"--recurrent needs backbone lstm or gru; got {cfg.backbone!r}")
+    from exphil_agents.policies import BackbonePolicy, RecurrentBackbonePolicy, frame_window
+
+    policy_kwargs: dict[str, Any] = {}
     if cfg.init_from is not None:
-        return _warm_started(cfg, env, common)
-    if cfg.backbone is None:  # the batched env: one compiled call per step for every game
+        from exphil_agents.network import warm_start_kwargs
+
+        policy_kwargs = warm_start_kwargs(cfg.init_from)
+        if cfg.backbone not in (None, policy_kwargs["backbone"]):
+            raise ValueError(
+                f"--backbone {cfg.backbone!r} but {cfg.init_from} holds a {policy_kwargs['backbone']!r} network"
+            )
+        if cfg.recurrent and policy_kwargs["backbone"] not in ("lstm", "gru"):
+            raise ValueError(
+                f"--recurrent needs an lstm or gru network; {cfg.init_from} holds {policy_kwargs['backbone']!r}"
+            )
+    elif cfg.backbone is not None:
+        policy_kwargs = {"backbone": cfg.backbone}
+    if cfg.recurrent:  # RecurrentPPO carrying the LSTM / GRU backbone's state
+        from sb3_contrib import RecurrentPPO
+
+        policy_kwargs["cell"] = policy_kwargs.pop("backbone")
+        policy_kwargs.pop("net_arch", None)
+        policy_kwargs.setdefault("lstm_hidden_size", 128)
+        venv = make_vec_env("Melee-v0", **env)
+        model = RecurrentPPO(RecurrentBackbonePolicy, venv, policy_kwargs=policy_kwargs, **common)
+    elif cfg.feed_forward:  # one batched env: one compiled call per step for every game
         from stable_baselines3.common.vec_env import VecMonitor
 
         from melee_envs.envs.vector import sb3_vec_env
 
         venv = VecMonitor(sb3_vec_env(cfg.n_envs, seed=cfg.seed, **_env_kwargs(cfg)))
         venv.seed(cfg.seed)
-        return PPO("MlpPolicy", venv, **common)
-    from exphil_agents.backbones import BACKBONES
-    from exphil_agents.policies import BackbonePolicy, RecurrentBackbonePolicy, frame_window
+        policy = BackbonePolicy if policy_kwargs else "MlpPolicy"
+        model = PPO(policy, venv, policy_kwargs=policy_kwargs or None, **common)
+    else:  # a temporal backbone over a frame window of in-process envs
+        window = cfg.window
+        venv = make_vec_env("Melee-v0", wrapper_class=frame_window, wrapper_kwargs={"window": window}, **env)
+        model = PPO(BackbonePolicy, venv, policy_kwargs=policy_kwargs, **common)
+    if cfg.init_from is not None:
+        from exphil_agents.network import warm_start
 
-    if cfg.backbone not in BACKBONES:
-        raise ValueError(f"unknown backbone {cfg.backbone!r}; choose one of {sorted(BACKBONES)}")
-    if cfg.recurrent:
-        if cfg.backbone not in ("lstm", "gru"):
-            raise ValueError(f"--recurrent needs backbone lstm or gru; got {cfg.backbone!r}")
-        from sb3_contrib import RecurrentPPO
-
-        policy = {"cell": cfg.backbone, "lstm_hidden_size": 128}
-        return RecurrentPPO(RecurrentBackbonePolicy, make_vec_env("Melee-v0", **env), policy_kwargs=policy, **common)
-    window = 1 if cfg.backbone == "mlp" else cfg.window
-    if window < 1:
-        raise ValueError(f"window must be >= 1; got {window}")
-    venv = make_vec_env("Melee-v0", wrapper_class=frame_window, wrapper_kwargs={"window": window}, **env)
-    return PPO(BackbonePolicy, venv, policy_kwargs={"backbone": cfg.backbone}, **common)
-
-
-def _warm_started(cfg: TrainConfig, env: dict[str, Any], common: dict[str, Any]) -> Any:
-    from stable_baselines3 import PPO
-    from stable_baselines3.common.env_util import make_vec_env
-
-    from exphil_agents.network import warm_start, warm_start_kwargs
-    from exphil_agents.policies import BackbonePolicy, frame_window
-
-    policy = warm_start_kwargs(cfg.init_from)
-    if cfg.backbone not in (None, policy["backbone"]):
-        raise ValueError(f"--backbone {cfg.backbone!r} but {cfg.init_from} holds a {policy['backbone']!r} network")
-    if cfg.recurrent:  # RecurrentPPO on the network's own LSTM / GRU backbone
-        from sb3_contrib import RecurrentPPO
-
-        from exphil_agents.policies import RecurrentBackbonePolicy
-
-        if policy["backbone"] not in ("lstm", "gru"):
-            raise ValueError(f"--recurrent needs an lstm or gru network; {cfg.init_from} holds {policy['backbone']!r}")
-        policy["cell"] = policy.pop("backbone")
-        model = RecurrentPPO(RecurrentBackbonePolicy, make_vec_env("Melee-v0", **env), policy_kwargs=policy, **common)
         warm_start(model, cfg.init_from)
-        return model
-    window = 1 if policy["backbone"] == "mlp" else cfg.window
-    venv = make_vec_env("Melee-v0", wrapper_class=frame_window, wrapper_kwargs={"window": window}, **env)
-    model = PPO(BackbonePolicy, venv, policy_kwargs=policy, **common)
-    warm_start(model, cfg.init_from)
     return model
 
 
-def main(cfg: TrainConfig) -> dict[str, dict[str, float]]:
+def _learn(model: Any, cfg: TrainConfig, console: Any) -> dict[str, Any]:
+    """Train (the batched loop or SB3's), printing progress about ten times; returns the time
+    split when the batched loop ran."""
+    if not cfg.batched:
+        model.learn(total_timesteps=cfg.timesteps, progress_bar=False)
+        return {}
+    from exphil_agents.ppo import BatchedPPO, Progress
+
+    trainer = BatchedPPO(model)
+    per_update = cfg.n_envs * cfg.n_steps
+    updates = max(math.ceil(cfg.timesteps / per_update), 1)
+    every = max(updates // 10, 1)
+    writer = None
+    if cfg.tensorboard:
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer = SummaryWriter(cfg.tensorboard)
+    start = time.perf_counter()
+
+    def report(p: Progress) -> None:
+        split = p.timings.split()
+        if writer is not None:
+            for key, value in (("win_rate", p.win_rate), ("mean_return", p.mean_return), ("loss", p.loss)):
+                writer.add_scalar(f"train/{key}", value, p.steps)
+            writer.add_scalar("time/steps_per_s", split["steps_per_s"], p.steps)
+        if p.update % every == 0 or p.update == updates:
+            console.print(
+                f"  {p.steps:>10,} steps  {p.games:>6,} games  win {p.win_rate:4.2f}  return {p.mean_return:+6.2f}  "
+                f"loss {p.loss:+.3f}  {split['steps_per_s']:,.0f} steps/s  {time.perf_counter() - start:5.1f}s",
+                markup=False,
+            )
+
+    trainer.learn(cfg.timesteps, report)
+    if writer is not None:
+        writer.close()
+    return trainer.timings.split()
+
+
+def _row(result: dict[str, Any]) -> list[str]:
+    low, high = result["win_interval"]
+    return [f"{result['win']:.2f} [{low:.2f}, {high:.2f}]"] + [f"{result[k]:.2f}" for k in ("reward", *STAT_KEYS)]
+
+
+def main(cfg: TrainConfig) -> dict[str, dict[str, Any]]:
     """Train, evaluate against the reference, print the comparison."""
     try:
         import stable_baselines3  # noqa: F401
@@ -218,6 +300,7 @@ def main(cfg: TrainConfig) -> dict[str, dict[str, float]]:
     from rich.table import Table
 
     import melee_envs  # noqa: F401
+    from exphil_agents.league.ratings import win_interval
 
     console = Console(width=120)
     # SB3 builds one torch Categorical per controller part per step; their argument checks cost
@@ -229,35 +312,49 @@ def main(cfg: TrainConfig) -> dict[str, dict[str, float]]:
 
     console.print(training_threads("rl"), markup=False)
     model = _make_model(cfg)
+    model.frame_skip = cfg.frame_skip  # saved with the model: players hold each decision as in training
+    policy = cfg.backbone or ("BackbonePolicy" if cfg.init_from else "stock MlpPolicy")
     console.print(
-        f"[bold]PPO in Melee-v0[/bold] vs {cfg.opponent}: {cfg.timesteps:,} steps, {cfg.n_envs} envs, seed {cfg.seed}, "
-        f"policy {cfg.backbone or ('BackbonePolicy' if cfg.init_from else 'stock MlpPolicy')}"
-        f"{' (recurrent)' if cfg.recurrent else ''}" + (f", warm-started from {cfg.init_from}" if cfg.init_from else "")
+        f"[bold]PPO in Melee-v0[/bold] vs {cfg.opponent}: {cfg.timesteps:,} steps, {cfg.n_envs} games at once, "
+        f"seed {cfg.seed}, policy {policy}{' (recurrent)' if cfg.recurrent else ''}, {cfg.actions} actions, "
+        f"{'batched' if cfg.batched else 'SB3'} trainer"
+        + (f", warm-started from {cfg.init_from}" if cfg.init_from else "")
     )
     start = time.perf_counter()
-    model.learn(total_timesteps=cfg.timesteps, progress_bar=False)
+    split = _learn(model, cfg, console)
     elapsed = time.perf_counter() - start
-    console.print(f"trained in {elapsed:.1f}s ({cfg.timesteps / elapsed:,.0f} steps/s)")
+    shares = ", ".join(f"{k} {split[k]:.0%}" for k in ("env", "inference", "learning") if k in split)
+    shares = f": {shares}" if shares else ""
+    console.print(f"trained in {elapsed:.1f}s ({model.num_timesteps / elapsed:,.0f} steps/s{shares})", markup=False)
     if cfg.save:
-        model.save(cfg.save)
-        console.print(f"saved model to {cfg.save}")
+        from pathlib import Path
+
+        from melee_envs.atomic import atomic_path
+
+        path = Path(cfg.save) if Path(cfg.save).suffix else Path(cfg.save).with_suffix(".zip")  # as SB3 names it
+        with atomic_path(path) as tmp:
+            model.save(tmp)
+        console.print(f"saved model to {path}")
+    if not cfg.eval_episodes:
+        return {"trained": {}, "random": {}, "split": split}
     start = time.perf_counter()
-    if cfg.backbone is None and cfg.init_from is None:  # stateless: every game in one batch
-        trained = evaluate_batched(
-            lambda o: model.predict(o, deterministic=False)[0], cfg, cfg.eval_episodes, cfg.seed + 10_000
-        )
+    seed = cfg.seed + 10_000
+    if cfg.feed_forward:  # stateless: every game in one batch
+        trained = evaluate_batched(lambda o: model.predict(o, deterministic=False)[0], cfg, cfg.eval_episodes, seed)
     else:
         from exphil_agents.agent import Agent
 
         agent = Agent.from_sb3(model)
-        trained = evaluate(agent, cfg, cfg.eval_episodes, cfg.seed + 10_000)
-    random = evaluate_batched(None, cfg, cfg.eval_episodes, cfg.seed + 10_000)
+        trained = evaluate(agent, cfg, cfg.eval_episodes, seed, action_mode="multi_discrete")
+    random = evaluate_batched(None, cfg, cfg.eval_episodes, seed)
     console.print(f"evaluated {2 * cfg.eval_episodes} games in {time.perf_counter() - start:.1f}s")
-    table = Table(title=f"{cfg.eval_episodes} games vs {cfg.opponent} ({cfg.game.stocks} stock)")
+    for result in (trained, random):
+        result["win_interval"] = win_interval(result["win"] * cfg.eval_episodes, cfg.eval_episodes)
+    table = Table(title=f"{cfg.eval_episodes} games vs {cfg.opponent} ({cfg.game.stocks} stock), seeds {seed}+")
     table.add_column("policy")
-    for key in trained:
+    for key in ("win [95% interval]", "reward", *STAT_KEYS):
         table.add_column(key.replace("_", " "), justify="right")
-    for name, res in (("PPO (trained)", trained), ("random (reference)", random)):
-        table.add_row(name, *(f"{v:.2f}" for v in res.values()))
+    table.add_row("PPO (trained)", *_row(trained))
+    table.add_row(f"random {cfg.actions} (reference)", *_row(random))
     console.print(table)
-    return {"trained": trained, "random": random}
+    return {"trained": trained, "random": random, "split": split}

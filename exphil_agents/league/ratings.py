@@ -24,6 +24,18 @@ def expected_score(rating_a: float, rating_b: float, scale: float = ELO_SCALE) -
     return 1.0 / (1.0 + 10.0 ** ((rating_b - rating_a) / scale))
 
 
+def win_interval(wins: float, games: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a win rate (``z`` = 1.96: 95%); ``wins`` may count draws as
+    halves. Unlike the normal approximation it stays inside [0, 1] and is not empty at 0 or 100%
+    (Wilson 1927, "Probable inference, the law of succession, and statistical inference")."""
+    if games <= 0:
+        return (0.0, 1.0)
+    p = wins / games
+    centre = (p + z * z / (2 * games)) / (1 + z * z / games)
+    half = z / (1 + z * z / games) * math.sqrt(p * (1 - p) / games + z * z / (4 * games * games))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def elo_update(
     rating_a: float, rating_b: float, score_a: float, k: float = 20.0, scale: float = ELO_SCALE
 ) -> tuple[float, float]:

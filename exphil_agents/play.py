@@ -22,7 +22,7 @@ class PlayConfig:
 
     checkpoint: Path
     """a BC checkpoint folder or its model.safetensors, an SB3 .zip (PPO / RecurrentPPO), a league
-    snapshot folder, or a bot name (scripted, scripted:LEVEL, ...)."""
+    snapshot folder, a bot name (scripted, scripted:LEVEL, ...) or champion (the shipped agent)."""
     opponent: Literal["cpu", "human"] = "cpu"
     cpu_level: int = 9
     game: GameSettings = field(default_factory=GameSettings)

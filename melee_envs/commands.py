@@ -33,6 +33,7 @@ class Command:
 GROUPS = {
     "bench": "benchmarks: each prints its figures beside a reference measured in the same run",
     "bc": "behavioural cloning from replays",
+    "champion": "the agent shipped with the package",
     "league": "self-play league",
     "replays": "Slippi replay tools",
 }

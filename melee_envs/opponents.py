@@ -292,17 +292,55 @@ def play_bots(first: Any, second: Any, num_games: int, seed: int = 0, **game: An
     }
 
 
+class MixedOpponent:
+    """Several bots in one batch: game ``b`` plays ``bots[b % len(bots)]`` (name
+    ``"scripted+scripted:5+idle"``), so one batched env trains against a whole ladder at once.
+    Each bot acts for every game (they are cheap) and its own games' rows are kept."""
+
+    def __init__(self, specs: list[str], codec: ControllerCodec, seed: int | None = None) -> None:
+        self.names = list(specs)
+        self._bots = [make_opponent(s, codec, None if seed is None else seed + k) for k, s in enumerate(specs)]
+
+    def seed(self, seed: int | None) -> None:
+        for k, bot in enumerate(self._bots):
+            if hasattr(bot, "seed"):
+                bot.seed(None if seed is None else seed + k)
+
+    def __call__(self, state: GameState, player: int) -> np.ndarray:
+        shape = state.stage.shape + (ACTION_SIZE,)
+        out = np.empty(shape, np.int64).reshape(-1, ACTION_SIZE)
+        k = len(self._bots)
+        for i, bot in enumerate(self._bots):
+            out[i::k] = np.reshape(bot(state, player), (-1, ACTION_SIZE))[i::k]
+        return out.reshape(shape)
+
+
+def plugin_opponents() -> dict[str, Any]:
+    """Opponents other installed packages add by name: entry points of the group
+    ``melee_envs.opponents``, each ``(codec, seed) -> opponent`` (this project's agents package
+    adds ``champion``). Loaded only when named."""
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep for ep in entry_points(group="melee_envs.opponents")}
+
+
 def is_bot(name: Any) -> bool:
-    """Whether ``name`` names a built-in bot (:data:`OPPONENTS` or ``scripted:LEVEL``)."""
+    """Whether ``name`` names a built-in bot (:data:`OPPONENTS`, ``scripted:LEVEL``, or several
+    joined by ``+``: a :class:`MixedOpponent`)."""
     if not isinstance(name, str):
         return False
+    if "+" in name:
+        return all(is_bot(part) for part in name.split("+"))
+    if name in plugin_opponents():
+        return True
     if name.startswith("scripted:"):
         return name[9:].isdigit() and 1 <= int(name[9:]) <= 9
     return name in OPPONENTS
 
 
 def make_opponent(spec: str | Opponent, codec: ControllerCodec, seed: int | None = None) -> Any:
-    """An opponent from a name in :data:`OPPONENTS` or any callable ``(state, player) -> actions``."""
+    """An opponent from a name in :data:`OPPONENTS`, ``scripted:LEVEL``, names joined by ``+`` (a
+    :class:`MixedOpponent`), or any callable ``(state, player) -> actions``."""
     if callable(spec):
         return spec
     if spec == "idle":
@@ -315,7 +353,13 @@ def make_opponent(spec: str | Opponent, codec: ControllerCodec, seed: int | None
         return ScriptedOpponent(codec, int(spec[9:]), seed)
     if spec == "jumper":
         return JumperOpponent(codec)
+    if isinstance(spec, str) and "+" in spec and all(is_bot(part) for part in spec.split("+")):
+        return MixedOpponent(spec.split("+"), codec, seed)
+    plugins = plugin_opponents()
+    if isinstance(spec, str) and spec in plugins:
+        return plugins[spec].load()(codec, seed)
     raise ValueError(
-        f"unknown opponent {spec!r}; choose one of {OPPONENTS}, scripted:LEVEL (1-9) "
+        f"unknown opponent {spec!r}; choose one of {OPPONENTS + tuple(plugins)}, scripted:LEVEL (1-9), several "
+        "joined by + "
         "or pass a callable (state, player_index) -> actions"
     )

@@ -51,7 +51,7 @@ class LeagueConfig:
     self_play: float = 0.3
     """Share of the main agent's games against its current self."""
     bots: tuple[str, ...] = ("idle", "scripted:1", "scripted:5", "scripted")
-    """Built-in bots in the population (idle, random, jumper, scripted, scripted:1..9)."""
+    """Built-in bots in the population (idle, random, jumper, scripted, scripted:1..9, champion)."""
     bot_fraction: float = 0.3
     """Share of the main agent's games against a bot."""
     rating: Literal["elo", "openskill"] = "elo"
@@ -140,7 +140,7 @@ class League:
 
         for bot in cfg.bots:
             if not is_bot(bot):
-                raise ValueError(f"--bots: unknown bot {bot!r}; choose from {OPPONENTS} or scripted:1..9")
+                raise ValueError(f"--bots: unknown bot {bot!r}; choose from {OPPONENTS}, scripted:1..9 or champion")
         for name in ("self_play", "bot_fraction", "league_exploiter_reset", "exploiter_reset_win_rate"):
             if not 0.0 <= getattr(cfg, name) <= 1.0:
                 raise ValueError(f"--{name.replace('_', '-')} must be in [0, 1]; got {getattr(cfg, name)}")

@@ -24,15 +24,15 @@ def test_every_registered_command_resolves_and_prints_its_help(capsys):
             main([*command.path, "--help"])
         assert exit_info.value.code == 0, command.path
         assert f"exphil {' '.join(command.path)}" in capsys.readouterr().out
-    assert {c.path[0] for c in cmds if len(c.path) > 1} == {"bench", "bc", "league", "replays"}
+    assert {c.path[0] for c in cmds if len(c.path) > 1} == {"bench", "bc", "champion", "league", "replays"}
 
 
 def test_groups_list_their_commands_and_unknown_names_are_named(capsys):
     main(["bench"])
     text = capsys.readouterr().out
-    for what in ("env", "vector", "threads", "fidelity", "dolphin", "replays", "bc", "agents", "league"):
+    for what in ("env", "vector", "threads", "fidelity", "dolphin", "replays", "bc", "agents", "train", "league"):
         assert f"\n  {what} " in text
-    assert usage(commands()).count("\n  bench ") == 9
+    assert usage(commands()).count("\n  bench ") == 10
     with pytest.raises(SystemExit, match=r"exphil bench: unknown command 'nope'; choose one of \['agents'"):
         main(["bench", "nope"])
     with pytest.raises(SystemExit, match=r"exphil: unknown command 'trian'"):

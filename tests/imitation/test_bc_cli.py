@@ -174,7 +174,7 @@ def test_resuming_with_another_model_or_evaluating_a_non_checkpoint_is_refused(r
     from exphil_agents.train import TrainConfig, _make_model
 
     ppo = _make_model(TrainConfig(init_from=str(tmp_path / "ck" / "bc" / "best"), n_envs=1, n_steps=64))
-    assert ppo.observation_space.shape == (1, 121)  # the BC network's compact layout, one frame
+    assert ppo.observation_space.shape == (121,)  # the BC network's compact layout, on the batched env
     result = exphil("bc", "train", "--preset", "quick", "--model.backbone", "gru", *common)
     assert result.returncode != 0 and "cannot resume" in result.stderr and "'mlp' vs this run 'gru'" in result.stderr
     junk = tmp_path / "junk.safetensors"

@@ -124,3 +124,14 @@ def test_the_ladder_command_measures_any_agent(tmp_path):
     assert json.loads(out.read_text())["results"]["idle"]["games"] == 4
     with pytest.raises(ValueError, match="games must be >= 1"):
         evaluate_ladder(load_actor("idle"), 0, 0, GameSettings())
+
+
+def test_the_champion_is_a_league_bot(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "exphil", "league", "train", "--dir", str(tmp_path), "--steps", "1024",
+         "--games", "4", "--snapshot-every", "1024", "--bots", "champion", "--bot-fraction", "1.0",
+         "--self-play", "0.0", "--no-tensorboard", "--game.time-limit-minutes", "0.1"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "bot:champion" in out.stdout

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 import torch
 from gymnasium import spaces
 from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
@@ -36,6 +37,44 @@ def frame_window(env: gym.Env, window: int) -> gym.Env:
     if window < 1:
         raise ValueError(f"window must be >= 1; got {window}")
     return FrameStackObservation(env, stack_size=window, padding_type="zero")
+
+
+def vec_frame_window(venv: Any, window: int) -> Any:
+    """:func:`frame_window` for an SB3 ``VecEnv`` (e.g. :func:`melee_envs.envs.vector.sb3_vec_env`):
+    observations ``(n, window, F)``, oldest first, zero before each game's first frame; a
+    finished game's ``terminal_observation`` is its last window."""
+    from stable_baselines3.common.vec_env import VecEnvWrapper
+
+    if window < 1:
+        raise ValueError(f"window must be >= 1; got {window}")
+
+    class FrameWindowVecEnv(VecEnvWrapper):
+        def __init__(self) -> None:
+            inner = venv.observation_space
+            low = np.broadcast_to(inner.low, (window, *inner.shape))
+            high = np.broadcast_to(inner.high, (window, *inner.shape))
+            super().__init__(venv, observation_space=spaces.Box(low, high, dtype=inner.dtype))
+            self.frames = np.zeros((venv.num_envs, window, *inner.shape), inner.dtype)
+
+        def reset(self) -> np.ndarray:
+            self.frames[:] = 0
+            self.frames[:, -1] = self.venv.reset()
+            return self.frames.copy()
+
+        def step_wait(self) -> Any:
+            obs, rewards, dones, infos = self.venv.step_wait()
+            last = self.frames.copy()
+            self.frames[:, :-1] = self.frames[:, 1:]
+            self.frames[:, -1] = obs
+            for i in np.flatnonzero(dones):
+                if "terminal_observation" in infos[i]:
+                    final = infos[i]["terminal_observation"][None]
+                    infos[i]["terminal_observation"] = np.concatenate([last[i, 1:], final])
+                self.frames[i] = 0
+                self.frames[i, -1] = obs[i]
+            return self.frames.copy(), rewards, dones, infos
+
+    return FrameWindowVecEnv()
 
 
 def _encoder_for(observation_space: spaces.Box, obs_config: dict | None, embed: dict | None) -> InputEncoder:

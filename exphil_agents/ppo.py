@@ -10,7 +10,10 @@ hyperparameters taken from the model) with:
 * the rollout in preallocated torch tensors, one forward pass per step for every game;
 * sampling straight from the logits (:class:`~exphil_agents.actors.LogitSampler`'s Gumbel-max),
   log-probabilities and entropies from one padded ``log_softmax`` (no distribution objects);
-* truncated games bootstrapped from their last observation, as SB3 does.
+* truncated games bootstrapped from their last observation, as SB3 does;
+* a policy over a frame window (observation space ``(window, F)``, as
+  :func:`~exphil_agents.policies.vec_frame_window` gives it) fed from a window kept here,
+  zero before each game's first frame.
 
 It trains ``model.policy`` in place and advances ``model.num_timesteps``, so ``model.save`` writes
 the usual SB3 archive (loadable by ``PPO.load``, :func:`~exphil_agents.actors.load_actor`,
@@ -119,8 +122,9 @@ class BatchedPPO:
     """Train an SB3 ``PPO`` model on its batched Melee env with a lean loop (module docstring).
 
     ``model`` must be a ``PPO`` whose env is :func:`melee_envs.envs.vector.sb3_vec_env` (plain
-    or under ``VecMonitor``) and whose policy is an ``ActorCriticPolicy`` (the stock
-    ``MlpPolicy`` or :class:`~exphil_agents.policies.BackbonePolicy` over single frames). Its
+    or under ``VecMonitor`` / :func:`~exphil_agents.policies.vec_frame_window`) and whose policy
+    is an ``ActorCriticPolicy`` (the stock ``MlpPolicy``, or
+    :class:`~exphil_agents.policies.BackbonePolicy` over one frame or a frame window). Its
     ``n_steps``, ``batch_size``, ``n_epochs``, ``gamma``, ``gae_lambda``, ``clip_range``,
     ``ent_coef``, ``vf_coef``, ``max_grad_norm``, ``normalize_advantage`` and learning-rate
     schedule are used as SB3 uses them.
@@ -136,6 +140,9 @@ class BatchedPPO:
         self.env = vector_env_of(model)
         self.policy = policy
         self.logits = PaddedLogits(_nvec(self.env.single_action_space))
+        shape = policy.observation_space.shape
+        self.window = shape[0] if len(shape) == 2 else 0
+        """Frames per observation (0: single frames)."""
         self.timings = Timings()
         self._obs: torch.Tensor | None = None
         self._returns = np.zeros(self.env.num_envs)
@@ -161,9 +168,9 @@ class BatchedPPO:
         ``callback(progress)`` after every update (return ``False`` to stop). Returns the model."""
         model, env = self.model, self.env
         n, horizon = env.num_envs, model.n_steps
-        size = env.single_observation_space.shape[0]
+        size = self.policy.observation_space.shape
         parts = len(self.logits.sampler.nvec)
-        buf_obs = torch.zeros(horizon, n, size)
+        buf_obs = torch.zeros(horizon, n, *size)
         buf_act = torch.zeros(horizon, n, parts, dtype=torch.long)
         buf_logp = torch.zeros(horizon, n)
         buf_val = torch.zeros(horizon + 1, n)
@@ -171,7 +178,7 @@ class BatchedPPO:
         buf_done = torch.zeros(horizon, n)
         if self._obs is None:
             obs, _ = env.reset(seed=model.seed)
-            self._obs = torch.as_tensor(obs)
+            self._obs = self._first_frames(torch.zeros(n, *size), torch.as_tensor(obs), slice(None))
         start_steps = model.num_timesteps
         target = start_steps + total_steps
         model._total_timesteps = target
@@ -227,18 +234,38 @@ class BatchedPPO:
                 self._returns[ended] = 0.0
                 cut = np.flatnonzero(truncated & ~terminated)
                 if len(cut):  # a game cut by the step limit: bootstrap from its last observation
-                    _, last = self._heads(torch.as_tensor(info["final_obs"][cut]))
+                    final = torch.as_tensor(info["final_obs"][cut])
+                    if self.window:
+                        final = torch.cat([obs[torch.as_tensor(cut), 1:], final[:, None]], 1)
+                    _, last = self._heads(final)
                     reward = reward.astype(np.float32, copy=True)
                     reward[cut] += gamma * last.numpy()
             buf_rew[t] = torch.as_tensor(reward, dtype=torch.float32)
             buf_done[t] = torch.as_tensor(done, dtype=torch.float32)
-            self._obs = torch.as_tensor(next_obs)
+            self._obs = self._next(obs, torch.as_tensor(next_obs), done)
             self.timings.inference += time.perf_counter() - tick
         tick = time.perf_counter()
         _, buf_val[-1] = self._heads(self._obs)
         self.timings.inference += time.perf_counter() - tick
         self.games += finished
         return wins, finished, returns
+
+    def _first_frames(self, window: torch.Tensor, frames: torch.Tensor, rows: Any) -> torch.Tensor:
+        """``window`` with ``rows`` starting a game on ``frames`` (zeros before it)."""
+        if not self.window:
+            return frames
+        window[rows] = 0.0
+        window[rows, -1] = frames[rows]
+        return window
+
+    def _next(self, obs: torch.Tensor, frames: torch.Tensor, done: np.ndarray) -> torch.Tensor:
+        """The next observation: the new frames, or the window moved on by one frame."""
+        if not self.window:
+            return frames
+        window = torch.cat([obs[:, 1:], frames[:, None]], 1)
+        if done.any():
+            window = self._first_frames(window, frames, torch.as_tensor(done))
+        return window
 
     def _advantages(self, buf_val, buf_rew, buf_done) -> tuple[torch.Tensor, torch.Tensor]:
         gamma, lam = self.model.gamma, self.model.gae_lambda
@@ -256,7 +283,7 @@ class BatchedPPO:
         tick = time.perf_counter()
         model, policy = self.model, self.policy
         adv, ret = self._advantages(buf_val, buf_rew, buf_done)
-        obs = buf_obs.reshape(-1, buf_obs.shape[-1])
+        obs = buf_obs.reshape(-1, *buf_obs.shape[2:])
         act = buf_act.reshape(-1, buf_act.shape[-1])
         old_logp, adv, ret = buf_logp.reshape(-1), adv.reshape(-1), ret.reshape(-1)
         for group in policy.optimizer.param_groups:

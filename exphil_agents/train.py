@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from melee_envs.obs import ObsConfig
 from melee_envs.settings import GameSettings
 
 
@@ -26,12 +27,15 @@ class TrainConfig:
     frame_skip: int = 4
     """Frames each decision is held for (1: decide every frame)."""
     n_envs: int = 256
-    """Games played at once (one batched env for feed-forward policies, else in-process envs)."""
+    """Games played at once (one batched env; in-process envs for --recurrent)."""
     opponent: str = "scripted:1"
     """Opponent: idle, random, jumper, scripted or scripted:LEVEL (1-9; level 1 by default, a
     bot a short run can learn to beat)."""
     game: GameSettings = field(default_factory=GameSettings)
     """characters, stage, stocks and timer of every game (--game.stage, --game.stocks, ...)."""
+    obs: ObsConfig = field(default_factory=ObsConfig)
+    """The observation layout (--obs.action-mode learned ...: ids for the backbones' embeddings,
+    a smaller input); with --init-from, the BC network's."""
     action_mode: Literal["discrete", "multi_discrete"] | None = None
     """discrete: 28 common inputs (walk, dash, jump, each attack, specials, shield, grab, rolls);
     multi_discrete: the whole controller. Default: discrete, or multi_discrete with --init-from
@@ -45,8 +49,8 @@ class TrainConfig:
     n_epochs: int = 4
     ent_coef: float = 0.01
     trainer: Literal["auto", "batched", "sb3"] = "auto"
-    """batched: this package's lean PPO loop on the batched env (exphil_agents.ppo, feed-forward
-    policies); sb3: stable-baselines3's own learn(); auto: batched where it applies."""
+    """batched: this package's lean PPO loop on the batched env (exphil_agents.ppo; every policy
+    but --recurrent); sb3: stable-baselines3's own learn(); auto: batched where it applies."""
     backbone: str | None = None
     """Policy network: None for SB3's stock MlpPolicy, or a backbone name (mlp, lstm, gru, mamba,
     attention, jamba) for this package's BackbonePolicy."""
@@ -72,28 +76,30 @@ class TrainConfig:
             bad.append(f"--learning-rate {self.learning_rate!r} (must be a finite number > 0)")
         if not (math.isfinite(self.ent_coef) and self.ent_coef >= 0):
             bad.append(f"--ent-coef {self.ent_coef!r} (must be a finite number >= 0)")
-        if self.trainer == "batched" and not self.feed_forward:
-            bad.append("--trainer batched (it trains feed-forward policies: no --recurrent, backbone mlp or none)")
+        if self.trainer == "batched" and self.recurrent:
+            bad.append("--trainer batched (it trains policies over one frame or a frame window, not --recurrent)")
         if self.init_from is not None and self.action_mode == "discrete":
             bad.append("--action-mode discrete (a BC network from --init-from plays the whole controller)")
         if bad:
             raise ValueError("invalid training settings: " + "; ".join(bad))
 
     @property
-    def feed_forward(self) -> bool:
-        """The policy sees one frame and keeps no state (the batched trainer applies)."""
+    def frames(self) -> int:
+        """Frames per observation: 1 for MLPs (stock or backbone), ``window`` for temporal
+        backbones, 1 for ``--recurrent`` (the state carries the past)."""
         if self.recurrent:
-            return False
+            return 1
+        backbone = self.backbone
         if self.init_from is not None:
             from exphil_agents.network import warm_start_kwargs
 
-            return warm_start_kwargs(self.init_from)["backbone"] == "mlp"
-        return self.backbone in (None, "mlp")
+            backbone = warm_start_kwargs(self.init_from)["backbone"]
+        return 1 if backbone in (None, "mlp") else self.window
 
     @property
     def batched(self) -> bool:
-        """Whether the lean batched trainer runs (``trainer`` auto or batched, feed-forward policy)."""
-        return self.trainer != "sb3" and self.feed_forward
+        """Whether the lean batched trainer runs (``trainer`` auto or batched, not recurrent)."""
+        return self.trainer != "sb3" and not self.recurrent
 
     @property
     def actions(self) -> str:
@@ -108,6 +114,7 @@ def _env_kwargs(cfg: TrainConfig, action_mode: str | None = None) -> dict[str, A
         "frame_skip": cfg.frame_skip,
         "action_mode": action_mode or cfg.actions,
         "render_mode": None,
+        "obs": cfg.obs,
     }
     if cfg.init_from is not None:  # the BC network's observation layout
         from exphil_agents.network import warm_start_kwargs
@@ -152,19 +159,24 @@ def evaluate(
     return {k: float(np.mean(v)) for k, v in totals.items()}
 
 
-def evaluate_batched(policy: Any, cfg: TrainConfig, episodes: int, seed: int) -> dict[str, float]:
+def evaluate_batched(policy: Any, cfg: TrainConfig, episodes: int, seed: int, frames: int = 1) -> dict[str, float]:
     """:func:`evaluate` for a stateless ``policy(obs_batch) -> actions``, every game at once: one
-    batched env of ``episodes`` games (auto-reset off), one policy call per step for all of them."""
+    batched env of ``episodes`` games (auto-reset off), one policy call per step for all of them;
+    ``frames`` > 1: the policy sees the last ``frames`` frames ``(games, frames, F)``, zeros
+    before the first."""
     from melee_envs.envs.vector import MeleeVectorEnv
 
     env = MeleeVectorEnv(episodes, autoreset_mode="disabled", seed=seed, **_env_kwargs(cfg))
     env.action_space.seed(seed)
     obs, _ = env.reset(seed=seed)
+    window = np.zeros((episodes, frames, obs.shape[-1]), np.float32)
+    window[:, -1] = obs
     returns, over = np.zeros(episodes), np.zeros(episodes, bool)
     stats: dict[str, np.ndarray] = {}
     while not over.all():
-        action = env.action_space.sample() if policy is None else policy(obs)
+        action = env.action_space.sample() if policy is None else policy(window if frames > 1 else obs)
         obs, reward, term, trunc, info = env.step(action)
+        window = np.concatenate([window[:, 1:], obs[:, None]], 1)
         returns += np.where(over, 0.0, reward)
         if info:
             ended = info["_melee"]
@@ -202,7 +214,7 @@ def _make_model(cfg: TrainConfig) -> Any:
             raise ValueError(f"unknown backbone {cfg.backbone!r}; choose one of {sorted(BACKBONES)}")
     if cfg.recurrent and cfg.init_from is None and cfg.backbone not in ("lstm", "gru"):
         raise ValueError(f"--recurrent needs backbone lstm or gru; got {cfg.backbone!r}")
-    from exphil_agents.policies import BackbonePolicy, RecurrentBackbonePolicy, frame_window
+    from exphil_agents.policies import BackbonePolicy, RecurrentBackbonePolicy, vec_frame_window
 
     policy_kwargs: dict[str, Any] = {}
     if cfg.init_from is not None:
@@ -218,8 +230,8 @@ def _make_model(cfg: TrainConfig) -> Any:
                 f"--recurrent needs an lstm or gru network; {cfg.init_from} holds {policy_kwargs['backbone']!r}"
             )
     elif cfg.backbone is not None:
-        policy_kwargs = {"backbone": cfg.backbone}
-    if cfg.recurrent:  # RecurrentPPO carrying the LSTM / GRU backbone's state
+        policy_kwargs = {"backbone": cfg.backbone, "obs_config": cfg.obs.__dict__}
+    if cfg.recurrent:  # RecurrentPPO carrying the LSTM / GRU backbone's state, on in-process envs
         from sb3_contrib import RecurrentPPO
 
         policy_kwargs["cell"] = policy_kwargs.pop("backbone")
@@ -227,19 +239,17 @@ def _make_model(cfg: TrainConfig) -> Any:
         policy_kwargs.setdefault("lstm_hidden_size", 128)
         venv = make_vec_env("Melee-v0", **env)
         model = RecurrentPPO(RecurrentBackbonePolicy, venv, policy_kwargs=policy_kwargs, **common)
-    elif cfg.feed_forward:  # one batched env: one compiled call per step for every game
+    else:  # one batched env: one compiled call per step for every game (and a frame window)
         from stable_baselines3.common.vec_env import VecMonitor
 
         from melee_envs.envs.vector import sb3_vec_env
 
         venv = VecMonitor(sb3_vec_env(cfg.n_envs, seed=cfg.seed, **_env_kwargs(cfg)))
         venv.seed(cfg.seed)
+        if cfg.frames > 1:
+            venv = vec_frame_window(venv, cfg.frames)
         policy = BackbonePolicy if policy_kwargs else "MlpPolicy"
         model = PPO(policy, venv, policy_kwargs=policy_kwargs or None, **common)
-    else:  # a temporal backbone over a frame window of in-process envs
-        window = cfg.window
-        venv = make_vec_env("Melee-v0", wrapper_class=frame_window, wrapper_kwargs={"window": window}, **env)
-        model = PPO(BackbonePolicy, venv, policy_kwargs=policy_kwargs, **common)
     if cfg.init_from is not None:
         from exphil_agents.network import warm_start
 
@@ -339,8 +349,9 @@ def main(cfg: TrainConfig) -> dict[str, dict[str, Any]]:
         return {"trained": {}, "random": {}, "split": split}
     start = time.perf_counter()
     seed = cfg.seed + 10_000
-    if cfg.feed_forward:  # stateless: every game in one batch
-        trained = evaluate_batched(lambda o: model.predict(o, deterministic=False)[0], cfg, cfg.eval_episodes, seed)
+    if not cfg.recurrent:  # stateless (over its frame window): every game in one batch
+        act = lambda o: model.predict(o, deterministic=False)[0]  # noqa: E731
+        trained = evaluate_batched(act, cfg, cfg.eval_episodes, seed, cfg.frames)
     else:
         from exphil_agents.agent import Agent
 

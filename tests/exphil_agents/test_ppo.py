@@ -103,3 +103,38 @@ def test_a_discrete_policy_plays_as_an_actor(tmp_path):
     setup = MatchSetup(GameSettings(time_limit_minutes=0.05))
     (records,) = play_round([actor, BotActor("idle")], ["d", "idle"], [(0, 1)], 4, 0, setup)
     assert len(records) == 4 and all(r["score"] in (0.0, 0.5, 1.0) for r in records)
+
+
+def test_frame_windows_in_the_wrapper_and_in_the_loop_agree():
+    from exphil_agents.policies import BackbonePolicy, vec_frame_window
+
+    venv = vec_frame_window(sb3_vec_env(2, seed=0, action_mode="discrete", **GAME), 3)
+    assert venv.observation_space.shape[0] == 3
+    first = venv.reset()
+    assert not first[:, :2].any() and first[:, 2].any()  # zeros before the game's first frame
+    seen = [first]
+    for _ in range(60):
+        venv.step_async(np.zeros(2, np.int64))
+        obs, _, dones, infos = venv.step_wait()
+        if dones.any():
+            i = int(np.flatnonzero(dones)[0])
+            assert infos[i]["terminal_observation"].shape == obs.shape[1:]
+            assert np.array_equal(infos[i]["terminal_observation"][:2], seen[-1][i, 1:])  # the window moved on
+            assert not obs[i, :2].any()  # a new game starts a fresh window
+            break
+        assert np.array_equal(obs[:, :2], seen[-1][:, 1:])
+        seen.append(obs)
+    else:
+        pytest.fail("no game ended")
+    model = PPO(BackbonePolicy, venv, policy_kwargs={"backbone": "attention"}, n_steps=16, batch_size=32,
+                n_epochs=1, device="cpu")  # fmt: skip
+    trainer = BatchedPPO(model)
+    assert trainer.window == 3
+    window = torch.arange(2 * 3 * 2, dtype=torch.float32).reshape(2, 3, 2)
+    frames = torch.tensor([[100.0, 101.0], [200.0, 201.0]])
+    moved = trainer._next(window, frames, np.array([False, True]))
+    assert torch.equal(moved[0], torch.cat([window[0, 1:], frames[:1]]))
+    assert torch.equal(moved[1], torch.tensor([[0.0, 0.0], [0.0, 0.0], [200.0, 201.0]]))
+    seen_progress = []
+    trainer.learn(64, seen_progress.append)
+    assert model.num_timesteps == 64 and np.isfinite(seen_progress[-1].loss)

@@ -178,11 +178,23 @@ class ActorOpponent:
         return self._held.reshape(np.shape(state.stage) + (-1,)).copy()
 
 
-def champion_opponent(codec: Any = None, seed: int | None = None) -> ActorOpponent:
+class ChampionOpponent(ActorOpponent):
+    """The shipped champion as an env opponent; pickles by name (envs pickle for worker
+    processes), so a copy loads the champion again."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        actor = champion_actor()
+        actor.seed(seed)
+        super().__init__(actor, actor.repeat)
+        self._seed = seed
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return ChampionOpponent, (self._seed,)
+
+
+def champion_opponent(codec: Any = None, seed: int | None = None) -> ChampionOpponent:
     """``opponent="champion"`` in any env (the ``melee_envs.opponents`` entry point)."""
-    actor = champion_actor()
-    actor.seed(seed)
-    return ActorOpponent(actor, actor.repeat)
+    return ChampionOpponent(seed)
 
 
 # -- the recipe ------------------------------------------------------------------------------------

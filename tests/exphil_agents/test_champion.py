@@ -75,6 +75,11 @@ def test_opponent_champion_in_every_env():
     env.reset(seed=0)
     for _ in range(20):
         env.step(env.action_space.sample())
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(env))  # envs travel to worker processes
+    copy.reset(seed=0)
+    copy.step(copy.action_space.sample())
     vec = MeleeVectorEnv(32, opponent="champion", frame_skip=4, autoreset_mode="disabled", seed=0, **SHORT)
     vec.reset(seed=0)
     over, won = np.zeros(32, bool), np.zeros(32)

@@ -52,6 +52,9 @@ class AttentionBlock(Block):
         self.drop = nn.Dropout(dropout)
         self.ff = FeedForward(d_model, 4 * d_model, dropout)
         self.register_buffer("slopes", alibi_slopes(heads), persistent=False)
+        # One new frame against the cache: its distances to the window's keys never change.
+        distance = torch.arange(window - 1, -1, -1, dtype=torch.float32)
+        self.register_buffer("step_bias", self.slopes[:, None] * distance[None, :], persistent=False)
 
     def initial_state(self, batch: int, device: torch.device | None = None) -> State:
         w = self.window - 1
@@ -87,6 +90,25 @@ class AttentionBlock(Block):
         # per-frame ``step`` calls with resets produce.
         tail = tail_valid[..., None]
         return x, (keys[:, -w:] * tail, values[:, -w:] * tail, tail_valid)
+
+    def step(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """One frame (``x``: ``(batch, d_model)``) against the cached window: the same result as
+        :meth:`forward` on one step, without building its masks (live play runs this per frame)."""
+        k_cache, v_cache, valid = state
+        batch, dh = x.shape[0], self.d_model // self.heads
+        q, k, v = self.qkv(self.norm(x)).chunk(3, dim=-1)
+        keys, values = torch.cat([k_cache, k[:, None]], dim=1), torch.cat([v_cache, v[:, None]], dim=1)
+        valid_full = torch.cat([valid, valid.new_ones(batch, 1)], dim=1)
+        qh = q.view(batch, self.heads, 1, dh)
+        kh = keys.view(batch, -1, self.heads, dh).transpose(1, 2)
+        vh = values.view(batch, -1, self.heads, dh).transpose(1, 2)
+        scores = qh @ kh.transpose(-1, -2) / math.sqrt(dh) - self.step_bias[None, :, None, :]
+        scores = scores.masked_fill(~(valid_full > 0)[:, None, None, :], float("-inf"))
+        out = (torch.softmax(scores, dim=-1) @ vh).reshape(batch, self.d_model)
+        x = self.ff(x + self.drop(self.proj(out)))
+        tail_valid = valid_full[:, 1:]
+        tail = tail_valid[..., None]
+        return x, (keys[:, 1:] * tail, values[:, 1:] * tail, tail_valid)
 
 
 class AttentionBackbone(Backbone):

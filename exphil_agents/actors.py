@@ -195,10 +195,15 @@ class LogitSampler:
             start = sum(self.nvec[:k])
             index += [start + j for j in range(n)] + [-1] * (width - n)
         self._index = torch.tensor(index).clamp(min=0).view(len(self.nvec), width)
-        self._pad = torch.tensor([j >= n for n in self.nvec for j in range(width)]).view(len(self.nvec), width)
+        self.padding = torch.tensor([j >= n for n in self.nvec for j in range(width)]).view(len(self.nvec), width)
+
+    def pad(self, logits: torch.Tensor) -> torch.Tensor:
+        """Concatenated logits ``(batch, sum(nvec))`` as ``(batch, components, max_choices)``,
+        ``-inf`` past each component's choices."""
+        return logits[:, self._index].masked_fill(self.padding, float("-inf"))
 
     def __call__(self, logits: torch.Tensor, deterministic: bool = False) -> np.ndarray:
-        padded = logits[:, self._index].masked_fill(self._pad, float("-inf"))
+        padded = self.pad(logits)
         if not deterministic:
             uniform = torch.rand_like(padded).clamp_(min=1e-20)
             padded = padded - torch.log(-torch.log(uniform))

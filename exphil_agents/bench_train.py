@@ -103,21 +103,22 @@ def _median(values: list[float]) -> str:
 
 
 def run(cfg: TrainBenchConfig) -> dict[str, Any]:
-    from exphil_agents.ppo import BatchedPPO
     from melee_envs.threads import training_threads
 
     torch.distributions.Distribution.set_default_validate_args(False)
     print(training_threads("rl"))
     burner = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if cfg.busy else None
     try:
-        return _run(cfg, BatchedPPO)
+        return _run(cfg)
     finally:
         if burner is not None:
             burner.kill()
             burner.wait()
 
 
-def _run(cfg: TrainBenchConfig, trainer_class: Any) -> dict[str, Any]:
+def _run(cfg: TrainBenchConfig) -> dict[str, Any]:
+    from exphil_agents.ppo import BatchedPPO
+
     per_update = cfg.games * cfg.n_steps
     print(
         f"PPO vs scripted:1, {cfg.games} games, {per_update:,} steps per update ({cfg.n_epochs} epochs, minibatch "
@@ -129,7 +130,7 @@ def _run(cfg: TrainBenchConfig, trainer_class: Any) -> dict[str, Any]:
         rates, shares, learn_rates = [], [], []
         for _ in range(cfg.repeats):
             model = _model(policy, cfg)
-            trainer = trainer_class(model)
+            trainer = BatchedPPO(model)
             trainer.learn(per_update)  # warm-up (first calls allocate)
             before = dict(trainer.timings.__dict__)
             trainer.learn(per_update * cfg.updates)

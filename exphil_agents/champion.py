@@ -167,13 +167,14 @@ class ActorOpponent:
         if self._last is None or len(self._last) != n:
             self._last = np.full(n, np.iinfo(np.int64).min // 2)
             self._held = None
-        due = (frame - self._last >= self.hold) | (frame < self._last)
-        if self._held is None or due.any():
+        due = (frame - self._last >= self.hold) | (frame < self._last)  # all due after a reset
+        if due.any():
             self._game.packed = PackedState.from_state(state)
             fresh = self.actor.act_games(self._game, np.arange(n), np.full(n, player))
             if self._held is None:
                 self._held = fresh
-            self._held[due] = fresh[due]
+            else:
+                self._held[due] = fresh[due]
             self._last[due] = frame[due]
         return self._held.reshape(np.shape(state.stage) + (-1,)).copy()
 

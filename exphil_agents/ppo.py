@@ -78,22 +78,28 @@ class Progress:
 
 
 class PaddedLogits:
-    """Concatenated ``MultiDiscrete`` logits as one padded ``(batch, parts, widest)`` tensor:
-    log-probabilities of chosen actions and entropies for every part in one ``log_softmax``."""
+    """Concatenated ``MultiDiscrete`` logits laid out by the sampler's padding
+    (:meth:`LogitSampler.pad`): log-probabilities of chosen actions and entropies for every part
+    from one ``log_softmax``."""
 
     def __init__(self, nvec: Any) -> None:
         self.sampler = LogitSampler(nvec)
-        self._index, self._pad = self.sampler._index, self.sampler._pad
 
     def log_softmax(self, logits: torch.Tensor) -> torch.Tensor:
-        return logits[:, self._index].masked_fill(self._pad, float("-inf")).log_softmax(-1)
+        return self.sampler.pad(logits).log_softmax(-1)
+
+    @staticmethod
+    def _chosen(logp: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        return logp.gather(-1, actions.unsqueeze(-1)).squeeze(-1).sum(-1)
+
+    def log_prob(self, logits: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """Log-probability of each row's actions (all parts)."""
+        return self._chosen(self.log_softmax(logits), actions)
 
     def log_prob_entropy(self, logits: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         logp = self.log_softmax(logits)
-        chosen = logp.gather(-1, actions.unsqueeze(-1)).squeeze(-1).sum(-1)
-        finite = logp.masked_fill(self._pad, 0.0)
-        entropy = -(finite.exp() * finite).masked_fill(self._pad, 0.0).sum((-1, -2))
-        return chosen, entropy
+        finite = logp.masked_fill(self.sampler.padding, 0.0)  # padded choices: probability 0, no entropy
+        return self._chosen(logp, actions), -(finite.exp() * finite).sum((-1, -2))
 
 
 def _nvec(space: Any) -> list[int]:
@@ -215,7 +221,7 @@ class BatchedPPO:
             obs = self._obs
             logits, values = self._heads(obs)
             actions = torch.from_numpy(self.logits.sampler(logits))
-            logp, _ = self.logits.log_prob_entropy(logits, actions)
+            logp = self.logits.log_prob(logits, actions)
             buf_obs[t], buf_act[t], buf_logp[t], buf_val[t] = obs, actions, logp, values
             step_actions = actions[:, 0].numpy() if single else actions.numpy()
             tock = time.perf_counter()

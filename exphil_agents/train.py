@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -89,12 +90,17 @@ class TrainConfig:
         backbones, 1 for ``--recurrent`` (the state carries the past)."""
         if self.recurrent:
             return 1
-        backbone = self.backbone
-        if self.init_from is not None:
-            from exphil_agents.network import warm_start_kwargs
-
-            backbone = warm_start_kwargs(self.init_from)["backbone"]
+        backbone = self.warm_start["backbone"] if self.warm_start else self.backbone
         return 1 if backbone in (None, "mlp") else self.window
+
+    @cached_property
+    def warm_start(self) -> dict[str, Any] | None:
+        """The BackbonePolicy arguments of the ``init_from`` BC checkpoint (read once), or None."""
+        if self.init_from is None:
+            return None
+        from exphil_agents.network import warm_start_kwargs
+
+        return warm_start_kwargs(self.init_from)
 
     @property
     def batched(self) -> bool:
@@ -116,10 +122,8 @@ def _env_kwargs(cfg: TrainConfig, action_mode: str | None = None) -> dict[str, A
         "render_mode": None,
         "obs": cfg.obs,
     }
-    if cfg.init_from is not None:  # the BC network's observation layout
-        from exphil_agents.network import warm_start_kwargs
-
-        kwargs["obs"] = warm_start_kwargs(cfg.init_from)["obs_config"]
+    if cfg.warm_start:  # the BC network's observation layout
+        kwargs["obs"] = cfg.warm_start["obs_config"]
     return kwargs
 
 
@@ -217,10 +221,8 @@ def _make_model(cfg: TrainConfig) -> Any:
     from exphil_agents.policies import BackbonePolicy, RecurrentBackbonePolicy, vec_frame_window
 
     policy_kwargs: dict[str, Any] = {}
-    if cfg.init_from is not None:
-        from exphil_agents.network import warm_start_kwargs
-
-        policy_kwargs = warm_start_kwargs(cfg.init_from)
+    if cfg.warm_start:
+        policy_kwargs = dict(cfg.warm_start)
         if cfg.backbone not in (None, policy_kwargs["backbone"]):
             raise ValueError(
                 f"--backbone {cfg.backbone!r} but {cfg.init_from} holds a {policy_kwargs['backbone']!r} network"

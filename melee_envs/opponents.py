@@ -7,6 +7,7 @@ built-in ones by name.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -315,10 +316,11 @@ class MixedOpponent:
         return out.reshape(shape)
 
 
+@functools.cache
 def plugin_opponents() -> dict[str, Any]:
     """Opponents other installed packages add by name: entry points of the group
     ``melee_envs.opponents``, each ``(codec, seed) -> opponent`` (this project's agents package
-    adds ``champion``). Loaded only when named."""
+    adds ``champion``). Looked up once per process; each is loaded only when named."""
     from importlib.metadata import entry_points
 
     return {ep.name: ep for ep in entry_points(group="melee_envs.opponents")}

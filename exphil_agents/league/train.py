@@ -122,7 +122,7 @@ class League:
         learner's own snapshot at that step can be taken again."""
         st = self.state
         for snap, info in list(st.snapshots.items()):
-            saved = st.learners.get(info["learner"], {}).get("step")
+            saved = self._checkpoint_step(info["learner"])
             if saved is None or info["step"] <= saved:
                 continue
             folder = st.snapshot_dir / snap
@@ -150,6 +150,20 @@ class League:
             raise ValueError("--steps, --games and --snapshot-every must be positive")
         if cfg.kl_coef > 0 and cfg.init_from is None:
             raise ValueError("--kl-coef needs --init-from (the BC teacher)")
+
+    def _checkpoint_step(self, learner: str) -> int | None:
+        """The step the learner's checkpoint holds: its archive's own count (a run killed after the
+        archive was replaced but before the league state was saved has the newer one there), else
+        the league state's."""
+        ckpt = self.state.learner_dir / f"{learner}.zip"
+        if ckpt.is_file():
+            from exphil_agents.sb3_files import read_data
+
+            try:
+                return int(read_data(ckpt)["num_timesteps"])
+            except (ValueError, KeyError, TypeError):
+                pass
+        return self.state.learners.get(learner, {}).get("step")
 
     # -- opponents -------------------------------------------------------------------------------
 

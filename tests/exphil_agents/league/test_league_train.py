@@ -321,3 +321,25 @@ def test_a_snapshot_newer_than_its_learners_checkpoint_is_retired(tmp_path):
     from exphil_agents.league.state import LeagueState
 
     assert future in LeagueState(folder, read_only=True).snapshot_ids()
+
+
+@pytest.mark.slow
+def test_a_checkpoint_saved_before_the_league_state_keeps_its_snapshot(tmp_path):
+    """Killed after the learner's archive was replaced but before league.json was saved: the
+    archive holds the snapshot's step, so the snapshot stays and no step is missing."""
+    import shutil
+
+    folder = tmp_path / "league"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    run = lambda steps: subprocess.run(_cmd(folder, steps), capture_output=True, text=True, env=env,  # noqa: E731
+                                       timeout=600, check=False)  # fmt: skip
+    assert run(2048).returncode == 0
+    stale = tmp_path / "league.json"
+    shutil.copy(folder / "league.json", stale)
+    assert run(4096).returncode == 0
+    shutil.copy(stale, folder / "league.json")  # the learner's archive is at 4096, the state at 2048
+    resumed = run(6144)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "retired" not in resumed.stderr
+    steps = sorted(int(p.name.split("@")[1]) for p in (folder / "snapshots").iterdir() if not p.name.startswith("."))
+    assert steps == [2048, 4096, 6144]

@@ -8,8 +8,9 @@ random policy against the same opponent, and prints both side by side.
 from __future__ import annotations
 
 import math
+import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
@@ -25,6 +26,9 @@ class TrainConfig:
 
     timesteps: int = 1_000_000
     """Agent-steps to train for (each holds the inputs for frame_skip frames)."""
+    minutes: float | None = None
+    """Wall-clock training budget: stop after the first update that ends past it (or at
+    --timesteps, whichever comes first; evaluation not counted)."""
     frame_skip: int = 4
     """Frames each decision is held for (1: decide every frame)."""
     n_envs: int = 256
@@ -55,6 +59,11 @@ class TrainConfig:
     backbone: str | None = None
     """Policy network: None for SB3's stock MlpPolicy, or a backbone name (mlp, lstm, gru, mamba,
     attention, jamba) for this package's BackbonePolicy."""
+    hidden: int | None = None
+    """Backbone width (``hidden`` of mlp / lstm / gru, ``d_model`` of the others); default: the
+    backbone's own (sized for BC: 256 or 128)."""
+    layers: int | None = None
+    """Backbone layers; default: the backbone's own."""
     window: int = 8
     """Frames per observation for temporal backbones (BackbonePolicy over a frame window)."""
     recurrent: bool = False
@@ -65,12 +74,26 @@ class TrainConfig:
     weights loaded (warm start; the value head starts fresh)."""
     save: str | None = None
     """Where to save the trained model (SB3 zip); nothing saved if unset."""
+    curve: str | None = None
+    """Write the learning curve here: JSON (agent-steps, seconds, games, win rate and mean
+    return of the training games, per update or every ~n_envs x n_steps steps) and, with
+    matplotlib (the 'league' extra), a PNG beside it."""
     tensorboard: str | None = None
     """TensorBoard log directory (optional)."""
 
     def __post_init__(self) -> None:
         positive = ("timesteps", "frame_skip", "n_envs", "n_steps", "batch_size", "window", "n_epochs")
         bad = [f"--{k.replace('_', '-')} {getattr(self, k)!r} (must be >= 1)" for k in positive if getattr(self, k) < 1]
+        if self.minutes is not None and not (math.isfinite(self.minutes) and self.minutes > 0):
+            bad.append(f"--minutes {self.minutes!r} (must be a finite number > 0)")
+        sizes = ("hidden", "layers")
+        bad += [f"--{k} {v!r} (must be >= 1)" for k in sizes if (v := getattr(self, k)) is not None and v < 1]
+        sized = [f"--{k}" for k in sizes if getattr(self, k) is not None]
+        if sized and (self.backbone is None or self.init_from is not None):
+            bad.append(
+                f"{' and '.join(sized)} size a --backbone (the stock MlpPolicy has its own; a --init-from "
+                "network keeps its size)"
+            )
         if self.eval_episodes < 0:
             bad.append(f"--eval-episodes {self.eval_episodes!r} (must be >= 0)")
         if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
@@ -103,9 +126,24 @@ class TrainConfig:
         return warm_start_kwargs(self.init_from)
 
     @property
+    def backbone_config(self) -> dict[str, int]:
+        """The ``--hidden`` / ``--layers`` overrides of the backbone's config."""
+        from exphil_agents.backbones import width_field
+
+        sizes = {width_field(self.backbone or "mlp"): self.hidden, "layers": self.layers}
+        return {k: v for k, v in sizes.items() if v is not None}
+
+    @property
     def batched(self) -> bool:
         """Whether the lean batched trainer runs (``trainer`` auto or batched, not recurrent)."""
         return self.trainer != "sb3" and not self.recurrent
+
+    @property
+    def policy_name(self) -> str:
+        """The trained policy in words: ``"PPO-gru (recurrent) vs scripted:1"``."""
+        net = self.backbone or (self.warm_start["backbone"] if self.warm_start else "MlpPolicy")
+        net += " (recurrent)" if self.recurrent else f" x {self.frames} frames" if self.frames > 1 else ""
+        return f"PPO-{net}{' from BC' if self.init_from else ''} vs {self.opponent}"
 
     @property
     def actions(self) -> str:
@@ -130,44 +168,15 @@ def _env_kwargs(cfg: TrainConfig, action_mode: str | None = None) -> dict[str, A
 STAT_KEYS = ("damage_dealt", "damage_taken", "stocks_taken")
 
 
-def evaluate(
-    policy: Any, cfg: TrainConfig, episodes: int, seed: int, action_mode: str | None = None
+def evaluate_batched(
+    policy: Any, cfg: TrainConfig, episodes: int, seed: int, frames: int = 1, stateful: bool = False
 ) -> dict[str, float]:
-    """Play ``episodes`` games one at a time; ``policy(obs) -> action`` (None: uniformly random
-    actions); a policy with a ``reset()`` method (a stateful agent) is reset at every game start.
-    ``action_mode``: the env's (default: the one trained in; an :class:`Agent` plays the whole
-    controller, ``"multi_discrete"``)."""
-    import gymnasium as gym
-
-    import melee_envs  # noqa: F401
-
-    env = gym.make("Melee-v0", **_env_kwargs(cfg, action_mode))
-    env.action_space.seed(seed)
-    totals: dict[str, list[float]] = {"win": [], "reward": [], **{k: [] for k in STAT_KEYS}}
-    for ep in range(episodes):
-        obs, _ = env.reset(seed=seed + ep)
-        if hasattr(policy, "reset"):
-            policy.reset()
-        ret, done, info = 0.0, False, {}
-        while not done:
-            action = env.action_space.sample() if policy is None else policy(obs)
-            obs, r, term, trunc, info = env.step(action)
-            ret += r
-            done = term or trunc
-        stats = info.get("melee", {})
-        totals["win"].append(float(stats.get("won", False)))
-        totals["reward"].append(ret)
-        for key in STAT_KEYS:
-            totals[key].append(float(stats.get(key, 0.0)))
-    env.close()
-    return {k: float(np.mean(v)) for k, v in totals.items()}
-
-
-def evaluate_batched(policy: Any, cfg: TrainConfig, episodes: int, seed: int, frames: int = 1) -> dict[str, float]:
-    """:func:`evaluate` for a stateless ``policy(obs_batch) -> actions``, every game at once: one
-    batched env of ``episodes`` games (auto-reset off), one policy call per step for all of them;
+    """Play ``episodes`` seeded games of the training env with ``policy(obs_batch) -> actions``
+    (None: uniformly random actions), every game at once: one batched
+    env of ``episodes`` games (auto-reset off), one policy call per step for all of them;
     ``frames`` > 1: the policy sees the last ``frames`` frames ``(games, frames, F)``, zeros
-    before the first."""
+    before the first; ``stateful``: ``policy(obs, state, starts) -> (actions, state)`` carries a
+    recurrent state (None at first, ``starts`` True on the games' first step)."""
     from melee_envs.envs.vector import MeleeVectorEnv
 
     env = MeleeVectorEnv(episodes, autoreset_mode="disabled", seed=seed, **_env_kwargs(cfg))
@@ -177,8 +186,15 @@ def evaluate_batched(policy: Any, cfg: TrainConfig, episodes: int, seed: int, fr
     window[:, -1] = obs
     returns, over = np.zeros(episodes), np.zeros(episodes, bool)
     stats: dict[str, np.ndarray] = {}
+    state, starts = None, np.ones(episodes, bool)
     while not over.all():
-        action = env.action_space.sample() if policy is None else policy(window if frames > 1 else obs)
+        if policy is None:
+            action = env.action_space.sample()
+        elif stateful:
+            action, state = policy(obs, state, starts)
+            starts = np.zeros(episodes, bool)
+        else:
+            action = policy(window if frames > 1 else obs)
         obs, reward, term, trunc, info = env.step(action)
         window = np.concatenate([window[:, 1:], obs[:, None]], 1)
         returns += np.where(over, 0.0, reward)
@@ -197,7 +213,6 @@ def evaluate_batched(policy: Any, cfg: TrainConfig, episodes: int, seed: int, fr
 
 def _make_model(cfg: TrainConfig) -> Any:
     from stable_baselines3 import PPO
-    from stable_baselines3.common.env_util import make_vec_env
 
     common = {
         "learning_rate": cfg.learning_rate,
@@ -210,7 +225,6 @@ def _make_model(cfg: TrainConfig) -> Any:
         "tensorboard_log": cfg.tensorboard,
         "device": "cpu",
     }
-    env = {"n_envs": cfg.n_envs, "seed": cfg.seed, "env_kwargs": _env_kwargs(cfg)}
     if cfg.backbone is not None and cfg.init_from is None:
         from exphil_agents.backbones import BACKBONES
 
@@ -233,21 +247,23 @@ def _make_model(cfg: TrainConfig) -> Any:
             )
     elif cfg.backbone is not None:
         policy_kwargs = {"backbone": cfg.backbone, "obs_config": cfg.obs.__dict__}
-    if cfg.recurrent:  # RecurrentPPO carrying the LSTM / GRU backbone's state, on in-process envs
+        if cfg.backbone_config:
+            policy_kwargs["backbone_config"] = cfg.backbone_config
+    from stable_baselines3.common.vec_env import VecMonitor
+
+    from melee_envs.envs.vector import sb3_vec_env
+
+    # one batched env: one compiled call per step for every game
+    venv = VecMonitor(sb3_vec_env(cfg.n_envs, seed=cfg.seed, **_env_kwargs(cfg)))
+    venv.seed(cfg.seed)
+    if cfg.recurrent:  # RecurrentPPO carrying the LSTM / GRU backbone's state
         from sb3_contrib import RecurrentPPO
 
         policy_kwargs["cell"] = policy_kwargs.pop("backbone")
         policy_kwargs.pop("net_arch", None)
         policy_kwargs.setdefault("lstm_hidden_size", 128)
-        venv = make_vec_env("Melee-v0", **env)
         model = RecurrentPPO(RecurrentBackbonePolicy, venv, policy_kwargs=policy_kwargs, **common)
-    else:  # one batched env: one compiled call per step for every game (and a frame window)
-        from stable_baselines3.common.vec_env import VecMonitor
-
-        from melee_envs.envs.vector import sb3_vec_env
-
-        venv = VecMonitor(sb3_vec_env(cfg.n_envs, seed=cfg.seed, **_env_kwargs(cfg)))
-        venv.seed(cfg.seed)
+    else:  # and a frame window for temporal backbones
         if cfg.frames > 1:
             venv = vec_frame_window(venv, cfg.frames)
         policy = BackbonePolicy if policy_kwargs else "MlpPolicy"
@@ -259,42 +275,130 @@ def _make_model(cfg: TrainConfig) -> Any:
     return model
 
 
+def _sb3_progress(report: Any, budget: float | None) -> Any:
+    """An SB3 callback that calls ``report`` with a :class:`~exphil_agents.ppo.Progress` after
+    every rollout (games finished in it, their wins and returns) and stops SB3's ``learn`` after
+    the update of the first rollout that ends past ``budget`` seconds or that ``report`` answers
+    False to (SB3 stops at the next rollout's first step: ``num_timesteps`` counts that one
+    untrained step of every game)."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    from exphil_agents.ppo import Progress, Timings
+
+    class SB3Progress(BaseCallback):
+        def _on_training_start(self) -> None:
+            self.start, self.games, self.update = time.perf_counter(), 0, 0
+            self.wins, self.returns, self.stop = 0, [], False
+
+        def _on_step(self) -> bool:
+            for done, info in zip(self.locals["dones"], self.locals["infos"], strict=True):
+                if done:
+                    self.wins += bool(info.get("melee", {}).get("won", False))
+                    self.returns.append(float(info["episode"]["r"]) if "episode" in info else math.nan)
+            return not self.stop
+
+        def _on_rollout_end(self) -> None:
+            finished = len(self.returns)
+            self.games += finished
+            self.update += 1
+            seconds = time.perf_counter() - self.start
+            timings = Timings(learning=seconds, steps=self.model.num_timesteps, updates=self.update)
+            self.stop = report(
+                Progress(
+                    steps=self.model.num_timesteps,
+                    update=self.update,
+                    games=self.games,
+                    win_rate=self.wins / finished if finished else float("nan"),
+                    mean_return=float(np.mean(self.returns)) if finished else float("nan"),
+                    loss=float("nan"),
+                    timings=timings,
+                )
+            ) is False or (budget is not None and seconds >= budget)
+            self.wins, self.returns = 0, []
+
+    return SB3Progress()
+
+
 def _learn(model: Any, cfg: TrainConfig, console: Any) -> dict[str, Any]:
-    """Train (the batched loop or SB3's), printing progress about ten times; returns the time
-    split when the batched loop ran."""
-    if not cfg.batched:
-        model.learn(total_timesteps=cfg.timesteps, progress_bar=False)
-        return {}
+    """Train (the batched loop or SB3's) within ``--timesteps`` and ``--minutes``, printing
+    progress about ten times and recording the learning curve; returns the time split when the
+    batched loop ran."""
+    from exphil_agents.curves import LearningCurve
     from exphil_agents.ppo import BatchedPPO, Progress
 
-    trainer = BatchedPPO(model)
     per_update = cfg.n_envs * cfg.n_steps
     updates = max(math.ceil(cfg.timesteps / per_update), 1)
     every = max(updates // 10, 1)
+    budget = None if cfg.minutes is None else 60.0 * cfg.minutes
     writer = None
-    if cfg.tensorboard:
+    if cfg.tensorboard and cfg.batched:  # SB3's learn() writes its own
         from torch.utils.tensorboard import SummaryWriter
 
         writer = SummaryWriter(cfg.tensorboard)
+    curve = LearningCurve(label=cfg.policy_name, meta={"settings": asdict(cfg), "argv": sys.argv})
     start = time.perf_counter()
+    last_print = start
 
-    def report(p: Progress) -> None:
-        split = p.timings.split()
+    def report(p: Progress) -> bool:
+        nonlocal last_print
+        now = time.perf_counter()
+        seconds = now - start
+        curve.add(p.steps, seconds, p.games, p.win_rate, p.mean_return)
+        split = p.timings.split() if cfg.batched else {"steps_per_s": p.steps / max(seconds, 1e-9)}
         if writer is not None:
             for key, value in (("win_rate", p.win_rate), ("mean_return", p.mean_return), ("loss", p.loss)):
                 writer.add_scalar(f"train/{key}", value, p.steps)
             writer.add_scalar("time/steps_per_s", split["steps_per_s"], p.steps)
-        if p.update % every == 0 or p.update == updates:
+        over = budget is not None and seconds >= budget
+        timed = budget is not None and now - last_print >= budget / 10
+        if p.update % every == 0 or p.update == updates or over or timed:
+            last_print = now
+            loss = f"  loss {p.loss:+.3f}" if math.isfinite(p.loss) else ""
             console.print(
-                f"  {p.steps:>10,} steps  {p.games:>6,} games  win {p.win_rate:4.2f}  return {p.mean_return:+6.2f}  "
-                f"loss {p.loss:+.3f}  {split['steps_per_s']:,.0f} steps/s  {time.perf_counter() - start:5.1f}s",
+                f"  {p.steps:>10,} steps  {p.games:>6,} games  win {p.win_rate:4.2f}  return {p.mean_return:+6.2f}"
+                f"{loss}  {split['steps_per_s']:,.0f} steps/s  {seconds:5.1f}s",
                 markup=False,
             )
+        return not over
 
-    trainer.learn(cfg.timesteps, report)
+    if cfg.batched:
+        trainer = BatchedPPO(model)
+        trainer.learn(cfg.timesteps, report)
+        split = trainer.timings.split()
+    else:
+        model.learn(total_timesteps=cfg.timesteps, callback=_sb3_progress(report, budget), progress_bar=False)
+        split = {}
     if writer is not None:
         writer.close()
-    return trainer.timings.split()
+    if cfg.curve:
+        written = curve.save(cfg.curve)
+        console.print(f"learning curve: {', '.join(map(str, written))}", markup=False)
+    return split
+
+
+def _recurrent_policy(policy: Any) -> Any:
+    """``act(obs, state, starts) -> (actions, state)`` in the policy's own action space, its
+    encoder and recurrent backbone stepped one frame per call."""
+    from gymnasium import spaces
+
+    from exphil_agents.actors import stepping_policy
+
+    policy.set_training_mode(False)
+    space = policy.action_space
+    nvec = [int(space.n)] if isinstance(space, spaces.Discrete) else [int(n) for n in space.nvec]
+    step = stepping_policy(
+        policy.pi_features_extractor.encoder,
+        policy.lstm_actor,
+        lambda z: policy.action_net(policy.mlp_extractor.forward_actor(z)),
+        nvec,
+        deterministic=False,
+    )
+
+    def act(obs: np.ndarray, state: Any, starts: np.ndarray) -> tuple[np.ndarray, Any]:
+        choice, state = step(obs, state, starts)
+        return (choice[:, 0] if isinstance(space, spaces.Discrete) else choice), state
+
+    return act
 
 
 def _row(result: dict[str, Any]) -> list[str]:
@@ -327,10 +431,13 @@ def main(cfg: TrainConfig) -> dict[str, dict[str, Any]]:
     model.frame_skip = cfg.frame_skip  # saved with the model: players hold each decision as in training
     policy = cfg.backbone or ("BackbonePolicy" if cfg.init_from else "stock MlpPolicy")
     console.print(
-        f"[bold]PPO in Melee-v0[/bold] vs {cfg.opponent}: {cfg.timesteps:,} steps, {cfg.n_envs} games at once, "
+        f"[bold]PPO in Melee-v0[/bold] vs {cfg.opponent}: {cfg.timesteps:,} steps"
+        + (f" or {cfg.minutes:g} minutes" if cfg.minutes else "")
+        + f", {cfg.n_envs} games at once, "
         f"seed {cfg.seed}, policy {policy}{' (recurrent)' if cfg.recurrent else ''}, {cfg.actions} actions, "
         f"{'batched' if cfg.batched else 'SB3'} trainer"
         + (f", warm-started from {cfg.init_from}" if cfg.init_from else "")
+        + (f", backbone config {cfg.backbone_config}" if cfg.backbone_config else "")
     )
     start = time.perf_counter()
     split = _learn(model, cfg, console)
@@ -354,11 +461,8 @@ def main(cfg: TrainConfig) -> dict[str, dict[str, Any]]:
     if not cfg.recurrent:  # stateless (over its frame window): every game in one batch
         act = lambda o: model.predict(o, deterministic=False)[0]  # noqa: E731
         trained = evaluate_batched(act, cfg, cfg.eval_episodes, seed, cfg.frames)
-    else:
-        from exphil_agents.agent import Agent
-
-        agent = Agent.from_sb3(model)
-        trained = evaluate(agent, cfg, cfg.eval_episodes, seed, action_mode="multi_discrete")
+    else:  # the recurrent state stepped one frame per call, every game in one batch
+        trained = evaluate_batched(_recurrent_policy(model.policy), cfg, cfg.eval_episodes, seed, stateful=True)
     random = evaluate_batched(None, cfg, cfg.eval_episodes, seed)
     console.print(f"evaluated {2 * cfg.eval_episodes} games in {time.perf_counter() - start:.1f}s")
     for result in (trained, random):

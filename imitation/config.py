@@ -79,8 +79,9 @@ class ModelConfig:
     @property
     def backbone_config(self) -> dict[str, Any]:
         """What :class:`~exphil_agents.network.PolicyNetwork` takes as ``backbone_config``."""
-        width = "hidden" if self.backbone in ("mlp", "lstm", "gru") else "d_model"
-        return {width: self.hidden, "layers": self.layers, **self.options}
+        from exphil_agents.backbones import width_field
+
+        return {width_field(self.backbone): self.hidden, "layers": self.layers, **self.options}
 
 
 @dataclass(frozen=True)

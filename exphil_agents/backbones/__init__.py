@@ -45,6 +45,12 @@ def config_for(name: str, **overrides: Any) -> Any:
     return cls(**overrides)
 
 
+def width_field(name: str) -> str:
+    """The config field that sets backbone ``name``'s width: ``hidden`` for the MLP and the
+    recurrent cells, ``d_model`` for the others."""
+    return "hidden" if name in ("mlp", "lstm", "gru") else "d_model"
+
+
 def make_backbone(name: str, input_size: int, config: Any = None, **overrides: Any) -> Backbone:
     """Build backbone ``name`` for ``input_size`` features (``config`` or keyword overrides)."""
     if config is None:
@@ -83,4 +89,5 @@ __all__ = [
     "config_for",
     "describe",
     "make_backbone",
+    "width_field",
 ]

@@ -109,6 +109,50 @@ def test_train_with_backbones_and_recurrent():
         main(TrainConfig(backbone="mamba", recurrent=True, **small))
 
 
+@pytest.mark.parametrize("extra", [{"backbone": "gru", "recurrent": True}, {"backbone": "attention", "window": 2}])
+def test_a_time_budget_sized_backbone_and_learning_curve(tmp_path, extra):
+    import json
+
+    from exphil_agents.train import TrainConfig, main
+
+    cfg = TrainConfig(
+        timesteps=10**8, minutes=0.05, hidden=16, layers=1, n_envs=8, n_steps=32, batch_size=64, eval_episodes=2,
+        game=GameSettings(time_limit_minutes=0.05), curve=str(tmp_path / "curve.json"), save=str(tmp_path / "m.zip"),
+        **extra,
+    )  # fmt: skip
+    main(cfg)
+    model = (__import__("sb3_contrib").RecurrentPPO if cfg.recurrent else PPO).load(tmp_path / "m.zip", device="cpu")
+    assert 0 < model.num_timesteps < 10**6  # stopped by the 3-second budget, not the step count
+    if cfg.recurrent:
+        assert model.policy.lstm_actor.config.hidden == 16 and model.policy.lstm_actor.config.layers == 1
+    else:
+        backbone = model.policy.features_extractor.backbone
+        assert backbone.config.d_model == 16 and backbone.config.layers == 1
+    curve = json.loads((tmp_path / "curve.json").read_text())
+    assert curve["label"] == cfg.policy_name and curve["meta"]["settings"]["minutes"] == 0.05
+    steps = [p["steps"] for p in curve["points"]]
+    assert steps == sorted(steps)
+    # SB3's loop stops at the first step of the rollout after the budget: one untrained step per game
+    assert model.num_timesteps - steps[-1] == (cfg.n_envs if cfg.recurrent else 0)
+    assert all(p["win_rate"] is None or 0 <= p["win_rate"] <= 1 for p in curve["points"])
+    assert curve["points"][-1]["games"] > 0 and curve["points"][-1]["seconds"] >= 3.0
+    png = (tmp_path / "curve.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 5000
+
+
+def test_sizes_need_a_backbone_and_budgets_must_be_positive():
+    from exphil_agents.train import TrainConfig
+
+    with pytest.raises(ValueError, match="--hidden size a --backbone"):
+        TrainConfig(hidden=64)
+    with pytest.raises(ValueError, match="--minutes 0.0"):
+        TrainConfig(minutes=0.0)
+    with pytest.raises(ValueError, match="--layers 0"):
+        TrainConfig(backbone="mlp", layers=0)
+    assert TrainConfig(backbone="gru", hidden=64).backbone_config == {"hidden": 64}
+    assert TrainConfig(backbone="mamba", hidden=64, layers=1).backbone_config == {"d_model": 64, "layers": 1}
+
+
 def test_invalid_numbers_are_refused_before_anything_runs():
     from exphil_agents.train import TrainConfig
 

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from exphil_agents.backbones.base import Backbone, Block, FeedForward, State
@@ -54,7 +55,7 @@ class AttentionBlock(Block):
         self.register_buffer("slopes", alibi_slopes(heads), persistent=False)
         # One new frame against the cache: its distances to the window's keys never change.
         distance = torch.arange(window - 1, -1, -1, dtype=torch.float32)
-        self.register_buffer("step_bias", self.slopes[:, None] * distance[None, :], persistent=False)
+        self.register_buffer("step_bias", -(self.slopes[:, None] * distance[None, :]), persistent=False)
 
     def initial_state(self, batch: int, device: torch.device | None = None) -> State:
         w = self.window - 1
@@ -93,22 +94,29 @@ class AttentionBlock(Block):
 
     def step(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """One frame (``x``: ``(batch, d_model)``) against the cached window: the same result as
-        :meth:`forward` on one step, without building its masks (live play runs this per frame)."""
+        :meth:`forward` on one step, without building its masks (live play runs this per frame):
+        the distance bias is fixed, a cached key that is not valid is masked by ``-inf``, and one
+        fused ``scaled_dot_product_attention`` call does the rest. Cached keys of no game are
+        zero already (initial state, :func:`~exphil_agents.backbones.base.reset`), so the state
+        needs no masking."""
         k_cache, v_cache, valid = state
         batch, dh = x.shape[0], self.d_model // self.heads
-        q, k, v = self.qkv(self.norm(x)).chunk(3, dim=-1)
+        norm = self.norm
+        h = F.layer_norm(x, norm.normalized_shape, norm.weight, norm.bias, norm.eps)
+        q, k, v = F.linear(h, self.qkv.weight, self.qkv.bias).chunk(3, dim=-1)
         keys, values = torch.cat([k_cache, k[:, None]], dim=1), torch.cat([v_cache, v[:, None]], dim=1)
         valid_full = torch.cat([valid, valid.new_ones(batch, 1)], dim=1)
-        qh = q.view(batch, self.heads, 1, dh)
-        kh = keys.view(batch, -1, self.heads, dh).transpose(1, 2)
-        vh = values.view(batch, -1, self.heads, dh).transpose(1, 2)
-        scores = qh @ kh.transpose(-1, -2) / math.sqrt(dh) - self.step_bias[None, :, None, :]
-        scores = scores.masked_fill(~(valid_full > 0)[:, None, None, :], float("-inf"))
-        out = (torch.softmax(scores, dim=-1) @ vh).reshape(batch, self.d_model)
-        x = self.ff(x + self.drop(self.proj(out)))
-        tail_valid = valid_full[:, 1:]
-        tail = tail_valid[..., None]
-        return x, (keys[:, 1:] * tail, values[:, 1:] * tail, tail_valid)
+        bias = self.step_bias.expand(batch, -1, -1)[:, :, None]  # (batch, heads, 1, window)
+        bias = bias.masked_fill(valid_full[:, None, None, :] <= 0, float("-inf"))
+        out = F.scaled_dot_product_attention(
+            q.view(batch, self.heads, 1, dh),
+            keys.view(batch, -1, self.heads, dh).transpose(1, 2),
+            values.view(batch, -1, self.heads, dh).transpose(1, 2),
+            attn_mask=bias,
+        ).reshape(batch, self.d_model)
+        out = F.linear(out, self.proj.weight, self.proj.bias)
+        x = self.ff(x + (self.drop(out) if self.training else out))
+        return x, (keys[:, 1:], values[:, 1:], valid_full[:, 1:])
 
 
 class AttentionBackbone(Backbone):

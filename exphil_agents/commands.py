@@ -17,6 +17,8 @@ COMMANDS = (
             "exphil_agents.league.cli:status", "exphil_agents.league.cli:StatusConfig"),
     Command(("ladder",), "an agent against every built-in bot (scripted:9..1, idle, jumper, random), 95% intervals",
             "exphil_agents.ladder:main", "exphil_agents.ladder:LadderConfig"),
+    Command(("baselines",), "the baselines table and learning curves of a folder of ladder results",
+            "exphil_agents.baselines:main", "exphil_agents.baselines:BaselinesConfig"),
     Command(("champion", "train"), "train the shipped champion by its recipe, measure it against every bot",
             "exphil_agents.champion:train", "exphil_agents.champion:ChampionConfig"),
     Command(("bench", "agents"), "every backbone: live-play latency, training throughput, PPO speed",

@@ -10,7 +10,7 @@ and draws every curve on one figure.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -86,7 +86,7 @@ def main(cfg: BaselinesConfig) -> list[dict[str, Any]]:
     print(table, end="")
     if cfg.out is not None:
         write_text_atomic(cfg.out, table)
-    curves = [row["curve"] for row in rows if row["curve"] is not None]
+    curves = [replace(row["curve"], label=row["name"]) for row in rows if row["curve"] is not None]
     if curves:
         try:
             png = plot_curves(curves, cfg.png or Path(cfg.folder) / "curves.png")

@@ -93,7 +93,7 @@ def plot_curves(curves: list[LearningCurve], out: str | Path, width: int = 5) ->
 
     from melee_envs.atomic import atomic_path
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4 + 0.3 * math.ceil(len(curves) / 3)), sharey=True)
     for curve in curves:
         wins = smooth([p["win_rate"] for p in curve.points], width)
         axes[0].plot([p["seconds"] / 60 for p in curve.points], wins, label=curve.label)
@@ -104,8 +104,9 @@ def plot_curves(curves: list[LearningCurve], out: str | Path, width: int = 5) ->
     for ax in axes:
         ax.set_ylim(0, 1)
         ax.grid(alpha=0.3)
-    axes[1].legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
+    rows = math.ceil(len(curves) / 3)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=min(len(curves), 3), fontsize=8)
+    fig.tight_layout(rect=(0, 0.07 * rows, 1, 1))
     out = Path(out)
     with atomic_path(out) as tmp:
         fig.savefig(tmp, format="png", dpi=90)

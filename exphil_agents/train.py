@@ -140,10 +140,13 @@ class TrainConfig:
 
     @property
     def policy_name(self) -> str:
-        """The trained policy in words: ``"PPO-gru (recurrent) vs scripted:1"``."""
+        """The trained policy in words: ``"PPO-gru (recurrent) vs scripted:1"``, ``"PPO-MlpPolicy vs
+        a mix of 9 bots"``."""
         net = self.backbone or (self.warm_start["backbone"] if self.warm_start else "MlpPolicy")
         net += " (recurrent)" if self.recurrent else f" x {self.frames} frames" if self.frames > 1 else ""
-        return f"PPO-{net}{' from BC' if self.init_from else ''} vs {self.opponent}"
+        bots = self.opponent.split("+")
+        against = f"a mix of {len(bots)} bots" if len(bots) > 1 else self.opponent
+        return f"PPO-{net}{' from BC' if self.init_from else ''} vs {against}"
 
     @property
     def actions(self) -> str:

@@ -75,9 +75,9 @@ class TrainConfig:
     save: str | None = None
     """Where to save the trained model (SB3 zip); nothing saved if unset."""
     curve: str | None = None
-    """Write the learning curve here: JSON (agent-steps, seconds, games, win rate and mean
-    return of the training games, per update or every ~n_envs x n_steps steps) and, with
-    matplotlib (the 'league' extra), a PNG beside it."""
+    """Write the learning curve here: JSON, one point per update (agent-steps, seconds, games,
+    win rate and mean return of the games finished since the last point) and, with matplotlib
+    (the 'league' extra), a PNG beside it."""
     tensorboard: str | None = None
     """TensorBoard log directory (optional)."""
 

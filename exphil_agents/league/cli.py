@@ -93,7 +93,11 @@ def train(cfg: LeagueConfig) -> dict[str, Any]:
     )
     start = time.perf_counter()
     trained = 0
+    budget = None if cfg.minutes is None else 60.0 * cfg.minutes
     while any(m.num_timesteps < cfg.steps for m in league.models.values()):
+        if budget is not None and time.perf_counter() - start >= budget:
+            console.print(f"  the {cfg.minutes:g}-minute budget is spent; run again to resume toward {cfg.steps:,}")
+            break
         for learner, model in league.models.items():
             remaining = cfg.steps - model.num_timesteps
             if remaining <= 0:

@@ -15,6 +15,7 @@ one ``snapshot_every`` chunk each.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -39,6 +40,9 @@ class LeagueConfig:
     """League folder: snapshots, learner checkpoints, match history, TensorBoard logs."""
     steps: int = 200_000
     """Environment steps per learner (decisions: frames = steps x frame_skip)."""
+    minutes: float | None = None
+    """Wall-clock budget of this run: stop after the first chunk (up to the next snapshot) that
+    ends past it, checkpointed as at any stop; running again resumes toward --steps."""
     games: int = 32
     """Games played at once per learner."""
     snapshot_every: int = 25_000
@@ -148,6 +152,8 @@ class League:
             raise ValueError("--self-play plus --bot-fraction must not exceed 1")
         if cfg.steps < 1 or cfg.games < 1 or cfg.snapshot_every < 1:
             raise ValueError("--steps, --games and --snapshot-every must be positive")
+        if cfg.minutes is not None and not (math.isfinite(cfg.minutes) and cfg.minutes > 0):
+            raise ValueError(f"--minutes {cfg.minutes!r} must be a finite number > 0")
         if cfg.kl_coef > 0 and cfg.init_from is None:
             raise ValueError("--kl-coef needs --init-from (the BC teacher)")
 

@@ -343,3 +343,18 @@ def test_a_checkpoint_saved_before_the_league_state_keeps_its_snapshot(tmp_path)
     assert "retired" not in resumed.stderr
     steps = sorted(int(p.name.split("@")[1]) for p in (folder / "snapshots").iterdir() if not p.name.startswith("."))
     assert steps == [2048, 4096, 6144]
+
+
+def test_a_time_budget_stops_at_a_snapshot_and_the_next_run_resumes(tmp_path):
+    folder = tmp_path / "league"
+    first = subprocess.run(_cmd(folder, 10**6, "--minutes", "0.01"), capture_output=True, text=True, timeout=600,
+                           check=False)  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    assert "the 0.01-minute budget is spent; run again to resume toward 1,000,000" in first.stdout
+    state = json.loads((folder / "league.json").read_text())
+    step = state["learners"]["main-0"]["step"]
+    assert 0 < step < 10**6 and step % 2048 == 0  # one chunk, up to its snapshot
+    second = subprocess.run(_cmd(folder, step + 2048), capture_output=True, text=True, timeout=600, check=False)
+    assert second.returncode == 0, second.stderr
+    assert f"resumed at {{'main-0': {step}}}" in " ".join(second.stdout.split())
+    assert json.loads((folder / "league.json").read_text())["learners"]["main-0"]["step"] == step + 2048

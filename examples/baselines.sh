@@ -6,13 +6,14 @@
 #
 # MINUTES: training budget per row (default 10; the table has 10 and 60); OUT: where models,
 # learning curves (JSON + PNG), logs and ladder results go (default runs/baselines-MINUTES);
-# ROW: any of mlp gru attention bc bc-ppo league (default: all, in that order).
+# ROW: any of mlp gru attention bc bc-ppo controller league (default: all, in that order).
 # Nothing else should run on the machine meanwhile: the budget is wall-clock time.
 set -euo pipefail
 MINUTES=${1:-10}
 OUT=${2:-runs/baselines-$MINUTES}
 shift $(( $# > 2 ? 2 : $# ))
-ROWS=${*:-mlp gru attention bc bc-ppo league}
+ALL="mlp gru attention bc bc-ppo controller league"
+ROWS=${*:-$ALL}
 REPLAYS=${EXPHIL_REPLAYS:-../shared/replays}
 LADDER="scripted+scripted+scripted:7+scripted:5+scripted:3+scripted:1+idle+jumper+random"
 MANY=1000000000  # steps: the budget, not the step count, ends these runs
@@ -49,11 +50,16 @@ for row in $ROWS; do
       exphil train --opponent "$LADDER" --timesteps $MANY --minutes "$MINUTES" --eval-episodes 0 \
         --init-from "$OUT/bc/bc/best" --save "$OUT/bc-ppo.zip" --curve "$OUT/bc-ppo.json" > "$OUT/bc-ppo.log" 2>&1
       ladder bc-ppo "$OUT/bc-ppo.zip" ;;
-    league)  # self-play league with PFSP over its snapshots and four bots; steps sized to the budget
-      exphil league train --dir "$OUT/league" --games 256 --steps $(( MINUTES * 360000 )) --seed 0 \
-        > "$OUT/league.log" 2>&1
-      ladder league "$OUT/league/learners/main_0.zip" ;;
-    *) echo "unknown row '$row' (rows: mlp gru attention bc bc-ppo league)" >&2; exit 2 ;;
+    controller)  # bc-ppo's network and whole controller, from scratch: what the BC start adds
+      exphil train --opponent "$LADDER" --timesteps $MANY --minutes "$MINUTES" --eval-episodes 0 \
+        --backbone mlp --hidden 64 --layers 2 --action-mode multi_discrete \
+        --save "$OUT/controller.zip" --curve "$OUT/controller.json" > "$OUT/controller.log" 2>&1
+      ladder controller "$OUT/controller.zip" ;;
+    league)  # self-play league (PFSP over its snapshots, 30% self-play, 30% against four bots)
+      exphil league train --dir "$OUT/league" --games 256 --steps $MANY --minutes "$MINUTES" --seed 0 \
+        --no-tensorboard > "$OUT/league.log" 2>&1
+      ladder league "$OUT/league/learners/main-0.zip" ;;
+    *) echo "unknown row '$row' (rows: $ALL)" >&2; exit 2 ;;
   esac
 done
 echo "== done $(date -u +%H:%M:%S)"

@@ -154,12 +154,12 @@ class TrainConfig:
         return self.action_mode or ("multi_discrete" if self.init_from else "discrete")
 
 
-def _env_kwargs(cfg: TrainConfig, action_mode: str | None = None) -> dict[str, Any]:
+def _env_kwargs(cfg: TrainConfig) -> dict[str, Any]:
     kwargs = {
         "opponent": cfg.opponent,
         **cfg.game.env_kwargs(),
         "frame_skip": cfg.frame_skip,
-        "action_mode": action_mode or cfg.actions,
+        "action_mode": cfg.actions,
         "render_mode": None,
         "obs": cfg.obs,
     }

@@ -12,13 +12,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
-def _read_umask() -> int:
-    mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+def _umask() -> int:
+    """The process's umask now: from ``/proc/self/status`` where the system has it (reading it
+    changes nothing), else by setting it and putting it straight back."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
     os.umask(mask)
     return mask
-
-
-_UMASK = _read_umask()
 
 
 @contextmanager
@@ -35,7 +41,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         try:
             mode = stat.S_IMODE(path.stat().st_mode)
         except FileNotFoundError:
-            mode = 0o666 & ~_UMASK
+            mode = 0o666 & ~_umask()
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:

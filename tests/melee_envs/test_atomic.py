@@ -11,15 +11,15 @@ def _mode(path) -> int:
 
 
 def test_a_new_file_gets_the_mode_open_would_give_it(tmp_path):
-    mask = os.umask(0o027)
-    try:
-        write_text_atomic(tmp_path / "new.json", "{}")
-        with open(tmp_path / "plain.json", "w") as fh:
-            fh.write("{}")
-    finally:
-        os.umask(mask)
-    # the umask read at import time applies (0o022 unless the process started with another)
-    assert _mode(tmp_path / "new.json") == 0o666 & ~mask
+    for umask in (0o022, 0o027):
+        mask = os.umask(umask)
+        try:
+            write_text_atomic(tmp_path / f"new-{umask:o}.json", "{}")
+            with open(tmp_path / f"plain-{umask:o}.json", "w") as fh:
+                fh.write("{}")
+        finally:
+            os.umask(mask)
+        assert _mode(tmp_path / f"new-{umask:o}.json") == _mode(tmp_path / f"plain-{umask:o}.json") == 0o666 & ~umask
 
 
 def test_a_replaced_file_keeps_its_mode_and_a_failed_write_leaves_nothing(tmp_path):

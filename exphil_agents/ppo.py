@@ -102,7 +102,8 @@ class PaddedLogits:
         return self._chosen(logp, actions), -(finite.exp() * finite).sum((-1, -2))
 
 
-def _nvec(space: Any) -> list[int]:
+def action_widths(space: Any) -> list[int]:
+    """Choices per action component: ``[n]`` for ``Discrete(n)``, ``nvec`` for ``MultiDiscrete``."""
     from gymnasium import spaces
 
     if isinstance(space, spaces.Discrete):
@@ -145,7 +146,7 @@ class BatchedPPO:
         self.model = model
         self.env = vector_env_of(model)
         self.policy = policy
-        self.logits = PaddedLogits(_nvec(self.env.single_action_space))
+        self.logits = PaddedLogits(action_widths(self.env.single_action_space))
         shape = policy.observation_space.shape
         self.window = shape[0] if len(shape) == 2 else 0
         """Frames per observation (0: single frames)."""

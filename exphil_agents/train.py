@@ -385,15 +385,15 @@ def _recurrent_policy(policy: Any) -> Any:
     from gymnasium import spaces
 
     from exphil_agents.actors import stepping_policy
+    from exphil_agents.ppo import action_widths
 
     policy.set_training_mode(False)
     space = policy.action_space
-    nvec = [int(space.n)] if isinstance(space, spaces.Discrete) else [int(n) for n in space.nvec]
     step = stepping_policy(
         policy.pi_features_extractor.encoder,
         policy.lstm_actor,
         lambda z: policy.action_net(policy.mlp_extractor.forward_actor(z)),
-        nvec,
+        action_widths(space),
         deterministic=False,
     )
 

@@ -67,8 +67,7 @@ class _RecurrentBlock(Block):
         ``torch.gru_cell`` 50); the same results as :meth:`forward` to float precision."""
         rnn, lstm = self.rnn, self.cell == "lstm"
         hs, cs = [], []
-        for layer in range(self.layers):
-            weights = [getattr(rnn, f"{name}_l{layer}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+        for layer, weights in enumerate(rnn.all_weights):  # [w_ih, w_hh, b_ih, b_hh] per layer
             if lstm:
                 x, c = torch.lstm_cell(x, (state[0][:, layer], state[1][:, layer]), *weights)
                 cs.append(c)

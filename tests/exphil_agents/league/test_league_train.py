@@ -33,6 +33,13 @@ def _cmd(folder, steps, *extra):
             "--snapshot-every", "2048", "--no-tensorboard", *SMALL, *extra]  # fmt: skip
 
 
+def _run(folder, steps, *extra):
+    """One ``exphil league train`` run to ``steps`` (torch on one thread), waited for."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run(_cmd(folder, steps, *extra), capture_output=True, text=True, env=env, timeout=600,
+                          check=False)  # fmt: skip
+
+
 def _digest(folder: Path) -> dict[str, str]:
     """Snapshot folder -> hash of its weights (``.retired/`` and other dot entries left out)."""
     return {
@@ -297,21 +304,18 @@ def test_a_snapshot_newer_than_its_learners_checkpoint_is_retired(tmp_path):
     import shutil
 
     folder = tmp_path / "league"
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    run = lambda steps: subprocess.run(_cmd(folder, steps), capture_output=True, text=True, env=env,  # noqa: E731
-                                       timeout=600, check=False)  # fmt: skip
-    assert run(2048).returncode == 0
+    assert _run(folder, 2048).returncode == 0
     saved = tmp_path / "saved"
     saved.mkdir()
     shutil.copy(folder / "learners" / "main-0.zip", saved / "main-0.zip")
     shutil.copy(folder / "league.json", saved / "league.json")
-    assert run(4096).returncode == 0
+    assert _run(folder, 4096).returncode == 0
     future = "main-0@000004096"
     assert (folder / "snapshots" / future).is_dir()
     # as if killed after the step-4096 snapshot was recorded, before the learner was saved
     shutil.copy(saved / "main-0.zip", folder / "learners" / "main-0.zip")
     shutil.copy(saved / "league.json", folder / "league.json")
-    resumed = run(4096)
+    resumed = _run(folder, 4096)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert f"snapshot {future} is newer (step 4096) than its learner's last checkpoint (step 2048)" in resumed.stderr
     assert len(list((folder / "snapshots" / ".retired").iterdir())) == 1
@@ -330,15 +334,12 @@ def test_a_checkpoint_saved_before_the_league_state_keeps_its_snapshot(tmp_path)
     import shutil
 
     folder = tmp_path / "league"
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    run = lambda steps: subprocess.run(_cmd(folder, steps), capture_output=True, text=True, env=env,  # noqa: E731
-                                       timeout=600, check=False)  # fmt: skip
-    assert run(2048).returncode == 0
+    assert _run(folder, 2048).returncode == 0
     stale = tmp_path / "league.json"
     shutil.copy(folder / "league.json", stale)
-    assert run(4096).returncode == 0
+    assert _run(folder, 4096).returncode == 0
     shutil.copy(stale, folder / "league.json")  # the learner's archive is at 4096, the state at 2048
-    resumed = run(6144)
+    resumed = _run(folder, 6144)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "retired" not in resumed.stderr
     steps = sorted(int(p.name.split("@")[1]) for p in (folder / "snapshots").iterdir() if not p.name.startswith("."))
@@ -347,14 +348,13 @@ def test_a_checkpoint_saved_before_the_league_state_keeps_its_snapshot(tmp_path)
 
 def test_a_time_budget_stops_at_a_snapshot_and_the_next_run_resumes(tmp_path):
     folder = tmp_path / "league"
-    first = subprocess.run(_cmd(folder, 10**6, "--minutes", "0.01"), capture_output=True, text=True, timeout=600,
-                           check=False)  # fmt: skip
+    first = _run(folder, 10**6, "--minutes", "0.01")
     assert first.returncode == 0, first.stderr
     assert "the 0.01-minute budget is spent; run again to resume toward 1,000,000" in first.stdout
     state = json.loads((folder / "league.json").read_text())
     step = state["learners"]["main-0"]["step"]
     assert 0 < step < 10**6 and step % 2048 == 0  # one chunk, up to its snapshot
-    second = subprocess.run(_cmd(folder, step + 2048), capture_output=True, text=True, timeout=600, check=False)
+    second = _run(folder, step + 2048)
     assert second.returncode == 0, second.stderr
     assert f"resumed at {{'main-0': {step}}}" in " ".join(second.stdout.split())
     assert json.loads((folder / "league.json").read_text())["learners"]["main-0"]["step"] == step + 2048

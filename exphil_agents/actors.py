@@ -21,6 +21,7 @@ own ``MlpPolicy``) or a BC checkpoint (``.safetensors`` or its folder).
 from __future__ import annotations
 
 import json
+import types
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -119,6 +120,8 @@ class NetActor:
         self.delay = int(delay)
         self.stateless = stateless and window == 1 and delay == 0
         self._policy = policy
+        #: The :class:`SteppingPolicy` inside ``policy`` when the network steps frame by frame.
+        self.stepper: SteppingPolicy | None = None
         self.reset(0)
 
     def seed(self, seed: int | None) -> None:
@@ -142,6 +145,13 @@ class NetActor:
         hold = self._tick % self.repeat != 0 and self._held is not None and len(self._held) == rows
         self._tick += 1
         return hold
+
+    def compile(self) -> str | None:
+        """Compile the network's per-frame call (:meth:`SteppingPolicy.compile`); None when done,
+        else why not (the actor stays eager)."""
+        if self.stepper is None:
+            return f"{self.name}: its network runs over a frame window, not one frame at a time"
+        return self.stepper.compile()
 
     def act_obs(self, obs: np.ndarray) -> np.ndarray:
         """Actions for own-view observations ``(n, F)``, in the same (own-view) frame."""
@@ -210,32 +220,110 @@ class LogitSampler:
         return padded.argmax(-1).numpy()
 
 
-def stepping_policy(
-    encode: Callable[[torch.Tensor], torch.Tensor],
-    backbone: Any,
-    logits: Callable[[torch.Tensor], torch.Tensor] | None,
-    nvec: Any,
-    deterministic: bool,
-    sample: Callable[[torch.Tensor, bool], torch.Tensor] | None = None,
-) -> Callable[[np.ndarray, Any, np.ndarray], tuple[np.ndarray, Any]]:
+class SteppingPolicy:
     """A :class:`NetActor` policy that steps ``backbone`` one frame per call (constant cost),
     resetting the rows whose game starts; actions from ``logits`` (sampled by
-    :class:`LogitSampler`) or from ``sample`` (an autoregressive head)."""
-    from exphil_agents.backbones.base import reset
+    :class:`LogitSampler`) or from ``sample`` (an autoregressive head).
 
-    sampler = LogitSampler(nvec) if logits is not None else None
+    Eager by default, with the encoder and the backbone's input layer folded into two lookups
+    (:class:`~exphil_agents.encoder.ProjectedEncoder`). :meth:`compile` swaps the network call
+    for a ``torch.compile``-d one (live play at batch 1: about half the time per frame)."""
+
+    def __init__(
+        self,
+        encode: Callable[[torch.Tensor], torch.Tensor],
+        backbone: Any,
+        logits: Callable[[torch.Tensor], torch.Tensor] | None,
+        nvec: Any,
+        deterministic: bool,
+        sample: Callable[[torch.Tensor, bool], torch.Tensor] | None = None,
+    ) -> None:
+        from exphil_agents.backbones.base import Backbone
+        from exphil_agents.encoder import InputEncoder, ProjectedEncoder
+
+        self.backbone, self.deterministic = backbone, deterministic
+        self._logits, self._sample = logits, sample
+        self.sampler = LogitSampler(nvec) if logits is not None else None
+        self._plain = (encode, backbone.step)
+        self._encode, self._step = self._plain
+        if (
+            isinstance(encode, InputEncoder)
+            and encode.kinds
+            and isinstance(backbone, Backbone)
+            and isinstance(backbone.input_proj, torch.nn.Linear)
+        ):
+            self._encode, self._step = ProjectedEncoder(encode, backbone.input_proj), backbone.step_projected
+        self._obs_size = getattr(encode, "obs_size", None)
+        self._compiled: Callable[..., tuple[torch.Tensor, Any]] | None = None
+        self.compiled = False
+
+    def compile(self) -> str | None:
+        """Compile the per-frame call (encoder, backbone step, action logits and the Gumbel-max
+        choice) with ``torch.compile`` for batch 1, the live-play case (another batch size
+        compiles again on its first call). The uniform noise is still drawn by torch's own
+        generator outside the compiled call, so a seed draws the same actions either way.
+
+        The compiled call reads the weights as they are at each call but does not watch the
+        modules' other attributes (module guards are skipped, which is what makes it fast):
+        compile an agent for playing, not a network still training.
+
+        Returns:
+            None when compiled; else why not (no C++ compiler, an op ``torch.compile`` cannot
+            capture such as ``nn.LSTM``), and the policy stays eager.
+        """
+        if self.compiled:
+            return None
+        if self._obs_size is None:
+            return "its encoder does not give an observation size"
+        encode, step = self._plain
+        logits, sampler = self._logits, self.sampler
+
+        def network(obs: torch.Tensor, state: Any, uniform: torch.Tensor | None) -> tuple[torch.Tensor, Any]:
+            out, state = step(encode(obs), state)
+            if sampler is None:  # an autoregressive head samples after the call
+                return out, state
+            padded = sampler.pad(logits(out))
+            if uniform is not None:
+                padded = padded - torch.log(-torch.log(uniform.clamp(min=1e-20)))
+            return padded.argmax(-1), state
+
+        # torch.compile keeps its compiled code on the function's code object, at most 8 entries
+        # (one per agent and batch size): each policy compiles its own copy of the function, so
+        # compiling many agents never reaches that limit.
+        network = types.FunctionType(network.__code__.replace(), globals(), "network", None, network.__closure__)
+        options = {"guard_filter_fn": torch.compiler.skip_guard_on_all_nn_modules_unsafe, "cpp_wrapper": True}
+        compiled = torch.compile(network, dynamic=False, fullgraph=True, options=options)
+        try:
+            with torch.inference_mode():
+                compiled(torch.zeros(1, self._obs_size), self.backbone.initial_state(1, "cpu"), self._uniform(1))
+        except Exception as exc:  # noqa: BLE001 -- any failure to compile leaves the eager path
+            reason = str(exc).strip().splitlines()
+            return f"{type(exc).__name__}: {reason[0] if reason else ''}"
+        self._compiled, self.compiled = compiled, True
+        return None
+
+    def _uniform(self, rows: int) -> torch.Tensor | None:
+        if self.sampler is None or self.deterministic:
+            return None
+        return torch.rand(rows, *self.sampler.padding.shape)
 
     @torch.inference_mode()
-    def act(obs: np.ndarray, state: Any, starts: np.ndarray) -> tuple[np.ndarray, Any]:
+    def __call__(self, obs: np.ndarray, state: Any, starts: np.ndarray) -> tuple[np.ndarray, Any]:
         if state is None:
-            state = backbone.initial_state(len(obs), "cpu")
-        state = reset(state, torch.as_tensor(starts))
-        latent, state = backbone.step(encode(torch.as_tensor(obs)), state)
-        if sampler is None:
-            return sample(latent, deterministic).numpy(), state
-        return sampler(logits(latent), deterministic), state
+            state = self.backbone.initial_state(len(obs), "cpu")
+        elif starts.any():
+            from exphil_agents.backbones.base import reset
 
-    return act
+            state = reset(state, torch.as_tensor(starts))
+        if self.compiled:
+            out, state = self._compiled(torch.as_tensor(obs), state, self._uniform(len(obs)))
+            if self.sampler is None:
+                return self._sample(out, self.deterministic).numpy(), state
+            return out.numpy(), state
+        out, state = self._step(self._encode(torch.as_tensor(obs)), state)
+        if self.sampler is None:
+            return self._sample(out, self.deterministic).numpy(), state
+        return self.sampler(self._logits(out), self.deterministic), state
 
 
 # -- loading ---------------------------------------------------------------------------------------
@@ -344,7 +432,7 @@ def stepped_actor(
     policy.set_training_mode(False)
     _check_size(name, policy.observation_space.shape[-1], obs_config)
     nvec, controls = policy_controls(name, policy.action_space)
-    act = stepping_policy(
+    act = SteppingPolicy(
         encoder, backbone, lambda z: policy.action_net(policy.mlp_extractor.forward_actor(z)), nvec, deterministic,
     )  # fmt: skip
 
@@ -352,7 +440,9 @@ def stepped_actor(
         choice, state = act(obs, state, starts)
         return controls(choice), state
 
-    return NetActor(name, controlled, obs_config, stateless=False, delay=delay)
+    actor = NetActor(name, controlled, obs_config, stateless=False, delay=delay)
+    actor.stepper = act
+    return actor
 
 
 def policy_controls(name: str, space: Any) -> tuple[list[int], Callable[[np.ndarray], np.ndarray]]:
@@ -420,9 +510,11 @@ def network_actor(
             f"{name}: the network's controller ({list(network.nvec)}) is not the env's (17 uniform stick buckets)"
         )
     independent = network.head_kind == "independent"
-    act = stepping_policy(
+    act = SteppingPolicy(
         network.encoder, network.backbone, network.head.logits if independent else None, network.nvec,
         deterministic, sample=None if independent else network.head.sample,
     )  # fmt: skip
     codec = getattr(network, "codec", None)
-    return NetActor(name, act, network.encoder.obs_config, stateless=False, delay=delay, codec=codec)
+    actor = NetActor(name, act, network.encoder.obs_config, stateless=False, delay=delay, codec=codec)
+    actor.stepper = act
+    return actor

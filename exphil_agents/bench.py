@@ -47,10 +47,14 @@ class AgentBenchConfig:
     """frame window of the windowed PPO policies in (c)."""
     threads: int = 1
     """torch threads (1: the per-core figure)."""
+    compiled: bool = True
+    """also time each backbone's ``act`` after ``Agent.compile()`` (torch.compile)."""
 
 
-def _act_latency(net: PolicyNetwork, frames: int, long_game: int) -> dict[str, float]:
+def _act_latency(net: PolicyNetwork, frames: int, long_game: int, compiled: bool = False) -> dict[str, float]:
     agent = Agent.from_network(net)
+    if compiled and (why := agent.compile()):
+        return {"not_compiled": why}
     agent.warmup()
     rng = np.random.default_rng(0)
     obs = rng.random((64, net.encoder.obs_size), dtype=np.float32)
@@ -175,7 +179,7 @@ def run(config: AgentBenchConfig) -> dict[str, dict[str, float]]:
     )
     print(
         f"{'backbone':10s} {'params':>9s} {'act med':>8s} {'act p99':>8s} {'late med':>9s} "
-        f"{'train samples/s':>16s} {'x ref':>6s}"
+        f"{'train samples/s':>16s} {'x ref':>6s}" + ("  compiled: med      p99  x ref" if config.compiled else "")
     )
     mlp = PolicyNetwork("mlp", obs_config=obs)
     ref = _reference_latency(
@@ -193,16 +197,31 @@ def run(config: AgentBenchConfig) -> dict[str, dict[str, float]]:
         train = _train_throughput(net, config.batch, config.window, config.train_iters)
         ratio = lat["median"] / ref["median"]
         results[name] = {**lat, "train_samples_per_s": train, "params": params, "vs_reference": ratio}
-        print(
+        line = (
             f"{name:10s} {params:9,d} {lat['median']:7.3f}ms {lat['p99']:7.3f}ms {lat['late']:8.3f}ms "
             f"{train:16,.0f} {ratio:5.2f}x"
         )
+        if config.compiled:
+            fast = _act_latency(net, config.act_frames, config.long_game, compiled=True)
+            results[name]["compiled"] = fast
+            if "not_compiled" in fast:
+                line += f"  not compiled ({fast['not_compiled'][:60]})"
+            else:
+                fast["vs_reference"] = fast["median"] / ref["median"]
+                line += f"  {fast['median']:7.3f}ms {fast['p99']:7.3f}ms {fast['vs_reference']:5.2f}x"
+        print(line)
     if "mamba" in results and "gru" in results:
         print(f"mamba / gru act median: {results['mamba']['median'] / results['gru']['median']:.2f} (target <= 2)")
     nets = [results[n] for n in config.backbones]
     worst = max(r["p99"] for r in nets)
     print(f"worst p99 act: {worst:.3f} ms (target < 2 ms; frame budget {FRAME_BUDGET_MS:.1f} ms)")
     print(f"worst act median / plain torch reference: {max(r['vs_reference'] for r in nets):.2f}x (target <= 3)")
+    if config.compiled:  # an agent that cannot compile plays eager: its eager figures count
+        best = [r["compiled"] if "vs_reference" in r["compiled"] else r for r in nets]
+        print(
+            f"with Agent.compile(): worst p99 {max(r['p99'] for r in best):.3f} ms, "
+            f"worst median / reference {max(r['vs_reference'] for r in best):.2f}x"
+        )
     print("default sizes:\n" + "\n".join(describe(PolicyNetwork(n, obs_config=obs).backbone) for n in config.backbones))
     if config.ppo_steps:
         fps = _ppo_fps(config)

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from melee_envs.data.actions import NUM_ACTIONS
@@ -90,3 +91,65 @@ class InputEncoder(nn.Module):
 
 def _kind(id_name: str) -> str:
     return "action" if "action" in id_name else "character" if id_name.startswith("character") else "stage"
+
+
+class ProjectedEncoder:
+    """``linear(encoder(obs))`` in two lookups, for per-frame inference.
+
+    A linear layer over the encoder's features is a linear map of the continuous values plus,
+    for every id column, the row of that id in the column's *projected table* (the embedding
+    table times the layer's weights for the column's features). The projected tables are
+    stacked once, so one frame costs a matrix-vector product over the continuous values and one
+    ``embedding_bag`` sum, in place of an embedding per table, two concatenations and the full
+    linear layer. Same values as the unfolded path to float rounding.
+
+    The tables are rebuilt whenever the embedding or the layer's weights change in place (an
+    optimizer step, ``load_state_dict``): the call compares their version counters. Call it
+    without gradients (it is an inference path).
+    """
+
+    def __init__(self, encoder: InputEncoder, linear: nn.Linear) -> None:
+        if not encoder.kinds:
+            raise ValueError("ProjectedEncoder needs an encoder with learned ids (a one-hot ObsConfig has none)")
+        if linear.in_features != encoder.output_size:
+            raise ValueError(
+                f"the linear layer takes {linear.in_features} features; the encoder makes {encoder.output_size}"
+            )
+        self.encoder, self.linear = encoder, linear
+        self._params = [linear.weight, *(t.weight for t in encoder.tables.values())]
+        if linear.bias is not None:
+            self._params.append(linear.bias)
+        self._versions: tuple[int, ...] | None = None
+        n = encoder.n_continuous
+        # Where each id column's features sit in the encoder's output, and its table.
+        self._columns: list[tuple[str, int, int]] = []
+        at = n
+        for kind in encoder.kinds:
+            width = encoder.tables[kind].embedding_dim
+            self._columns.append((kind, at, width))
+            at += width
+        offsets = torch.tensor([0, *encoder.sizes[:-1]]).cumsum(0)
+        self._offsets = offsets
+        self._id_max = encoder._id_max
+
+    def _build(self) -> None:
+        enc, w = self.encoder, self.linear.weight.detach()
+        self._w_continuous = w[:, : enc.n_continuous].T.contiguous()
+        tables = [enc.tables[kind].weight.detach() @ w[:, at : at + width].T for kind, at, width in self._columns]
+        if self.linear.bias is not None:  # every frame looks up one row of the first column's table
+            tables[0] = tables[0] + self.linear.bias.detach()
+        self._tables = torch.cat(tables)
+
+    def __call__(self, obs: torch.Tensor) -> torch.Tensor:
+        enc = self.encoder
+        if obs.shape[-1] != enc.obs_size:
+            raise ValueError(f"observation has {obs.shape[-1]} values; this encoder's ObsConfig makes {enc.obs_size}")
+        versions = tuple(p._version for p in self._params)
+        if versions != self._versions:
+            self._build()
+            self._versions = versions
+        lead, n = obs.shape[:-1], enc.n_continuous
+        obs = obs.reshape(-1, obs.shape[-1])
+        ids = torch.minimum(obs[:, n:].round().long().clamp_(min=0), self._id_max).add_(self._offsets)
+        out = torch.addmm(F.embedding_bag(ids, self._tables, mode="sum"), obs[:, :n], self._w_continuous)
+        return out.reshape(*lead, -1)

@@ -41,13 +41,17 @@ class PlayConfig:
     headless: bool = False
     slippi_port: int = 51441
     deterministic: bool = False
+    compile: bool = True
+    """compile a network's per-frame step with torch.compile before the game (about half the
+    time per frame; a few seconds once; the agent plays eager, with the reason printed, where
+    it cannot compile)."""
     allow_pickle: bool = False
     """Load an SB3 .zip whose pickled settings cannot be rebuilt safely, by unpickling them (runs
     code from the file: only for files from a source you trust)."""
 
 
 def main(config: PlayConfig) -> list[Any]:
-    from exphil_agents.actors import CpuActor, load_actor
+    from exphil_agents.actors import CpuActor, NetActor, load_actor
     from melee_envs.backends.dolphin import DolphinBackend, DolphinConfig
     from melee_envs.backends.dolphin.runners import run_async, run_sync
     from melee_envs.opponents import is_bot
@@ -73,6 +77,9 @@ def main(config: PlayConfig) -> list[Any]:
     )  # fmt: skip
     if isinstance(actor, CpuActor):
         raise ValueError(f"{config.checkpoint}: the game's CPU plays through --opponent cpu, not as the agent")
+    if config.compile and isinstance(actor, NetActor):
+        why = actor.compile()
+        print(f"{actor.name}: " + ("compiled its per-frame step" if why is None else f"plays eager ({why})"))
     backend = DolphinBackend(dolphin, codec=getattr(actor, "codec", None))  # the network's own stick buckets
     policy = actor_policy(actor, backend.codec)
     results = []

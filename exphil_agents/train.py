@@ -384,12 +384,12 @@ def _recurrent_policy(policy: Any) -> Any:
     encoder and recurrent backbone stepped one frame per call."""
     from gymnasium import spaces
 
-    from exphil_agents.actors import stepping_policy
+    from exphil_agents.actors import SteppingPolicy
     from exphil_agents.ppo import action_widths
 
     policy.set_training_mode(False)
     space = policy.action_space
-    step = stepping_policy(
+    step = SteppingPolicy(
         policy.pi_features_extractor.encoder,
         policy.lstm_actor,
         lambda z: policy.action_net(policy.mlp_extractor.forward_actor(z)),

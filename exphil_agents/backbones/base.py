@@ -109,9 +109,13 @@ class Backbone(nn.Module):
         return self.norm(h), tuple(new_state)
 
     def step(self, x: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
+        return self.step_projected(self.input_proj(x), state)
+
+    def step_projected(self, h: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
+        """:meth:`step` on a frame whose input projection is already applied (live play folds
+        the projection into the encoder: :class:`~exphil_agents.encoder.ProjectedEncoder`)."""
         if state is None:
-            state = self.initial_state(x.shape[0], x.device)
-        h = self.input_proj(x)
+            state = self.initial_state(h.shape[0], h.device)
         new_state: list[torch.Tensor] = []
         for block, block_state in zip(self.blocks, self._split(state), strict=True):
             h, s = block.step(h, block_state)

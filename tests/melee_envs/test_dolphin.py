@@ -292,7 +292,7 @@ def test_play_command_with_a_checkpoint(fake, replays_dir, tmp_path):
     from exphil_agents.network import PolicyNetwork, save_checkpoint
 
     config = fake(replays_dir / "slippistats" / "wavedash.slp")
-    save_checkpoint(PolicyNetwork("gru", {"hidden": 16}), tmp_path / "best" / "model.safetensors")
+    save_checkpoint(PolicyNetwork("attention", {"d_model": 16, "window": 4}), tmp_path / "best" / "model.safetensors")
     checkpoint = tmp_path / "best"  # a BC checkpoint folder, as exphil bc train writes it
     args = ["play", "--checkpoint", checkpoint, "--dolphin-path", config.dolphin_path, "--iso-path", config.iso_path]
     args += [
@@ -312,6 +312,7 @@ def test_play_command_with_a_checkpoint(fake, replays_dir, tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "game 1: 1002 frames" in result.stdout and "fps" in result.stdout and "late" in result.stdout
+    assert "compiled its per-frame step" in result.stdout  # exphil play compiles the agent by default
     bad = subprocess.run(
         [sys.executable, "-m", "exphil", "play", "--checkpoint", tmp_path / "nope.zip"],
         capture_output=True, text=True, timeout=60, check=False,

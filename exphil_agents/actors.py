@@ -24,6 +24,7 @@ import json
 import types
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,27 @@ class CpuActor:
         return self._noop
 
 
+@dataclass
+class FrameNetwork:
+    """What a network actor computes per decision, in plain torch (what :mod:`exphil_agents.export`
+    writes to ONNX): ``call(obs, state) -> (logits, state)`` on one decision's input (``(n, F)``,
+    or ``(n, window, F)`` for a windowed policy), eager and unfolded.
+
+    Attributes:
+        module: the ``nn.Module`` that owns every weight ``call`` reads.
+        initial_state: ``rows -> state`` (an empty tuple for feed-forward networks).
+        nvec: choices per action component (the logits' layout, concatenated).
+        table: ``(choices, ACTION_SIZE)`` controller actions of a one-component (``Discrete``)
+            policy, indexed by its choice; None when the choices are the action.
+    """
+
+    module: torch.nn.Module
+    call: Callable[[torch.Tensor, tuple], tuple[torch.Tensor, tuple]]
+    initial_state: Callable[[int], tuple]
+    nvec: list[int]
+    table: np.ndarray | None = None
+
+
 class NetActor:
     """A network behind the actor contract.
 
@@ -122,6 +144,8 @@ class NetActor:
         self._policy = policy
         #: The :class:`SteppingPolicy` inside ``policy`` when the network steps frame by frame.
         self.stepper: SteppingPolicy | None = None
+        #: The torch network behind ``policy`` (for export); None for an autoregressive head.
+        self.frame_network: FrameNetwork | None = None
         self.reset(0)
 
     def seed(self, seed: int | None) -> None:
@@ -302,6 +326,12 @@ class SteppingPolicy:
         self._compiled, self.compiled = compiled, True
         return None
 
+    def frame_call(self, obs: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        """``(obs, state) -> (logits, state)``, eager and unfolded (what export traces)."""
+        encode, step = self._plain
+        out, state = step(encode(obs), state)
+        return self._logits(out), state
+
     def _uniform(self, rows: int) -> torch.Tensor | None:
         if self.sampler is None or self.deterministic:
             return None
@@ -377,6 +407,10 @@ def load_actor(
             return actor
         if path.suffix == ".zip":
             return _zip_actor(path, deterministic, allow_pickle, delay)
+        if path.suffix == ".onnx":  # written by exphil export, run by onnxruntime
+            from exphil_agents.export import load_onnx_actor
+
+            return load_onnx_actor(path, deterministic, delay)
         from exphil_agents.network import checkpoint_file, load_checkpoint
 
         network = load_checkpoint(checkpoint_file(path))
@@ -400,13 +434,17 @@ def sb3_actor(
     nvec, controls = policy_controls(name, policy.action_space)
     sampler = LogitSampler(nvec)
 
+    def logits(obs: torch.Tensor, state: tuple = ()) -> tuple[torch.Tensor, tuple]:
+        features = policy.extract_features(obs, policy.pi_features_extractor)
+        return policy.action_net(policy.mlp_extractor.forward_actor(features)), ()
+
     @torch.inference_mode()
     def act(obs: np.ndarray, state: Any, starts: np.ndarray) -> tuple[np.ndarray, Any]:
-        features = policy.extract_features(torch.as_tensor(obs), policy.pi_features_extractor)
-        logits = policy.action_net(policy.mlp_extractor.forward_actor(features))
-        return controls(sampler(logits, deterministic)), None
+        return controls(sampler(logits(torch.as_tensor(obs))[0], deterministic)), None
 
-    return NetActor(name, act, obs_config, window=window, delay=delay)
+    actor = NetActor(name, act, obs_config, window=window, delay=delay)
+    actor.frame_network = FrameNetwork(policy, logits, lambda rows: (), nvec, controls_table(policy.action_space))
+    return actor
 
 
 def recurrent_actor(
@@ -442,6 +480,10 @@ def stepped_actor(
 
     actor = NetActor(name, controlled, obs_config, stateless=False, delay=delay)
     actor.stepper = act
+    actor.frame_network = FrameNetwork(
+        policy, act.frame_call, lambda rows: backbone.initial_state(rows, "cpu"), nvec,
+        controls_table(policy.action_space),
+    )  # fmt: skip
     return actor
 
 
@@ -464,6 +506,16 @@ def policy_controls(name: str, space: Any) -> tuple[list[int], Callable[[np.ndar
         table = discrete_table(ENV_CODEC)
         return [int(space.n)], lambda choice: table[choice[:, 0]]
     raise ActorError(f"{name}: action space {space} is neither the env's MultiDiscrete controller nor its Discrete set")
+
+
+def controls_table(space: Any) -> np.ndarray | None:
+    """The controller action of each choice of a ``Discrete`` policy (see :func:`policy_controls`),
+    ``(choices, ACTION_SIZE)``; None for the ``MultiDiscrete`` controller (choices are actions)."""
+    from gymnasium import spaces
+
+    from melee_envs.controller import discrete_table
+
+    return discrete_table(ENV_CODEC).astype(np.int64) if isinstance(space, spaces.Discrete) else None
 
 
 def _check_size(name: str, size: int, obs_config: ObsConfig) -> None:
@@ -517,4 +569,7 @@ def network_actor(
     codec = getattr(network, "codec", None)
     actor = NetActor(name, act, network.encoder.obs_config, stateless=False, delay=delay, codec=codec)
     actor.stepper = act
+    if independent:
+        init = network.backbone.initial_state
+        actor.frame_network = FrameNetwork(network, act.frame_call, lambda rows: init(rows, "cpu"), list(network.nvec))
     return actor

@@ -122,7 +122,7 @@ def champion_actor(
     frame skip)."""
     from gymnasium import spaces
 
-    from exphil_agents.actors import LogitSampler, NetActor, policy_controls
+    from exphil_agents.actors import FrameNetwork, LogitSampler, NetActor, controls_table, policy_controls
     from melee_envs.obs import ObsConfig
 
     net, meta = load(folder)
@@ -136,6 +136,9 @@ def champion_actor(
 
     actor = NetActor(name, act, obs_config, delay=delay)
     actor.repeat = max(int(meta["frame_skip"]), 1)
+    space = spaces.Discrete(meta["actions"])
+    actor.frame_network = FrameNetwork(net, lambda obs, state=(): (net(obs), ()), lambda rows: (), [space.n],
+                                       controls_table(space))  # fmt: skip
     return actor
 
 

@@ -21,6 +21,8 @@ COMMANDS = (
             "exphil_agents.baselines:main", "exphil_agents.baselines:BaselinesConfig"),
     Command(("champion", "train"), "train the shipped champion by its recipe, measure it against every bot",
             "exphil_agents.champion:train", "exphil_agents.champion:ChampionConfig"),
+    Command(("export",), "a trained agent as an ONNX file (one decision: obs and state in, logits and action out)",
+            "exphil_agents.export:main", "exphil_agents.export:ExportConfig"),
     Command(("bench", "agents"), "every backbone: live-play latency, training throughput, PPO speed",
             "exphil_agents.bench:main", "exphil_agents.bench:AgentBenchConfig"),
     Command(("bench", "train"), "PPO training steps/s on the batched env: env / inference / learning, vs SB3 and torch",

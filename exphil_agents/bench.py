@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -49,11 +50,34 @@ class AgentBenchConfig:
     """torch threads (1: the per-core figure)."""
     compiled: bool = True
     """also time each backbone's ``act`` after ``Agent.compile()`` (torch.compile)."""
+    onnx: bool = True
+    """also time ``act`` through the backbone exported by ``exphil export`` and run by
+    onnxruntime (skipped, with a note, without the export extra)."""
 
 
-def _act_latency(net: PolicyNetwork, frames: int, long_game: int, compiled: bool = False) -> dict[str, float]:
-    agent = Agent.from_network(net)
-    if compiled and (why := agent.compile()):
+def _onnx_agent(net: PolicyNetwork) -> Agent:
+    """``net`` exported by ``exphil export`` to a temporary file, played by onnxruntime."""
+    import contextlib
+    import io
+    import tempfile
+    from pathlib import Path
+
+    from exphil_agents.export import ExportConfig, export, load_onnx_actor
+    from exphil_agents.network import save_checkpoint
+
+    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
+        checkpoint = save_checkpoint(net, Path(tmp) / "net.safetensors")
+        export(ExportConfig(str(checkpoint), Path(tmp) / "net.onnx", verify_frames=0))
+        return Agent(load_onnx_actor(Path(tmp) / "net.onnx"))
+
+
+def _act_latency(net: PolicyNetwork, frames: int, long_game: int, mode: str = "eager") -> dict[str, Any]:
+    """``act`` latency of ``net`` as an :class:`Agent`: ``eager``, ``compiled`` or ``onnx``."""
+    if mode == "onnx":
+        agent = _onnx_agent(net)
+    else:
+        agent = Agent.from_network(net)
+    if mode == "compiled" and (why := agent.compile()):
         return {"not_compiled": why}
     agent.warmup()
     rng = np.random.default_rng(0)
@@ -73,6 +97,22 @@ def _act_latency(net: PolicyNetwork, frames: int, long_game: int, compiled: bool
         late[k] = time.perf_counter() - start
     ms = times * 1e3
     return {"median": float(np.median(ms)), "p99": float(np.percentile(ms, 99)), "late": float(np.median(late) * 1e3)}
+
+
+def _onnx_rows(config: AgentBenchConfig, obs: dict[str, Any], ref: dict[str, float], results: dict) -> None:
+    try:
+        import onnxruntime  # noqa: F401
+        import onnxscript  # noqa: F401
+    except ImportError:
+        print("act through onnxruntime: skipped (pip install 'exphil[export]')")
+        return
+    print("act through onnxruntime (exphil export, one intra-op thread):")
+    for name in config.backbones:
+        torch.manual_seed(0)
+        lat = _act_latency(PolicyNetwork(name, obs_config=obs), config.act_frames, config.long_game, "onnx")
+        lat["vs_reference"] = lat["median"] / ref["median"]
+        results[name]["onnx"] = lat
+        print(f"  {name:10s} {lat['median']:7.3f}ms {lat['p99']:7.3f}ms  {lat['vs_reference']:5.2f}x")
 
 
 def _reference_latency(obs_size: int, nvec: list[int], params: int, frames: int) -> dict[str, float]:
@@ -202,7 +242,7 @@ def run(config: AgentBenchConfig) -> dict[str, dict[str, float]]:
             f"{train:16,.0f} {ratio:5.2f}x"
         )
         if config.compiled:
-            fast = _act_latency(net, config.act_frames, config.long_game, compiled=True)
+            fast = _act_latency(net, config.act_frames, config.long_game, "compiled")
             results[name]["compiled"] = fast
             if "not_compiled" in fast:
                 line += f"  not compiled ({fast['not_compiled'][:60]})"
@@ -216,6 +256,8 @@ def run(config: AgentBenchConfig) -> dict[str, dict[str, float]]:
     worst = max(r["p99"] for r in nets)
     print(f"worst p99 act: {worst:.3f} ms (target < 2 ms; frame budget {FRAME_BUDGET_MS:.1f} ms)")
     print(f"worst act median / plain torch reference: {max(r['vs_reference'] for r in nets):.2f}x (target <= 3)")
+    if config.onnx:
+        _onnx_rows(config, obs, ref, results)
     if config.compiled:  # an agent that cannot compile plays eager: its eager figures count
         best = [r["compiled"] if "vs_reference" in r["compiled"] else r for r in nets]
         print(

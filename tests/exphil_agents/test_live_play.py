@@ -128,3 +128,18 @@ def test_many_compiled_agents_each_play_their_own_weights():
         assert np.array_equal(actions, np.stack([eager.act(o) for o in obs]))
         played.append(actions)
     assert len({a.tobytes() for a in played}) > 1  # the weights differ, so do the actions
+
+
+def test_bench_agents_times_eager_compiled_and_onnx_beside_the_reference(capsys):
+    from exphil_agents.bench import AgentBenchConfig, run
+
+    config = AgentBenchConfig(backbones=("mlp", "gru"), act_frames=20, long_game=20, batch=4, window=4, ppo_steps=0)
+    results = run(config)
+    out = capsys.readouterr().out
+    assert results["plain torch reference"]["median"] > 0 and "reference" in out
+    assert results["mlp"]["vs_reference"] > 0
+    assert results["gru"]["compiled"]["not_compiled"]  # says why it stays eager
+    if "not_compiled" not in results["mlp"]["compiled"]:  # no C++ compiler: the line says why
+        assert results["mlp"]["compiled"]["vs_reference"] > 0 and "with Agent.compile()" in out
+    if "skipped" not in out:  # the export extra is installed
+        assert all(results[n]["onnx"]["vs_reference"] > 0 for n in ("mlp", "gru"))

@@ -9,15 +9,7 @@ from exphil_agents.backbones import BACKBONES
 from exphil_agents.encoder import InputEncoder, ProjectedEncoder
 from exphil_agents.network import PolicyNetwork
 from melee_envs.obs import ObsConfig
-
-SMALL = {
-    "mlp": {"hidden": 32},
-    "lstm": {"hidden": 32, "layers": 2},
-    "gru": {"hidden": 32, "layers": 2},
-    "mamba": {"d_model": 32, "d_state": 8},
-    "attention": {"d_model": 32, "heads": 4, "window": 6},
-    "jamba": {"d_model": 32, "layers": 3, "attention_every": 2, "window": 6, "d_state": 8},
-}
+from tests.exphil_agents.test_backbones import SMALL
 
 
 def _observations(encoder: InputEncoder, frames: int, seed: int = 0) -> np.ndarray:

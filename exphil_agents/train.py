@@ -102,6 +102,11 @@ class TrainConfig:
             bad.append(f"--ent-coef {self.ent_coef!r} (must be a finite number >= 0)")
         if self.trainer == "batched" and self.recurrent:
             bad.append("--trainer batched (it trains policies over one frame or a frame window, not --recurrent)")
+        if self.backbone not in (None, "mlp") and self.window == 1 and not self.recurrent:
+            bad.append(
+                f"--backbone {self.backbone} over --window 1 (one frame per decision: a sequence network "
+                "with nothing to remember; give it --window N > 1, or --recurrent to carry an lstm / gru state)"
+            )
         if self.init_from is not None and self.action_mode == "discrete":
             bad.append("--action-mode discrete (a BC network from --init-from plays the whole controller)")
         if bad:

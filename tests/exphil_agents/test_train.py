@@ -161,6 +161,11 @@ def test_invalid_numbers_are_refused_before_anything_runs():
             TrainConfig(**{field: value})
     with pytest.raises(ValueError, match="--trainer batched"):
         TrainConfig(trainer="batched", backbone="gru", recurrent=True)
+    for backbone in ("gru", "attention"):  # a sequence network over one frame remembers nothing
+        with pytest.raises(ValueError, match=f"--backbone {backbone} over --window 1"):
+            TrainConfig(backbone=backbone, window=1)
+    assert TrainConfig(backbone="gru", window=1, recurrent=True).frames == 1  # the state remembers
+    assert TrainConfig(backbone="mlp", window=1).frames == 1
     proc = subprocess.run([sys.executable, "-m", "exphil", "train", "--timesteps", "-1"],
                           capture_output=True, text=True, check=False)  # fmt: skip
     text = " ".join(w for w in (proc.stdout + proc.stderr).split() if w != "│")  # rich wraps it in a box

@@ -14,7 +14,7 @@ OUT=${2:-runs/baselines-$MINUTES}
 shift $(( $# > 2 ? 2 : $# ))
 ALL="mlp gru attention bc bc-ppo controller league"
 ROWS=${*:-$ALL}
-REPLAYS=${EXPHIL_REPLAYS:-../shared/replays}
+REPLAYS=${EXPHIL_REPLAYS_DIR:-../shared/replays}
 LADDER="scripted+scripted+scripted:7+scripted:5+scripted:3+scripted:1+idle+jumper+random"
 MANY=1000000000  # steps: the budget, not the step count, ends these runs
 mkdir -p "$OUT"

@@ -4,21 +4,23 @@ one run, for the MLP and one temporal backbone. The loader's cost is ``1 - real 
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from imitation.cache import DEFAULT_CACHE
+from melee_envs.envvars import cache_dir, replays_dir
 
 
 @dataclass(frozen=True)
 class BCBenchConfig:
-    replays: str = os.environ.get("EXPHIL_REPLAYS_DIR", "../shared/replays")
-    cache: str = DEFAULT_CACHE
+    replays: str = field(default_factory=lambda: replays_dir("../shared/replays"))
+    """replay folder (default: $EXPHIL_REPLAYS_DIR, else ../shared/replays)."""
+    cache: str = field(default_factory=lambda: cache_dir(DEFAULT_CACHE))
+    """dataset cache (default: $EXPHIL_CACHE_DIR, else .exphil-cache)."""
     steps: int = 40
     """Timed optimizer steps per measurement (after 5 warm-up steps)."""
     batch_size: int = 256

@@ -3,7 +3,8 @@
 ``exphil bc train`` takes nested settings (``--data.*``, ``--model.*``, ``--optim.*``,
 ``--runtime.*``). Where a value comes from, strongest first: the command line, the environment
 (``EXPHIL_REPLAYS_DIR``, ``EXPHIL_CHECKPOINTS_DIR``, ``EXPHIL_CACHE_DIR``), ``--config FILE``
-(YAML or JSON, the same nesting), ``--preset quick|standard|full``, the defaults. Unknown keys in
+(YAML or JSON, the same nesting), ``--preset quick|standard|full`` (else
+``EXPHIL_DEFAULT_PRESET``), the defaults. Unknown keys in
 a file and mistyped flags are errors that name the closest valid one.
 """
 
@@ -19,11 +20,12 @@ from typing import Any, Literal
 import tyro
 
 from imitation.config import BCConfig, RuntimeConfig, flat_settings, merge, read_config_file
+from melee_envs import envvars
 
 ENV_DEFAULTS = {
-    ("data", "replays"): "EXPHIL_REPLAYS_DIR",
-    ("data", "cache"): "EXPHIL_CACHE_DIR",
-    ("runtime", "checkpoints"): "EXPHIL_CHECKPOINTS_DIR",
+    ("data", "replays"): envvars.REPLAYS_DIR,
+    ("data", "cache"): envvars.CACHE_DIR,
+    ("runtime", "checkpoints"): envvars.CHECKPOINTS_DIR,
 }
 
 
@@ -67,16 +69,19 @@ def resolve(args: list[str], prog: str = "exphil bc train") -> TrainCommand:
     """The settings for ``args``: defaults < preset < file < environment < command line."""
     base = TrainCommand()
     preset = _prescan(args, "--preset")
+    source = "--preset"
+    if preset is None and envvars.value(envvars.DEFAULT_PRESET):
+        preset, source = envvars.value(envvars.DEFAULT_PRESET), f"${envvars.DEFAULT_PRESET}"
     if preset is not None:
         if preset not in PRESETS:
-            raise ValueError(f"--preset {preset!r}; choose one of {list(PRESETS)}")
+            raise ValueError(f"{source} {preset!r}; choose one of {list(PRESETS)}")
         base = merge(base, PRESETS[preset], "preset")
     config = _prescan(args, "--config")
     if config is not None:
         base = merge(base, read_config_file(config), config)
     for (section, key), var in ENV_DEFAULTS.items():
-        if os.environ.get(var):
-            base = merge(base, {section: {key: os.environ[var]}}, var)
+        if envvars.value(var):
+            base = merge(base, {section: {key: envvars.value(var)}}, var)
     return tyro.cli(TrainCommand, args=args, default=base, prog=prog)
 
 

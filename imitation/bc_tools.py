@@ -4,7 +4,6 @@ inspecting BC checkpoints (``exphil bc train`` is :mod:`imitation.bc_cli`)."""
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from dataclasses import dataclass, field, replace
@@ -16,6 +15,7 @@ import tyro
 
 from imitation.cache import DEFAULT_CACHE
 from melee_envs.controller import MAIN_X, uniform_centres
+from melee_envs.envvars import cache_dir, checkpoints_dir, replays_dir
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,8 @@ class EvalCommand:
     """A checkpoint folder (CHECKPOINTS/NAME/best) or its model.safetensors."""
     replays: str | None = None
     """Replays to evaluate on (default: the run's validation replays, from its meta.json)."""
-    cache: str = DEFAULT_CACHE
+    cache: str = field(default_factory=lambda: cache_dir(DEFAULT_CACHE))
+    """dataset cache (default: $EXPHIL_CACHE_DIR, else .exphil-cache)."""
     out: str | None = None
     """Report folder (default: CHECKPOINT/eval)."""
     max_delay: int = 6
@@ -126,7 +127,8 @@ def target_centres(model_path: Path, network: Any, centres_file: str | None, con
 class KmeansCommand:
     """Fit stick bucket centres to the stick positions in replays (1-D k-means over all axes)."""
 
-    replays: tyro.conf.Positional[str]
+    replays: tyro.conf.Positional[str] = field(default_factory=lambda: replays_dir("."))
+    """replay folder (default: $EXPHIL_REPLAYS_DIR, else .)."""
     k: int = 21
     """Number of centres."""
     out: str = "stick_centres.json"
@@ -187,7 +189,7 @@ def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _checkpoints_dir() -> str:
-    return os.environ.get("EXPHIL_CHECKPOINTS_DIR", "checkpoints")
+    return checkpoints_dir("checkpoints")
 
 
 @dataclass(frozen=True)

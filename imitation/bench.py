@@ -24,11 +24,12 @@ from typing import Annotated, Literal
 
 import tyro
 
+from melee_envs.envvars import replays_dir
 from melee_envs.obs import ObsConfig
 
 
 def _default_paths() -> tuple[Path, ...]:
-    return (Path(os.environ.get("EXPHIL_REPLAYS", ".")),)
+    return (Path(replays_dir(".")),)
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,12 @@
 """``exphil replays``: stats, validate, filter, dupes, quality, build, bench.
 
 Each subcommand takes replay files and/or folders (searched recursively; default: the folder in
-``$EXPHIL_REPLAYS``, else the current directory) and prints tables with rich. Commands that
+``$EXPHIL_REPLAYS_DIR``, else the current directory) and prints tables with rich. Commands that
 judge files (validate, quality) exit with status 1 when some file fails, after listing them all.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -17,18 +16,23 @@ import tyro
 from imitation.bench import BenchConfig
 from imitation.cache import DEFAULT_CACHE
 from imitation.dataset import DatasetConfig
+from melee_envs.envvars import cache_dir, replays_dir
 
 Paths = Annotated[tuple[Path, ...], tyro.conf.Positional]
 
 
 def _default_paths() -> tuple[Path, ...]:
-    return (Path(os.environ.get("EXPHIL_REPLAYS", ".")),)
+    return (Path(replays_dir(".")),)
+
+
+def _default_cache() -> Path:
+    return Path(cache_dir(DEFAULT_CACHE))
 
 
 @dataclass(frozen=True)
 class _Scan:
     paths: Paths = field(default_factory=_default_paths)
-    """replay files and folders, searched recursively (default: $EXPHIL_REPLAYS, else .)."""
+    """replay files and folders, searched recursively (default: $EXPHIL_REPLAYS_DIR, else .)."""
     workers: int = 0
     """worker processes for reading (0: this process)."""
 
@@ -84,9 +88,10 @@ class Build:
     """Encode replays into a cached, sharded dataset for behavioural cloning."""
 
     paths: Paths = field(default_factory=_default_paths)
-    """replay files and folders, searched recursively (default: $EXPHIL_REPLAYS, else .)."""
-    cache: Path = Path(DEFAULT_CACHE)
-    """cache root; each dataset config gets its own sub-directory."""
+    """replay files and folders, searched recursively (default: $EXPHIL_REPLAYS_DIR, else .)."""
+    cache: Path = field(default_factory=_default_cache)
+    """cache root (default: $EXPHIL_CACHE_DIR, else .exphil-cache); each dataset config gets its own
+    sub-directory."""
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     workers: int | None = None
     """worker processes (default: CPU count; 0: this process)."""

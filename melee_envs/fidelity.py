@@ -24,14 +24,14 @@ of these at the longest horizon say what to fix next.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from melee_envs.data.actions import actions
+from melee_envs.envvars import replays_dir
 
 _A = actions()
 #: Action-state families (inclusive id ranges of libmelee ``Action``).
@@ -60,9 +60,9 @@ def family_of(action: np.ndarray) -> np.ndarray:
 class FidelityConfig:
     """Fidelity benchmark settings."""
 
-    folder: str = os.environ.get("EXPHIL_REPLAYS_DIR", "../shared/replays")
-    """Folder searched recursively for ``.slp`` files (``bad/`` subfolders included: they are
-    reported and skipped)."""
+    folder: str = field(default_factory=lambda: replays_dir("../shared/replays"))
+    """Folder searched recursively for ``.slp`` files (default: $EXPHIL_REPLAYS_DIR, else
+    ../shared/replays; ``bad/`` subfolders included: they are reported and skipped)."""
     max_frames: int = 0
     """Frames per replay at most (0 = all)."""
     horizons: tuple[int, ...] = (5, 15, 30, 60)

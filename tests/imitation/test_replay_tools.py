@@ -133,8 +133,10 @@ def test_cli_commands(replays_dir, tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
     result = exphil("replays", "stats", tmp_path / "missing")
     assert result.returncode != 0 and "no such file or directory" in result.stderr
-    result = exphil("replays", "stats", env={"EXPHIL_REPLAYS": str(tmp_path)})
+    result = exphil("replays", "stats", env={"EXPHIL_REPLAYS_DIR": str(tmp_path)})
     assert result.returncode == 1 and "no .slp files" in result.stderr
+    result = exphil("replays", "stats", env={"EXPHIL_REPLAYS": str(tmp_path), "EXPHIL_REPLAYS_DIR": ""})  # earlier name
+    assert result.returncode == 1 and "$EXPHIL_REPLAYS is now $EXPHIL_REPLAYS_DIR" in result.stderr
     result = exphil("replays", "build", tmp_path / "cache")
     assert result.returncode == 1 and "no .slp files" in result.stderr
     assert exphil("replays", "--help").returncode == 0 and exphil("replays", "build", "--help").returncode == 0

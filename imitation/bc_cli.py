@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -53,7 +54,10 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 #: Settings that say where or how a run is kept, not what it learns: a resume does not report them.
-NOT_REPORTED = {"runtime.checkpoints", "runtime.name", "runtime.overwrite", "runtime.resume", "data.workers"}
+NOT_REPORTED = {
+    "runtime.checkpoints", "runtime.name", "runtime.overwrite", "runtime.resume", "runtime.backup",
+    "runtime.backup_count", "data.workers",
+}  # fmt: skip
 
 
 def _prescan(args: list[str], flag: str) -> str | None:
@@ -153,6 +157,36 @@ def train(cmd: TrainCommand) -> int:
     return 0
 
 
+def replace_run(run_dir: Path, runtime: RuntimeConfig, console: Any) -> None:
+    """``--runtime.overwrite``: move the run aside to ``NAME.replaced-TIME`` and keep the newest
+    ``backup_count`` of those (``--runtime.no-backup`` or a count of 0: delete it instead).
+
+    Raises:
+        RuntimeError: another process is writing the run.
+    """
+    from imitation.runs import lock_run
+
+    lock = lock_run(run_dir)  # not while another process is writing it
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside = run_dir.with_name(f"{run_dir.name}.replaced-{stamp}")
+    for k in range(1, 1000):  # a second replacement within the same second
+        if not aside.exists():
+            break
+        aside = run_dir.with_name(f"{run_dir.name}.replaced-{stamp}-{k}")
+    os.replace(run_dir, aside)  # one rename: the run is whole under one name or the other
+    lock.close()
+    keep = runtime.backup_count if runtime.backup else 0
+    olds = sorted(run_dir.parent.glob(f"{run_dir.name}.replaced-*"))  # oldest first (time in the name)
+    gone = olds[: max(len(olds) - keep, 0)]
+    for old in gone:
+        shutil.rmtree(old)
+    if keep:
+        note = f"moved the existing run to {aside}" + (f"; deleted {len(gone)} older" if gone else "")
+    else:
+        note = "deleted the existing run (--runtime.no-backup)"
+    console.print(f"[yellow]--runtime.overwrite: {note}; starting afresh[/yellow]")
+
+
 def existing_run(run_dir: Path, bc: BCConfig, runtime: RuntimeConfig, console: Any) -> None:
     """What to do when ``run_dir`` already holds a run: resume it (saying which settings differ from
     its last checkpoint), move it aside (``--runtime.overwrite``) or refuse (``--runtime.no-resume``).
@@ -161,16 +195,12 @@ def existing_run(run_dir: Path, bc: BCConfig, runtime: RuntimeConfig, console: A
         FileExistsError: the run exists and ``--runtime.no-resume`` was given.
         RuntimeError: another process is writing the run.
     """
-    from imitation.runs import lock_run, resume_source
+    from imitation.runs import resume_source
 
     if not run_dir.is_dir() or not any((run_dir / n).exists() for n in ("last", "last.bak", "best")):
         return
     if runtime.overwrite:
-        lock = lock_run(run_dir)  # not while another process is writing it
-        aside = run_dir.with_name(f"{run_dir.name}.replaced-{time.strftime('%Y%m%d-%H%M%S')}")
-        os.replace(run_dir, aside)
-        lock.close()
-        console.print(f"[yellow]--runtime.overwrite: moved the existing run to {aside}; starting afresh[/yellow]")
+        replace_run(run_dir, runtime, console)
         return
     source = resume_source(run_dir)
     if not runtime.resume:

@@ -137,6 +137,10 @@ class RuntimeConfig:
     """Write TensorBoard scalars to CHECKPOINTS/NAME/tb."""
     overwrite: bool = False
     """Start afresh when a run of this name exists, moving it aside to NAME.replaced-TIME."""
+    backup: bool = True
+    """--runtime.no-backup: --runtime.overwrite deletes the existing run instead of moving it aside."""
+    backup_count: int = 3
+    """Runs moved aside by --runtime.overwrite kept per name (the oldest beyond it are deleted)."""
     resume: bool = True
     """Continue a run of this name that exists (printing every setting that differs from its
     start); --runtime.no-resume refuses instead (for scripts that must start fresh)."""
@@ -190,6 +194,7 @@ class BCConfig:
             "runtime.eval_every": r.eval_every >= 1,
             "runtime.eval_batches": r.eval_batches >= 1,
             "runtime.save_every": r.save_every >= 0,
+            "runtime.backup_count": r.backup_count >= 0,
             "runtime.patience": r.patience >= 0,
         }
         values = self.settings()

@@ -117,6 +117,17 @@ def test_an_existing_run_resumes_with_its_changes_named_or_is_replaced_or_refuse
     aside = [p for p in (tmp_path / "ck").iterdir() if p.name.startswith("bc.replaced-")]
     assert len(aside) == 1 and json.loads((aside[0] / "last" / "meta.json").read_text())["step"] == 20  # kept
     assert json.loads((run / "last" / "meta.json").read_text())["step"] == 10  # a fresh run
+    # Backups rotate: at most --runtime.backup-count runs moved aside are kept, the newest ones.
+    first = aside[0].name  # the step-20 run
+    for _ in range(2):
+        assert main([*common, "--optim.steps", "10", "--runtime.overwrite", "--runtime.backup-count", "2"]) == 0
+    aside = sorted(p.name for p in (tmp_path / "ck").iterdir() if p.name.startswith("bc.replaced-"))
+    assert len(aside) == 2 and first not in aside  # the oldest went
+    assert main([*common, "--optim.steps", "10", "--runtime.overwrite", "--runtime.no-backup"]) == 0
+    assert not [p for p in (tmp_path / "ck").iterdir() if p.name.startswith("bc.replaced-")]
+    assert "deleted the existing run (--runtime.no-backup)" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="runtime.backup_count"):
+        main([*common, "--runtime.backup-count", "-1"])
 
 
 def test_settings_precedence_cli_env_file_defaults(tmp_path, monkeypatch):

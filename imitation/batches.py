@@ -140,7 +140,7 @@ class _Prefetch:
 
 
 def _progress(enabled: bool, done: int, total: int) -> Any:
-    """A rich progress bar with ETA (None when disabled)."""
+    """A rich progress bar with ETA and a loss sparkline (field ``trend``; None when disabled)."""
     if not enabled:
         return None
     from rich.progress import (
@@ -154,8 +154,8 @@ def _progress(enabled: bool, done: int, total: int) -> Any:
 
     bar = Progress(
         TextColumn("training"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"),
-        TimeRemainingColumn(),
+        TimeRemainingColumn(), TextColumn("loss {task.fields[trend]}"),
     )  # fmt: skip
-    bar.add_task("steps", total=total, completed=done)
+    bar.add_task("steps", total=total, completed=done, trend="")
     bar.start()
     return bar

@@ -24,6 +24,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections import deque
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,10 @@ from imitation.losses import _lr_lambda, component_losses, total_loss
 from imitation.runs import CHECKSUMS, _rotate_backups, lock_run, resume_source, split_as_saved, split_by_file
 from melee_envs.atomic import file_sha256
 from melee_envs.controller import ACTION_PARTS, ACTION_SIZE
+from melee_envs.sparkline import binned, sparkline
+
+#: The progress bar's loss sparkline: the last TREND_STEPS step losses in TREND_WIDTH bars.
+TREND_STEPS, TREND_WIDTH = 1000, 24
 
 
 class Trainer:
@@ -219,6 +224,7 @@ class Trainer:
         bar = _progress(progress, self.step, cfg.steps)
         window_start, window_step = time.perf_counter(), self.step
         loader = _Prefetch(self, self.step, end)
+        losses: deque[float] = deque(maxlen=TREND_STEPS)  # the progress bar's sparkline
         while self.step < end:
             torch_seed, micro = loader.next(self.step)
             torch.manual_seed(torch_seed)
@@ -236,6 +242,9 @@ class Trainer:
             if self.ema is not None:
                 self.ema.update_parameters(self.network)
             self.step += 1
+            losses.append(loss_sum)
+            if bar is not None and self.step % 10 == 0:
+                bar.update(bar.task_ids[0], trend=sparkline(binned(list(losses), TREND_WIDTH), TREND_WIDTH))
             if self.step % runtime.eval_every == 0 or self.step == cfg.steps:
                 now = time.perf_counter()
                 rate = (self.step - window_step) * cfg.batch_size * cfg.accumulate / max(now - window_start, 1e-9)
@@ -255,7 +264,8 @@ class Trainer:
                         f"step {self.step}/{cfg.steps} (epoch {self.epochs:.2f})  train {loss_sum:.4f}  "
                         f"val {metrics['val/loss']:.4f}  "
                         f"buttons acc {metrics['val_acc/buttons']:.3f}  main stick acc "
-                        f"{metrics['val_acc/main_stick']:.3f}  {rate:,.0f} samples/s"
+                        f"{metrics['val_acc/main_stick']:.3f}  {rate:,.0f} samples/s  "
+                        f"train loss {sparkline([h['train/loss'] for h in self.history if 'train/loss' in h])}"
                     )
                     (bar.console.print if bar is not None else print)(line)
                 if metrics["val/loss"] < self.best:

@@ -248,3 +248,21 @@ def test_one_shape_of_settings_for_python_files_flags_and_saved_runs():
     assert "backbone_config" not in str(legacy)
     with pytest.raises(ValueError, match="'model' must be a mapping of settings"):
         BCConfig.from_dict({"model": "gru"})
+
+
+def test_the_progress_line_carries_a_loss_sparkline_that_follows_the_loss(replay_dir, tmp_path, capsys, monkeypatch):
+    from melee_envs.sparkline import sparkline
+
+    monkeypatch.setenv("COLUMNS", "400")  # one progress line per row of output
+
+    args = ["train", "--preset", "quick", "--optim.steps", "40", "--data.replays", str(replay_dir),
+            "--data.cache", str(tmp_path / "cache"), "--runtime.checkpoints", str(tmp_path / "ck"),
+            "--runtime.eval-every", "10", "--runtime.no-tensorboard"]  # fmt: skip
+    assert main(args) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("step ")]
+    history = json.loads((tmp_path / "ck" / "bc" / "last" / "meta.json").read_text())["history"]
+    losses = [h["train/loss"] for h in history if "train/loss" in h]
+    assert len(lines) == len(losses) == 4
+    for k, line in enumerate(lines):  # each line: the trend of the train losses so far
+        assert line.endswith(f"train loss {sparkline(losses[: k + 1])}"), line
+    assert len(set(sparkline(losses))) > 1  # the loss moved, and so do the bars

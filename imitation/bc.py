@@ -22,6 +22,7 @@ import json
 import math
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections import deque
@@ -42,6 +43,8 @@ from melee_envs.atomic import file_sha256
 from melee_envs.controller import ACTION_PARTS, ACTION_SIZE
 from melee_envs.sparkline import binned, sparkline
 
+#: A checkpoint folder above this many bytes is reported once per run (it may hold state nobody needs).
+LARGE_CHECKPOINT = 500e6
 #: The progress bar's loss sparkline: the last TREND_STEPS step losses in TREND_WIDTH bars.
 TREND_STEPS, TREND_WIDTH = 1000, 24
 
@@ -102,6 +105,7 @@ class Trainer:
         self.best = math.inf
         self.stale = 0
         self.history: list[dict[str, float]] = []
+        self._warned_size = False
         if source is not None:
             self._resume(source)
 
@@ -154,6 +158,7 @@ class Trainer:
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
             sums = {f.name: file_sha256(f) for f in sorted(tmp.iterdir())}
             (tmp / CHECKSUMS).write_text(json.dumps(sums, indent=1))
+            size = sum(f.stat().st_size for f in tmp.iterdir())
             target = self.out / name
             if target.exists():
                 _rotate_backups(target)
@@ -161,7 +166,15 @@ class Trainer:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        return self.out / name
+        if size > LARGE_CHECKPOINT and not self._warned_size:
+            self._warned_size = True
+            print(
+                f"warning: checkpoint {target} is {size / 1e6:,.0f} MB (over {LARGE_CHECKPOINT / 1e6:,.0f} MB; the "
+                "network's weights and the optimizer's state, written at every evaluation): a smaller "
+                "--model.hidden / --model.layers, or fewer --runtime.save-every copies, saves disk and time",
+                file=sys.stderr,
+            )
+        return target
 
     # -- training -------------------------------------------------------------------------------
 

@@ -266,3 +266,15 @@ def test_the_progress_line_carries_a_loss_sparkline_that_follows_the_loss(replay
     for k, line in enumerate(lines):  # each line: the trend of the train losses so far
         assert line.endswith(f"train loss {sparkline(losses[: k + 1])}"), line
     assert len(set(sparkline(losses))) > 1  # the loss moved, and so do the bars
+
+
+def test_a_large_checkpoint_is_reported_once(replay_dir, tmp_path, capsys, monkeypatch):
+    import imitation.bc
+
+    monkeypatch.setattr(imitation.bc, "LARGE_CHECKPOINT", 10_000)  # bytes: every checkpoint here is larger
+    args = ["train", "--preset", "quick", "--optim.steps", "20", "--data.replays", str(replay_dir),
+            "--data.cache", str(tmp_path / "cache"), "--runtime.checkpoints", str(tmp_path / "ck"),
+            "--runtime.eval-every", "10", "--runtime.no-tensorboard"]  # fmt: skip
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert err.count("warning: checkpoint") == 1 and "MB (over 0 MB" in err, err

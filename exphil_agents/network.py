@@ -108,16 +108,32 @@ class PolicyNetwork(nn.Module):
         return self.backbone.step(self.encoder(obs), state)
 
 
-def save_checkpoint(network: PolicyNetwork, path: str | Path, extra: dict[str, Any] | None = None) -> Path:
-    """Write weights + spec to ``path`` (a ``.safetensors`` file) atomically."""
+def save_checkpoint(
+    network: PolicyNetwork,
+    path: str | Path,
+    extra: dict[str, Any] | None = None,
+    tensors: dict[str, torch.Tensor] | None = None,
+) -> Path:
+    """Write weights + spec to ``path`` (a ``.safetensors`` file) atomically.
+
+    Args:
+        tensors: the weights to write (a snapshot taken earlier, as a background writer does);
+            default: the network's own, now.
+    """
     from safetensors.torch import save_file
 
     path = Path(path)
-    tensors = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
+    if tensors is None:
+        tensors = weights_snapshot(network)
     metadata = {"spec": json.dumps(network.spec), "extra": json.dumps(extra or {}), "sha256": weights_digest(tensors)}
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata=metadata)
     return path
+
+
+def weights_snapshot(network: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of the network's weights on the CPU (later training steps do not change it)."""
+    return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in network.state_dict().items()}
 
 
 def weights_digest(tensors: dict[str, torch.Tensor]) -> str:

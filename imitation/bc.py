@@ -18,6 +18,7 @@ saying which it skipped and why.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -26,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from exphil_agents.network import PolicyNetwork, save_checkpoint
+from exphil_agents.network import PolicyNetwork, save_checkpoint, weights_snapshot
 from imitation.batches import Batches, _Prefetch, _progress
 from imitation.config import BCConfig
 from imitation.dataset import ReplayDataset
@@ -43,6 +45,8 @@ from melee_envs.atomic import file_sha256
 from melee_envs.controller import ACTION_PARTS, ACTION_SIZE
 from melee_envs.sparkline import binned, sparkline
 
+#: Checkpoint writes in flight at most; a save beyond waits for the oldest (a disk slower than training).
+MAX_PENDING_WRITES = 2
 #: A checkpoint folder above this many bytes is reported once per run (it may hold state nobody needs).
 LARGE_CHECKPOINT = 500e6
 #: The progress bar's loss sparkline: the last TREND_STEPS step losses in TREND_WIDTH bars.
@@ -55,6 +59,8 @@ class Trainer:
     def __init__(self, dataset_dir: str | Path, out_dir: str | Path, config: BCConfig) -> None:
         config.validate()
         self.out = Path(out_dir)
+        self._saver: ThreadPoolExecutor | None = None  # the checkpoint writer thread
+        self._pending: list[Future] = []
         self._lock = lock_run(self.out)  # held until train() returns (or close())
         try:
             self._setup(dataset_dir, config)
@@ -110,7 +116,17 @@ class Trainer:
             self._resume(source)
 
     def close(self) -> None:
-        """Release the run folder (also done when the process ends)."""
+        """Finish the checkpoint writes in flight, then release the run folder (also done when
+        the process ends)."""
+        try:
+            self.flush()
+        finally:
+            if self._saver is not None:
+                self._saver.shutdown(wait=True)
+                self._saver = None
+            self._release()
+
+    def _release(self) -> None:
         if self._lock is not None:
             self._lock.close()
             self._lock = None
@@ -138,12 +154,23 @@ class Trainer:
         self.history = json.loads((path / "meta.json").read_text())["history"]
 
     def save(self, name: str) -> Path:
-        """Write checkpoint ``name`` atomically, rotating an existing one into ``.bak`` files."""
-        self.out.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=self.out, prefix=f".{name}."))
-        try:
-            save_checkpoint(self.network, tmp / "model.safetensors", {"step": self.step})
-            state = {
+        """Checkpoint ``name`` of the run as it is now, written in the background.
+
+        The weights, the optimizer, scheduler, EMA and scaler states and the history are copied
+        here (a training step later changes none of it); one writer thread then writes them to a
+        temporary folder, with checksums, and renames it into place (an existing checkpoint is
+        rotated into ``.bak`` folders first), so a checkpoint is whole or absent, never partial.
+        Writes happen in the order of the calls. :meth:`flush` waits for them (``train`` does
+        before it returns); a write that failed raises there, or at the next ``save``.
+
+        Returns:
+            The checkpoint's folder (complete once :meth:`flush` returns).
+        """
+        self._raise_failed()
+        while len(self._pending) >= MAX_PENDING_WRITES:  # the disk is slower than training: wait
+            self._pending.pop(0).result()
+        trainer_state = copy.deepcopy(
+            {
                 "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(),
                 "ema": self.ema.state_dict() if self.ema is not None else None,
@@ -152,10 +179,32 @@ class Trainer:
                 "best": self.best,
                 "stale": self.stale,
             }
-            torch.save(state, tmp / "trainer.pt")
-            meta = {"config": asdict(self.config), "step": self.step, "best_val_loss": self.best}
-            meta.update({"history": self.history, "val_files": self.val_files})
-            (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+        )
+        meta = {"config": asdict(self.config), "step": self.step, "best_val_loss": self.best}
+        meta.update({"history": copy.deepcopy(self.history), "val_files": list(self.val_files)})
+        snapshot = (weights_snapshot(self.network), trainer_state, json.dumps(meta, indent=1), self.step)
+        if self._saver is None:
+            self._saver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint-writer")
+        self._pending.append(self._saver.submit(self._write, name, snapshot))
+        return self.out / name
+
+    def flush(self) -> None:
+        """Wait until every checkpoint :meth:`save` started is written; raise the first failure."""
+        while self._pending:
+            self._pending.pop(0).result()
+
+    def _raise_failed(self) -> None:
+        while self._pending and self._pending[0].done():
+            self._pending.pop(0).result()
+
+    def _write(self, name: str, snapshot: tuple[dict[str, torch.Tensor], dict[str, Any], str, int]) -> Path:
+        weights, trainer_state, meta, step = snapshot
+        self.out.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=self.out, prefix=f".{name}."))
+        try:
+            save_checkpoint(self.network, tmp / "model.safetensors", {"step": step}, tensors=weights)
+            torch.save(trainer_state, tmp / "trainer.pt")
+            (tmp / "meta.json").write_text(meta)
             sums = {f.name: file_sha256(f) for f in sorted(tmp.iterdir())}
             (tmp / CHECKSUMS).write_text(json.dumps(sums, indent=1))
             size = sum(f.stat().st_size for f in tmp.iterdir())
@@ -294,6 +343,7 @@ class Trainer:
             if bar is not None:
                 bar.update(bar.task_ids[0], completed=self.step)
         loader.stop()
+        self.flush()  # the run is done once its checkpoints are on disk
         if bar is not None:
             bar.stop()
         if writer is not None:

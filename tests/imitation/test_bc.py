@@ -318,3 +318,53 @@ def test_two_runs_of_one_name_cannot_write_at_once(dataset_dir, tmp_path):
     trainer = Trainer(dataset_dir, run, config(optim={"steps": 5}, runtime={"eval_every": 5}))  # the holder is gone
     trainer.train()
     Trainer(dataset_dir, run, config(optim={"steps": 10}, runtime={"eval_every": 5})).train()  # released after train()
+
+
+def test_checkpoints_are_written_in_the_background_whole_and_as_saved(dataset_dir, tmp_path, monkeypatch):
+    """``save`` copies the run and returns; the writer thread writes it (slowly here) while
+    training goes on; what lands is the run as it was at ``save``, checksummed."""
+    import imitation.bc
+    from exphil_agents.network import load_weights
+    from imitation.runs import checkpoint_problem
+
+    real_hash = imitation.bc.file_sha256
+
+    def slow_hash(path):
+        time.sleep(0.3)
+        return real_hash(path)
+
+    trainer = Trainer(dataset_dir, tmp_path / "run", config(optim={"steps": 30}))
+    trainer.train(stop_after=5)
+    monkeypatch.setattr(imitation.bc, "file_sha256", slow_hash)
+    start = time.perf_counter()
+    target = trainer.save("snap")
+    took = time.perf_counter() - start
+    assert took < 0.5, took  # the 4 files' hashes alone take 1.2 s on the writer thread
+    saved = {k: v.clone() for k, v in trainer.network.state_dict().items()}
+    with torch.no_grad():  # training goes on: the weights change after the save
+        for p in trainer.network.parameters():
+            p.add_(1.0)
+    trainer.flush()
+    assert checkpoint_problem(target) is None
+    weights = load_weights(target / "model.safetensors")
+    assert all(torch.equal(weights[k], saved[k]) for k in saved)
+    assert json.loads((target / "meta.json").read_text())["step"] == 5
+    trainer.close()
+
+
+def test_a_failed_background_write_is_raised_and_leaves_the_last_checkpoint(dataset_dir, tmp_path, monkeypatch):
+    trainer = Trainer(dataset_dir, tmp_path / "run", config(optim={"steps": 30}, runtime={"eval_every": 5}))
+    trainer.train(stop_after=5)  # writes best/ and last/ at step 5
+    real_save = torch.save
+
+    def full_disk(obj, path, *args, **kwargs):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    trainer.save("last")
+    with pytest.raises(OSError, match="No space left on device"):
+        trainer.flush()
+    monkeypatch.setattr(torch, "save", real_save)
+    assert json.loads((tmp_path / "run" / "last" / "meta.json").read_text())["step"] == 5  # untouched
+    assert not list((tmp_path / "run").glob(".last.*"))  # no half-written folder left
+    trainer.close()

@@ -45,12 +45,30 @@ from melee_envs.atomic import file_sha256
 from melee_envs.controller import ACTION_PARTS, ACTION_SIZE
 from melee_envs.sparkline import binned, sparkline
 
+#: Used share of a GPU's memory above which training warns once (at an evaluation).
+GPU_MEMORY_WARN = 0.9
 #: Checkpoint writes in flight at most; a save beyond waits for the oldest (a disk slower than training).
 MAX_PENDING_WRITES = 2
 #: A checkpoint folder above this many bytes is reported once per run (it may hold state nobody needs).
 LARGE_CHECKPOINT = 500e6
 #: The progress bar's loss sparkline: the last TREND_STEPS step losses in TREND_WIDTH bars.
 TREND_STEPS, TREND_WIDTH = 1000, 24
+
+
+def gpu_memory_note(device: torch.device) -> str | None:
+    """A warning when the CUDA device ``device`` has less than 1 - GPU_MEMORY_WARN of its memory
+    free (the next larger batch or activation would run out), else None (and on CPU)."""
+    if device.type != "cuda":
+        return None
+    free, total = torch.cuda.mem_get_info(device)
+    used = (total - free) / max(total, 1)
+    if used < GPU_MEMORY_WARN:
+        return None
+    return (
+        f"warning: {device} has {used:.0%} of its {total / 2**30:.1f} GiB in use; training is close to running "
+        "out of GPU memory: a smaller --optim.batch-size (with --optim.accumulate to keep the batch) or "
+        "--optim.precision bf16 makes room"
+    )
 
 
 class Trainer:
@@ -111,7 +129,7 @@ class Trainer:
         self.best = math.inf
         self.stale = 0
         self.history: list[dict[str, float]] = []
-        self._warned_size = False
+        self._warned_size = self._warned_memory = False
         if source is not None:
             self._resume(source)
 
@@ -330,6 +348,9 @@ class Trainer:
                         f"train loss {sparkline([h['train/loss'] for h in self.history if 'train/loss' in h])}"
                     )
                     (bar.console.print if bar is not None else print)(line)
+                if not self._warned_memory and (note := gpu_memory_note(self.device)):
+                    self._warned_memory = True
+                    print(note, file=sys.stderr)
                 if metrics["val/loss"] < self.best:
                     self.best, self.stale = metrics["val/loss"], 0
                     self.save("best")

@@ -368,3 +368,15 @@ def test_a_failed_background_write_is_raised_and_leaves_the_last_checkpoint(data
     assert json.loads((tmp_path / "run" / "last" / "meta.json").read_text())["step"] == 5  # untouched
     assert not list((tmp_path / "run").glob(".last.*"))  # no half-written folder left
     trainer.close()
+
+
+def test_a_nearly_full_gpu_is_reported(monkeypatch):
+    """CUDA's free-memory query stands in for a GPU here (no CUDA device on CPU machines)."""
+    from imitation.bc import gpu_memory_note
+
+    assert gpu_memory_note(torch.device("cpu")) is None
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (1 * 2**30, 80 * 2**30))
+    note = gpu_memory_note(torch.device("cuda", 0))
+    assert note is not None and "99% of its 80.0 GiB in use" in note and "--optim.batch-size" in note
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (40 * 2**30, 80 * 2**30))
+    assert gpu_memory_note(torch.device("cuda", 0)) is None

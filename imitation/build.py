@@ -34,6 +34,14 @@ from imitation.dataset import DatasetConfig, Extractor, Skip
 from melee_envs.backends.replay import ReplayError, read_replay
 
 
+class FailFast(ValueError):
+    """A build or scan told to stop at the first file it cannot read (``--fail-fast``)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason} (stopped at the first unreadable file: --fail-fast)")
+        self.path, self.reason = path, reason
+
+
 @dataclass
 class BuildReport:
     """What a build did, file by file.
@@ -142,6 +150,7 @@ def build_dataset(
     workers: int | None = None,
     progress: bool = True,
     retry_failed: bool = False,
+    fail_fast: bool = False,
 ) -> BuildReport:
     """Encode every replay under ``sources`` into ``<cache>/<config key>`` and return the report.
 
@@ -153,9 +162,12 @@ def build_dataset(
         progress: show a progress bar.
         retry_failed: read again files an earlier build could not read (by default their
             recorded reason is reported without reading them again).
+        fail_fast: stop at the first file that cannot be read (or was recorded as such) and
+            raise :class:`FailFast` naming it; shards finished before it are kept.
 
     Raises:
         FileNotFoundError: a source does not exist.
+        FailFast: ``fail_fast`` and a file cannot be read.
     """
     config = config or DatasetConfig()
     config_dict = config.to_dict()
@@ -202,8 +214,10 @@ def build_dataset(
             todo.append((path, digest))
     hashes.save()
     report.failed += unreadable
+    if fail_fast and report.failed:
+        raise FailFast(*report.failed[0])
 
-    results = _run(todo, shards_root, config_dict, workers, progress)
+    results = _run(todo, shards_root, config_dict, workers, progress, fail_fast)
     for (path, digest), (status, reason, rows) in zip(todo, results, strict=True):
         if status != "error":  # a write that failed this time says nothing about the file
             known[digest] = [status, reason, rows]
@@ -222,7 +236,12 @@ def build_dataset(
 
 
 def _run(
-    todo: list[tuple[Path, str]], shards_root: Path, config: dict[str, Any], workers: int | None, progress: bool
+    todo: list[tuple[Path, str]],
+    shards_root: Path,
+    config: dict[str, Any],
+    workers: int | None,
+    progress: bool,
+    fail_fast: bool = False,
 ) -> list[tuple[str, str, int]]:
     if not todo:
         return []
@@ -235,8 +254,11 @@ def _run(
             for k, (path, digest) in enumerate(todo):
                 results[k] = _build_one(str(path), str(shards_root / digest), config)
                 bar.advance(task)
+                if fail_fast and results[k][0] == "failed":
+                    raise FailFast(str(path), results[k][1])
         else:
-            _pool_pass(todo, list(range(len(todo))), results, shards_root, config, workers, lambda: bar.advance(task))
+            advance = lambda: bar.advance(task)  # noqa: E731
+            _pool_pass(todo, list(range(len(todo))), results, shards_root, config, workers, advance, fail_fast)
     return [r for r in results if r is not None]
 
 
@@ -259,7 +281,7 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _pool_pass(todo, pending, results, shards_root, config, workers, advance) -> list[int]:  # noqa: ANN001
+def _pool_pass(todo, pending, results, shards_root, config, workers, advance, fail_fast=False) -> list[int]:  # noqa: ANN001
     """Run ``pending`` in a pool of ``workers``. If a worker dies (a crash inside the parser), the
     files left unfinished are returned, to be retried one per single-worker pool so the file
     that crashes is named exactly."""
@@ -275,12 +297,18 @@ def _pool_pass(todo, pending, results, shards_root, config, workers, advance) ->
                 advance()
             except BrokenProcessPool:
                 broken.append(k)
+                continue
+            if fail_fast and results[k][0] == "failed":
+                pool.shutdown(wait=True, cancel_futures=True)  # files being built finish; no new ones start
+                raise FailFast(str(todo[k][0]), results[k][1])
     if broken and workers == 1 and len(pending) == 1:
         results[broken[0]] = ("failed", "the worker process crashed while reading this file", 0)
         advance()
+        if fail_fast:
+            raise FailFast(str(todo[broken[0]][0]), results[broken[0]][1])
         return []
     for k in broken:
-        _pool_pass(todo, [k], results, shards_root, config, 1, advance)
+        _pool_pass(todo, [k], results, shards_root, config, 1, advance, fail_fast)
     return []
 
 

@@ -14,6 +14,7 @@ from typing import Annotated
 import tyro
 
 from imitation.bench import BenchConfig
+from imitation.build import FailFast
 from imitation.cache import DEFAULT_CACHE
 from imitation.dataset import DatasetConfig
 from melee_envs.envvars import cache_dir, replays_dir
@@ -30,7 +31,17 @@ def _default_cache() -> Path:
 
 
 @dataclass(frozen=True)
-class _Scan:
+class _Errors:
+    fail_fast: bool = False
+    """stop at the first file that cannot be read, naming it (exit status 1); by default every
+    unreadable file is skipped and listed at the end."""
+    error_log: Path | None = None
+    """also write every file that could not be read and why to this file, one
+    ``path<TAB>reason`` line each (written atomically; empty when every file read)."""
+
+
+@dataclass(frozen=True)
+class _Scan(_Errors):
     paths: Paths = field(default_factory=_default_paths)
     """replay files and folders, searched recursively (default: $EXPHIL_REPLAYS_DIR, else .)."""
     workers: int = 0
@@ -84,7 +95,7 @@ class Quality(_Scan):
 
 
 @dataclass(frozen=True)
-class Build:
+class Build(_Errors):
     """Encode replays into a cached, sharded dataset for behavioural cloning."""
 
     paths: Paths = field(default_factory=_default_paths)
@@ -113,9 +124,16 @@ def run(args: object) -> int:  # noqa: PLR0911
         if not find_replays(args.paths):
             err.print(f"no .slp files under {', '.join(map(str, args.paths))}", highlight=False)
             return 1
-        report = build_dataset(
-            args.paths, args.cache, args.dataset, workers=args.workers, retry_failed=args.retry_failed
-        )
+        try:
+            report = build_dataset(
+                args.paths, args.cache, args.dataset, workers=args.workers, retry_failed=args.retry_failed,
+                fail_fast=args.fail_fast,
+            )  # fmt: skip
+        except FailFast as stop:
+            _error_log(args.error_log, [(stop.path, stop.reason)])
+            err.print(f"[red]{stop}[/red]", highlight=False, soft_wrap=True)
+            return 1
+        _error_log(args.error_log, report.failed)
         print(report.summary())
         return 0 if report.rows else 1
     if isinstance(args, BenchConfig):
@@ -134,11 +152,22 @@ def run(args: object) -> int:  # noqa: PLR0911
             humans_only=args.humans_only,
             singles_only=args.singles_only,
         )
-    entries = tools.scan(args.paths, deep=not getattr(args, "quick", False), workers=args.workers)  # type: ignore[attr-defined]
+    try:
+        entries = tools.scan(
+            args.paths,  # type: ignore[attr-defined]
+            deep=not getattr(args, "quick", False),
+            workers=args.workers,  # type: ignore[attr-defined]
+            fail_fast=args.fail_fast,  # type: ignore[attr-defined]
+        )
+    except FailFast as stop:
+        _error_log(args.error_log, [(stop.path, stop.reason)])  # type: ignore[attr-defined]
+        err.print(f"[red]{stop}[/red]", highlight=False, soft_wrap=True)
+        return 1
     if not entries:
         err.print(f"no .slp files under {', '.join(map(str, args.paths))}", highlight=False)  # type: ignore[attr-defined]
         return 1
     bad = [e for e in entries if e.error]
+    _error_log(args.error_log, [(e.path, e.error or "") for e in bad])  # type: ignore[attr-defined]
     if isinstance(args, Stats):
         for title, rows in tools.stats(entries).items():
             _table(out, title, rows)
@@ -170,6 +199,15 @@ def run(args: object) -> int:  # noqa: PLR0911
     if bad:
         err.print(f"{len(bad)} unreadable files (see `exphil replays validate`)", highlight=False)
     return 0
+
+
+def _error_log(path: Path | None, failed: list[tuple[str, str]]) -> None:
+    """``--error-log``: every file that could not be read, ``path<TAB>reason`` per line."""
+    if path is None:
+        return
+    from melee_envs.atomic import write_text_atomic
+
+    write_text_atomic(path, "".join(f"{file}\t{' '.join(reason.split())}\n" for file, reason in failed))
 
 
 def _table(console: object, title: str, rows: list[tuple[str, ...]], header: tuple[str, ...] | None = None) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from imitation.build import find_replays
+from imitation.build import FailFast, find_replays
 from imitation.cache import file_hash
 from imitation.quality import Quality, score
 from melee_envs.backends.replay import ReplayError, ReplayMeta, check_header, read_replay
@@ -53,18 +53,35 @@ def _scan_one(path: str, deep: bool = True) -> Entry:
         return Entry(path, size, digest, error=exc.reason)
 
 
-def scan(sources: str | Path | Iterable[str | Path], *, deep: bool = True, workers: int = 0) -> list[Entry]:
+def scan(
+    sources: str | Path | Iterable[str | Path], *, deep: bool = True, workers: int = 0, fail_fast: bool = False
+) -> list[Entry]:
     """Read every ``.slp`` under ``sources``. ``deep=False`` checks headers only (magic bytes,
     size, finalised length) without parsing frames; ``workers`` > 0 reads in that many processes.
 
     Raises:
         FileNotFoundError: a source does not exist.
+        FailFast: ``fail_fast`` and a file cannot be read (files are read in path order).
     """
     paths = [str(p) for p in find_replays(sources)]
+    entries: list[Entry] = []
     if workers > 0 and len(paths) > 8:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(_scan_one, paths, [deep] * len(paths), chunksize=4))
-    return [_scan_one(p, deep) for p in paths]
+        pool = ProcessPoolExecutor(max_workers=workers)
+        try:
+            for entry in pool.map(_scan_one, paths, [deep] * len(paths), chunksize=4):
+                entries.append(entry)
+                if fail_fast and entry.error:
+                    break
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    else:
+        for path in paths:
+            entries.append(_scan_one(path, deep))
+            if fail_fast and entries[-1].error:
+                break
+    if fail_fast and entries and entries[-1].error:
+        raise FailFast(entries[-1].path, entries[-1].error)
+    return entries
 
 
 def good(entries: list[Entry]) -> list[Entry]:

@@ -140,3 +140,39 @@ def test_cli_commands(replays_dir, tmp_path):
     result = exphil("replays", "build", tmp_path / "cache")
     assert result.returncode == 1 and "no .slp files" in result.stderr
     assert exphil("replays", "--help").returncode == 0 and exphil("replays", "build", "--help").returncode == 0
+
+
+@pytest.fixture
+def mixed(replays_dir, tmp_path):
+    """Two readable replays and every broken one, in one folder."""
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for name in ("peppi/v3.18.slp", "slippi-js/lCancel.slp"):
+        shutil.copy(replays_dir / name, folder / name.replace("/", "_"))
+    for path in sorted((replays_dir / "bad").iterdir()):
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+def test_fail_fast_stops_at_the_first_unreadable_file_and_names_it(mixed, tmp_path):
+    first_bad = sorted(p.name for p in mixed.iterdir() if not p.name.startswith(("peppi_v3", "slippi-js_lCancel")))[0]
+    for args in (("replays", "validate", mixed), ("replays", "stats", mixed, "--workers", "2"),
+                 ("replays", "build", mixed, "--cache", tmp_path / "cache", "--workers", "0")):  # fmt: skip
+        result = exphil(*args, "--fail-fast")
+        assert result.returncode == 1, (args, result.stderr)
+        assert first_bad in result.stderr and "--fail-fast" in result.stderr, (args, result.stderr)
+        assert "files OK" not in result.stdout  # it stopped: no summary of the whole folder
+
+
+def test_error_log_lists_every_unreadable_file_with_its_reason(mixed, tmp_path, replays_dir):
+    bad = sorted(p.name for p in (replays_dir / "bad").iterdir())
+    for args in (("replays", "validate", mixed), ("replays", "build", mixed, "--cache", tmp_path / "cache")):
+        log = tmp_path / f"{args[1]}.errors.tsv"
+        result = exphil(*args, "--error-log", log)
+        assert result.returncode in (0, 1), result.stderr
+        rows = [line.split("\t") for line in log.read_text().splitlines()]
+        assert sorted(os.path.basename(path) for path, _ in rows) == bad, rows
+        assert all(reason.strip() for _, reason in rows)
+    clean = tmp_path / "clean.tsv"
+    assert exphil("replays", "validate", replays_dir / "peppi" / "v3.18.slp", "--error-log", clean).returncode == 0
+    assert clean.read_text() == ""

@@ -120,13 +120,18 @@ def train(cmd: TrainCommand) -> int:
     if cmd.dry_run:
         from exphil_agents.network import PolicyNetwork
 
-        net = PolicyNetwork(bc.model.backbone, bc.model.backbone_config, dataset_config(cmd).obs)
+        dataset = dataset_config(cmd)
+        dataset.validate()  # character and stage names, stick buckets: named here, not mid-build
+        net = PolicyNetwork(bc.model.backbone, bc.model.backbone_config, dataset.obs)
         params = sum(p.numel() for p in net.parameters())
         console.print(f"[bold]plan[/bold] (dry run: nothing trained)\n{json.dumps(asdict(cmd), indent=1)}")
         console.print(
             f"replays: {len(files)} .slp files under {replays}; model: {bc.model.backbone}, {params:,} parameters; "
-            f"{bc.optim.steps:,} steps x {bc.optim.batch_size} x {bc.optim.accumulate} examples; checkpoints: {run_dir}"
+            f"{bc.optim.steps:,} steps x {bc.optim.batch_size} x {bc.optim.accumulate} examples; "
+            f"checkpoints: {run_dir}",
+            highlight=False,
         )
+        console.print(f"run: {run_plan(run_dir, cmd.runtime)}", highlight=False)
         return 0
     from imitation.bc import Trainer
     from imitation.build import build_dataset
@@ -155,6 +160,27 @@ def train(cmd: TrainCommand) -> int:
         f"best validation loss {result['best_val_loss']:.4f}; checkpoints in {run_dir} (best/, last/)"
     )
     return 0
+
+
+def run_plan(run_dir: Path, runtime: RuntimeConfig) -> str:
+    """What training would do with ``run_dir`` (for ``--dry-run``): start it, resume it, replace
+    it or refuse."""
+    from imitation.runs import resume_source
+
+    if not run_dir.is_dir() or not any((run_dir / n).exists() for n in ("last", "last.bak", "best")):
+        return f"a new run in {run_dir}"
+    if runtime.overwrite:
+        keep = runtime.backup_count if runtime.backup else 0
+        return f"replace the run in {run_dir} (" + (
+            f"moved aside, keeping {keep} such)" if keep else "deleted: --runtime.no-backup)"
+        )
+    source = resume_source(run_dir)
+    if not runtime.resume:
+        return f"refuse: {run_dir} holds a run (--runtime.no-resume)"
+    if source is None:
+        return f"start afresh in {run_dir}: no intact checkpoint to resume"
+    step = json.loads((source / "meta.json").read_text())["step"]
+    return f"resume {run_dir} from {source.name} at step {step:,}"
 
 
 def replace_run(run_dir: Path, runtime: RuntimeConfig, console: Any) -> None:

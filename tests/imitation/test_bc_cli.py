@@ -154,7 +154,23 @@ def test_dry_run_trains_nothing(replay_dir, tmp_path, capsys):
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "dry run" in out and "3 .slp files" in out and "parameters" in out
+    assert "run: a new run in" in out
     assert not (tmp_path / "ck").exists()
+    with pytest.raises(ValueError, match="unknown character 'marioo'"):  # names checked before any build
+        main([*args, "--data.characters", "marioo"])
+    with pytest.raises(ValueError, match="stage"):
+        main([*args, "--data.stages", "hyrule"])
+    # It says what training would do with an existing run.
+    train = ["train", "--preset", "quick", "--optim.steps", "10", "--data.replays", str(replay_dir),
+             "--data.cache", str(tmp_path / "cache"), "--runtime.checkpoints", str(tmp_path / "ck"),
+             "--runtime.no-tensorboard"]  # fmt: skip
+    assert main(train) == 0
+    capsys.readouterr()
+    for extra, plan in (([], "resume"), (["--runtime.no-resume"], "refuse"), (["--runtime.overwrite"], "replace")):
+        assert main([*args, *extra]) == 0
+        out = capsys.readouterr().out
+        assert f"run: {plan}" in out, (extra, out)
+    assert main([*args]) == 0 and "from last at step 10" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ import tyro
 
 from imitation.config import BCConfig, RuntimeConfig, flat_settings, merge, read_config_file
 from melee_envs import envvars
+from melee_envs.obs import ObsConfig
 
 ENV_DEFAULTS = {
     ("data", "replays"): envvars.REPLAYS_DIR,
@@ -95,6 +96,7 @@ def dataset_config(cmd: TrainCommand):
 
     centres = read_centres(cmd.data.stick_centres) if cmd.data.stick_centres else ()
     return DatasetConfig(
+        obs=ObsConfig.preset(cmd.data.obs),
         characters=cmd.data.characters,
         stages=cmd.data.stages,
         mirror=cmd.data.mirror,

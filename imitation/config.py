@@ -58,6 +58,9 @@ class DataConfig:
     """JSON file of stick bucket centres (from exphil bc kmeans); default: 17 uniform buckets."""
     window: int = 1
     """Frames per example: 1 = single-frame; more = temporal windows (loss on every frame)."""
+    obs: Literal["learned", "default", "seed_1204"] = "learned"
+    """Observation layout: learned (compact, ids for embeddings; 121 values), default (the env's
+    one-hot, 1035), seed_1204 (the original's 1204-wide layout)."""
     val_fraction: float = 0.1
     """Share of replay files held out for validation (split by file: no frame leaks)."""
     workers: int = 0
@@ -72,6 +75,8 @@ class ModelConfig:
     hidden: int = 256
     """Width of the backbone (``hidden`` of MLP/LSTM/GRU, ``d_model`` of the others)."""
     layers: int = 2
+    attention_every: int | None = None
+    """Jamba only: layer ``i`` (1-based) is attention when ``i % N == 0`` (default: the backbone's, 3)."""
     options: tyro.conf.Suppress[dict[str, Any]] = field(default_factory=dict)
     """Further backbone settings by name (e.g. ``{"num_heads": 8}``); from Python or a config
     file, not a flag."""
@@ -81,7 +86,8 @@ class ModelConfig:
         """What :class:`~exphil_agents.network.PolicyNetwork` takes as ``backbone_config``."""
         from exphil_agents.backbones import width_field
 
-        return {width_field(self.backbone): self.hidden, "layers": self.layers, **self.options}
+        extra = {} if self.attention_every is None else {"attention_every": self.attention_every}
+        return {width_field(self.backbone): self.hidden, "layers": self.layers, **extra, **self.options}
 
 
 @dataclass(frozen=True)
@@ -177,6 +183,9 @@ class BCConfig:
             "data.workers": d.workers >= 0,
             "model.hidden": self.model.hidden >= 1,
             "model.layers": self.model.layers >= 1,
+            "model.attention_every": self.model.attention_every is None
+            or (self.model.backbone == "jamba" and self.model.attention_every >= 1),
+            "data.obs": d.obs in ("learned", "default", "seed_1204"),
             "optim.steps": o.steps >= 1,
             "optim.batch_size": o.batch_size >= 1,
             "optim.lr": math.isfinite(o.lr) and o.lr > 0,

@@ -25,13 +25,9 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 
 from melee_envs.controller import ACTION_SIZE
-from melee_envs.obs import ObsConfig
+from melee_envs.obs import OBS_PRESETS, ObsConfig
 
-PRESETS = {
-    "learned": ObsConfig.learned,
-    "default": ObsConfig,
-    "seed_1204": ObsConfig.seed_1204,
-}
+PRESETS = {name: (lambda name=name: ObsConfig.preset(name)) for name in OBS_PRESETS}
 
 
 @dataclass(frozen=True)

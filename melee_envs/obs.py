@@ -153,6 +153,18 @@ class ObsConfig:
         """Compact layout for networks with learned embeddings (ids in ``ids``)."""
         return cls(action_mode="learned", character_mode="learned", stage_mode="learned", nana_mode="enhanced")
 
+    @classmethod
+    def preset(cls, name: str) -> ObsConfig:
+        """A named layout: ``learned`` (compact ids), ``default`` (the env's one-hot), ``seed_1204``."""
+        makers = {"learned": cls.learned, "default": cls, "seed_1204": cls.seed_1204}
+        if name not in makers:
+            raise ValueError(f"unknown observation preset {name!r}; choose one of {', '.join(OBS_PRESETS)}")
+        return makers[name]()
+
+
+#: The named observation layouts (:meth:`ObsConfig.preset`).
+OBS_PRESETS = ("learned", "default", "seed_1204")
+
 
 def _player_fields(cfg: ObsConfig) -> list[tuple[str, int]]:
     out = [("percent", 1), ("facing", 1), ("x", 1), ("y", 1)]

@@ -294,3 +294,19 @@ def test_a_large_checkpoint_is_reported_once(replay_dir, tmp_path, capsys, monke
     assert main(args) == 0
     err = capsys.readouterr().err
     assert err.count("warning: checkpoint") == 1 and "MB (over 0 MB" in err, err
+
+
+def test_the_observation_layout_and_jambas_attention_layers_are_chosen_on_the_command_line(replay_dir, tmp_path):
+    from exphil_agents.network import read_spec
+
+    args = ["train", "--preset", "quick", "--optim.steps", "4", "--data.replays", str(replay_dir),
+            "--data.cache", str(tmp_path / "cache"), "--runtime.checkpoints", str(tmp_path / "ck"),
+            "--runtime.eval-every", "4", "--runtime.no-tensorboard", "--data.obs", "default",
+            "--model.backbone", "jamba", "--model.hidden", "16", "--model.layers", "2",
+            "--model.attention-every", "2", "--data.window", "4"]  # fmt: skip
+    assert main(args) == 0
+    spec = read_spec(tmp_path / "ck" / "bc" / "last" / "model.safetensors")
+    assert spec["backbone_config"]["attention_every"] == 2
+    assert spec["obs_config"]["action_mode"] == "one_hot"  # the env's 1035-wide layout
+    with pytest.raises(ValueError, match="model.attention_every=2"):
+        main([*args[:-2], "--model.backbone", "gru", "--runtime.name", "other"])

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 from melee_envs.commands import GROUPS, Command
 
@@ -109,6 +109,14 @@ def _unknown(cmds: list[Command], args: list[str]) -> str:
     return f"exphil: unknown command {args[0] if args else ''!r}; choose one of {sorted({c.path[0] for c in cmds})}"
 
 
+def _fail(message: str) -> NoReturn:
+    """End the command with ``message`` on stderr, in red on a terminal, as one line; status 1."""
+    from melee_envs.messages import error
+
+    error(message)
+    raise SystemExit(1)
+
+
 def main(argv: list[str] | None = None) -> None:
     """The ``exphil`` console command."""
     args = renamed(sys.argv[1:] if argv is None else list(argv))
@@ -122,11 +130,11 @@ def main(argv: list[str] | None = None) -> None:
         return
     command, _ = find(cmds, args)
     if command is None:
-        raise SystemExit(_unknown(cmds, args))
+        _fail(_unknown(cmds, args))
     try:
         status = run(args, cmds)
     except (ValueError, OSError, RuntimeError, ImportError) as exc:  # OSError names its path
-        raise SystemExit(f"{' '.join(('exphil', *command.path))}: {exc}") from None
+        _fail(f"{' '.join(('exphil', *command.path))}: {exc}")
     if status:
         raise SystemExit(status)
 

@@ -34,6 +34,7 @@ import tyro
 from exphil_agents.actors import ENV_CODEC, ActorError, FrameNetwork, LogitSampler, NetActor, load_actor
 from melee_envs.atomic import atomic_path
 from melee_envs.controller import ACTION_SIZE, ControllerCodec
+from melee_envs.messages import success
 from melee_envs.obs import ObsConfig
 
 #: Version of the metadata this module writes and reads.
@@ -162,7 +163,7 @@ def export(config: ExportConfig) -> dict[str, Any]:
         obs, starts = record_observations(recorder, config.verify_frames, config.opponent, config.seed)
         check = verify(frame, actor.window, config.onnx, obs, starts)
         result["verified"] = check
-        print(
+        success(
             f"verified: onnxruntime and torch choose the same action on {check['same']}/{check['frames']} "
             f"recorded frames"
             + (f" ({check['ties']} more are ties of torch's own logits)" if check["ties"] else "")

@@ -23,7 +23,6 @@ import json
 import math
 import os
 import shutil
-import sys
 import tempfile
 import time
 from collections import deque
@@ -43,6 +42,7 @@ from imitation.losses import _lr_lambda, component_losses, total_loss
 from imitation.runs import CHECKSUMS, _rotate_backups, lock_run, resume_source, split_as_saved, split_by_file
 from melee_envs.atomic import file_sha256
 from melee_envs.controller import ACTION_PARTS, ACTION_SIZE
+from melee_envs.messages import warning
 from melee_envs.sparkline import binned, sparkline
 
 #: Used share of a GPU's memory above which training warns once (at an evaluation).
@@ -235,11 +235,10 @@ class Trainer:
             raise
         if size > LARGE_CHECKPOINT and not self._warned_size:
             self._warned_size = True
-            print(
+            warning(
                 f"warning: checkpoint {target} is {size / 1e6:,.0f} MB (over {LARGE_CHECKPOINT / 1e6:,.0f} MB; the "
                 "network's weights and the optimizer's state, written at every evaluation): a smaller "
-                "--model.hidden / --model.layers, or fewer --runtime.save-every copies, saves disk and time",
-                file=sys.stderr,
+                "--model.hidden / --model.layers, or fewer --runtime.save-every copies, saves disk and time"
             )
         return target
 
@@ -350,7 +349,7 @@ class Trainer:
                     (bar.console.print if bar is not None else print)(line)
                 if not self._warned_memory and (note := gpu_memory_note(self.device)):
                     self._warned_memory = True
-                    print(note, file=sys.stderr)
+                    warning(note)
                 if metrics["val/loss"] < self.best:
                     self.best, self.stale = metrics["val/loss"], 0
                     self.save("best")

@@ -18,6 +18,7 @@ from imitation.build import FailFast
 from imitation.cache import DEFAULT_CACHE
 from imitation.dataset import DatasetConfig
 from melee_envs.envvars import cache_dir, replays_dir
+from melee_envs.messages import error
 
 Paths = Annotated[tuple[Path, ...], tyro.conf.Positional]
 
@@ -131,7 +132,7 @@ def run(args: object) -> int:  # noqa: PLR0911
             )  # fmt: skip
         except FailFast as stop:
             _error_log(args.error_log, [(stop.path, stop.reason)])
-            err.print(f"[red]{stop}[/red]", highlight=False, soft_wrap=True)
+            error(str(stop))
             return 1
         _error_log(args.error_log, report.failed)
         print(report.summary())
@@ -161,7 +162,7 @@ def run(args: object) -> int:  # noqa: PLR0911
         )
     except FailFast as stop:
         _error_log(args.error_log, [(stop.path, stop.reason)])  # type: ignore[attr-defined]
-        err.print(f"[red]{stop}[/red]", highlight=False, soft_wrap=True)
+        error(str(stop))
         return 1
     if not entries:
         err.print(f"no .slp files under {', '.join(map(str, args.paths))}", highlight=False)  # type: ignore[attr-defined]

@@ -55,7 +55,7 @@ def usage(cmds: list[Command], group: tuple[str, ...] = ()) -> str:
     )
     width = max(len(" ".join(c.path[len(group) :])) for c in shown) + 2
     title = " ".join(("exphil", *group))
-    lines = [f"usage: {title} COMMAND [--help] [options]", ""]
+    lines = [f"usage: {title} COMMAND [--help] [--quiet | --verbose] [options]", ""]
     if group:
         lines.insert(1, GROUPS.get(group[0], ""))
     lines.append("commands:")
@@ -117,9 +117,30 @@ def _fail(message: str) -> NoReturn:
     raise SystemExit(1)
 
 
+#: Flags every command takes, wherever they stand among its arguments (not after ``--``).
+VERBOSITY_FLAGS = {"-q": 0, "--quiet": 0, "-v": 2, "--verbose": 2}
+
+
+def verbosity_flags(args: list[str]) -> tuple[list[str], int]:
+    """``args`` without ``--quiet`` / ``--verbose`` (``-q`` / ``-v``), and the level they ask for."""
+    end = args.index("--") if "--" in args else len(args)
+    levels = {VERBOSITY_FLAGS[a] for a in args[:end] if a in VERBOSITY_FLAGS}
+    if len(levels) > 1:
+        raise ValueError("--quiet and --verbose together; choose one")
+    rest = [a for a in args[:end] if a not in VERBOSITY_FLAGS] + args[end:]
+    return rest, levels.pop() if levels else 1
+
+
 def main(argv: list[str] | None = None) -> None:
     """The ``exphil`` console command."""
+    from melee_envs.messages import set_verbosity
+
     args = renamed(sys.argv[1:] if argv is None else list(argv))
+    try:
+        args, level = verbosity_flags(args)
+    except ValueError as exc:
+        _fail(f"exphil: {exc}")
+    set_verbosity(level)
     cmds = commands()
     if not args or args[0] in ("-h", "--help"):
         print(usage(cmds))

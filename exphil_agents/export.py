@@ -34,7 +34,7 @@ import tyro
 from exphil_agents.actors import ENV_CODEC, ActorError, FrameNetwork, LogitSampler, NetActor, load_actor
 from melee_envs.atomic import atomic_path
 from melee_envs.controller import ACTION_SIZE, ControllerCodec
-from melee_envs.messages import success
+from melee_envs.messages import console, success
 from melee_envs.obs import ObsConfig
 
 #: Version of the metadata this module writes and reads.
@@ -121,7 +121,7 @@ def export(config: ExportConfig) -> dict[str, Any]:
         raise ValueError(f"--onnx {config.onnx}: expected a .onnx file name")
     from melee_envs.threads import training_threads
 
-    print(training_threads("rl"))  # the recorded game: the engine and the network take turns
+    console().print(training_threads("rl"), markup=False)  # the engine and the network take turns
     spec = str(config.model)
     actor = load_actor(spec, deterministic=True, allow_pickle=config.allow_pickle, env_controller=False)
     frame = _frame_network(actor, spec)

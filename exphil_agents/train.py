@@ -7,6 +7,7 @@ random policy against the same opponent, and prints both side by side.
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 import time
@@ -327,7 +328,7 @@ def _sb3_progress(report: Any, budget: float | None) -> Any:
     return SB3Progress()
 
 
-def _learn(model: Any, cfg: TrainConfig, console: Any) -> dict[str, Any]:
+def _learn(model: Any, cfg: TrainConfig, console: Any, summary: Any = None) -> dict[str, Any]:
     """Train (the batched loop or SB3's) within ``--timesteps`` and ``--minutes``, printing
     progress about ten times and recording the learning curve; returns the time split when the
     batched loop ran."""
@@ -380,8 +381,15 @@ def _learn(model: Any, cfg: TrainConfig, console: Any) -> dict[str, Any]:
         writer.close()
     if cfg.curve:
         written = curve.save(cfg.curve)
-        console.print(f"learning curve: {', '.join(map(str, written))}", markup=False)
+        (summary or console).print(f"learning curve: {', '.join(map(str, written))}", markup=False)
     return split
+
+
+def _config_dict(cfg: TrainConfig) -> dict[str, Any]:
+    """Every setting of the run, JSON-able (``--verbose`` prints it)."""
+    from dataclasses import asdict
+
+    return json.loads(json.dumps(asdict(cfg), default=str))
 
 
 def _recurrent_policy(policy: Any) -> Any:
@@ -420,13 +428,15 @@ def main(cfg: TrainConfig) -> dict[str, dict[str, Any]]:
         import stable_baselines3  # noqa: F401
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise SystemExit("training needs the 'agents' extra: pip install 'exphil[agents]'") from exc
-    from rich.console import Console
     from rich.table import Table
 
     import melee_envs  # noqa: F401
     from exphil_agents.league.ratings import win_interval
+    from melee_envs.messages import console as at_level
 
-    console = Console(width=120)
+    # The summary prints at every verbosity; progress not under --quiet; details with --verbose.
+    console, progress, detail = (at_level(level, width=120) for level in (0, 1, 2))
+    detail.print_json(data=_config_dict(cfg))
     # SB3 builds one torch Categorical per controller part per step; their argument checks cost
     # more than the sampling itself, and the logits come from the network, always valid.
     import torch
@@ -434,11 +444,11 @@ def main(cfg: TrainConfig) -> dict[str, dict[str, Any]]:
     torch.distributions.Distribution.set_default_validate_args(False)
     from melee_envs.threads import training_threads
 
-    console.print(training_threads("rl"), markup=False)
+    progress.print(training_threads("rl"), markup=False)
     model = _make_model(cfg)
     model.frame_skip = cfg.frame_skip  # saved with the model: players hold each decision as in training
     policy = cfg.backbone or ("BackbonePolicy" if cfg.init_from else "stock MlpPolicy")
-    console.print(
+    progress.print(
         f"[bold]PPO in Melee-v0[/bold] vs {cfg.opponent}: {cfg.timesteps:,} steps"
         + (f" or {cfg.minutes:g} minutes" if cfg.minutes else "")
         + f", {cfg.n_envs} games at once, "
@@ -448,7 +458,7 @@ def main(cfg: TrainConfig) -> dict[str, dict[str, Any]]:
         + (f", backbone config {cfg.backbone_config}" if cfg.backbone_config else "")
     )
     start = time.perf_counter()
-    split = _learn(model, cfg, console)
+    split = _learn(model, cfg, progress, console)
     elapsed = time.perf_counter() - start
     shares = ", ".join(f"{k} {split[k]:.0%}" for k in ("env", "inference", "learning") if k in split)
     shares = f": {shares}" if shares else ""
@@ -472,7 +482,7 @@ def main(cfg: TrainConfig) -> dict[str, dict[str, Any]]:
     else:  # the recurrent state stepped one frame per call, every game in one batch
         trained = evaluate_batched(_recurrent_policy(model.policy), cfg, cfg.eval_episodes, seed, stateful=True)
     random = evaluate_batched(None, cfg, cfg.eval_episodes, seed)
-    console.print(f"evaluated {2 * cfg.eval_episodes} games in {time.perf_counter() - start:.1f}s")
+    progress.print(f"evaluated {2 * cfg.eval_episodes} games in {time.perf_counter() - start:.1f}s")
     for result in (trained, random):
         result["win_interval"] = win_interval(result["win"] * cfg.eval_episodes, cfg.eval_episodes)
     table = Table(title=f"{cfg.eval_episodes} games vs {cfg.opponent} ({cfg.game.stocks} stock), seeds {seed}+")

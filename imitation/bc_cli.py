@@ -107,9 +107,10 @@ def dataset_config(cmd: TrainCommand):
 
 def train(cmd: TrainCommand) -> int:
     """``exphil bc train``."""
-    from rich.console import Console
+    from melee_envs.messages import console as at_level, progress_enabled
 
-    console = Console()
+    # The summary prints at every verbosity; progress not under --quiet; details with --verbose.
+    console, progress, detail = (at_level(level) for level in (0, 1, 2))
     bc = cmd.bc
     bc.validate()
     replays = Path(cmd.data.replays)
@@ -140,23 +141,26 @@ def train(cmd: TrainCommand) -> int:
     from melee_envs.threads import training_threads
 
     existing_run(run_dir, bc, cmd.runtime, console)
-    console.print(training_threads("bc"), markup=False)
+    progress.print(training_threads("bc"), markup=False)
+    detail.print_json(data=json.loads(json.dumps(asdict(cmd), default=str)))
 
-    report = build_dataset(replays, cmd.data.cache, dataset_config(cmd), workers=cmd.data.workers, progress=True)
-    console.print(report.summary(), markup=False)
+    report = build_dataset(
+        replays, cmd.data.cache, dataset_config(cmd), workers=cmd.data.workers, progress=progress_enabled()
+    )
+    console.print(report.summary(), markup=False)  # with every file that failed, at any verbosity
     if not report.built and not report.cached:
         raise ValueError(
             f"no usable replays under {replays}: {len(report.failed)} failed, {len(report.skipped)} skipped"
         )
     trainer = Trainer(report.directory, run_dir, bc)
-    console.print(
+    progress.print(
         f"seed {bc.runtime.seed}; {len(trainer.train_data.segments)} training / "
         f"{len(trainer.val_data.segments)} validation segments ({len(trainer.val_files)} validation replays); "
         f"device {trainer.device}, {bc.optim.precision}"
     )
     if trainer.step:
-        console.print(f"resuming {run_dir} at step {trainer.step}")
-    result = trainer.train(progress=True)
+        progress.print(f"resuming {run_dir} at step {trainer.step}")
+    result = trainer.train(progress=progress_enabled())
     console.print(
         f"done: {result['step']} steps ({result['epochs']:.2f} epochs) in {result['seconds']:.1f} s; "
         f"best validation loss {result['best_val_loss']:.4f}; checkpoints in {run_dir} (best/, last/)"

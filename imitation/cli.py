@@ -18,7 +18,7 @@ from imitation.build import FailFast
 from imitation.cache import DEFAULT_CACHE
 from imitation.dataset import DatasetConfig
 from melee_envs.envvars import cache_dir, replays_dir
-from melee_envs.messages import error
+from melee_envs.messages import VERBOSE, console, error, progress_enabled
 
 Paths = Annotated[tuple[Path, ...], tyro.conf.Positional]
 
@@ -128,13 +128,17 @@ def run(args: object) -> int:  # noqa: PLR0911
         try:
             report = build_dataset(
                 args.paths, args.cache, args.dataset, workers=args.workers, retry_failed=args.retry_failed,
-                fail_fast=args.fail_fast,
+                fail_fast=args.fail_fast, progress=progress_enabled(),
             )  # fmt: skip
         except FailFast as stop:
             _error_log(args.error_log, [(stop.path, stop.reason)])
             error(str(stop))
             return 1
         _error_log(args.error_log, report.failed)
+        files = console(VERBOSE)  # --verbose: every file and what the build did with it
+        for kind in ("built", "cached", "duplicates"):
+            for path in getattr(report, kind):
+                files.print(f"  {kind:10s} {path}", markup=False, highlight=False)
         print(report.summary())
         return 0 if report.rows else 1
     if isinstance(args, BenchConfig):

@@ -54,15 +54,15 @@ def status(cfg: StatusConfig) -> dict:
 
 def train(cfg: LeagueConfig) -> dict[str, Any]:
     """Train (or resume) the league to ``cfg.steps`` steps per learner; print the ratings."""
-    from rich.console import Console
     from rich.table import Table
 
     from exphil_agents.league.callback import LeagueCallback
-
-    console = Console(width=120)
+    from melee_envs.messages import console as at_level
     from melee_envs.threads import training_threads
 
-    console.print(training_threads("rl"), markup=False)
+    # The summary prints at every verbosity; progress not under --quiet.
+    console, progress = at_level(0, width=120), at_level(1, width=120)
+    progress.print(training_threads("rl"), markup=False)
     league = League(cfg)
     previous = cfg.dir / "config.json"
     if previous.is_file():  # say what changed since the last run of this league
@@ -86,7 +86,7 @@ def train(cfg: LeagueConfig) -> dict[str, Any]:
     for learner in league.roles:
         league.load_or_create(learner)
     resumed = {k: int(m.num_timesteps) for k, m in league.models.items() if m.num_timesteps}
-    console.print(
+    progress.print(
         f"[bold]league[/bold] {cfg.dir}: learners {list(league.roles)}, {cfg.steps:,} steps each, {cfg.games} games, "
         f"snapshots every {cfg.snapshot_every:,}"
         + (f"; resumed at {resumed}, {league.state.num_matches:,} games on record" if resumed else "")
@@ -116,7 +116,7 @@ def train(cfg: LeagueConfig) -> dict[str, Any]:
             if snap != snapshot_id(learner, model.num_timesteps):  # the run's last steps
                 snap = league.snapshot(learner, model)
             rating = league.state.table.rating(learner)
-            console.print(
+            progress.print(
                 f"  {learner}: step {model.num_timesteps:,}  rating {rating:.0f}  snapshot {snap}  "
                 f"({trained / (time.perf_counter() - start):,.0f} steps/s)"
             )

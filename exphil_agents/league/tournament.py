@@ -293,10 +293,11 @@ def _csv(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def _say(cfg: TournamentConfig, text: str) -> None:
+    """A progress line (not with ``quiet`` or ``exphil --quiet``; the final table still prints)."""
     if not cfg.quiet:
-        from rich.console import Console
+        from melee_envs.messages import console
 
-        Console(width=120, stderr=True).print(text)
+        console(width=120, stderr=True).print(text)
 
 
 def _print_table(cfg: TournamentConfig, results: dict[str, Any]) -> None:

@@ -46,7 +46,14 @@ def evaluate(cmd: EvalCommand) -> int:
     from exphil_agents.network import checkpoint_file, load_checkpoint
     from imitation.build import build_dataset
     from imitation.dataset import DatasetConfig, ReplayDataset
-    from imitation.evaluate import EvalResult, latency, predict_dataset, report_for, write_outputs
+    from imitation.evaluate import (
+        EvalResult,
+        confidence_report,
+        latency,
+        predict_dataset,
+        report_for,
+        write_outputs,
+    )
     from melee_envs.obs import ObsConfig
 
     if cmd.max_delay < 0:
@@ -74,8 +81,9 @@ def evaluate(cmd: EvalCommand) -> int:
     if not report.built and not report.cached:
         raise ValueError(f"no usable replays to evaluate: {len(report.failed)} failed, {len(report.skipped)} skipped")
     dataset = ReplayDataset(report.directory)
-    pred, target, losses, segments = predict_dataset(network, dataset, max_examples=cmd.max_examples)
+    pred, target, losses, segments, confidence = predict_dataset(network, dataset, max_examples=cmd.max_examples)
     result_report = report_for(pred, target, losses, segments, cmd.max_delay)
+    result_report["confidence"] = confidence_report(pred, target, confidence)
     result_report["latency"] = latency(network, dataset.obs_size)
     result_report["checkpoint"] = str(model_path)
     result_report["replays"] = [str(s) for s in sources]
@@ -88,6 +96,12 @@ def evaluate(cmd: EvalCommand) -> int:
         f"c-stick {acc['c_stick']:.3f}, shoulder {acc['shoulder']:.3f}; loss {result_report['loss']['total']:.3f}; "
         f"latency p50 {result_report['latency']['p50_ms']:.2f} ms"
     )
+    if result_report["confidence"]:
+        parts = []
+        for name, c in result_report["confidence"].items():
+            sure = c["bands"]["0.9-1.0"]["accuracy"]
+            parts.append(f"{name} {c['mean']:.2f}" + (f" ({sure:.0%})" if sure is not None else ""))
+        console.print("confidence (mean; right when above 0.9): " + ", ".join(parts), markup=False)
     console.print("wrote " + ", ".join(str(p) for p in written), markup=False)
     return 0
 

@@ -4,7 +4,8 @@ Each segment (one player's run of frames in one replay) goes through the network
 so recurrent and windowed backbones see the history they would see when playing. Predictions are
 the most likely value of each controller component. The report holds overall, per-part,
 per-button and per-stick-axis accuracy, the most frequent main-stick confusions, predicted vs
-true button press rates, loss per part, single-frame inference latency, and accuracy against the
+true button press rates, loss per part, the network's confidence per part (and how often it is
+right at each confidence), single-frame inference latency, and accuracy against the
 input ``d`` frames later for ``d`` in ``0..max_delay`` (how much an online delay would cost).
 Predictions are written to Parquet (CSV when pyarrow is missing) and the main-stick confusion
 matrices to PNG.
@@ -38,8 +39,10 @@ class EvalResult:
 
 
 def predict_dataset(network: Any, dataset: Any, shards: list[int] | None = None, max_examples: int = 0):
-    """Predictions, targets, per-component losses (summed) and segment ids for ``dataset``."""
-    preds, targets, seg_ids = [], [], []
+    """Predictions, targets, per-component losses (summed), segment ids and the network's
+    confidence in each prediction (the probability it gives the predicted value of each
+    component; NaN for an autoregressive head, whose components depend on earlier choices)."""
+    preds, targets, seg_ids, confidence = [], [], [], []
     loss_sum = torch.zeros(ACTION_SIZE)
     count = 0
     network.eval()
@@ -53,6 +56,7 @@ def predict_dataset(network: Any, dataset: Any, shards: list[int] | None = None,
                 latent, _ = network(obs)
                 loss_sum += component_losses(network, latent[0], act, PLAIN) * int(length)
                 preds.append(network.head.sample(latent[0], deterministic=True).numpy())
+                confidence.append(_confidence(network, latent[0]))
                 targets.append(act.numpy())
                 seg_ids.append(np.full(int(length), seg_counter))
                 seg_counter += 1
@@ -63,7 +67,47 @@ def predict_dataset(network: Any, dataset: Any, shards: list[int] | None = None,
                 break
     if not preds:
         raise ValueError("no examples to evaluate")
-    return np.concatenate(preds), np.concatenate(targets), loss_sum / max(count, 1), np.concatenate(seg_ids)
+    return (
+        np.concatenate(preds),
+        np.concatenate(targets),
+        loss_sum / max(count, 1),
+        np.concatenate(seg_ids),
+        np.concatenate(confidence),
+    )
+
+
+def _confidence(network: Any, latent: torch.Tensor) -> np.ndarray:
+    """``(frames, ACTION_SIZE)``: the largest probability of each component (independent head)."""
+    if network.head_kind != "independent":
+        return np.full((len(latent), ACTION_SIZE), np.nan, np.float32)
+    parts = network.head.logits(latent).split(list(network.nvec), -1)
+    return torch.stack([torch.softmax(p, -1).amax(-1) for p in parts], -1).numpy()
+
+
+#: Confidence bands of the report: the share of predictions in each, and their accuracy.
+BANDS = ((0.0, 0.5), (0.5, 0.9), (0.9, 1.01))
+
+
+def confidence_report(pred: np.ndarray, target: np.ndarray, confidence: np.ndarray) -> dict[str, Any]:
+    """Per controller part: the mean confidence, and per confidence band the share of
+    predictions in it and how often they are right (a calibrated network is right about as often
+    as it is confident)."""
+    if np.isnan(confidence).all():
+        return {}
+    correct = pred == target
+    out: dict[str, Any] = {}
+    for name, s in ACTION_PARTS:
+        conf, ok = confidence[:, s].ravel(), correct[:, s].ravel()
+        bands = {}
+        for low, high in BANDS:
+            inside = (conf >= low) & (conf < high)
+            label = f"{low:.1f}-{min(high, 1.0):.1f}"
+            bands[label] = {
+                "share": float(inside.mean()),
+                "accuracy": float(ok[inside].mean()) if inside.any() else None,
+            }
+        out[name] = {"mean": float(conf.mean()), "bands": bands}
+    return out
 
 
 def report_for(pred: np.ndarray, target: np.ndarray, losses: torch.Tensor, segments: np.ndarray, max_delay: int):

@@ -58,6 +58,11 @@ def test_train_eval_kmeans_and_management_end_to_end(replay_dir, tmp_path):
     assert set(report["accuracy_vs_input_d_frames_later"]) == {"0", "1", "2", "3"}
     assert len(report["button_accuracy"]) == 8 and report["latency"]["p50_ms"] > 0
     assert {p.name for p in (best / "eval").iterdir()} >= {"report.json", "confusion_main_x.png"}
+    for part, conf in report["confidence"].items():  # the network's confidence, and how often it is right
+        assert 0 < conf["mean"] <= 1, part
+        assert abs(sum(b["share"] for b in conf["bands"].values()) - 1) < 1e-6, part
+        assert all(b["accuracy"] is None or 0 <= b["accuracy"] <= 1 for b in conf["bands"].values())
+    assert set(report["confidence"]) == {"buttons", "main_stick", "c_stick", "shoulder"}
     assert main(["list", str(tmp_path / "ck")]) == 0
     assert main(["info", str(best)]) == 0
     assert main(["compare", str(best), str(tmp_path / "ck" / "bc" / "last")]) == 0

@@ -95,14 +95,33 @@ def dataset_config(cmd: TrainCommand):
     from imitation.kmeans import read_centres
 
     centres = read_centres(cmd.data.stick_centres) if cmd.data.stick_centres else ()
+    obs = ObsConfig.preset(cmd.data.obs)
+    styles: tuple[tuple[str, int], ...] = ()
+    if cmd.data.player_styles:
+        from dataclasses import replace
+
+        from imitation.players import PlayerRegistry
+
+        obs = replace(obs, player_names=cmd.data.player_styles)
+        registry = PlayerRegistry.load(registry_path(cmd), cmd.data.player_styles)
+        styles = tuple(sorted(registry.fixed.items()))
     return DatasetConfig(
-        obs=ObsConfig.preset(cmd.data.obs),
+        obs=obs,
         characters=cmd.data.characters,
         stages=cmd.data.stages,
         mirror=cmd.data.mirror,
         delay=cmd.data.delay,
         stick_centres=centres,
+        player_styles=cmd.data.player_styles,
+        style_ids=styles,
     )
+
+
+def registry_path(cmd: TrainCommand) -> Path:
+    """Where the run's player registry is (``--data.player-registry``, else in the run folder)."""
+    if cmd.data.player_registry:
+        return Path(cmd.data.player_registry)
+    return Path(cmd.runtime.checkpoints) / cmd.runtime.name / "players.json"
 
 
 def train(cmd: TrainCommand) -> int:
@@ -148,6 +167,12 @@ def train(cmd: TrainCommand) -> int:
         replays, cmd.data.cache, dataset_config(cmd), workers=cmd.data.workers, progress=progress_enabled()
     )
     console.print(report.summary(), markup=False)  # with every file that failed, at any verbosity
+    if cmd.data.player_styles:
+        dataset = dataset_config(cmd)
+        path = registry_path(cmd)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        dataset.registry().save(path, report.styles)
+        progress.print(f"player styles: {len(report.styles)} players in {path}", markup=False)
     if not report.built and not report.cached:
         raise ValueError(
             f"no usable replays under {replays}: {len(report.failed)} failed, {len(report.skipped)} skipped"

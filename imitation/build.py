@@ -57,6 +57,7 @@ class BuildReport:
             concurrent build): those are not remembered as failed and are tried again next build.
         repaired: ``(file, reason)`` for cached shards found damaged and built again.
         rows: examples in the dataset.
+        styles: with ``player_styles``, every player name in the dataset and its style id.
     """
 
     directory: Path
@@ -67,6 +68,7 @@ class BuildReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
     repaired: list[tuple[str, str]] = field(default_factory=list)
     rows: int = 0
+    styles: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
         lines = [
@@ -232,6 +234,9 @@ def build_dataset(
     if todo:
         write_json_atomic(directory / "index.json", known)
     write_json_atomic(directory / "manifest.json", {"config": config_dict, "shards": order})
+    if config.player_styles:
+        for digest in order:
+            report.styles.update(read_shard_info(shards_root / digest).get("styles", {}))
     return report
 
 

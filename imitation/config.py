@@ -58,6 +58,12 @@ class DataConfig:
     """JSON file of stick bucket centres (from exphil bc kmeans); default: 17 uniform buckets."""
     window: int = 1
     """Frames per example: 1 = single-frame; more = temporal windows (loss on every frame)."""
+    player_styles: int = 0
+    """Style-conditioned imitation: give each player an id in an observation slot this wide (the
+    seed used 112; 0 = off), so the network learns whose game it imitates (see docs/bc.md)."""
+    player_registry: str | None = None
+    """JSON registry of player ids (``{"size": N, "players": {name: id}}``; names not in it are
+    hashed); every name a build sees is written back to it. Default: CHECKPOINTS/NAME/players.json."""
     obs: Literal["learned", "default", "seed_1204"] = "learned"
     """Observation layout: learned (compact, ids for embeddings; 121 values), default (the env's
     one-hot, 1035), seed_1204 (the original's 1204-wide layout)."""
@@ -186,6 +192,7 @@ class BCConfig:
             "model.attention_every": self.model.attention_every is None
             or (self.model.backbone == "jamba" and self.model.attention_every >= 1),
             "data.obs": d.obs in ("learned", "default", "seed_1204"),
+            "data.player_styles": d.player_styles == 0 or d.player_styles >= 2,
             "optim.steps": o.steps >= 1,
             "optim.batch_size": o.batch_size >= 1,
             "optim.lr": math.isfinite(o.lr) and o.lr > 0,

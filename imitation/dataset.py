@@ -18,6 +18,7 @@ from typing import Any, Literal
 import numba
 import numpy as np
 
+from imitation.players import names_of, player_name
 from imitation.quality import score
 from melee_envs.backends.replay import Replay, ReplayError
 from melee_envs.configs import check_fields
@@ -55,6 +56,10 @@ class DatasetConfig:
             axes (e.g. k-means centres from ``exphil bc kmeans``); overrides ``stick_buckets``.
         min_quality: leave out replays whose :func:`imitation.quality.score` is below this
             (0 keeps all; 50 drops very short games, AFK players, SD chains, most CPU games).
+        player_styles: fill the observation's player-name slot with each example's player
+            (:mod:`imitation.players`; the slot is ``obs.player_names`` wide, which must be set
+            to the same value); 0 leaves it empty.
+        style_ids: the registry's fixed ``(name, id)`` pairs; other names are hashed.
     """
 
     obs: ObsConfig = field(default_factory=ObsConfig.learned)
@@ -70,6 +75,14 @@ class DatasetConfig:
     stick_buckets: int = 17
     stick_centres: tuple[float, ...] = ()
     min_quality: float = 0.0
+    player_styles: int = 0
+    style_ids: tuple[tuple[str, int], ...] = ()
+
+    def registry(self) -> Any:
+        """The :class:`~imitation.players.PlayerRegistry` of ``player_styles`` (None when off)."""
+        from imitation.players import PlayerRegistry
+
+        return PlayerRegistry(self.player_styles, dict(self.style_ids)) if self.player_styles else None
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first bad field. Called by every consumer (building,
@@ -91,6 +104,12 @@ class DatasetConfig:
             characters.get(name)  # raises naming the unknown character
         for name in self.stages:
             stages.get(name)
+        if self.player_styles and self.obs.player_names != self.player_styles:
+            raise ValueError(
+                f"DatasetConfig.player_styles={self.player_styles} needs an observation with that many "
+                f"player-name values (obs.player_names is {self.obs.player_names})"
+            )
+        self.registry()  # ids in range
 
     def codec(self) -> ControllerCodec:
         """The controller codec of the targets (uniform buckets or ``stick_centres``)."""
@@ -116,6 +135,8 @@ class DatasetConfig:
         for name in ("characters", "opponents", "stages", "player_names", "stick_centres"):
             if name in values:
                 values[name] = tuple(values[name])
+        if "style_ids" in values:
+            values["style_ids"] = tuple((str(n), int(i)) for n, i in values["style_ids"])
         return cls(**values)
 
 
@@ -135,6 +156,7 @@ class Extractor:
         self._opponents = {characters.get(c).internal_id for c in resolved["opponents"]}
         self._stages = {stages.get(s).internal_id for s in resolved["stages"]}
         self._names = set(resolved["player_names"])
+        self._registry = config.registry()
         self._buffer: np.ndarray | None = None
 
     def _scratch(self, rows: int) -> np.ndarray:
@@ -194,10 +216,11 @@ class Extractor:
         segments = []
         start = 0
         info = replay.meta.players
+        styles = {ego: self._registry.style_id(names_of(info[ego])) if self._registry else 0 for ego in egos}
         for view, mirrored in views:
             controller = view.view().players.controller
             for ego in egos:
-                self.encoder.encode_packed(view, ego, out=scratch)
+                self.encoder.encode_packed(view, ego, out=scratch, style_ids=styles[ego])
                 if obs.dtype == np.float16:
                     to_float16(scratch[:rows], obs[start : start + rows].view(np.uint16))
                 else:
@@ -217,6 +240,9 @@ class Extractor:
             "ports": list(meta.ports),
             "version": meta.version,
         }
+        if self._registry:  # who each example imitates: a build writes these into the registry file
+            info["styles"] = {player_name(names_of(info_p)): styles[e] for e, info_p in
+                              ((e, meta.players[e]) for e in egos) if styles[e]}  # fmt: skip
         return arrays, info
 
 

@@ -315,3 +315,27 @@ def test_the_observation_layout_and_jambas_attention_layers_are_chosen_on_the_co
     assert spec["obs_config"]["action_mode"] == "one_hot"  # the env's 1035-wide layout
     with pytest.raises(ValueError, match="model.attention_every=2"):
         main([*args[:-2], "--model.backbone", "gru", "--runtime.name", "other"])
+
+
+def test_style_conditioned_training_keeps_a_player_registry(replays_dir, tmp_path):
+    from exphil_agents.network import read_spec
+
+    folder = tmp_path / "replays"
+    folder.mkdir()
+    for name in ("slippistats/Game_20221227T193443.slp", "slippistats/Game_20221228T031427.slp"):
+        shutil.copy(replays_dir / name, folder / name.split("/")[1])
+    registry = tmp_path / "players.json"
+    registry.write_text(json.dumps({"size": 16, "players": {"NUT#356": 3}}))
+    args = ["train", "--preset", "quick", "--optim.steps", "4", "--data.replays", str(folder),
+            "--data.cache", str(tmp_path / "cache"), "--runtime.checkpoints", str(tmp_path / "ck"),
+            "--runtime.eval-every", "4", "--runtime.no-tensorboard", "--data.player-styles", "16",
+            "--data.player-registry", str(registry)]  # fmt: skip
+    assert main(args) == 0
+    saved = json.loads(registry.read_text())
+    assert saved["players"] == {"nut#356": 3} and saved["seen"]["nut#356"] == 3
+    assert {"fizz#375", "slee#791"} <= set(saved["seen"])  # every player the build met
+    spec = read_spec(tmp_path / "ck" / "bc" / "last" / "model.safetensors")
+    assert spec["obs_config"]["player_names"] == 16  # the network reads the slot
+    registry.write_text(json.dumps({"size": 8, "players": {}}))
+    with pytest.raises(ValueError, match="a registry of 8 ids, but the player-name slot has 16"):
+        main([*args, "--runtime.name", "other"])

@@ -17,7 +17,7 @@ import imitation.build as build_module
 from imitation import DatasetConfig, ReplayDataset, build_dataset
 from melee_envs.backends.replay import ReplayError, read_replay, reader as reader_module
 from melee_envs.controller import ControllerCodec
-from melee_envs.obs import ObservationEncoder
+from melee_envs.obs import ObsConfig, ObservationEncoder
 
 GOOD = [
     "peppi/v3.18.slp",
@@ -368,3 +368,41 @@ def test_an_unreadable_folder_is_reported_not_skipped_silently(replays_dir, tmp_
     ((folder, reason),) = report.failed
     assert folder.startswith(str(src / ("d" * 200))) and reason.startswith("cannot read this folder: "), reason
     assert "FAILED" in report.summary()
+
+
+def test_player_styles_fill_the_name_slot_for_tagged_replays(replays_dir, tmp_path):
+    """Each example carries its player's style id in the observation's player-name slot: a
+    registry's fixed id for the names it lists, a stable hash for the others, nothing for a
+    player with no name; the build reports every name it saw."""
+    import dataclasses
+
+    from imitation.players import PlayerRegistry
+
+    folder = tmp_path / "replays"
+    folder.mkdir()
+    for name in ("slippistats/Game_20221227T193443.slp", "slippistats/Game_20221227T205720.slp", "peppi/v3.18.slp"):
+        (folder / name.replace("/", "_")).write_bytes((replays_dir / name).read_bytes())
+    obs = dataclasses.replace(ObsConfig.learned(), player_names=16)
+    config = DatasetConfig(obs=obs, player_styles=16, style_ids=(("nut#356", 5),))
+    report = build_dataset(folder, tmp_path / "cache", config, workers=0, progress=False)
+    registry = PlayerRegistry(16, {"nut#356": 5})
+    assert report.styles["nut#356"] == 5  # the fixed id
+    assert report.styles["fizz#375"] == registry.style_id(["FIZZ#375"]) != 0  # hashed, stable
+    names = ObservationEncoder(obs).layout["names"]
+    dataset = ReplayDataset(report.directory)
+    tagged = untagged = 0
+    for shard in dataset.shards:
+        block = np.asarray(shard.obs[:, names], np.float32)
+        styles = set(shard.info.get("styles", {}).values())
+        if styles:  # every example of a named player: exactly one id set, and it is a player's id
+            assert (block.sum(1) == 1).all(), shard.info["source"]
+            assert set(np.flatnonzero(block.any(0))) == styles
+            tagged += 1
+        else:  # nobody named: the slot stays empty
+            assert not block.any(), shard.info["source"]
+            untagged += 1
+    assert (tagged, untagged) == (2, 1)
+    with pytest.raises(ValueError, match="player_styles=16 needs an observation"):
+        DatasetConfig(player_styles=16).validate()
+    with pytest.raises(ValueError, match="player ids must be 1..15"):
+        PlayerRegistry(16, {"x": 16})

@@ -279,7 +279,11 @@ class SteppingPolicy:
             self._encode, self._step = ProjectedEncoder(encode, backbone.input_proj), backbone.step_projected
         self._obs_size = getattr(encode, "obs_size", None)
         self._compiled: Callable[..., tuple[torch.Tensor, Any]] | None = None
-        self.compiled = False
+
+    @property
+    def compiled(self) -> bool:
+        """Whether :meth:`compile` succeeded (frames then run the compiled call)."""
+        return self._compiled is not None
 
     def compile(self) -> str | None:
         """Compile the per-frame call (encoder, backbone step, action logits and the Gumbel-max
@@ -323,7 +327,7 @@ class SteppingPolicy:
         except Exception as exc:  # noqa: BLE001 -- any failure to compile leaves the eager path
             reason = str(exc).strip().splitlines()
             return f"{type(exc).__name__}: {reason[0] if reason else ''}"
-        self._compiled, self.compiled = compiled, True
+        self._compiled = compiled
         return None
 
     def frame_call(self, obs: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
@@ -498,12 +502,12 @@ def policy_controls(name: str, space: Any) -> tuple[list[int], Callable[[np.ndar
     """
     from gymnasium import spaces
 
-    from melee_envs.controller import DISCRETE_ACTION_NAMES, discrete_table
+    from melee_envs.controller import DISCRETE_ACTION_NAMES
 
     if isinstance(space, spaces.MultiDiscrete) and space.nvec.tolist() == ENV_NVEC:
         return ENV_NVEC, lambda choice: choice
     if isinstance(space, spaces.Discrete) and int(space.n) == len(DISCRETE_ACTION_NAMES):
-        table = discrete_table(ENV_CODEC)
+        table = controls_table(space)
         return [int(space.n)], lambda choice: table[choice[:, 0]]
     raise ActorError(f"{name}: action space {space} is neither the env's MultiDiscrete controller nor its Discrete set")
 

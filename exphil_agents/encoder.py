@@ -75,9 +75,13 @@ class InputEncoder(nn.Module):
     def spec(self) -> dict[str, Any]:
         return {"obs": asdict(self.obs_config), "embed": asdict(self.embed_config), "obs_size": self.obs_size}
 
-    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+    def check_size(self, obs: torch.Tensor) -> None:
+        """Raise ValueError when ``obs`` is not this encoder's observation width."""
         if obs.shape[-1] != self.obs_size:
             raise ValueError(f"observation has {obs.shape[-1]} values; this encoder's ObsConfig makes {self.obs_size}")
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        self.check_size(obs)
         if not self.kinds:
             return obs
         ids = torch.minimum(obs[..., self.n_continuous :].round().long().clamp_(min=0), self._id_max)
@@ -128,8 +132,7 @@ class ProjectedEncoder:
             width = encoder.tables[kind].embedding_dim
             self._columns.append((kind, at, width))
             at += width
-        offsets = torch.tensor([0, *encoder.sizes[:-1]]).cumsum(0)
-        self._offsets = offsets
+        self._offsets = torch.tensor([0, *encoder.sizes[:-1]]).cumsum(0)
         self._id_max = encoder._id_max
 
     def _build(self) -> None:
@@ -142,8 +145,7 @@ class ProjectedEncoder:
 
     def __call__(self, obs: torch.Tensor) -> torch.Tensor:
         enc = self.encoder
-        if obs.shape[-1] != enc.obs_size:
-            raise ValueError(f"observation has {obs.shape[-1]} values; this encoder's ObsConfig makes {enc.obs_size}")
+        enc.check_size(obs)
         versions = tuple(p._version for p in self._params)
         if versions != self._versions:
             self._build()

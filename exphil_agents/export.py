@@ -67,16 +67,14 @@ class _Decision(torch.nn.Module):
         super().__init__()
         self.network = frame.module
         self._call = frame.call
-        sampler = LogitSampler(frame.nvec)
-        self.register_buffer("index", sampler._index.clone())
-        self.register_buffer("padding", sampler.padding.clone())
+        self._sampler = LogitSampler(frame.nvec)
         table = frame.table if frame.table is not None else np.zeros((0, ACTION_SIZE), np.int64)
         self.register_buffer("table", torch.as_tensor(table, dtype=torch.long))
         self.lookup = frame.table is not None
 
     def forward(self, obs: torch.Tensor, *state: torch.Tensor) -> tuple[torch.Tensor, ...]:
         logits, state = self._call(obs, tuple(state))
-        choice = logits[:, self.index].masked_fill(self.padding, float("-inf")).argmax(-1)
+        choice = self._sampler.pad(logits).argmax(-1)
         action = self.table[choice[:, 0]] if self.lookup else choice
         return (logits, action, *state)
 
@@ -159,8 +157,7 @@ def export(config: ExportConfig) -> dict[str, Any]:
     print(f"{config.onnx}: {spec} as ONNX ({size / 1e6:.2f} MB; inputs {', '.join(names)})")
     result = {"metadata": meta, "bytes": size}
     if config.verify_frames:
-        recorder = load_actor(spec, deterministic=True, allow_pickle=config.allow_pickle, env_controller=False)
-        obs, starts = record_observations(recorder, config.verify_frames, config.opponent, config.seed)
+        obs, starts = record_observations(actor, config.verify_frames, config.opponent, config.seed)
         check = verify(frame, actor.window, config.onnx, obs, starts)
         result["verified"] = check
         success(

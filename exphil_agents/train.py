@@ -7,7 +7,6 @@ random policy against the same opponent, and prints both side by side.
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
@@ -385,13 +384,6 @@ def _learn(model: Any, cfg: TrainConfig, console: Any, summary: Any = None) -> d
     return split
 
 
-def _config_dict(cfg: TrainConfig) -> dict[str, Any]:
-    """Every setting of the run, JSON-able (``--verbose`` prints it)."""
-    from dataclasses import asdict
-
-    return json.loads(json.dumps(asdict(cfg), default=str))
-
-
 def _recurrent_policy(policy: Any) -> Any:
     """``act(obs, state, starts) -> (actions, state)`` in the policy's own action space, its
     encoder and recurrent backbone stepped one frame per call."""
@@ -436,7 +428,7 @@ def main(cfg: TrainConfig) -> dict[str, dict[str, Any]]:
 
     # The summary prints at every verbosity; progress not under --quiet; details with --verbose.
     console, progress, detail = (at_level(level, width=120) for level in (0, 1, 2))
-    detail.print_json(data=_config_dict(cfg))
+    detail.print_json(data=asdict(cfg), default=str)
     # SB3 builds one torch Categorical per controller part per step; their argument checks cost
     # more than the sampling itself, and the logits come from the network, always valid.
     import torch

@@ -161,14 +161,12 @@ def train(cmd: TrainCommand) -> int:
 
     existing_run(run_dir, bc, cmd.runtime, console)
     progress.print(training_threads("bc"), markup=False)
-    detail.print_json(data=json.loads(json.dumps(asdict(cmd), default=str)))
+    detail.print_json(data=asdict(cmd), default=str)
 
-    report = build_dataset(
-        replays, cmd.data.cache, dataset_config(cmd), workers=cmd.data.workers, progress=progress_enabled()
-    )
+    dataset = dataset_config(cmd)  # after existing_run: an overwritten run's registry went aside with it
+    report = build_dataset(replays, cmd.data.cache, dataset, workers=cmd.data.workers, progress=progress_enabled())
     console.print(report.summary(), markup=False)  # with every file that failed, at any verbosity
     if cmd.data.player_styles:
-        dataset = dataset_config(cmd)
         path = registry_path(cmd)
         path.parent.mkdir(parents=True, exist_ok=True)
         dataset.registry().save(path, report.styles)

@@ -241,8 +241,7 @@ class Extractor:
             "version": meta.version,
         }
         if self._registry:  # who each example imitates: a build writes these into the registry file
-            info["styles"] = {player_name(names_of(info_p)): styles[e] for e, info_p in
-                              ((e, meta.players[e]) for e in egos) if styles[e]}  # fmt: skip
+            info["styles"] = {player_name(names_of(meta.players[e])): styles[e] for e in egos if styles[e]}
         return arrays, info
 
 

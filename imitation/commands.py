@@ -32,4 +32,7 @@ COMMANDS = (
             "imitation.bc_tools:CompareCommand"),
     Command(("bench", "bc"), "BC training steps/s per backbone", "imitation.bc_bench:main",
             "imitation.bc_bench:BCBenchConfig"),
+    Command(("bench", "backbones"), "every backbone trained by BC on the same replays: loss, accuracy, speed, "
+            "latency; JSON and an HTML report", "imitation.bench_backbones:main",
+            "imitation.bench_backbones:BackboneBenchConfig"),
 )  # fmt: skip

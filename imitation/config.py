@@ -82,7 +82,8 @@ class ModelConfig:
     """Width of the backbone (``hidden`` of MLP/LSTM/GRU, ``d_model`` of the others)."""
     layers: int = 2
     attention_every: int | None = None
-    """Jamba only: layer ``i`` (1-based) is attention when ``i % N == 0`` (default: the backbone's, 3)."""
+    """Jamba only: layer ``i`` (1-based) is attention when ``i % N == 0`` (at most the layer count;
+    default: 3, or the last layer when there are fewer)."""
     options: tyro.conf.Suppress[dict[str, Any]] = field(default_factory=dict)
     """Further backbone settings by name (e.g. ``{"num_heads": 8}``); from Python or a config
     file, not a flag."""
@@ -190,7 +191,7 @@ class BCConfig:
             "model.hidden": self.model.hidden >= 1,
             "model.layers": self.model.layers >= 1,
             "model.attention_every": self.model.attention_every is None
-            or (self.model.backbone == "jamba" and self.model.attention_every >= 1),
+            or (self.model.backbone == "jamba" and 1 <= self.model.attention_every <= self.model.layers),
             "data.obs": d.obs in ("learned", "default", "seed_1204"),
             "data.player_styles": d.player_styles == 0 or d.player_styles >= 2,
             "optim.steps": o.steps >= 1,

@@ -38,6 +38,7 @@ REPLAY_COMMANDS = {
     ("bench", "replays"): lambda c: c.paths,
     ("bench", "fidelity"): lambda c: c.folder,
     ("bench", "bc"): lambda c: c.replays,
+    ("bench", "backbones"): lambda c: c.replays,
     ("bc", "kmeans"): lambda c: c.replays,
     ("bc", "train"): lambda c: c.data.replays,
 }
@@ -45,6 +46,7 @@ REPLAY_COMMANDS = {
 REPLAY_FLAGS = {
     ("bench", "fidelity"): ["--folder"],
     ("bench", "bc"): ["--replays"],
+    ("bench", "backbones"): ["--replays"],
     ("bc", "train"): ["--data.replays"],
 }
 
@@ -86,8 +88,9 @@ def test_checkpoints_dir(words, get, flag, monkeypatch, tmp_path):
         (("bc", "train"), lambda c: c.data.cache, "--data.cache"),
         (("bc", "eval", "some/checkpoint"), lambda c: c.cache, "--cache"),
         (("bench", "bc"), lambda c: c.cache, "--cache"),
+        (("bench", "backbones"), lambda c: c.cache, "--cache"),
     ],
-    ids=["replays build", "bc train", "bc eval", "bench bc"],
+    ids=["replays build", "bc train", "bc eval", "bench bc", "bench backbones"],
 )
 def test_cache_dir(words, get, flag, monkeypatch, tmp_path):
     assert Path(get(parsed(*words))) == Path(".exphil-cache")

@@ -20,6 +20,8 @@ COMMANDS = (
             "imitation.bench:BenchConfig"),
     Command(("bc", "train"), "train a network on replays (presets, config files, resume)", "imitation.bc_cli:train",
             parse="imitation.bc_cli:resolve"),
+    Command(("bc", "setup"), "answer a few questions; get a config file and the bc train command",
+            "imitation.bc_setup:setup", "imitation.bc_setup:SetupCommand"),
     Command(("bc", "eval"), "evaluate a checkpoint on held-out replays", "imitation.bc_tools:evaluate",
             "imitation.bc_tools:EvalCommand"),
     Command(("bc", "kmeans"), "fit stick bucket centres on replays", "imitation.bc_tools:kmeans",

@@ -49,9 +49,7 @@ class JambaBackbone(Backbone):
         mamba = MambaConfig(config.d_model, 1, config.d_state, config.d_conv, config.expand)
         self.input_proj = nn.Linear(input_size, config.d_model)
         self.blocks = nn.ModuleList(
-            AttentionBlock(config.d_model, config.heads, config.window)
-            if (i + 1) % every == 0
-            else MambaBlock(mamba)
+            AttentionBlock(config.d_model, config.heads, config.window) if (i + 1) % every == 0 else MambaBlock(mamba)
             for i in range(config.layers)
         )
         self.norm = nn.RMSNorm(config.d_model)

@@ -35,3 +35,24 @@ def readable_replays(replays_dir):
 # missing display is tested on its own, with this variable removed).
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--slow", action="store_true", help="also run the tests marked slow (CI=true does too)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``slow`` run in CI (``CI`` set) or with ``--slow``; a ``-m`` expression decides
+    for itself. Elsewhere they are deselected and the run says how many and how to run them."""
+    if config.getoption("--slow") or os.environ.get("CI") or config.getoption("-m"):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+        config.hook.pytest_deselected(items=slow)
+
+
+def pytest_report_header(config):
+    if not (config.getoption("--slow") or os.environ.get("CI") or config.getoption("-m")):
+        return "tests marked slow are left out: --slow (or CI=true, as .ci/run sets) runs them"
+    return None

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from exphil_agents.network import PolicyNetwork, save_checkpoint, weights_snapshot
+from imitation import distributed
 from imitation.batches import Batches, _Prefetch, _progress
 from imitation.config import BCConfig
 from imitation.dataset import ReplayDataset
@@ -79,7 +80,10 @@ class Trainer:
         self.out = Path(out_dir)
         self._saver: ThreadPoolExecutor | None = None  # the checkpoint writer thread
         self._pending: list[Future] = []
-        self._lock = lock_run(self.out)  # held until train() returns (or close())
+        cuda = config.optim.device == "cuda" or (config.optim.device == "auto" and torch.cuda.is_available())
+        self.world = distributed.start("cuda" if cuda else "cpu")  # one process, or this one's rank under torchrun
+        # One writer per run folder: the main process holds the lock until train() returns (or close()).
+        self._lock = lock_run(self.out) if self.world.main else None
         try:
             self._setup(dataset_dir, config)
         except BaseException:
@@ -111,8 +115,20 @@ class Trainer:
             want = "cuda" if torch.cuda.is_available() else "cpu"
         if want == "cuda" and not torch.cuda.is_available():
             raise ValueError("device='cuda' but torch sees no CUDA device; use --optim.device cpu or auto")
-        self.device = torch.device(want)
+        one_gpu_each = want == "cuda" and self.world.distributed
+        self.device = torch.device(f"cuda:{self.world.local_rank}" if one_gpu_each else want)
         self.network.to(self.device)
+        if self.world.distributed and optim.batch_size % self.world.size:
+            raise ValueError(
+                f"optim.batch_size {optim.batch_size} does not split over {self.world.size} processes; use a multiple "
+                f"of {self.world.size} (it is the global batch: each process takes batch_size / {self.world.size})"
+            )
+        self.model: Any = self.network  # what training calls: DistributedDataParallel over it on several processes
+        if self.world.distributed:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.model = DistributedDataParallel(self.network, device_ids=ids)
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(optim.precision)
         self.autocast_dtype = dtype
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=optim.precision == "fp16")
@@ -182,8 +198,11 @@ class Trainer:
         before it returns); a write that failed raises there, or at the next ``save``.
 
         Returns:
-            The checkpoint's folder (complete once :meth:`flush` returns).
+            The checkpoint's folder (complete once :meth:`flush` returns); on a process other
+            than the main one of a multi-process run, nothing is written (rank 0 writes).
         """
+        if not self.world.main:
+            return self.out / name
         self._raise_failed()
         while len(self._pending) >= MAX_PENDING_WRITES:  # the disk is slower than training: wait
             self._pending.pop(0).result()
@@ -257,7 +276,10 @@ class Trainer:
 
     @staticmethod
     def _net(network: Any) -> PolicyNetwork:
-        return network.module if isinstance(network, torch.optim.swa_utils.AveragedModel) else network
+        from torch.nn.parallel import DistributedDataParallel
+
+        wrapped = isinstance(network, (torch.optim.swa_utils.AveragedModel, DistributedDataParallel))
+        return network.module if wrapped else network
 
     def evaluate(self) -> dict[str, float]:
         """Validation loss per component (EMA weights when enabled) on fixed batches."""
@@ -286,10 +308,10 @@ class Trainer:
 
     def train(self, stop_after: int | None = None, progress: bool = False) -> dict[str, Any]:
         """Run to ``config.optim.steps`` (or ``stop_after`` more steps); returns the final metrics."""
-        if self._lock is None:
+        if self._lock is None and self.world.main:
             self._lock = lock_run(self.out)
         try:
-            return self._train(stop_after, progress)
+            return self._train(stop_after, progress and self.world.main)
         finally:
             self.close()
 
@@ -297,7 +319,7 @@ class Trainer:
         cfg, runtime = self.config.optim, self.config.runtime
         start = time.perf_counter()
         end = cfg.steps if stop_after is None else min(cfg.steps, self.step + stop_after)
-        writer = self._writer()
+        writer = self._writer() if self.world.main else None
         if not self.history:
             self.history.append({"step": 0, **self.evaluate()})
         bar = _progress(progress, self.step, cfg.steps)
@@ -309,10 +331,11 @@ class Trainer:
             torch.manual_seed(torch_seed)
             self.optimizer.zero_grad(set_to_none=True)
             loss_sum = 0.0
-            for obs, actions in micro:
-                loss = total_loss(self._forward(self.network, obs, actions), cfg) / cfg.accumulate
+            for obs, actions in self._my_share(micro):
+                loss = total_loss(self._forward(self.model, obs, actions), cfg) / cfg.accumulate
                 self.scaler.scale(loss).backward()
                 loss_sum += float(loss.detach())
+            loss_sum = distributed.mean(loss_sum) if self.world.distributed else loss_sum
             self.scaler.unscale_(self.optimizer)
             grad_norm = float(torch.nn.utils.clip_grad_norm_(self.network.parameters(), cfg.grad_clip or math.inf))
             self.scaler.step(self.optimizer)
@@ -377,6 +400,16 @@ class Trainer:
             "best_val_loss": self.best,
             "seconds": time.perf_counter() - start,
         }
+
+    def _my_share(self, micro: list) -> list:
+        """This process's slice of every micro-batch (all of it in one process): rank ``r`` of
+        ``n`` takes examples ``[r*B/n, (r+1)*B/n)``, so the processes together train on exactly
+        the batch one process would."""
+        if not self.world.distributed:
+            return micro
+        part = self.config.optim.batch_size // self.world.size
+        lo = self.world.rank * part
+        return [(obs[lo : lo + part], actions[lo : lo + part]) for obs, actions in micro]
 
     @property
     def epochs(self) -> float:

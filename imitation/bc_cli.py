@@ -41,6 +41,11 @@ class TrainCommand(BCConfig):
     """quick: 300 steps of a 64-wide MLP; standard: the defaults; full: 50k steps, 512 wide."""
     dry_run: bool = False
     """Check the settings and the data, print the plan, train nothing."""
+    argv: tyro.conf.Suppress[tuple[str, ...]] = ()
+    """The arguments the command was given (--nproc runs them again under torchrun)."""
+    nproc: int = 1
+    """Train on this many processes (DistributedDataParallel: gloo on CPU, NCCL on GPUs, one GPU
+    each); starts them through torchrun. optim.batch_size is the global batch."""
 
     @property
     def bc(self) -> BCConfig:
@@ -87,7 +92,9 @@ def resolve(args: list[str], prog: str = "exphil bc train") -> TrainCommand:
     for (section, key), var in ENV_DEFAULTS.items():
         if envvars.value(var):
             base = merge(base, {section: {key: envvars.value(var)}}, var)
-    return tyro.cli(TrainCommand, args=args, default=base, prog=prog)
+    from dataclasses import replace
+
+    return replace(tyro.cli(TrainCommand, args=args, default=base, prog=prog), argv=tuple(args))
 
 
 def dataset_config(cmd: TrainCommand):
@@ -126,12 +133,19 @@ def registry_path(cmd: TrainCommand) -> Path:
 
 def train(cmd: TrainCommand) -> int:
     """``exphil bc train``."""
+    from imitation import distributed
     from melee_envs.messages import console as at_level, progress_enabled
 
-    # The summary prints at every verbosity; progress not under --quiet; details with --verbose.
-    console, progress, detail = (at_level(level) for level in (0, 1, 2))
     bc = cmd.bc
     bc.validate()
+    if cmd.nproc < 1:
+        raise ValueError(f"--nproc must be at least 1; got {cmd.nproc}")
+    if cmd.nproc > 1 and not distributed.world().distributed and not cmd.dry_run:
+        return _launch(cmd.nproc, list(cmd.argv))
+    here = distributed.world()
+    # The summary prints at every verbosity; progress not under --quiet; details with --verbose.
+    # Only the main process prints (the others train the same run in step with it).
+    console, progress, detail = (at_level(level if here.main else 99) for level in (0, 1, 2))
     replays = Path(cmd.data.replays)
     if not replays.is_dir():
         raise FileNotFoundError(f"replay folder {replays} does not exist (set --data.replays or EXPHIL_REPLAYS_DIR)")
@@ -146,7 +160,7 @@ def train(cmd: TrainCommand) -> int:
         dataset.validate()  # character and stage names, stick buckets: named here, not mid-build
         net = PolicyNetwork(bc.model.backbone, bc.model.backbone_config, dataset.obs)
         params = sum(p.numel() for p in net.parameters())
-        console.print(f"[bold]plan[/bold] (dry run: nothing trained)\n{json.dumps(asdict(cmd), indent=1)}")
+        console.print(f"[bold]plan[/bold] (dry run: nothing trained)\n{json.dumps(_shown(cmd), indent=1)}")
         console.print(
             f"replays: {len(files)} .slp files under {replays}; model: {bc.model.backbone}, {params:,} parameters; "
             f"{bc.optim.steps:,} steps x {bc.optim.batch_size} x {bc.optim.accumulate} examples; "
@@ -159,14 +173,23 @@ def train(cmd: TrainCommand) -> int:
     from imitation.build import build_dataset
     from melee_envs.threads import training_threads
 
-    existing_run(run_dir, bc, cmd.runtime, console)
+    device = "cuda" if bc.optim.device == "cuda" or (bc.optim.device == "auto" and _cuda()) else "cpu"
+    here = distributed.start(device)
+    if here.main:
+        existing_run(run_dir, bc, cmd.runtime, console)
     progress.print(training_threads("bc"), markup=False)
-    detail.print_json(data=asdict(cmd), default=str)
+    detail.print_json(data=_shown(cmd), default=str)
 
     dataset = dataset_config(cmd)  # after existing_run: an overwritten run's registry went aside with it
-    report = build_dataset(replays, cmd.data.cache, dataset, workers=cmd.data.workers, progress=progress_enabled())
+    if not here.main:
+        distributed.barrier()  # the main process builds (or checks) the cache first; then it is all cached
+    report = build_dataset(
+        replays, cmd.data.cache, dataset, workers=cmd.data.workers, progress=progress_enabled() and here.main
+    )
+    if here.main:
+        distributed.barrier()
     console.print(report.summary(), markup=False)  # with every file that failed, at any verbosity
-    if cmd.data.player_styles:
+    if cmd.data.player_styles and here.main:
         path = registry_path(cmd)
         path.parent.mkdir(parents=True, exist_ok=True)
         dataset.registry().save(path, report.styles)
@@ -184,11 +207,51 @@ def train(cmd: TrainCommand) -> int:
     if trainer.step:
         progress.print(f"resuming {run_dir} at step {trainer.step}")
     result = trainer.train(progress=progress_enabled())
+    distributed.stop()
     console.print(
         f"done: {result['step']} steps ({result['epochs']:.2f} epochs) in {result['seconds']:.1f} s; "
         f"best validation loss {result['best_val_loss']:.4f}; checkpoints in {run_dir} (best/, last/)"
     )
     return 0
+
+
+def _shown(cmd: TrainCommand) -> dict[str, Any]:
+    """The command's settings as printed (not the raw arguments it keeps for --nproc)."""
+    return {k: v for k, v in asdict(cmd).items() if k != "argv"}
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def _launch(nproc: int, argv: list[str]) -> int:
+    """``--nproc N``: this same command again, under torchrun with N processes on this machine."""
+    import subprocess
+    import sys
+
+    from melee_envs.messages import console as at_level, verbosity
+
+    flag = {0: ["--quiet"], 2: ["--verbose"]}.get(verbosity(), [])
+    args = [*flag, "bc", "train", *_without_nproc(argv)]
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
+               "-m", "exphil", *args]  # fmt: skip
+    at_level(1).print(f"starting {nproc} processes: torchrun --standalone --nproc_per_node={nproc} -m exphil "
+                      + " ".join(args), markup=False, highlight=False)  # fmt: skip
+    return subprocess.run(command, check=False).returncode
+
+
+def _without_nproc(args: list[str]) -> list[str]:
+    out, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            out.append(arg)
+    return out
 
 
 def run_plan(run_dir: Path, runtime: RuntimeConfig) -> str:

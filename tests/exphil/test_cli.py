@@ -32,7 +32,7 @@ def test_groups_list_their_commands_and_unknown_names_are_named(capsys):
     text = capsys.readouterr().out
     for what in ("env", "vector", "threads", "fidelity", "dolphin", "replays", "bc", "agents", "train", "league"):
         assert f"\n  {what} " in text
-    assert usage(commands()).count("\n  bench ") == 11
+    assert usage(commands()).count("\n  bench ") == 12
     for args, message in (
         (["bench", "nope"], "exphil bench: unknown command 'nope'; choose one of ['agents'"),
         (["trian"], "exphil: unknown command 'trian'"),

@@ -27,8 +27,6 @@ COMMANDS = (
             "exphil_agents.bench:main", "exphil_agents.bench:AgentBenchConfig"),
     Command(("bench", "train"), "PPO training steps/s on the batched env: env / inference / learning, vs SB3 and torch",
             "exphil_agents.bench_train:main", "exphil_agents.bench_train:TrainBenchConfig"),
-    Command(("bench", "scale"), "BC samples/s on 1 and N processes; Ray's cost per step and per weight broadcast",
-            "exphil_agents.bench_scale:main", "exphil_agents.bench_scale:ScaleBenchConfig"),
     Command(("bench", "league"), "self-play steps/s as the population grows; batched tournament rounds",
             "exphil_agents.league.bench:main", "exphil_agents.league.bench:LeagueBenchConfig"),
 )  # fmt: skip

@@ -34,6 +34,8 @@ COMMANDS = (
             "imitation.bc_tools:CompareCommand"),
     Command(("bench", "bc"), "BC training steps/s per backbone", "imitation.bc_bench:main",
             "imitation.bc_bench:BCBenchConfig"),
+    Command(("bench", "scale"), "BC samples/s on 1 and N processes; Ray's cost per step and per weight broadcast",
+            "imitation.bench_scale:main", "imitation.bench_scale:ScaleBenchConfig"),
     Command(("bench", "backbones"), "every backbone trained by BC on the same replays: loss, accuracy, speed, "
             "latency; JSON and an HTML report", "imitation.bench_backbones:main",
             "imitation.bench_backbones:BackboneBenchConfig"),

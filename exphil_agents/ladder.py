@@ -83,7 +83,9 @@ def main(cfg: LadderConfig) -> dict[str, dict[str, Any]]:
 
     from exphil_agents.actors import load_actor
     from melee_envs.atomic import write_text_atomic
+    from melee_envs.threads import training_threads
 
+    print(training_threads("rl"))  # as in tournaments: torch's default threads beside a busy process are 60x slower
     actor = load_actor(cfg.agent, deterministic=cfg.deterministic, seed=cfg.seed)
     start = time.perf_counter()
     results = evaluate_ladder(actor, cfg.games, cfg.seed, cfg.game)

@@ -69,10 +69,10 @@ class TournamentConfig:
     plots: bool = True
     """Write winrate.png and ratings.png (needs matplotlib)."""
     quiet: bool = False
-    chunk: int = 8
-    """Pairings played together in one batched engine (mock backend): the unit of work, and of
-    seeding (chunk k of round r plays with a seed from (seed, r, k)), so the results depend on it
-    and never on where or on how many workers the chunks run."""
+    chunk: int = 0
+    """Pairings played together in one batched engine (mock backend; 0: the whole round, fastest on
+    one machine): the unit of work sent to a --ray worker, and of seeding (chunk k of round r plays
+    with a seed from (seed, r, k)), so results depend on it, never on where the chunks run."""
     ray: str | None = None
     """Spread the chunks over a Ray cluster: its address (HOST:PORT, or auto for the cluster this
     machine belongs to), or local to start Ray here (mock backend; the scale extra). Agents are
@@ -171,8 +171,13 @@ def run(cfg: TournamentConfig) -> dict[str, Any]:
     """Play the tournament, rate the agents, write the outputs; returns the results dict."""
     if cfg.games < 1:
         raise ValueError(f"--games must be >= 1; got {cfg.games}")
-    if cfg.chunk < 1:
-        raise ValueError(f"--chunk must be >= 1; got {cfg.chunk}")
+    if cfg.chunk < 0:
+        raise ValueError(f"--chunk must be >= 0; got {cfg.chunk}")
+    if cfg.ray is not None and cfg.chunk == 0:
+        raise ValueError(
+            "--ray sends chunks of --chunk pairings to its workers: set --chunk (8, say; the games depend on it, "
+            "so a local run with the same --chunk plays the same games)"
+        )
     if cfg.ray is not None and cfg.backend != "mock":
         raise ValueError("--ray spreads mock-engine games over a cluster; Dolphin games run where their Dolphin is")
     entries, skipped = load_entries(cfg)
@@ -203,7 +208,10 @@ def run(cfg: TournamentConfig) -> dict[str, Any]:
 
 
 def chunks(pairs: list[tuple[int, int]], size: int, seed: int) -> list[tuple[list[tuple[int, int]], int]]:
-    """The round's pairings in chunks of ``size``, each with its own seed from ``(seed, k)``."""
+    """The round's pairings in chunks of ``size``, each with its own seed from ``(seed, k)``; the
+    whole round in one chunk plays with ``seed`` itself."""
+    if size >= len(pairs):
+        return [(pairs, seed)]
     return [
         (pairs[k : k + size], int(np.random.SeedSequence([seed, k // size]).generate_state(1)[0]))
         for k in range(0, len(pairs), size)
@@ -228,7 +236,7 @@ def _play(entries: list[Entry], pairs: list[tuple[int, int]], seed: int, cfg: To
     settings = _settings(cfg)
     if cfg.backend == "mock":
         players, names = [e.player for e in entries], [e.name for e in entries]
-        parts = chunks(pairs, cfg.chunk, seed)
+        parts = chunks(pairs, cfg.chunk or len(pairs), seed)
         if cfg.ray is not None:
             played = _play_on_ray(entries, parts, cfg, settings)
         else:

@@ -88,8 +88,10 @@ def test_the_same_tournament_on_ray_and_with_a_worker_killed(cluster, config, tm
     assert again["games"] == local["games"]  # the killed chunk ran again: no game lost or counted twice
 
 
-def test_ray_is_for_the_mock_engine(config):
+def test_ray_is_for_the_mock_engine_and_needs_a_chunk_size(config):
     from exphil_agents.league.tournament import run
 
     with pytest.raises(ValueError, match="--ray spreads mock-engine games"):
         run(replace(config, backend="dolphin", ray="auto"))
+    with pytest.raises(ValueError, match="--ray sends chunks of --chunk pairings"):
+        run(replace(config, chunk=0, ray="auto"))

@@ -12,16 +12,6 @@ import pytest
 from exphil.cli import run
 from imitation.bc_cli import resolve
 
-FILES = ["peppi/v3.18.slp", "slippi-js/lCancel.slp", "peppi/netplay.slp"]
-
-
-@pytest.fixture(scope="module")
-def replay_dir(replays_dir, tmp_path_factory):
-    src = tmp_path_factory.mktemp("bc_replays")
-    for name in FILES:
-        shutil.copy(replays_dir / name, src / name.replace("/", "_"))
-    return src
-
 
 def main(args):
     """``exphil bc ARGS`` in this process: its exit status (errors raise as the command raises them)."""

@@ -3,7 +3,6 @@ as one process on the same global batch, and a SIGKILL of the whole group resume
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -15,15 +14,6 @@ import torch
 from exphil_agents.network import load_weights
 
 pytestmark = pytest.mark.slow
-FILES = ["peppi/v3.18.slp", "slippi-js/lCancel.slp", "peppi/netplay.slp"]
-
-
-@pytest.fixture(scope="module")
-def replay_dir(replays_dir, tmp_path_factory):
-    src = tmp_path_factory.mktemp("ddp_replays")
-    for name in FILES:
-        shutil.copy(replays_dir / name, src / name.replace("/", "_"))
-    return src
 
 
 def common(replay_dir, root, steps):

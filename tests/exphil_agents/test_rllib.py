@@ -129,3 +129,21 @@ def test_a_network_for_other_observations_is_refused_with_both_sizes(tmp_path):
     with pytest.raises(ValueError, match=r"the network reads \d+ observation values; the env gives 1035"):
         MeleeRLModule(observation_space=env.observation_space, action_space=env.action_space,
                       model_config=spec.model_config)  # fmt: skip
+
+
+def test_the_rllib_example_trains_saves_and_plays_a_tournament(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "examples" / "rllib_selfplay.py"
+    ray.shutdown()  # the example starts its own Ray instance
+    try:
+        proc = subprocess.run([sys.executable, str(script), "1", "1"], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=600, check=False)  # fmt: skip
+    finally:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "iteration 1/1:" in proc.stdout
+    assert (tmp_path / "runs" / "example-rllib" / "main.safetensors").exists()
+    assert any(line.split()[0] == "main" for line in proc.stdout.splitlines()[-4:] if line.strip())

@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, Literal, get_args
 
 from imitation.cache import DEFAULT_CACHE
 from imitation.config import Backbone
@@ -55,7 +55,7 @@ COMPLEXITY = {
 #: Settings that must match for a saved result to be reused (everything that changes a number).
 SETTINGS = (
     "replays", "steps", "window", "batch_size", "hidden", "layers", "lr", "eval_every", "eval_batches",
-    "val_fraction", "max_files", "seed", "act_frames",
+    "val_fraction", "max_files", "seed", "act_frames", "device",
 )  # fmt: skip
 
 
@@ -88,6 +88,9 @@ class BackboneBenchConfig:
     seed: int = 0
     act_frames: int = 500
     """timed one-frame ``act`` calls per backbone (after a warm-up)."""
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    """where the networks train (auto: cuda when torch sees a GPU); act latency is always timed on
+    the CPU at batch 1, as live play runs it."""
     cache: str = field(default_factory=lambda: cache_dir(DEFAULT_CACHE))
     """dataset cache (default: $EXPHIL_CACHE_DIR, else .exphil-cache)."""
     html: bool = True
@@ -151,7 +154,7 @@ def machine_info() -> dict[str, Any]:
         "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "memory_gib": round(memory, 1) if memory else None,
         "gpu": gpu,
-        "device": "cuda" if gpu else "cpu",
+        "cuda": bool(gpu),
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
         "python": platform.python_version(),
@@ -192,7 +195,7 @@ def _train_one(config: BackboneBenchConfig, backbone: str, dataset_dir: Path, re
             "model": {"backbone": backbone, "hidden": config.hidden, "layers": config.layers},
             "optim": {
                 "steps": config.steps, "batch_size": config.batch_size, "lr": config.lr,
-                "warmup_steps": min(200, config.steps // 10), "device": "cpu",
+                "warmup_steps": min(200, config.steps // 10), "device": config.device,
             },
             "runtime": {
                 "seed": config.seed, "eval_every": config.eval_every, "eval_batches": config.eval_batches,
@@ -207,7 +210,7 @@ def _train_one(config: BackboneBenchConfig, backbone: str, dataset_dir: Path, re
         start = time.perf_counter()
         result = trainer.train()
         seconds = time.perf_counter() - start
-        network = trainer.network.eval()
+        network = trainer.network.cpu().eval()
         history = trainer.history
     last = history[-1]
     rates = [h["samples_per_s"] for h in history if "samples_per_s" in h]

@@ -37,6 +37,17 @@ if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
 
+def pytest_configure(config):
+    """torch in this process uses one thread, as the training commands do (melee_envs.threads):
+    its default of 2 busy-waits beside any other process on 2 cores (a league test took 17 s with
+    2 threads and 5.9 s with 1 beside a training run). Tests of the thread policy set their own."""
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(1)
+
+
 def pytest_addoption(parser):
     parser.addoption("--slow", action="store_true", help="also run the tests marked slow (CI=true does too)")
 

@@ -52,10 +52,32 @@ def start(device: str) -> World:
     import torch.distributed as dist
 
     here = world()
+    if here.distributed:
+        _die_with_launcher()
     if here.distributed and not dist.is_initialized():
         backend = "nccl" if device == "cuda" else "gloo"
         dist.init_process_group(backend)
     return here
+
+
+def _die_with_launcher() -> None:
+    """torchrun starts each process in a session of its own, so a SIGKILL of torchrun (or of the
+    ``--nproc`` command above it) would leave the training processes running on, orphaned. On
+    Linux each asks to be killed when its launcher dies (and stops now if it already has)."""
+    import ctypes
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the launcher died before the request took effect
+        os._exit(1)
 
 
 def barrier() -> None:

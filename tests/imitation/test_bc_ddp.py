@@ -65,8 +65,13 @@ def test_a_killed_group_resumes_exactly(replay_dir, tmp_path):
         except (OSError, ValueError):
             pass
         time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGKILL)  # the launcher and both training processes, at once
+    os.killpg(proc.pid, signal.SIGKILL)  # the launcher; its training processes die with it (their own sessions)
     proc.wait()
+    lock = tmp_path / "ck" / "cut" / ".lock"
+    deadline = time.monotonic() + 30
+    while not _free(lock):  # the training processes are gone once the run lock is free
+        assert time.monotonic() < deadline, "the training processes outlived their launcher"
+        time.sleep(0.05)
     cut_at = json.loads(meta.read_text())["step"]
     assert 100 <= cut_at < steps, cut_at  # killed mid-run, after a checkpoint
     resumed = exphil("bc", "train", *args, "--runtime.name", "cut", "--nproc", "2")
@@ -74,6 +79,18 @@ def test_a_killed_group_resumes_exactly(replay_dir, tmp_path):
     assert f"resuming {tmp_path / 'ck' / 'cut'} at step" in resumed.stdout
     a, b = weights(tmp_path, "whole"), weights(tmp_path, "cut")
     assert all(torch.equal(a[k], b[k]) for k in a), "the resumed run ended with other weights"
+
+
+def _free(lock):
+    import fcntl
+
+    with open(lock, "a") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        return True
 
 
 def test_a_global_batch_that_does_not_split_is_refused(replay_dir, tmp_path):

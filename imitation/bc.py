@@ -80,8 +80,8 @@ class Trainer:
         self.out = Path(out_dir)
         self._saver: ThreadPoolExecutor | None = None  # the checkpoint writer thread
         self._pending: list[Future] = []
-        cuda = config.optim.device == "cuda" or (config.optim.device == "auto" and torch.cuda.is_available())
-        self.world = distributed.start("cuda" if cuda else "cpu")  # one process, or this one's rank under torchrun
+        # One process, or this one's rank under torchrun.
+        self.world = distributed.start(distributed.device_kind(config.optim.device))
         # One writer per run folder: the main process holds the lock until train() returns (or close()).
         self._lock = lock_run(self.out) if self.world.main else None
         try:
@@ -110,9 +110,7 @@ class Trainer:
             config.model.backbone, config.model.backbone_config, self.dataset.config.obs, nvec=codec.nvec.tolist(),
             stick_centres=codec.stick_centres.tolist(),
         )  # fmt: skip
-        want = optim.device
-        if want == "auto":
-            want = "cuda" if torch.cuda.is_available() else "cpu"
+        want = distributed.device_kind(optim.device)
         if want == "cuda" and not torch.cuda.is_available():
             raise ValueError("device='cuda' but torch sees no CUDA device; use --optim.device cpu or auto")
         one_gpu_each = want == "cuda" and self.world.distributed

@@ -173,8 +173,7 @@ def train(cmd: TrainCommand) -> int:
     from imitation.build import build_dataset
     from melee_envs.threads import training_threads
 
-    device = "cuda" if bc.optim.device == "cuda" or (bc.optim.device == "auto" and _cuda()) else "cpu"
-    here = distributed.start(device)
+    here = distributed.start(distributed.device_kind(bc.optim.device))
     if here.main:
         existing_run(run_dir, bc, cmd.runtime, console)
     progress.print(training_threads("bc"), markup=False)
@@ -218,12 +217,6 @@ def train(cmd: TrainCommand) -> int:
 def _shown(cmd: TrainCommand) -> dict[str, Any]:
     """The command's settings as printed (not the raw arguments it keeps for --nproc)."""
     return {k: v for k, v in asdict(cmd).items() if k != "argv"}
-
-
-def _cuda() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
 
 
 def _launch(nproc: int, argv: list[str]) -> int:

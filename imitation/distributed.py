@@ -46,6 +46,15 @@ def world() -> World:
     return World(rank, size, local)
 
 
+def device_kind(setting: str) -> str:
+    """``"cuda"`` or ``"cpu"`` for an ``optim.device`` setting (``auto``: cuda when torch sees one)."""
+    import torch
+
+    if setting == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return setting
+
+
 def start(device: str) -> World:
     """Join the process group (once) when there are several processes: NCCL for ``cuda``,
     gloo otherwise. Returns this process's :class:`World`."""

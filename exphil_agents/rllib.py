@@ -37,7 +37,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the install
     raise ImportError("exphil_agents.rllib needs Ray with RLlib: pip install -e '.[scale]' (docs/scaling.md)") from exc
 
-from exphil_agents.network import PolicyNetwork, load_checkpoint, read_spec, save_checkpoint
+from exphil_agents.network import PolicyNetwork, checkpoint_file, load_checkpoint, read_spec, save_checkpoint
 from melee_envs.obs import ObsConfig
 
 #: Ray registry names of the envs.
@@ -163,16 +163,10 @@ def module_spec(
     if obs is not None:
         model["obs_config"] = asdict(obs) if isinstance(obs, ObsConfig) else dict(obs)
     if init_from is not None:
-        spec = read_spec(_checkpoint_file(init_from))
-        model = {"checkpoint": str(_checkpoint_file(init_from)), "obs_config": spec["obs_config"]}
+        spec = read_spec(checkpoint_file(init_from))
+        model = {"checkpoint": str(checkpoint_file(init_from)), "obs_config": spec["obs_config"]}
     model["max_seq_len"] = seq_len
     return RLModuleSpec(module_class=MeleeRLModule, model_config=model)
-
-
-def _checkpoint_file(path: str | Path) -> Path:
-    from exphil_agents.network import checkpoint_file
-
-    return checkpoint_file(path)
 
 
 def ppo_config(
@@ -217,7 +211,7 @@ def ppo_config(
     register_envs()
     env_config = dict(env_config or {})
     if init_from is not None:
-        obs = read_spec(_checkpoint_file(init_from))["obs_config"]
+        obs = read_spec(checkpoint_file(init_from))["obs_config"]
     if obs is not None:
         env_config["obs"] = asdict(obs) if isinstance(obs, ObsConfig) else dict(obs)
     elif "obs" in env_config:

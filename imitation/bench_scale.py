@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from imitation.bench_backbones import _load
 from imitation.cache import DEFAULT_CACHE
 from melee_envs.envvars import cache_dir, replays_dir
 
@@ -50,10 +51,6 @@ class ScaleBenchConfig:
     """games per step of the batched env whose observations a step call carries."""
     calls: int = 200
     """timed calls per Ray measurement."""
-
-
-def _load() -> float:
-    return round(os.getloadavg()[0], 2)
 
 
 def _bc_rate(config: ScaleBenchConfig, nproc: int, out: Path, name: str) -> float:

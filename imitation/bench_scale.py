@@ -7,7 +7,11 @@ on this machine in one run, each figure beside the load average.
   batched env (``games`` x the observation) and returning its actions, next to one step of that
   batched env itself (``MeleeVectorEnv``, ``games`` games, in this process);
 * Ray's cost per weight broadcast: ``ray.put`` of a policy's weights and loading them into every
-  worker actor, next to serialising the same weights in this process (``torch.save`` to memory).
+  worker actor, next to serialising the same weights in this process (``torch.save`` to memory);
+* league training steps/s (``exphil league train``: PPO rollouts and updates, the default MLP) in
+  this process and with 1 and ``workers`` remote rollout workers (``--ray``), the same games,
+  after one warm-up rollout each (worker start and compilation excluded), alternating; with the
+  share of the remote runs' time spent waiting for the workers.
 """
 
 from __future__ import annotations
@@ -51,6 +55,10 @@ class ScaleBenchConfig:
     """games per step of the batched env whose observations a step call carries."""
     calls: int = 200
     """timed calls per Ray measurement."""
+    league_games: int = 128
+    """games of the league measurement (split over its workers)."""
+    league_rollouts: int = 3
+    """timed PPO rollouts (of 128 steps of every game) per league measurement."""
 
 
 def _bc_rate(config: ScaleBenchConfig, nproc: int, out: Path, name: str) -> float:
@@ -164,6 +172,81 @@ def ray_costs(config: ScaleBenchConfig) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _league_rate(config: ScaleBenchConfig, folder: Path, workers: int | None) -> tuple[float, float]:
+    """League training steps/s over ``league_rollouts`` rollouts after a warm-up one, in this
+    process (``workers`` None) or on that many remote workers; and the share of the time spent
+    waiting for the workers (0 here)."""
+    from exphil_agents.league.callback import LeagueCallback
+    from exphil_agents.league.remote import RemoteRollouts, driver_env
+    from exphil_agents.league.train import League, LeagueConfig
+
+    n_steps = 128
+    cfg = LeagueConfig(
+        dir=folder, games=config.league_games, n_steps=n_steps, batch_size=1024, tensorboard=False,
+        ray=None if workers is None else "auto", workers=workers or 1,
+    )  # fmt: skip
+    league = League(cfg)
+    remote = None if workers is None else RemoteRollouts(league, workers)
+    model = league.load_or_create("main-0", env=None if remote is None else driver_env(cfg, league.obs_config))
+    per_rollout = n_steps * cfg.games
+
+    def learn(steps: int) -> None:
+        callback = LeagueCallback(league, "main-0")
+        if remote is None:
+            model.learn(steps, callback=callback, reset_num_timesteps=False)
+        else:
+            remote.learn(model, "main-0", steps, callback)
+
+    try:
+        if remote is not None:
+            remote.start(model)
+        learn(per_rollout)  # warm-up: workers started, kernels loaded
+        if remote is not None:
+            remote.seconds = dict.fromkeys(remote.seconds, 0.0)
+        start = time.perf_counter()
+        learn(per_rollout * config.league_rollouts)
+        elapsed = time.perf_counter() - start
+    finally:
+        if remote is not None:
+            remote.close()
+        league.state.close()
+    waiting = 0.0 if remote is None else remote.seconds["collect"] / elapsed
+    return per_rollout * config.league_rollouts / elapsed, waiting
+
+
+def league_scaling(config: ScaleBenchConfig) -> dict[str, Any]:
+    """League steps/s here and with 1 and ``workers`` remote workers, alternating; median and
+    range of ``repeats``."""
+    import ray
+
+    from melee_envs.threads import training_threads
+
+    training_threads("rl")  # as exphil league train runs (its workers do the same)
+    ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+    modes: dict[str, int | None] = {"local": None, "1 worker": 1, f"{config.workers} workers": config.workers}
+    rates: dict[str, list[float]] = {m: [] for m in modes}
+    waits: dict[str, list[float]] = {m: [] for m in modes}
+    loads = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="exphil-bench-league-") as tmp:
+            for k in range(config.repeats):
+                for mode, workers in modes.items():
+                    loads.append(_load())
+                    rate, wait = _league_rate(config, Path(tmp) / f"{k}-{mode.replace(' ', '')}", workers)
+                    rates[mode].append(rate)
+                    waits[mode].append(wait)
+    finally:
+        ray.shutdown()
+    out: dict[str, Any] = {
+        m: {"median": statistics.median(r), "min": min(r), "max": max(r), "waiting": statistics.median(waits[m])}
+        for m, r in rates.items()
+    }
+    for mode in modes:
+        out[mode]["vs_local"] = out[mode]["median"] / out["local"]["median"]
+    out["load"] = [min(loads), max(loads)]
+    return out
+
+
 def main(config: ScaleBenchConfig) -> dict[str, Any]:
     if config.nproc < 2:
         raise ValueError(f"--nproc {config.nproc}: compare 1 process with at least 2")
@@ -195,4 +278,19 @@ def main(config: ScaleBenchConfig) -> dict[str, Any]:
             f"  weight broadcast ({costs['weights_bytes'] / 1e6:.2f} MB to {config.workers})  "
             f"{costs['broadcast_ms']:.2f} ms (torch.save of the same weights here {costs['serialise_ms']:.2f} ms)"
         )
+        league = league_scaling(config)
+        result["league"] = league
+        lines = [
+            f"League training steps/s ({config.league_games} games, the default MLP), median (range) of "
+            f"{config.repeats}, load {league['load'][0]:.2f}-{league['load'][1]:.2f}:"
+        ]
+        for mode, row in league.items():
+            if mode == "load":
+                continue
+            waiting = f", {row['waiting']:.0%} of it waiting for the workers" if mode != "local" else ""
+            lines.append(
+                f"  {mode:<12}{row['median']:10,.0f} ({row['min']:,.0f}-{row['max']:,.0f})  "
+                f"{row['vs_local']:.2f}x local{waiting}"
+            )
+        print("\n".join(lines))
     return result

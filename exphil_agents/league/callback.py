@@ -58,6 +58,7 @@ class LeagueCallback(BaseCallback):
             score = 0.5 if result["draw"] else float(result["won"])
             # Games against a live learner are rated as games against that learner.
             rated = opponent[len(SELF_PREFIX) :] if opponent.startswith(SELF_PREFIX) else opponent
+            extra = {"game": info["league_game"]} if "league_game" in info else {}  # a remote worker's game id
             state.record_match(
                 self.learner,
                 rated,
@@ -66,6 +67,7 @@ class LeagueCallback(BaseCallback):
                 frames=int(result["frames"]),
                 stocks_taken=int(result["stocks_taken"]),
                 stocks_lost=int(result["stocks_lost"]),
+                **extra,
             )
             recorded = True
             self.recent.append(score)

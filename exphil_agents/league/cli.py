@@ -56,7 +56,7 @@ def train(cfg: LeagueConfig) -> dict[str, Any]:
     """Train (or resume) the league to ``cfg.steps`` steps per learner; print the ratings."""
     from rich.table import Table
 
-    from exphil_agents.league.callback import LeagueCallback
+    from exphil_agents.league.remote import RemoteRollouts, driver_env
     from melee_envs.messages import console as at_level
     from melee_envs.threads import training_threads
 
@@ -83,8 +83,41 @@ def train(cfg: LeagueConfig) -> dict[str, Any]:
         for key, (was, now) in changed.items():
             console.print(f"  setting changed since the last run: {key}: {was!r} -> {now!r}")
     write_text_atomic(previous, _config_json(cfg))
+    remote = None
+    if cfg.ray is not None:
+        from exphil_agents.league.tournament import connect
+
+        connect(cfg.ray)
+        remote = RemoteRollouts(league, cfg.workers)
     for learner in league.roles:
-        league.load_or_create(learner)
+        league.load_or_create(learner, env=None if remote is None else driver_env(cfg, league.obs_config))
+    if remote is not None:
+        remote.start(next(iter(league.models.values())))
+        progress.print(f"  on Ray ({cfg.ray}): {cfg.workers} rollout workers, {remote.sizes} games each")
+    try:
+        trained = _train_loop(cfg, league, remote, console, progress)
+    finally:
+        if remote is not None:
+            remote.close()
+    table = Table(title=f"league ratings ({cfg.rating}, {league.state.num_matches:,} games)")
+    for col in ("player", "rating", "games"):
+        table.add_column(col, justify="left" if col == "player" else "right")
+    rows = league.state.table.table()
+    for row in rows[:20]:
+        table.add_row(row["player"], f"{row['rating']:.0f}", str(row["games"]))
+    console.print(table)
+    league.state.close()
+    out = {"ratings": rows, "snapshots": league.state.snapshot_ids(), "steps_trained": trained}
+    if remote is not None:
+        out["workers_replaced"] = remote.replaced
+    return out
+
+
+def _train_loop(cfg: LeagueConfig, league: League, remote: Any, console: Any, progress: Any) -> int:
+    """Train every learner in turn, one snapshot interval at a time, to ``cfg.steps`` (or the
+    budget); returns the steps trained."""
+    from exphil_agents.league.callback import LeagueCallback
+
     resumed = {k: int(m.num_timesteps) for k, m in league.models.items() if m.num_timesteps}
     progress.print(
         f"[bold]league[/bold] {cfg.dir}: learners {list(league.roles)}, {cfg.steps:,} steps each, {cfg.games} games, "
@@ -104,13 +137,11 @@ def train(cfg: LeagueConfig) -> dict[str, Any]:
                 continue
             chunk = min(cfg.snapshot_every - model.num_timesteps % cfg.snapshot_every, remaining)
             before = model.num_timesteps
-            model.learn(
-                chunk,
-                callback=LeagueCallback(league, learner, cfg.snapshot_every),
-                reset_num_timesteps=False,
-                tb_log_name=learner,
-                progress_bar=False,
-            )
+            callback = LeagueCallback(league, learner, cfg.snapshot_every)
+            if remote is None:
+                model.learn(chunk, callback=callback, reset_num_timesteps=False, tb_log_name=learner)
+            else:
+                remote.learn(model, learner, chunk, callback)
             trained += model.num_timesteps - before
             snap = league.state.learners[learner].get("last_snapshot")
             if snap != snapshot_id(learner, model.num_timesteps):  # the run's last steps
@@ -120,15 +151,7 @@ def train(cfg: LeagueConfig) -> dict[str, Any]:
                 f"  {learner}: step {model.num_timesteps:,}  rating {rating:.0f}  snapshot {snap}  "
                 f"({trained / (time.perf_counter() - start):,.0f} steps/s)"
             )
-    table = Table(title=f"league ratings ({cfg.rating}, {league.state.num_matches:,} games)")
-    for col in ("player", "rating", "games"):
-        table.add_column(col, justify="left" if col == "player" else "right")
-    rows = league.state.table.table()
-    for row in rows[:20]:
-        table.add_row(row["player"], f"{row['rating']:.0f}", str(row["games"]))
-    console.print(table)
-    league.state.close()
-    return {"ratings": rows, "snapshots": league.state.snapshot_ids()}
+    return trained
 
 
 #: Settings that shape the learners' networks: a resumed league cannot change them.

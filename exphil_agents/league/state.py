@@ -276,6 +276,18 @@ class LeagueState:
         weighting: str = "hard",
         recent_decay: float = 0.8,
     ) -> str:
-        rates = np.array([self.win_rate(learner, c) for c in candidates]) if scheme == "pfsp" else None
-        p = weights(scheme, len(candidates), rates, recent_decay, weighting)
+        p = self.weights(learner, candidates, scheme, weighting, recent_decay)
         return candidates[int(self.rng.choice(len(candidates), p=p))]
+
+    def weights(
+        self,
+        learner: str,
+        candidates: list[str],
+        scheme: str,
+        weighting: str = "hard",
+        recent_decay: float = 0.8,
+    ) -> np.ndarray:
+        """The chance of drawing each of ``candidates`` (oldest first) by ``scheme``, from the
+        learner's win rates against them."""
+        rates = np.array([self.win_rate(learner, c) for c in candidates]) if scheme == "pfsp" else None
+        return weights(scheme, len(candidates), rates, recent_decay, weighting)

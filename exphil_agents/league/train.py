@@ -90,6 +90,12 @@ class LeagueConfig:
     seed: int = 0
     tensorboard: bool = True
     """TensorBoard logs under DIR/tb."""
+    ray: str | None = None
+    """Play the games on a Ray cluster: its ADDRESS (HOST:PORT), auto (the one ``ray start`` made
+    on this machine) or local (start one here); learning, history and snapshots stay here
+    (docs/scaling.md). Needs pip install -e '.[scale]'."""
+    workers: int = 2
+    """--ray: rollout workers (Ray actors of one CPU each); --games are split among them."""
 
 
 def snapshot_id(learner: str, step: int) -> str:
@@ -156,6 +162,10 @@ class League:
             raise ValueError(f"--minutes {cfg.minutes!r} must be a finite number > 0")
         if cfg.kl_coef > 0 and cfg.init_from is None:
             raise ValueError("--kl-coef needs --init-from (the BC teacher)")
+        if cfg.ray is not None:
+            from exphil_agents.league.remote import shard_sizes
+
+            shard_sizes(cfg.games, cfg.workers)
 
     def _checkpoint_step(self, learner: str) -> int | None:
         """The step the learner's checkpoint holds: its archive's own count (a run killed after the
@@ -174,26 +184,49 @@ class League:
     # -- opponents -------------------------------------------------------------------------------
 
     def sample_opponent(self, learner: str) -> str:
+        ids, p = self.opponent_menu(learner)
+        return ids[int(self.state.rng.choice(len(ids), p=p))]
+
+    def opponent_menu(self, learner: str) -> tuple[list[str], np.ndarray]:
+        """Who the learner's next game may be against and the chance of each: the learner itself
+        (``self_play``), a bot (``bot_fraction``, PFSP over the bots) or a past snapshot
+        (``sampling``); exploiters draw by their roles. Remote workers draw from this too."""
         cfg, st = self.cfg, self.state
         role = self.roles[learner]
-        u = float(st.rng.random())
+        menu: dict[str, float] = {}
+
+        def add(ids: list[str], share: float, p: np.ndarray | None = None) -> None:
+            for opponent, q in zip(ids, np.full(len(ids), 1.0 / len(ids)) if p is None else p, strict=True):
+                menu[opponent] = menu.get(opponent, 0.0) + share * float(q)
+
         if role == "main":
-            snaps = st.snapshot_ids()
-            if u < cfg.self_play or (not snaps and not self._bots):
-                return SELF_PREFIX + learner
-            if self._bots and (u < cfg.self_play + cfg.bot_fraction or not snaps):
-                return st.pick(learner, list(self._bots), "pfsp" if cfg.sampling == "pfsp" else "uniform")
-            return st.pick(learner, snaps, cfg.sampling, cfg.pfsp_weighting, cfg.recent_decay)
-        mains = [k for k, r in self.roles.items() if r == "main"]
-        if role == "main_exploiter":
+            snaps, bots = st.snapshot_ids(), list(self._bots)
+            if not snaps and not bots:
+                add([SELF_PREFIX + learner], 1.0)
+            else:
+                add([SELF_PREFIX + learner], cfg.self_play)
+                bot_share = (cfg.bot_fraction if snaps else 1.0 - cfg.self_play) if bots else 0.0
+                if bots:
+                    add(bots, bot_share, st.weights(learner, bots, "pfsp" if cfg.sampling == "pfsp" else "uniform"))
+                if snaps:
+                    rest = 1.0 - cfg.self_play - bot_share
+                    add(snaps, rest, st.weights(learner, snaps, cfg.sampling, cfg.pfsp_weighting, cfg.recent_decay))
+        elif role == "main_exploiter":
+            mains = [SELF_PREFIX + k for k, r in self.roles.items() if r == "main"]
             snaps = st.snapshot_ids("main")
-            if u < 0.5 or not snaps:
-                return SELF_PREFIX + mains[int(st.rng.integers(len(mains)))]
-            return st.pick(learner, snaps, "pfsp", "variance")
-        snaps = st.snapshot_ids()  # league exploiter: the whole population
-        if not snaps:
-            return SELF_PREFIX + mains[0]
-        return st.pick(learner, snaps + list(self._bots), "pfsp", "hard")
+            add(mains, 0.5 if snaps else 1.0)
+            if snaps:
+                add(snaps, 0.5, st.weights(learner, snaps, "pfsp", "variance"))
+        else:  # league exploiter: the whole population
+            snaps = st.snapshot_ids()
+            if not snaps:
+                add([SELF_PREFIX + next(k for k, r in self.roles.items() if r == "main")], 1.0)
+            else:
+                pool = snaps + list(self._bots)
+                add(pool, 1.0, st.weights(learner, pool, "pfsp", "hard"))
+        ids = [k for k, q in menu.items() if q > 0]
+        p = np.array([menu[k] for k in ids])
+        return ids, p / p.sum()
 
     def resolve(self, opponent: str) -> Any:
         from exphil_agents.actors import load_actor, sb3_actor
@@ -245,13 +278,16 @@ class League:
             obs=self.obs_config,
         )
 
-    def load_or_create(self, learner: str) -> Any:
+    def load_or_create(self, learner: str, env: Any = None) -> Any:
+        """The learner's PPO model, resumed from its checkpoint or new, playing ``env`` (by default
+        its own :class:`LeagueVecEnv` of ``games`` games)."""
         from exphil_agents.league.teacher import TeacherPPO
 
         cfg = self.cfg
         ckpt = self.state.learner_dir / f"{learner}.zip"
         info = self.state.learners.setdefault(learner, {"role": self.roles[learner], "resets": 0})
-        env = self.make_env(learner, cfg.seed + 1000 * len(self.models) + int(info.get("step", 0)))
+        if env is None:
+            env = self.make_env(learner, cfg.seed + 1000 * len(self.models) + int(info.get("step", 0)))
         tb = str(cfg.dir / "tb") if cfg.tensorboard else None
         if ckpt.is_file():
             from exphil_agents.sb3_files import load_sb3

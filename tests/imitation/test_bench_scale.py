@@ -18,7 +18,8 @@ def test_bench_scale_prints_bc_and_ray_figures(replays_dir, tmp_path):
         shutil.copy(replays_dir / name, src / name.replace("/", "_"))
     proc = subprocess.run(
         [sys.executable, "-m", "exphil", "bench", "scale", "--replays", str(src), "--cache", str(tmp_path / "cache"),
-         "--bc-steps", "5", "--repeats", "1", "--batch-size", "32", "--hidden", "16", "--calls", "5", "--games", "16"],
+         "--bc-steps", "5", "--repeats", "1", "--batch-size", "32", "--hidden", "16", "--calls", "5", "--games", "16",
+         "--league-games", "8", "--league-rollouts", "1"],
         capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -30,6 +31,9 @@ def test_bench_scale_prints_bc_and_ray_figures(replays_dir, tmp_path):
     assert re.search(r"step call \(16 games, .*\)\s+[\d.]+ ms \(one step of the 16-game env here [\d.]+ ms\)", out), out
     assert re.search(r"weight broadcast \([\d.]+ MB to 2\)\s+[\d.]+ ms \(torch.save", out), out
     assert "load" in out.splitlines()[0]
+    league = re.findall(r"^\s+(local|1 worker|2 workers)\s+([\d,]+) \(.*\)\s+([\d.]+)x local", out, re.M)
+    assert [mode for mode, _, _ in league] == ["local", "1 worker", "2 workers"], out
+    assert all(int(rate.replace(",", "")) > 0 for _, rate, _ in league) and league[0][2] == "1.00"
 
 
 def test_bench_scale_refuses_a_batch_that_does_not_split():

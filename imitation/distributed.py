@@ -64,9 +64,27 @@ def start(device: str) -> World:
     if here.distributed:
         _die_with_launcher()
     if here.distributed and not dist.is_initialized():
-        backend = "nccl" if device == "cuda" else "gloo"
-        dist.init_process_group(backend)
+        if device == "cuda":
+            dist.init_process_group("nccl", device_id=_own_gpu(here))
+        else:
+            dist.init_process_group("gloo")
     return here
+
+
+def _own_gpu(here: World) -> object:
+    """This process's GPU (``cuda:LOCAL_RANK``), made current: NCCL runs one process per GPU and
+    refuses two on one device, so a process without a GPU of its own stops here, saying why."""
+    import torch
+
+    count = torch.cuda.device_count()
+    if here.local_rank >= count:
+        raise ValueError(
+            f"process {here.rank} (LOCAL_RANK {here.local_rank}) has no GPU of its own: this machine has {count}, and "
+            "NCCL runs one process per GPU; use --nproc (or torchrun's --nproc_per_node) at most the GPU count, or "
+            "--optim.device cpu"
+        )
+    torch.cuda.set_device(here.local_rank)
+    return torch.device("cuda", here.local_rank)
 
 
 def _die_with_launcher() -> None:

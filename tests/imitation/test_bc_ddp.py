@@ -98,3 +98,18 @@ def test_a_global_batch_that_does_not_split_is_refused(replay_dir, tmp_path):
     proc = exphil("bc", "train", *args)
     assert proc.returncode != 0
     assert "optim.batch_size 33 does not split over 2 processes" in proc.stderr + proc.stdout
+
+
+def test_a_process_without_a_gpu_of_its_own_is_refused_before_nccl_starts(monkeypatch):
+    """NCCL refuses two processes on one GPU only once they meet ("Duplicate GPU detected"); the
+    process group is never started for a rank beyond the machine's GPUs."""
+    from imitation import distributed
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setattr(distributed, "_die_with_launcher", lambda: None)  # this test process has no launcher
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(ValueError, match=r"LOCAL_RANK 1\) has no GPU of its own: this machine has 1"):
+        distributed.start("cuda")
+    assert not torch.distributed.is_initialized()

@@ -103,18 +103,20 @@ def training_threads(kind: str) -> str:
     prints this line once).
 
     ``kind`` is ``"rl"`` (an env and a network take turns in one process: ``exphil train``, the
-    league) or ``"bc"`` (torch alone, fed by a loader thread). On 2 cores, measured with the
+    league), ``"bc"`` (torch alone, fed by a loader thread) or ``"learner"`` (a league's driver on
+    Ray: only PPO's updates run here, the games on rollout workers). On 2 cores, measured with the
     README's main job and ``exphil bench bc`` (docs/benchmarks.md): torch's default of 2 threads
     busy-waits, and beside one other busy process the main job trained 4.8x slower (153 s against
     32 s) and BC 3.2x slower; with 1 thread the main job is as fast on a quiet machine (33.5 s
     against 35.6 s) and BC keeps 2/3 of its quiet speed. So: RL loops use 1 thread; BC uses half
-    the cores this process may use (1 on 2 cores). ``$EXPHIL_TORCH_THREADS`` overrides both;
+    the cores this process may use (1 on 2 cores), and so does a learner (the other half for the
+    workers a node usually runs beside it). ``$EXPHIL_TORCH_THREADS`` overrides all three;
     a user's ``$OMP_NUM_THREADS`` is kept.
     """
     import torch
 
-    if kind not in ("rl", "bc"):
-        raise ValueError(f"kind must be 'rl' or 'bc'; got {kind!r}")
+    if kind not in ("rl", "bc", "learner"):
+        raise ValueError(f"kind must be 'rl', 'bc' or 'learner'; got {kind!r}")
     cores = available_cores()
     text = os.environ.get(TORCH_THREADS_ENV, "")
     if text:
@@ -129,8 +131,11 @@ def training_threads(kind: str) -> str:
         threads, why = torch.get_num_threads(), "$OMP_NUM_THREADS"
     elif kind == "rl":
         threads, why = 1, "the env and the network take turns; more threads only wait"
-    else:
+    elif kind == "bc":
         threads, why = max(1, cores // 2), f"half of {cores} cores: spare cores for the loader and other work"
+    else:
+        why = f"half of {cores} cores: the games are played elsewhere, the rest for workers"
+        threads = max(1, cores // 2)
     torch.set_num_threads(threads)
     if cores < PARALLEL_MIN_CORES:
         env = f"env steps on 1 thread ({cores} cores: below {PARALLEL_MIN_CORES} the parallel kernel loses)"

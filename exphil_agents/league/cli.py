@@ -62,7 +62,7 @@ def train(cfg: LeagueConfig) -> dict[str, Any]:
 
     # The summary prints at every verbosity; progress not under --quiet.
     console, progress = at_level(0, width=120), at_level(1, width=120)
-    progress.print(training_threads("rl"), markup=False)
+    progress.print(training_threads("rl" if cfg.ray is None else "learner"), markup=False)
     league = League(cfg)
     previous = cfg.dir / "config.json"
     if previous.is_file():  # say what changed since the last run of this league

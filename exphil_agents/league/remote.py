@@ -55,6 +55,28 @@ def shard_sizes(games: int, workers: int) -> list[int]:
     return [games // workers + (i < games % workers) for i in range(workers)]
 
 
+def packed_weights(policy: Any) -> dict[str, Any]:
+    """A policy's weights with every tensor once: SB3 lists one shared features extractor under
+    three names, which would triple what is sent (9.6 MB instead of 3.3 for the league's MLP)."""
+    tensors: dict[str, Any] = {}
+    aliases: dict[str, str] = {}
+    seen: dict[tuple, str] = {}
+    for name, tensor in policy.state_dict().items():
+        key = (tensor.data_ptr(), tuple(tensor.shape), tuple(tensor.stride()), tensor.dtype)
+        if tensor.numel() and key in seen:
+            aliases[name] = seen[key]
+        else:
+            seen[key] = name
+            tensors[name] = tensor
+    return {"tensors": tensors, "aliases": aliases}
+
+
+def unpacked_weights(packed: dict[str, Any]) -> dict[str, Any]:
+    """The full state dict of :func:`packed_weights`'s result."""
+    tensors = packed["tensors"]
+    return {**tensors, **{name: tensors[source] for name, source in packed["aliases"].items()}}
+
+
 def derived_seed(*parts: int) -> int:
     """A 31-bit seed from integers (the same parts give the same seed on every machine)."""
     return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0] & 0x7FFFFFFF)
@@ -184,8 +206,8 @@ class RolloutWorker:
     ) -> dict[str, Any]:
         """Play ``n_steps`` decisions of this shard's games for ``learner`` at ``step`` with these
         weights (the learner's, and those of any other learner the menu names)."""
-        for name, state in weights.items():
-            self._policy(name).load_state_dict(state)
+        for name, packed in weights.items():
+            self._policy(name).load_state_dict(unpacked_weights(packed))
         ids, p = menu
         self._menu = (list(ids), np.asarray(p, np.float64))
         self._blobs = blobs
@@ -369,7 +391,8 @@ class RemoteRollouts:
 
         ids, p = self.league.opponent_menu(learner)
         others = {i[len(SELF_PREFIX) :] for i in ids if i.startswith(SELF_PREFIX)} - {learner}
-        weights = ray.put({name: self.league.models[name].policy.state_dict() for name in [learner, *sorted(others)]})
+        models = self.league.models
+        weights = ray.put({name: packed_weights(models[name].policy) for name in [learner, *sorted(others)]})
         blobs = {i: self._blob(i) for i in ids if i in self.league.state.snapshots}
         menu = (ids, p.tolist())
         step = int(model.num_timesteps)

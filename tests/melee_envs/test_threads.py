@@ -25,6 +25,8 @@ def test_rl_loops_run_torch_on_one_thread_and_bc_on_half_the_cores(monkeypatch):
         monkeypatch.setattr(threads, "available_cores", lambda cores=cores: cores)
         threads.training_threads("bc")
         assert torch.get_num_threads() == expected, cores
+        assert "the games are played elsewhere" in threads.training_threads("learner")  # a league driver on Ray
+        assert torch.get_num_threads() == expected, cores
 
 
 def test_the_user_chooses_with_an_environment_variable(monkeypatch):
@@ -37,5 +39,5 @@ def test_the_user_chooses_with_an_environment_variable(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
     torch.set_num_threads(2)
     assert "$OMP_NUM_THREADS" in threads.training_threads("rl") and torch.get_num_threads() == 2
-    with pytest.raises(ValueError, match="kind must be 'rl' or 'bc'"):
+    with pytest.raises(ValueError, match="kind must be 'rl', 'bc' or 'learner'"):
         threads.training_threads("dqn")

@@ -115,3 +115,16 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_league_resumes(cluster, tmp
     _check_games(events[before:])
     assert resumed["snapshots"][-1] == "main-0@000002048"
     assert json.loads((cfg.dir / "league.json").read_text())["learners"]["main-0"]["step"] == 2048
+
+
+def test_exploiters_on_ray_meet_the_main_agent_they_hunt(cluster, tmp_path):
+    """A main exploiter's self-play opponent is the main agent: the workers get its weights too."""
+    from exphil_agents.league.cli import train
+
+    cfg = _config(tmp_path, ray="auto", workers=2, steps=512, snapshot_every=256, main_exploiters=1)
+    out = train(cfg)
+    assert {s.split("@")[0] for s in out["snapshots"]} == {"main-0", "main_exploiter-0"}
+    events = _events(tmp_path)
+    hunted = {e["opponent"] for e in events if e["type"] == "match" and e["learner"] == "main_exploiter-0"}
+    assert hunted and hunted <= {"main-0"} | {s for s in out["snapshots"] if s.startswith("main-0@")}
+    _check_games(events)

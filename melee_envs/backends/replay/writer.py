@@ -1,0 +1,385 @@
+"""Write a ``GameState`` over time as a Slippi replay (``.slp``), the format Slippi's own tools,
+peppi, slippi-js and Dolphin's replay playback read.
+
+The file follows the public Slippi replay specification at version 3.18.0 (the newest the shared
+replays use): the UBJSON wrapper (``raw`` event stream, then ``metadata``), the event-payloads
+table, game start, then for every frame: frame start, a pre-frame and a post-frame event for every
+character in the game (Ice Climbers' Nana as the follower), one item update per occupied
+projectile slot, and the frame bookend; game end; and the metadata (start time, last frame,
+players with their characters and names, ``playedOn``).
+
+What the file holds is what :func:`~melee_envs.backends.replay.reader.read_replay` reads, so a
+written state reads back equal (float32 values exactly; integer-valued counters as the reader
+truncates them). The inverse conversions: sticks ``x`` in [0, 1] are written as the game's
+``2x - 1``; ``action_frame`` (1-based) as the game's counter (minus 1 except for the actions
+libmelee marks zero-indexed); ``hitstun`` as the misc action-state counter; ``on_ground`` as the
+airborne flag; ``invulnerable`` as the hurtbox state. Values the mock engine does not model
+(random seeds, last attack, combo counters, animation indices) are written as a neutral game
+would hold them. Stage and character ids are converted to the game-start (external) numbering.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from melee_envs.atomic import atomic_path
+from melee_envs.backends.replay.reader import BUTTON_BITS, MAGIC
+from melee_envs.data.actions import zero_indexed_table
+from melee_envs.data.characters import internal_to_external
+from melee_envs.data.stages import internal_to_external_table
+from melee_envs.state import BUTTONS, GameState
+
+VERSION = (3, 18, 0)
+EVENT_PAYLOADS, GAME_START, PRE_FRAME, POST_FRAME, GAME_END = 0x35, 0x36, 0x37, 0x38, 0x39
+FRAME_START, ITEM_UPDATE, FRAME_BOOKEND = 0x3A, 0x3B, 0x3C
+#: Payload sizes at 3.18.0 (bytes after the command byte), as every 3.18 recording declares them.
+SIZES = {GAME_START: 760, PRE_FRAME: 66, POST_FRAME: 84, GAME_END: 6, FRAME_START: 12, ITEM_UPDATE: 44, FRAME_BOOKEND: 8}
+#: Game-end methods (the reader's ``END_METHODS`` inverted).
+END_METHOD_IDS = {"unresolved": 0, "time": 1, "game": 2, "resolved": 3, "no_contest": 7}
+
+# The game-info block's rules (offsets 0x5-0x64 of game start) as a Slippi 3.18 VS-mode recording
+# holds them (peppi's test replay v3.18.slp): stock mode, timer counting down, items off; the
+# stage (0x13) and timer (0x15) are written per game.
+_RULES = bytes.fromhex(
+    "3201864cc3000000000000ffff6e0002000001e0000000000000000000000000ffffffffffffffff000000003f8000003f80"
+    "00003f80000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+)
+# One 0x24-byte player slot of the game-info block (character, type, stocks, costume at 0-3; the
+# player bitfield at 12; the CPU level at 15; offense, defense and model scale 1.0 at 24-35).
+_SLOT = bytes.fromhex("1a03040000ff0000090078004000040100000000000000003f8000003f8000003f800000")
+_PLAYER_TYPES = {"human": 0, "cpu": 1, "empty": 3}
+
+
+@dataclass(frozen=True)
+class ReplayPlayer:
+    """Who plays a port: ``name`` goes in the display-name field and the metadata (Shift-JIS, at
+    most 30 bytes), ``kind`` is ``human`` or ``cpu`` (with ``cpu_level``)."""
+
+    port: int
+    name: str = ""
+    kind: str = "human"
+    cpu_level: int = 9
+    costume: int = 0
+
+
+def _pre_dtype() -> np.dtype:
+    return np.dtype(
+        {
+            "names": ["cmd", "frame", "index", "follower", "seed", "action", "x", "y", "facing", "jx", "jy", "cx",
+                      "cy", "trigger", "processed", "physical", "phys_l", "phys_r", "ucf_x", "percent", "raw_y",
+                      "raw_cx", "raw_cy"],
+            "formats": ["u1", ">i4", "u1", "u1", ">u4", ">u2", ">f4", ">f4", ">f4", ">f4", ">f4", ">f4", ">f4",
+                        ">f4", ">u4", ">u2", ">f4", ">f4", "i1", ">f4", "i1", "i1", "i1"],
+        }  # fmt: skip
+    )
+
+
+def _post_dtype() -> np.dtype:
+    return np.dtype(
+        {
+            "names": ["cmd", "frame", "index", "follower", "character", "action", "x", "y", "facing", "percent",
+                      "shield", "last_attack", "combo", "last_hit_by", "stocks", "age", "flags", "misc", "airborne",
+                      "ground", "jumps", "l_cancel", "hurtbox", "self_x_air", "self_y", "knockback_x", "knockback_y",
+                      "self_x_ground", "hitlag", "animation", "hit_by_instance", "instance"],
+            "formats": ["u1", ">i4", "u1", "u1", "u1", ">u2", ">f4", ">f4", ">f4", ">f4", ">f4", "u1", "u1", "u1",
+                        "u1", ">f4", "V5", ">f4", "u1", ">u2", "u1", "u1", "u1", ">f4", ">f4", ">f4", ">f4", ">f4",
+                        ">f4", ">u4", ">u2", ">u2"],
+        }  # fmt: skip
+    )
+
+
+def _item_dtype() -> np.dtype:
+    return np.dtype(
+        {
+            "names": ["cmd", "frame", "type", "state", "facing", "vx", "vy", "x", "y", "damage", "expiration",
+                      "spawn", "misc", "owner", "instance"],
+            "formats": ["u1", ">i4", ">u2", "u1", ">f4", ">f4", ">f4", ">f4", ">f4", ">u2", ">f4", ">u4", "V4", "i1",
+                        ">u2"],
+        }  # fmt: skip
+    )
+
+
+def encode_replay(
+    state: GameState,
+    players: Sequence[ReplayPlayer] | None = None,
+    *,
+    end_method: str = "game",
+    winner: int | None = None,
+    start_time: _dt.datetime | None = None,
+    timer_seconds: int = 480,
+    played_on: str = "exphil mock engine",
+    lras_port: int | None = None,
+) -> bytes:
+    """The bytes of a ``.slp`` file holding ``state`` (batch shape ``(frames,)``, one player per
+    entry of ``players`` in port order; default ports 1, 2, ...).
+
+    Args:
+        end_method: ``game`` (stocks ran out), ``time``, ``no_contest``, ``resolved`` or
+            ``unresolved`` (the game-end event's method).
+        winner: index into ``players`` of the winner (placement 0; the others 1), or None.
+        start_time: the metadata's ``startAt`` (default: now, UTC).
+        lras_port: the port that quit with L+R+A+Start (no contest), if any.
+
+    Raises:
+        ValueError: naming what is wrong (shape, ports, frame numbering, an unknown stage or
+            character).
+    """
+    frames = np.asarray(state.frame).astype(np.int64)
+    if frames.ndim != 1 or len(frames) == 0:
+        raise ValueError(f"a replay is one game over time: state.frame must have shape (frames,); got {frames.shape}")
+    if np.any(np.diff(frames) <= 0):
+        raise ValueError("state.frame must increase from frame to frame (one row per frame, in order)")
+    num = state.num_players
+    players = list(players) if players is not None else [ReplayPlayer(port=i + 1) for i in range(num)]
+    if len(players) != num:
+        raise ValueError(f"{len(players)} players given for a state of {num}")
+    ports = [p.port for p in players]
+    if len(set(ports)) != num or not all(1 <= p <= 4 for p in ports) or ports != sorted(ports):
+        raise ValueError(f"ports must be distinct, in 1..4 and in order; got {ports}")
+    if end_method not in END_METHOD_IDS:
+        raise ValueError(f"end_method {end_method!r}: choose one of {sorted(END_METHOD_IDS)}")
+    if winner is not None and not 0 <= winner < num:
+        raise ValueError(f"winner {winner} is not a player index (0..{num - 1})")
+    stage = int(np.asarray(state.stage).reshape(-1)[0])
+    stage_ext = int(internal_to_external_table()[stage]) if 0 <= stage < 256 else 0
+    if stage_ext == 0:
+        raise ValueError(f"stage {stage}: no Slippi (external) stage id for it")
+
+    pl = state.players
+    first_exists = pl.exists.argmax(axis=0)
+    characters = [int(pl.character[first_exists[i], i]) for i in range(num)]
+    try:
+        externals = [internal_to_external(c) for c in characters]
+    except ValueError as exc:
+        raise ValueError(f"characters {characters}: {exc}") from None
+
+    chunks: list[bytes] = [_payloads(), _game_start(players, externals, pl, first_exists, stage_ext, timer_seconds)]
+    pre, post, has_nana = _character_events(state, players)
+    items = _items(state, ports)
+    frame_start = np.zeros(len(frames), np.dtype([("cmd", "u1"), ("frame", ">i4"), ("seed", ">u4"), ("scene", ">u4")]))
+    frame_start["cmd"], frame_start["frame"] = FRAME_START, frames
+    frame_start["scene"] = np.maximum(frames + 123, 0)
+    bookend = np.zeros(len(frames), np.dtype([("cmd", "u1"), ("frame", ">i4"), ("final", ">i4")]))
+    bookend["cmd"], bookend["frame"], bookend["final"] = FRAME_BOOKEND, frames, frames
+    starts, ends = frame_start.tobytes(), bookend.tobytes()
+    pre_b, post_b = pre.tobytes(), post.tobytes()
+    pre_n, post_n = SIZES[PRE_FRAME] + 1, SIZES[POST_FRAME] + 1
+    entities = pre.shape[1]
+    exists = _entity_exists(state, has_nana)
+    item_rows, item_bytes = items
+    item_n = SIZES[ITEM_UPDATE] + 1
+    for t in range(len(frames)):
+        chunks.append(starts[13 * t : 13 * (t + 1)])
+        here = [e for e in range(entities) if exists[t, e]]
+        for e in here:
+            k = t * entities + e
+            chunks.append(pre_b[k * pre_n : (k + 1) * pre_n])
+        lo, hi = item_rows[t], item_rows[t + 1]
+        if hi > lo:
+            chunks.append(item_bytes[lo * item_n : hi * item_n])
+        for e in here:
+            k = t * entities + e
+            chunks.append(post_b[k * post_n : (k + 1) * post_n])
+        chunks.append(ends[9 * t : 9 * (t + 1)])
+    placements = [-1, -1, -1, -1]
+    if winner is not None:
+        for i, port in enumerate(ports):
+            placements[port - 1] = 0 if i == winner else 1
+    lras = -1 if lras_port is None else lras_port - 1
+    chunks.append(struct.pack(">BBb4b", GAME_END, END_METHOD_IDS[end_method], lras, *placements))
+    raw = b"".join(chunks)
+    meta = _metadata(players, characters, int(frames[-1]), pl, start_time, played_on)
+    return MAGIC + struct.pack(">I", len(raw)) + raw + b"U\x08metadata" + meta + b"}"
+
+
+def write_replay(path: str | Path, state: GameState, players: Sequence[ReplayPlayer] | None = None, **kwargs: Any) -> Path:
+    """Write :func:`encode_replay`'s bytes to ``path`` atomically (a reader never sees half a
+    file); returns the path."""
+    data = encode_replay(state, players, **kwargs)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        Path(tmp).write_bytes(data)
+    return path
+
+
+# -- events ---------------------------------------------------------------------------------------
+
+
+def _payloads() -> bytes:
+    body = b"".join(struct.pack(">BH", cmd, size) for cmd, size in SIZES.items())
+    return struct.pack(">BB", EVENT_PAYLOADS, len(body) + 1) + body
+
+
+def _text(value: str, size: int) -> bytes:
+    data = value.encode("shift_jis", errors="replace")[: size - 1]
+    return data + b"\0" * (size - len(data))
+
+
+def _game_start(
+    players: Sequence[ReplayPlayer], externals: list[int], pl: Any, first: np.ndarray, stage_ext: int, timer: int
+) -> bytes:
+    out = bytearray(SIZES[GAME_START] + 1)
+    out[0] = GAME_START
+    out[1:5] = bytes((*VERSION, 0))
+    out[0x5 : 0x5 + len(_RULES)] = _RULES
+    struct.pack_into(">H", out, 0x13, stage_ext)
+    struct.pack_into(">I", out, 0x15, int(timer))
+    for slot in range(6):
+        out[0x65 + 0x24 * slot : 0x65 + 0x24 * (slot + 1)] = _SLOT
+    for i, player in enumerate(players):
+        o = 0x65 + 0x24 * (player.port - 1)
+        kind = _PLAYER_TYPES.get(player.kind)
+        if kind is None or kind == 3:
+            raise ValueError(f"port {player.port}: kind {player.kind!r} must be 'human' or 'cpu'")
+        out[o] = externals[i]
+        out[o + 1] = kind
+        out[o + 2] = max(0, min(int(pl.stocks[first[i], i]), 255))
+        out[o + 3] = int(player.costume)
+        out[o + 12] = 0xC0 if kind == 0 else 0x40
+        out[o + 15] = int(player.cpu_level) if kind == 1 else 1
+    for port in range(4):  # dashback and shield-drop fixes on (UCF), as netplay builds record them
+        struct.pack_into(">II", out, 0x141 + 8 * port, 1, 1)
+    out[0x1A3], out[0x1A4] = 2, 2  # minor and major scene: VS mode
+    for player in players:
+        p = player.port - 1
+        out[0x1A5 + 0x1F * p : 0x1A5 + 0x1F * (p + 1)] = _text(player.name, 0x1F)
+    out[0x2BD] = 1  # language: English
+    return bytes(out)
+
+
+def _entity_exists(state: GameState, has_nana: bool) -> np.ndarray:
+    """``(frames, entities)``: whether each leader (and follower) has events on that frame."""
+    leader = np.asarray(state.players.exists, bool)
+    if not has_nana:
+        return leader
+    follower = leader & np.asarray(state.players.nana.exists, bool)
+    out = np.empty((leader.shape[0], 2 * leader.shape[1]), bool)
+    out[:, 0::2], out[:, 1::2] = leader, follower
+    return out
+
+
+def _character_events(state: GameState, players: Sequence[ReplayPlayer]) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Pre- and post-frame records ``(frames, entities)``; entities are the players' leaders, or
+    leader and follower in turn when any Nana is in the game."""
+    pl = state.players
+    t, num = pl.x.shape
+    has_nana = bool(np.asarray(pl.nana.exists).any())
+    bodies = [(pl, 0)] + ([(pl.nana, 1)] if has_nana else [])
+    pre = np.zeros((t, num * len(bodies)), _pre_dtype())
+    post = np.zeros((t, num * len(bodies)), _post_dtype())
+    zero_indexed = zero_indexed_table()
+    frames = np.asarray(state.frame).astype(np.int64)
+    controller = pl.controller
+    bits = np.zeros((t, num), np.int64)
+    for k, name in enumerate(BUTTONS):
+        bits |= np.where(np.asarray(controller.buttons)[..., k], BUTTON_BITS[name], 0)
+    for slot, (body, follower) in enumerate(bodies):
+        for i, player in enumerate(players):
+            a, b = pre[:, i * len(bodies) + slot], post[:, i * len(bodies) + slot]
+            for rec, cmd in ((a, PRE_FRAME), (b, POST_FRAME)):
+                rec["cmd"], rec["frame"], rec["index"], rec["follower"] = cmd, frames, player.port - 1, follower
+            action = np.asarray(body.action[:, i]).astype(np.int64)
+            x, y = body.x[:, i], body.y[:, i]
+            facing = np.where(np.asarray(body.facing[:, i]) < 0, -1.0, 1.0)
+            percent = body.percent[:, i]
+            a["action"], a["x"], a["y"], a["facing"], a["percent"] = action, x, y, facing, percent
+            jx, jy = 2.0 * (controller.main_x[:, i] - 0.5), 2.0 * (controller.main_y[:, i] - 0.5)
+            a["jx"], a["jy"] = jx, jy
+            a["cx"], a["cy"] = 2.0 * (controller.c_x[:, i] - 0.5), 2.0 * (controller.c_y[:, i] - 0.5)
+            a["trigger"], a["phys_l"] = controller.shoulder[:, i], controller.shoulder[:, i]
+            a["processed"], a["physical"] = bits[:, i], bits[:, i]
+            a["ucf_x"] = np.clip(np.round(np.asarray(jx) * 80), -128, 127)
+            a["raw_y"] = np.clip(np.round(np.asarray(jy) * 80), -128, 127)
+            character = np.asarray(body.character[:, i]).astype(np.int64)
+            b["character"], b["action"], b["x"], b["y"], b["facing"] = character, action, x, y, facing
+            b["percent"], b["shield"], b["stocks"] = percent, body.shield[:, i], np.clip(body.stocks[:, i], 0, 255)
+            b["last_hit_by"], b["ground"], b["animation"] = 6, 0xFFFF, 0xFFFFFFFF
+            ages = zero_indexed[character.clip(0, 32), action.clip(0, 511)]
+            b["age"] = np.asarray(body.action_frame[:, i], np.float64) - np.where(ages, 1.0, 0.0)
+            b["misc"], b["airborne"] = body.hitstun[:, i], ~np.asarray(body.on_ground[:, i], bool)
+            b["jumps"] = np.clip(body.jumps_left[:, i], 0, 255)
+            b["hurtbox"] = np.where(np.asarray(body.invulnerable[:, i], bool), 1, 0)
+            b["self_x_air"], b["self_y"] = body.speed_air_x[:, i], body.speed_y[:, i]
+            b["knockback_x"], b["knockback_y"] = body.speed_attack_x[:, i], body.speed_attack_y[:, i]
+            b["self_x_ground"], b["hitlag"] = body.speed_ground_x[:, i], body.hitlag[:, i]
+            b["instance"] = 1 + i * len(bodies) + slot
+    return pre, post, has_nana
+
+
+def _items(state: GameState, ports: list[int]) -> tuple[np.ndarray, bytes]:
+    """Item-update records of every occupied projectile slot, frame by frame: ``(offsets, bytes)``
+    with the records of frame ``t`` at ``offsets[t]:offsets[t + 1]``."""
+    proj = state.projectiles
+    exists = np.asarray(proj.exists, bool)
+    rows, slots = np.nonzero(exists)
+    rec = np.zeros(len(rows), _item_dtype())
+    rec["cmd"], rec["frame"] = ITEM_UPDATE, np.asarray(state.frame).astype(np.int64)[rows]
+    rec["type"] = np.asarray(proj.type)[rows, slots]
+    rec["facing"] = 1.0
+    rec["vx"], rec["vy"] = proj.speed_x[rows, slots], proj.speed_y[rows, slots]
+    rec["x"], rec["y"] = proj.x[rows, slots], proj.y[rows, slots]
+    owner = np.asarray(proj.owner)[rows, slots].astype(np.int64)
+    port_of = np.asarray(ports, np.int64) - 1
+    rec["owner"] = np.where((owner >= 0) & (owner < len(ports)), port_of[owner.clip(0, len(ports) - 1)], -1)
+    rec["spawn"] = slots  # one id per slot: the state does not follow items across slots
+    rec["instance"] = slots
+    offsets = np.searchsorted(rows, np.arange(exists.shape[0] + 1))
+    return offsets, rec.tobytes()
+
+
+# -- metadata (UBJSON) ----------------------------------------------------------------------------
+
+
+def _ubjson(value: Any) -> bytes:
+    """UBJSON of dicts, strings and integers, as Slippi writes its metadata."""
+    if isinstance(value, dict):
+        body = b"".join(_key(str(k)) + _ubjson(v) for k, v in value.items())
+        return b"{" + body + b"}"
+    if isinstance(value, str):
+        data = value.encode("utf-8")
+        return b"S" + _length(len(data)) + data
+    if isinstance(value, (bool, np.bool_)):
+        return b"T" if value else b"F"
+    if isinstance(value, (int, np.integer)):
+        return b"l" + struct.pack(">i", int(value))
+    raise TypeError(f"metadata value {value!r}: only dicts, strings and integers")
+
+
+def _length(n: int) -> bytes:
+    return b"U" + bytes([n]) if n < 256 else b"l" + struct.pack(">i", n)
+
+
+def _key(key: str) -> bytes:
+    data = key.encode("utf-8")
+    return _length(len(data)) + data
+
+
+def _metadata(
+    players: Sequence[ReplayPlayer], characters: list[int], last_frame: int, pl: Any, start: Any, played_on: str
+) -> bytes:
+    start = start or _dt.datetime.now(_dt.UTC)
+    if start.tzinfo is not None:
+        start = start.astimezone(_dt.UTC)
+    entries = {}
+    for i, player in enumerate(players):
+        counts: dict[str, int] = {}
+        frames_in = np.asarray(pl.character[:, i])[np.asarray(pl.exists[:, i], bool)]
+        values, numbers = np.unique(frames_in, return_counts=True)
+        for value, number in zip(values, numbers, strict=True):
+            counts[str(int(value))] = int(number)
+        entries[str(player.port - 1)] = {"names": {"netplay": player.name, "code": ""}, "characters": counts}
+    meta = {
+        "startAt": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "lastFrame": last_frame,
+        "players": entries,
+        "playedOn": played_on,
+    }
+    return _ubjson(meta)

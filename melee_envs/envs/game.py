@@ -156,6 +156,8 @@ class Game:
         frame_skip: int = 1,
         delay: int = 0,
         delayed: tuple[int, ...] = (0, 1),
+        record_replays: Any = None,
+        names: tuple[str, str] = ("port_1", "port_2"),
     ) -> None:
         if render_mode not in RENDER_MODES:
             raise ValueError(f"render_mode={render_mode!r}; supported: {', '.join(map(repr, RENDER_MODES))}")
@@ -179,6 +181,11 @@ class Game:
         self._ring = np.broadcast_to(self.codec.noop(), (delay + 1, len(self._delayed), ACTION_SIZE)).copy()
         self._slot = 0
         self._window: Any = None
+        self.recorder: Any = None
+        if record_replays is not None:  # every finished game as a Slippi replay in this folder
+            from melee_envs.backends.replay.writer import ReplayRecorder
+
+            self.recorder = ReplayRecorder(record_replays, names)
 
     @property
     def state(self) -> Any:
@@ -197,6 +204,8 @@ class Game:
         self._ring[:] = self.codec.noop()
         self._slot = 0
         self._encode()
+        if self.recorder is not None:
+            self.recorder.start(state, seed)
 
     def play(self, actions: np.ndarray) -> bool:
         """One env step: ``actions`` (2, ACTION_SIZE), checked, held for ``frame_skip`` frames, the delayed
@@ -224,6 +233,10 @@ class Game:
         score_step(p.pi, p.pf, b.done, b.winner, self._prev_stocks, self._prev_percent, self._stats, self._weights,
                    self.reward)  # fmt: skip
         self._encode()
+        if self.recorder is not None:
+            self.recorder.add(b.state)
+            if b.done[0]:
+                self.recorder.finish(int(b.winner[0]) if b.winner[0] >= 0 else None)
         return bool(b.done[0])
 
     def episode_stats(self, player: int) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from pettingzoo import ParallelEnv
 from melee_envs.envs.game import INFO_KEY, Game, GameConfig, delay_argument, frame_skip_argument
 
 #: The env's own arguments (named, with GameConfig's fields, in the error for an unknown one).
-PARALLEL_ARGUMENTS = ("render_mode", "frame_skip", "frameskip", "delay", "max_cycles")
+PARALLEL_ARGUMENTS = ("render_mode", "frame_skip", "frameskip", "delay", "max_cycles", "record_replays")
 
 
 class MeleeParallelEnv(ParallelEnv):
@@ -76,6 +76,7 @@ class MeleeParallelEnv(ParallelEnv):
         frame_skip: int = 1,
         delay: int = 0,
         max_cycles: int | None = None,
+        record_replays: Any = None,
         **kwargs: Any,
     ) -> None:
         self.frame_skip = frame_skip_argument(frame_skip, kwargs)
@@ -84,7 +85,8 @@ class MeleeParallelEnv(ParallelEnv):
             raise ValueError(f"max_cycles must be an integer >= 1 or None; got {max_cycles!r}")
         self.max_cycles = max_cycles
         self.config = GameConfig.from_kwargs(PARALLEL_ARGUMENTS, **kwargs)
-        self.game = Game(self.config, render_mode, frame_skip=self.frame_skip, delay=self.delay)
+        self.game = Game(self.config, render_mode, frame_skip=self.frame_skip, delay=self.delay,
+                         record_replays=record_replays)  # fmt: skip
         self.render_mode = render_mode
         self.metadata = {**type(self).metadata, "render_fps": 60 / self.frame_skip}
         self.possible_agents = ["port_1", "port_2"]

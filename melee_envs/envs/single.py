@@ -21,7 +21,7 @@ from melee_envs.envs.game import (
 from melee_envs.opponents import make_opponent
 
 #: The env's own arguments (named, with GameConfig's fields, in the error for an unknown one).
-SINGLE_ARGUMENTS = ("opponent", "action_mode", "render_mode", "frame_skip", "frameskip", "delay")
+SINGLE_ARGUMENTS = ("opponent", "action_mode", "render_mode", "frame_skip", "frameskip", "delay", "record_replays")
 
 
 class MeleeEnv(gym.Env):
@@ -86,6 +86,8 @@ class MeleeEnv(gym.Env):
     * ``delay``: the agent's inputs reach the game ``delay`` steps late (online play; no input in
       a game's first ``delay`` steps); the opponent's are not delayed.
     * ``start_spread``, ``start_percent``: randomised starts (above).
+    * ``record_replays``: a folder; every finished game is written there as a Slippi replay
+      (``.slp``, read by Slippi's replay player, peppi and slippi-js; see ``docs/replays.md``).
     * ``render_mode``: ``"ansi"`` (text), ``"rgb_array"`` (an image of the frame, see
       :mod:`melee_envs.render`; works with ``gymnasium.wrappers.RecordVideo``), ``"human"`` (a
       pygame window; a clear error where there is no display) or None.
@@ -108,14 +110,16 @@ class MeleeEnv(gym.Env):
         render_mode: str | None = None,
         frame_skip: int = 1,
         delay: int = 0,
+        record_replays: Any = None,
         **kwargs: Any,
     ) -> None:
         check_action_mode(action_mode)
         self.frame_skip = frame_skip_argument(frame_skip, kwargs)
         self.delay = delay_argument(delay)
         self.config = GameConfig.from_kwargs(SINGLE_ARGUMENTS, **kwargs)
+        names = ("agent", opponent if isinstance(opponent, str) else "opponent")
         self.game = Game(self.config, render_mode, observers=(0,), frame_skip=self.frame_skip, delay=self.delay,
-                         delayed=(0,))  # fmt: skip
+                         delayed=(0,), record_replays=record_replays, names=names)  # fmt: skip
         self.render_mode = render_mode
         self.metadata = {**type(self).metadata, "render_fps": 60 / self.frame_skip}
         self.opponent = make_opponent(opponent, self.game.codec)

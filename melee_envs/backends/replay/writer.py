@@ -40,7 +40,15 @@ VERSION = (3, 18, 0)
 EVENT_PAYLOADS, GAME_START, PRE_FRAME, POST_FRAME, GAME_END = 0x35, 0x36, 0x37, 0x38, 0x39
 FRAME_START, ITEM_UPDATE, FRAME_BOOKEND = 0x3A, 0x3B, 0x3C
 #: Payload sizes at 3.18.0 (bytes after the command byte), as every 3.18 recording declares them.
-SIZES = {GAME_START: 760, PRE_FRAME: 66, POST_FRAME: 84, GAME_END: 6, FRAME_START: 12, ITEM_UPDATE: 44, FRAME_BOOKEND: 8}
+SIZES = {
+    GAME_START: 760,
+    PRE_FRAME: 66,
+    POST_FRAME: 84,
+    GAME_END: 6,
+    FRAME_START: 12,
+    ITEM_UPDATE: 44,
+    FRAME_BOOKEND: 8,
+}
 #: Game-end methods (the reader's ``END_METHODS`` inverted).
 END_METHOD_IDS = {"unresolved": 0, "time": 1, "game": 2, "resolved": 3, "no_contest": 7}
 
@@ -60,23 +68,71 @@ _PLAYER_TYPES = {"human": 0, "cpu": 1, "empty": 3}
 @dataclass(frozen=True)
 class ReplayPlayer:
     """Who plays a port: ``name`` goes in the display-name field and the metadata (Shift-JIS, at
-    most 30 bytes), ``kind`` is ``human`` or ``cpu`` (with ``cpu_level``)."""
+    most 30 bytes), ``kind`` is ``human`` or ``cpu`` (with ``cpu_level``); ``character`` is the
+    one chosen on the character-select screen (internal id; default: the first frame's, which
+    differs where Zelda started as Sheik)."""
 
     port: int
     name: str = ""
     kind: str = "human"
     cpu_level: int = 9
     costume: int = 0
+    character: int | None = None
 
 
 def _pre_dtype() -> np.dtype:
     return np.dtype(
         {
-            "names": ["cmd", "frame", "index", "follower", "seed", "action", "x", "y", "facing", "jx", "jy", "cx",
-                      "cy", "trigger", "processed", "physical", "phys_l", "phys_r", "ucf_x", "percent", "raw_y",
-                      "raw_cx", "raw_cy"],
-            "formats": ["u1", ">i4", "u1", "u1", ">u4", ">u2", ">f4", ">f4", ">f4", ">f4", ">f4", ">f4", ">f4",
-                        ">f4", ">u4", ">u2", ">f4", ">f4", "i1", ">f4", "i1", "i1", "i1"],
+            "names": [
+                "cmd",
+                "frame",
+                "index",
+                "follower",
+                "seed",
+                "action",
+                "x",
+                "y",
+                "facing",
+                "jx",
+                "jy",
+                "cx",
+                "cy",
+                "trigger",
+                "processed",
+                "physical",
+                "phys_l",
+                "phys_r",
+                "ucf_x",
+                "percent",
+                "raw_y",
+                "raw_cx",
+                "raw_cy",
+            ],
+            "formats": [
+                "u1",
+                ">i4",
+                "u1",
+                "u1",
+                ">u4",
+                ">u2",
+                ">f4",
+                ">f4",
+                ">f4",
+                ">f4",
+                ">f4",
+                ">f4",
+                ">f4",
+                ">f4",
+                ">u4",
+                ">u2",
+                ">f4",
+                ">f4",
+                "i1",
+                ">f4",
+                "i1",
+                "i1",
+                "i1",
+            ],
         }  # fmt: skip
     )
 
@@ -84,13 +140,74 @@ def _pre_dtype() -> np.dtype:
 def _post_dtype() -> np.dtype:
     return np.dtype(
         {
-            "names": ["cmd", "frame", "index", "follower", "character", "action", "x", "y", "facing", "percent",
-                      "shield", "last_attack", "combo", "last_hit_by", "stocks", "age", "flags", "misc", "airborne",
-                      "ground", "jumps", "l_cancel", "hurtbox", "self_x_air", "self_y", "knockback_x", "knockback_y",
-                      "self_x_ground", "hitlag", "animation", "hit_by_instance", "instance"],
-            "formats": ["u1", ">i4", "u1", "u1", "u1", ">u2", ">f4", ">f4", ">f4", ">f4", ">f4", "u1", "u1", "u1",
-                        "u1", ">f4", "V5", ">f4", "u1", ">u2", "u1", "u1", "u1", ">f4", ">f4", ">f4", ">f4", ">f4",
-                        ">f4", ">u4", ">u2", ">u2"],
+            "names": [
+                "cmd",
+                "frame",
+                "index",
+                "follower",
+                "character",
+                "action",
+                "x",
+                "y",
+                "facing",
+                "percent",
+                "shield",
+                "last_attack",
+                "combo",
+                "last_hit_by",
+                "stocks",
+                "age",
+                "flags",
+                "misc",
+                "airborne",
+                "ground",
+                "jumps",
+                "l_cancel",
+                "hurtbox",
+                "self_x_air",
+                "self_y",
+                "knockback_x",
+                "knockback_y",
+                "self_x_ground",
+                "hitlag",
+                "animation",
+                "hit_by_instance",
+                "instance",
+            ],
+            "formats": [
+                "u1",
+                ">i4",
+                "u1",
+                "u1",
+                "u1",
+                ">u2",
+                ">f4",
+                ">f4",
+                ">f4",
+                ">f4",
+                ">f4",
+                "u1",
+                "u1",
+                "u1",
+                "u1",
+                ">f4",
+                "V5",
+                ">f4",
+                "u1",
+                ">u2",
+                "u1",
+                "u1",
+                "u1",
+                ">f4",
+                ">f4",
+                ">f4",
+                ">f4",
+                ">f4",
+                ">f4",
+                ">u4",
+                ">u2",
+                ">u2",
+            ],
         }  # fmt: skip
     )
 
@@ -98,10 +215,40 @@ def _post_dtype() -> np.dtype:
 def _item_dtype() -> np.dtype:
     return np.dtype(
         {
-            "names": ["cmd", "frame", "type", "state", "facing", "vx", "vy", "x", "y", "damage", "expiration",
-                      "spawn", "misc", "owner", "instance"],
-            "formats": ["u1", ">i4", ">u2", "u1", ">f4", ">f4", ">f4", ">f4", ">f4", ">u2", ">f4", ">u4", "V4", "i1",
-                        ">u2"],
+            "names": [
+                "cmd",
+                "frame",
+                "type",
+                "state",
+                "facing",
+                "vx",
+                "vy",
+                "x",
+                "y",
+                "damage",
+                "expiration",
+                "spawn",
+                "misc",
+                "owner",
+                "instance",
+            ],
+            "formats": [
+                "u1",
+                ">i4",
+                ">u2",
+                "u1",
+                ">f4",
+                ">f4",
+                ">f4",
+                ">f4",
+                ">f4",
+                ">u2",
+                ">f4",
+                ">u4",
+                "V4",
+                "i1",
+                ">u2",
+            ],
         }  # fmt: skip
     )
 
@@ -116,6 +263,7 @@ def encode_replay(
     timer_seconds: int = 480,
     played_on: str = "exphil mock engine",
     lras_port: int | None = None,
+    first_frame: int | None = None,
 ) -> bytes:
     """The bytes of a ``.slp`` file holding ``state`` (batch shape ``(frames,)``, one player per
     entry of ``players`` in port order; default ports 1, 2, ...).
@@ -126,6 +274,9 @@ def encode_replay(
         winner: index into ``players`` of the winner (placement 0; the others 1), or None.
         start_time: the metadata's ``startAt`` (default: now, UTC).
         lras_port: the port that quit with L+R+A+Start (no contest), if any.
+        first_frame: renumber the frames from this one (Slippi's games start at -123, which
+            slippi-js's statistics count from; the mock engine's at 0); None keeps
+            ``state.frame``.
 
     Raises:
         ValueError: naming what is wrong (shape, ports, frame numbering, an unknown stage or
@@ -136,6 +287,9 @@ def encode_replay(
         raise ValueError(f"a replay is one game over time: state.frame must have shape (frames,); got {frames.shape}")
     if np.any(np.diff(frames) <= 0):
         raise ValueError("state.frame must increase from frame to frame (one row per frame, in order)")
+    if first_frame is not None:
+        frames = frames - frames[0] + int(first_frame)
+        state = state._replace(frame=frames)
     num = state.num_players
     players = list(players) if players is not None else [ReplayPlayer(port=i + 1) for i in range(num)]
     if len(players) != num:
@@ -154,7 +308,8 @@ def encode_replay(
 
     pl = state.players
     first_exists = pl.exists.argmax(axis=0)
-    characters = [int(pl.character[first_exists[i], i]) for i in range(num)]
+    chosen = [p.character for p in players]
+    characters = [int(pl.character[first_exists[i], i]) if c is None else int(c) for i, c in enumerate(chosen)]
     try:
         externals = [internal_to_external(c) for c in characters]
     except ValueError as exc:
@@ -199,7 +354,9 @@ def encode_replay(
     return MAGIC + struct.pack(">I", len(raw)) + raw + b"U\x08metadata" + meta + b"}"
 
 
-def write_replay(path: str | Path, state: GameState, players: Sequence[ReplayPlayer] | None = None, **kwargs: Any) -> Path:
+def write_replay(
+    path: str | Path, state: GameState, players: Sequence[ReplayPlayer] | None = None, **kwargs: Any
+) -> Path:
     """Write :func:`encode_replay`'s bytes to ``path`` atomically (a reader never sees half a
     file); returns the path."""
     data = encode_replay(state, players, **kwargs)
@@ -383,3 +540,62 @@ def _metadata(
         "playedOn": played_on,
     }
     return _ubjson(meta)
+
+
+class ReplayRecorder:
+    """Records one game frame by frame and writes it as a ``.slp`` file when it ends (the envs'
+    ``record_replays=DIR``).
+
+    Files are named ``DATE_NAME1-vs-NAME2_seedSEED.slp`` (UTC time of the game's start; a
+    ``_2``, ``_3``, ... suffix where that name is taken) and written atomically. A game that does
+    not end (an env reset or closed mid-game, a truncation) is not written.
+    """
+
+    def __init__(self, folder: str | Path, names: Sequence[str]) -> None:
+        self.folder = Path(folder)
+        if self.folder.exists() and not self.folder.is_dir():
+            raise NotADirectoryError(f"record_replays={str(folder)!r} is a file, not a folder")
+        self.names = tuple(names)
+        self.written: list[Path] = []
+        self._frames: list[GameState] = []
+        self._seed: int | None = None
+        self._start = _dt.datetime.now(_dt.UTC)
+
+    def start(self, state: GameState, seed: int | None) -> None:
+        """A new game: ``state`` is its first frame (batch shape ``(1,)``: one game)."""
+        self._frames = [state[0].copy()]
+        self._seed = seed
+        self._start = _dt.datetime.now(_dt.UTC)
+
+    def add(self, state: GameState) -> None:
+        if self._frames:
+            self._frames.append(state[0].copy())
+
+    def finish(self, winner: int | None) -> Path | None:
+        """The game ended (``winner``: player index, None for a draw): write it; returns the path."""
+        if not self._frames:
+            return None
+        from melee_envs.state import stack
+
+        state = stack(self._frames)
+        self._frames = []
+        stocks = state.players.stocks[-1]
+        method = "game" if (stocks <= 0).any() else "time"
+        players = [
+            ReplayPlayer(port=i + 1, name=self.names[i] if i < len(self.names) else "")
+            for i in range(state.num_players)
+        ]
+        stem = f"{self._start:%Y%m%dT%H%M%SZ}_{_safe(self.names[0])}-vs-{_safe(self.names[1])}_seed{self._seed}"
+        path = self.folder / f"{stem}.slp"
+        n = 1
+        while path.exists() or path in self.written:
+            n += 1
+            path = self.folder / f"{stem}_{n}.slp"
+        write_replay(path, state, players, end_method=method, winner=winner, start_time=self._start, first_frame=-123)
+        self.written.append(path)
+        return path
+
+
+def _safe(name: str) -> str:
+    """A player name as a file-name part: letters, digits, '.', '_' and '-' (others become '-')."""
+    return "".join(c if c.isalnum() or c in "._-" else "-" for c in name) or "player"

@@ -1,0 +1,266 @@
+"""Games as Slippi replays: the writer's files read back to the same state (our reader, peppi-py),
+pass ``exphil replays validate``, are rejected with a clear error when cut at any byte, and
+slippi-js (Slippi's own JavaScript library) reads the same game from them as our statistics."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from melee_envs.backends.replay import ReplayError, read_replay
+from melee_envs.backends.replay.writer import ReplayPlayer, encode_replay, write_replay
+from melee_envs.data.stages import geometry_arrays
+from melee_envs.state import stack
+
+HERE = Path(__file__).resolve().parent
+
+
+def _leaves(tree, prefix=""):
+    if isinstance(tree, tuple) and hasattr(tree, "_fields"):
+        for name, sub in zip(tree._fields, tree, strict=True):
+            yield from _leaves(sub, f"{prefix}.{name}" if prefix else name)
+    else:
+        yield prefix, tree
+
+
+def _differences(a, b, skip=()):
+    out = []
+    for (name, x), (_, y) in zip(_leaves(a), _leaves(b), strict=True):
+        if name in skip:
+            continue
+        if x.shape != y.shape or not np.array_equal(x, y):
+            out.append(name)
+    return out
+
+
+def test_every_shared_replay_reads_back_the_same_state(replays_dir, tmp_path):
+    import peppi_py
+
+    count = 0
+    for path in sorted(replays_dir.rglob("*.slp")):
+        if "bad" in path.parts:
+            continue
+        try:
+            replay = read_replay(path)
+        except ReplayError:
+            continue
+        players = [ReplayPlayer(p.port, p.netplay_name or "", "cpu" if p.kind == "cpu" else "human",
+                                character=p.character) for p in replay.meta.players]  # fmt: skip
+        written = write_replay(tmp_path / path.name, replay.state, players, end_method="game")
+        back = read_replay(written)
+        assert _differences(replay.state, back.state) == [], path
+        assert back.meta.ports == replay.meta.ports and back.meta.stage == replay.meta.stage
+        assert [p.character for p in back.meta.players] == [p.character for p in replay.meta.players]
+        assert back.meta.slippi_version == (3, 18, 0)
+        game = peppi_py.read_slippi(str(written))  # peppi-py's own public reader
+        assert np.array_equal(np.asarray(game.frames.id), back.state.frame)
+        written.unlink()
+        count += 1
+    assert count >= 35  # every readable shared replay: versions 0.1 to 3.18, doubles, Ice Climbers, items
+
+
+MOCK_GAMES = [  # every legal stage, twelve characters (Ice Climbers play as Popo alone in the engine)
+    (("FALCO", "MARTH"), "BATTLEFIELD"),
+    (("POPO", "PEACH"), "YOSHIS_STORY"),
+    (("SAMUS", "FOX"), "DREAMLAND"),
+    (("PIKACHU", "LINK"), "FOUNTAIN_OF_DREAMS"),
+    (("SHEIK", "JIGGLYPUFF"), "POKEMON_STADIUM"),
+    (("GANONDORF", "DOC"), "FINAL_DESTINATION"),
+]
+
+
+def _mock_game(characters, stage, seed=3, **kwargs):
+    """Play one seeded mock game frame by frame; its state over time (batch shape (frames,))."""
+    import gymnasium as gym
+
+    import melee_envs  # noqa: F401 - registers Melee-v0
+
+    settings = {"stocks": 1, "time_limit_minutes": 0.5, **kwargs}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the solo Ice Climbers notice
+        env = gym.make("Melee-v0", opponent="scripted", stage=stage, characters=characters, **settings)
+    env.action_space.seed(seed)
+    env.reset(seed=seed)
+    game = env.unwrapped.game
+    frames = [game.state[0].copy()]
+    done = False
+    while not done:
+        _, _, terminated, truncated, info = env.step(env.action_space.sample())
+        frames.append(game.state[0].copy())
+        done = terminated or truncated
+    env.close()
+    return stack(frames), info
+
+
+def _items(state, t):
+    p = state.projectiles
+    rows = [(int(p.type[t, k]), int(p.owner[t, k]), float(p.x[t, k]), float(p.y[t, k]), float(p.speed_x[t, k]),
+             float(p.speed_y[t, k])) for k in np.flatnonzero(p.exists[t])]  # fmt: skip
+    return sorted(rows)
+
+
+@pytest.mark.parametrize(("characters", "stage"), MOCK_GAMES)
+def test_a_mock_game_of_each_stage_reads_back_the_same(characters, stage, tmp_path):
+    state, _ = _mock_game(characters, stage)
+    back = read_replay(write_replay(tmp_path / "game.slp", state, first_frame=-123)).state
+    assert np.array_equal(back.frame, state.frame - 123)  # Slippi numbers a game's frames from -123
+    # Not in the file: items' slots (a file lists the items of a frame, the reader fills slots in
+    # that order) and the ledge distance (every reader derives it from x and the stage's edge).
+    assert _differences(state, back, skip={"frame", "players.ledge_distance"} | {
+        f"projectiles.{f}" for f in state.projectiles._fields}) == []  # fmt: skip
+    edge = float(geometry_arrays()["ground_x"][int(state.stage[0])])
+    assert np.allclose(back.players.ledge_distance, edge - np.abs(state.players.x))
+    assert all(_items(back, t) == _items(state, t) for t in range(len(state.frame)))
+
+
+def test_a_file_cut_at_any_byte_is_rejected_with_a_clear_error(tmp_path):
+    state, _ = _mock_game(("FOX", "FALCO"), "BATTLEFIELD", stocks=1, time_limit_minutes=0.05)
+    data = write_replay(tmp_path / "whole.slp", state, first_frame=-123).read_bytes()
+    cut = tmp_path / "cut.slp"
+    # Every byte of the header, payload table, game start and first frames, every 53rd byte
+    # after, and every byte of the last frames, the game end and the metadata.
+    for n in sorted({*range(0, 3000), *range(3000, len(data), 53), *range(len(data) - 800, len(data))}):
+        cut.write_bytes(data[:n])
+        with pytest.raises(ReplayError) as err:
+            read_replay(cut)
+        assert str(cut) in str(err.value) and err.value.reason, n
+    assert read_replay(tmp_path / "whole.slp").meta.num_frames == len(state.frame)
+
+
+def test_bad_arguments_are_named(tmp_path):
+    state, _ = _mock_game(("FOX", "FOX"), "FINAL_DESTINATION", time_limit_minutes=0.02)
+    with pytest.raises(ValueError, match="ports must be distinct"):
+        encode_replay(state, [ReplayPlayer(2), ReplayPlayer(2)])
+    with pytest.raises(ValueError, match="end_method 'ko'"):
+        encode_replay(state, end_method="ko")
+    with pytest.raises(ValueError, match="must increase"):
+        encode_replay(state[::-1])
+    with pytest.raises(ValueError, match="winner 2 is not a player index"):
+        encode_replay(state, winner=2)
+
+
+def test_envs_record_every_finished_game(tmp_path):
+    import gymnasium as gym
+
+    from melee_envs import parallel_env
+
+    folder = tmp_path / "replays"
+    env = gym.make("Melee-v0", opponent="scripted:3", stocks=1, time_limit_minutes=0.2, record_replays=folder)
+    results = []
+    for seed in (1, 2):
+        env.reset(seed=seed)
+        done = False
+        while not done:
+            _, _, terminated, truncated, info = env.step(env.action_space.sample())
+            done = terminated or truncated
+        results.append(info["melee"])
+    env.reset(seed=3)
+    env.step(env.action_space.sample())  # a game left unfinished: not written
+    env.close()
+    files = sorted(folder.glob("*.slp"))
+    names = [f.name.split("_", 1)[1] for f in files]
+    assert names == ["agent-vs-scripted-3_seed1.slp", "agent-vs-scripted-3_seed2.slp"]
+    for path, result in zip(files, results, strict=True):
+        meta = read_replay(path).meta
+        assert meta.num_frames == result["frames"] + 1  # the first frame and one per step
+        assert [p.netplay_name for p in meta.players] == ["agent", "scripted:3"]
+        assert meta.winner_port == (None if result["draw"] else 1 if result["won"] else 2)
+    proc = subprocess.run(
+        [sys.executable, "-m", "exphil", "replays", "validate", str(folder)], capture_output=True, text=True,
+        timeout=300, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    pz = parallel_env(stocks=1, time_limit_minutes=0.1, record_replays=tmp_path / "pz")
+    pz.reset(seed=5)
+    while pz.agents:
+        pz.step({a: pz.action_space(a).sample() for a in pz.agents})
+    (written,) = (tmp_path / "pz").glob("*.slp")
+    assert "port_1-vs-port_2_seed5" in written.name and read_replay(written).meta.num_frames > 1
+
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(NotADirectoryError, match="record_replays=.*a-file.* is a file, not a folder"):
+        gym.make("Melee-v0", record_replays=tmp_path / "a-file")
+
+
+@pytest.fixture(scope="module")
+def slippi_js(tmp_path_factory):
+    """A folder where ``node`` finds ``@slippi/slippi-js`` (installed from the npm registry)."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.skip("Node.js and npm are not installed (Debian: apt-get install nodejs npm; .ci/run installs them)")
+    folder = tmp_path_factory.mktemp("slippi-js")
+    proc = subprocess.run(
+        [npm, "install", "--no-audit", "--no-fund", "--loglevel=error", "@slippi/slippi-js@9"], cwd=folder,
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    if proc.returncode:
+        message = f"npm could not install @slippi/slippi-js: {proc.stderr.strip()[-500:]}"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # CI reaches the npm registry: this test must run there
+        pytest.skip(message)
+    shutil.copy(HERE / "js" / "slippi_stats.js", folder / "slippi_stats.js")
+    return folder
+
+
+def _slippi_stats(folder, *files):
+    proc = subprocess.run(
+        ["node", str(folder / "slippi_stats.js"), *map(str, files)], capture_output=True, text=True, timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_slippi_js_reads_the_same_game_as_our_statistics(slippi_js, tmp_path):
+    folder = tmp_path / "replays"
+    import gymnasium as gym
+
+    env = gym.make("Melee-v0", opponent="scripted", stocks=1, time_limit_minutes=1, record_replays=folder,
+                   stage="BATTLEFIELD", characters=("FALCO", "MARTH"))  # fmt: skip
+    env.action_space.seed(2)
+    env.reset(seed=2)
+    done = False
+    while not done:
+        _, _, terminated, truncated, info = env.step(env.action_space.sample())
+        done = terminated or truncated
+    ours = info["melee"]
+    (path,) = folder.glob("*.slp")
+    theirs = _slippi_stats(slippi_js, path)[str(path)]
+    assert "error" not in theirs, theirs.get("error")
+    assert theirs["version"] == "3.18.0" and theirs["playedOn"] == "exphil mock engine" and theirs["gameComplete"]
+    assert [(p["index"], p["name"], p["stocks"]) for p in theirs["players"]] == [(0, "agent", 1), (1, "scripted", 1)]
+    assert theirs["firstFrame"] == -123 and theirs["frames"] == ours["frames"] + 1
+    assert theirs["winners"] == ([0] if ours["won"] else [] if ours["draw"] else [1])
+    assert theirs["damage"]["0"] == pytest.approx(ours["damage_dealt"]) and theirs["damage"]["1"] == pytest.approx(
+        ours["damage_taken"]
+    )
+    assert theirs["stocksLost"] == {"0": ours["stocks_lost"], "1": ours["stocks_taken"]}
+    # slippi-js credits a kill when a punish ends in the opponent's death (a self-destruct is none):
+    # this seeded game's stock was taken by a hit.
+    assert theirs["kills"] == {"0": ours["stocks_taken"], "1": ours["stocks_lost"]}
+    assert ours["stocks_lost"] + ours["stocks_taken"] == 1
+
+
+def test_slippi_js_reads_the_rewritten_shared_replays_as_the_originals(slippi_js, replays_dir, tmp_path):
+    originals = [replays_dir / "slippistats" / "wavedash.slp", replays_dir / "slippi-js" / "lCancel.slp"]
+    rewritten = []
+    for path in originals:
+        replay = read_replay(path)
+        players = [ReplayPlayer(p.port, p.netplay_name or "") for p in replay.meta.players]
+        rewritten.append(write_replay(tmp_path / path.name, replay.state, players, end_method="game"))
+    theirs = _slippi_stats(slippi_js, *originals, *rewritten)
+    for original, copy in zip(originals, rewritten, strict=True):
+        a, b = theirs[str(original)], theirs[str(copy)]
+        for key in ("stage", "firstFrame", "frames", "kills", "damage", "stocksLost"):
+            assert a[key] == b[key], (original.name, key)
+        for player, counts in a["actions"].items():  # wavedashes, rolls, grabs, ... all the same
+            # but the L-cancel counts: the game's L-cancel status byte is not part of a GameState
+            assert {**counts, "lCancelCount": None} == {**b["actions"][player], "lCancelCount": None}
+    assert any(c["lCancelCount"]["success"] for c in theirs[str(originals[1])]["actions"].values())

@@ -41,6 +41,8 @@ GROUPS = {
 COMMANDS = (
     Command(("compile",), "compile (and cache) every engine kernel once, e.g. when building an image",
             "melee_envs.compile_all:main", "melee_envs.compile_all:CompileConfig"),
+    Command(("view",), "a replay (.slp) or a folder of them as self-contained HTML pages that play them",
+            "melee_envs.viewer:main", "melee_envs.viewer:ViewConfig"),
     Command(("bench", "env"), "Melee-v0 steps/s next to CartPole-v1, and raw mock-engine frames/s",
             "melee_envs.bench:main", "melee_envs.bench:BenchConfig"),
     Command(("bench", "vector"), "the batched vector env's agent-steps/s vs a write-only ceiling and CartPole-v1",

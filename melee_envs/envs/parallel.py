@@ -54,8 +54,9 @@ class MeleeParallelEnv(ParallelEnv):
     ``characters``, ``stage``, ``stocks``, ``time_limit_minutes``, ``obs`` (``ObsConfig`` or
     dict), ``reward`` (``RewardConfig`` or dict), ``frame_skip`` (or ``frameskip``) and ``delay``
     (both agents' inputs; same meaning as on ``Melee-v0``), ``max_cycles`` (None: the game's own
-    end), ``start_spread``, ``start_percent``, ``render_mode`` (``"ansi"``, ``"rgb_array"``,
-    ``"human"`` or None), ``backend`` (``"mock"`` or ``"dolphin"`` with ``dolphin={...}``; use
+    end), ``start_spread``, ``start_percent``, ``record_replays`` (a folder: every finished game
+    written there as a Slippi replay, see ``docs/replays.md``), ``render_mode`` (``"ansi"``,
+    ``"rgb_array"``, ``"human"`` or None), ``backend`` (``"mock"`` or ``"dolphin"`` with ``dolphin={...}``; use
     ``controls=("bot", "bot")`` there so both agents' actions reach the game).
 
     ## Version History

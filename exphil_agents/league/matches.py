@@ -49,12 +49,17 @@ def play_round(
     games: int,
     seed: int,
     settings: MatchSetup,
+    record_to: str | None = None,
+    record_games: int = 0,
 ) -> list[list[dict[str, Any]]]:
     """Every game of a round at once, in one batched mock engine: pairing ``(i, j)`` plays
     ``games`` games, half with ``i`` on port 1. Each network makes one forward pass per frame
     over all its unfinished games (both ports); each bot runs as one instance per port (a bot's
     timing counts its own calls). Returns the game records of every pairing, scores from ``i``'s
-    side."""
+    side.
+
+    ``record_to``: a folder where each game (the first ``record_games`` of each pairing; 0: all)
+    is written as a Slippi replay; each record then names its file under ``replay``."""
     from exphil_agents.actors import BotActor, NetActor
     from melee_envs.backends.mock import MockBackend, MockConfig
 
@@ -97,6 +102,17 @@ def play_round(
                 bot.seed(seed + port)
                 actors.append((bot, on_port, np.full(len(on_port), port)))
     actions = np.broadcast_to(backend.codec.noop().astype(np.int64), (rows, 2, ACTION_SIZE)).copy()
+    recorder, recorded = None, np.full(rows, -1, np.int64)
+    if record_to is not None:
+        from melee_envs.backends.replay.writer import BatchRecorder
+
+        chosen = []
+        for p in range(len(pairs)):
+            in_pairing = [g for q, _, start, count in blocks if q == p for g in range(start, start + count)]
+            chosen.extend(in_pairing[: record_games or None])
+        recorded[chosen] = np.arange(len(chosen))
+        recorder = BatchRecorder(chosen)
+        recorder.capture(backend.packed, backend.done)
     while not backend.done.all():
         live = ~backend.done
         for player, mine, ports in actors:
@@ -110,13 +126,40 @@ def play_round(
             if len(chosen):
                 actions[chosen, sides] = player.act_games(backend, chosen, sides)
         backend.step(actions, checked=True)
+        if recorder is not None:
+            recorder.capture(backend.packed, backend.done)
     winners, frames = backend.winner, backend.state.frame
     out: list[list[dict[str, Any]]] = [[] for _ in pairs]
     for p, order, start, count in blocks:
         i, j = pairs[p]
         for g in range(start, start + count):
-            out[p].append(_record(names[i], names[j], order, seed, g, int(winners[g]), int(frames[g])))
+            record = _record(names[i], names[j], order, seed, g, int(winners[g]), int(frames[g]))
+            if recorder is not None:
+                record["replay"] = _write_game(recorder, recorded[g], record_to, names, (i, j), order, seed, g,
+                                               int(winners[g]))  # fmt: skip
+            out[p].append(record)
     return out
+
+
+def _write_game(
+    recorder: Any, k: int, folder: str, names: list[str], pair: tuple[int, int], order: int, seed: int, game: int,
+    winner: int,
+) -> str:  # fmt: skip
+    """Recorded game ``k`` written into ``folder``, named by date, players (port 1 first), seed and
+    game; its file name ("" for a game left unrecorded)."""
+    import datetime as dt
+    from pathlib import Path
+
+    from melee_envs.backends.replay.writer import safe_name
+
+    if k < 0:
+        return ""
+    first, second = (pair[0], pair[1]) if order == 0 else (pair[1], pair[0])
+    now = dt.datetime.now(dt.UTC)
+    name = (f"{now:%Y%m%dT%H%M%SZ}_{safe_name(names[first])}-vs-{safe_name(names[second])}_seed{seed}"
+            f"_game{game}.slp")  # fmt: skip
+    path = recorder.write(k, Path(folder) / name, (names[first], names[second]), winner if winner >= 0 else None, now)
+    return path.name
 
 
 def play_dolphin(first: Any, second: Any, num_games: int, seed: int, settings: MatchSetup) -> dict[str, np.ndarray]:

@@ -77,6 +77,12 @@ class TournamentConfig:
     """Spread the chunks over a Ray cluster: its address (HOST:PORT, or auto for the cluster this
     machine belongs to), or local to start Ray here (mock backend; the scale extra). Agents are
     loaded on the workers by their names and paths, so paths must be readable there."""
+    record_replays: Path | None = None
+    """Write each game as a Slippi replay (.slp) in this folder, with a viewer page beside it
+    that OUT/index.html links (mock backend, played here)."""
+    record_games: int = 0
+    """--record-replays: only the first N games of each pairing (0: every game; each recorded
+    game holds about 600 bytes per frame until its round ends)."""
 
 
 @dataclass
@@ -180,6 +186,13 @@ def run(cfg: TournamentConfig) -> dict[str, Any]:
         )
     if cfg.ray is not None and cfg.backend != "mock":
         raise ValueError("--ray spreads mock-engine games over a cluster; Dolphin games run where their Dolphin is")
+    if cfg.record_replays is not None and (cfg.backend != "mock" or cfg.ray is not None):
+        raise ValueError(
+            "--record-replays writes the mock engine's games played here: not with --ray (the games are played on "
+            "other machines) or --backend dolphin (Slippi Dolphin records its own replays)"
+        )
+    if cfg.record_games < 0:
+        raise ValueError(f"--record-games must be >= 0; got {cfg.record_games}")
     entries, skipped = load_entries(cfg)
     for item in skipped:
         _say(cfg, f"[yellow]skipped[/yellow] {item['reason']}")
@@ -240,7 +253,11 @@ def _play(entries: list[Entry], pairs: list[tuple[int, int]], seed: int, cfg: To
         if cfg.ray is not None:
             played = _play_on_ray(entries, parts, cfg, settings)
         else:
-            played = [play_round(players, names, part, cfg.games, part_seed, settings) for part, part_seed in parts]
+            record = None if cfg.record_replays is None else str(cfg.record_replays)
+            played = [
+                play_round(players, names, part, cfg.games, part_seed, settings, record, cfg.record_games)
+                for part, part_seed in parts
+            ]
         return [records for chunk in played for records in chunk]
     return [
         play_pairing(
@@ -355,7 +372,80 @@ def write_outputs(cfg: TournamentConfig, results: dict[str, Any]) -> None:
             rating_plot(results["ratings"], out / "ratings.png")
         except ImportError as exc:  # the results are written; only the pictures are missing
             _say(cfg, f"[yellow]no plots[/yellow]: {exc}")
+    write_text_atomic(out / "index.html", results_page(cfg, results))
     _print_table(cfg, results)
+
+
+def results_page(cfg: TournamentConfig, results: dict[str, Any]) -> str:
+    """``OUT/index.html``: the ratings, the win-rate heatmap and every game, each recorded one
+    linked to its viewer page (written beside its replay here). Self-contained, no scripts."""
+    import html
+
+    esc = html.escape
+    rows = "".join(
+        f"<tr><td>{r['rank']}</td><td>{esc(r['agent'])}</td><td>{r['rating']:.0f}</td>"
+        f"<td>{r['ci95'][0]:.0f} .. {r['ci95'][1]:.0f}</td><td>{r['wins']}-{r['draws']}-{r['losses']}</td>"
+        f"<td>{100 * r['score']:.0f}%</td></tr>"
+        for r in results["ratings"]
+    )
+    names, matrix = results["winrate"]["agents"], results["winrate"]["matrix"]
+
+    def cell(v: float | None) -> str:
+        if v is None:
+            return "<td></td>"
+        red, green = int(220 * (1 - v)), int(190 * v)
+        return f'<td style="background:rgb({red},{green},70)">{100 * v:.0f}%</td>'
+
+    heat = "".join(
+        f"<tr><th>{esc(a)}</th>{''.join(cell(v) for v in row)}</tr>" for a, row in zip(names, matrix, strict=True)
+    )
+    head = "".join(f"<th>{esc(b)}</th>" for b in names)
+    pages = _game_pages(cfg, results["games"])
+    games = "".join(
+        f"<tr><td>{g.get('round', 1)}</td><td>{esc(g['a'])}</td><td>{esc(g['b'])}</td><td>P{g['a_port']}</td>"
+        f"<td>{g['score']:g}</td><td>{g['frames']}</td><td>{pages.get(k, '')}</td></tr>"
+        for k, g in enumerate(results["games"])
+    )
+    title = f"{cfg.format} tournament, {len(results['games'])} games (seed {cfg.seed})"
+    return (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{esc(title)}</title><style>"
+        "body{font:14px system-ui,sans-serif;margin:20px;color:#222}table{border-collapse:collapse;margin:8px 0 20px}"
+        "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f2f2f2}"
+        "td:nth-child(2),td:nth-child(3){text-align:left}</style></head><body>"
+        f"<h1>{esc(title)}</h1><h2>Ratings ({esc(cfg.rating)})</h2><table><tr><th>#</th><th>agent</th><th>rating</th>"
+        f"<th>95% interval</th><th>W-D-L</th><th>score</th></tr>{rows}</table>"
+        f"<h2>Win rates (row against column)</h2><table><tr><th></th>{head}</tr>{heat}</table>"
+        f"<h2>Games</h2><table><tr><th>round</th><th>a</th><th>b</th><th>a's port</th><th>a's score</th>"
+        f"<th>frames</th><th>replay</th></tr>{games}</table></body></html>"
+    )
+
+
+def _game_pages(cfg: TournamentConfig, games: list[dict[str, Any]]) -> dict[int, str]:
+    """The viewer page of every recorded game (written beside its replay), as links from OUT."""
+    import html
+    import os
+
+    if cfg.record_replays is None:
+        return {}
+    from melee_envs.atomic import write_text_atomic
+    from melee_envs.backends.replay import ReplayError, read_replay
+    from melee_envs.viewer import game_data, page
+
+    links = {}
+    for k, g in enumerate(games):
+        if not g.get("replay"):
+            continue
+        replay = cfg.record_replays / g["replay"]
+        target = replay.with_suffix(".html")
+        try:
+            write_text_atomic(target, page(game_data(read_replay(replay))))
+        except ReplayError as exc:
+            links[k] = f"unreadable: {html.escape(exc.reason)}"
+            continue
+        view = html.escape(os.path.relpath(target, cfg.out))
+        slp = html.escape(os.path.relpath(replay, cfg.out))
+        links[k] = f'<a href="{view}">watch</a> <a href="{slp}">.slp</a>'
+    return links
 
 
 def _csv(path: Path, rows: list[dict[str, Any]]) -> None:

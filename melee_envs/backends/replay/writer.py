@@ -585,7 +585,7 @@ class ReplayRecorder:
             ReplayPlayer(port=i + 1, name=self.names[i] if i < len(self.names) else "")
             for i in range(state.num_players)
         ]
-        stem = f"{self._start:%Y%m%dT%H%M%SZ}_{_safe(self.names[0])}-vs-{_safe(self.names[1])}_seed{self._seed}"
+        stem = f"{self._start:%Y%m%dT%H%M%SZ}_{safe_name(self.names[0])}-vs-{safe_name(self.names[1])}_seed{self._seed}"
         path = self.folder / f"{stem}.slp"
         n = 1
         while path.exists() or path in self.written:
@@ -596,6 +596,54 @@ class ReplayRecorder:
         return path
 
 
-def _safe(name: str) -> str:
+def safe_name(name: str) -> str:
     """A player name as a file-name part: letters, digits, '.', '_' and '-' (others become '-')."""
     return "".join(c if c.isalnum() or c in "._-" else "-" for c in name) or "player"
+
+
+class BatchRecorder:
+    """Records chosen games of a batched mock engine (its :class:`~melee_envs.state.PackedState`,
+    games on the leading axis) frame by frame, and writes each as a ``.slp`` file once all have
+    ended (``exphil tournament --record-replays``).
+
+    Memory: about 600 bytes per recorded game and frame (a 4-stock game of 8 minutes, 17 MB).
+    """
+
+    _ARRAYS = ("frame", "pi", "pf", "pb", "ji", "jf", "jb")
+
+    def __init__(self, rows: Sequence[int]) -> None:
+        self.rows = np.asarray(rows, np.int64)
+        self._frames: list[tuple[np.ndarray, ...]] = []
+        self._stage: np.ndarray | None = None
+        self._ended: np.ndarray = np.full(len(self.rows), -1, np.int64)
+
+    def capture(self, packed: Any, done: np.ndarray) -> None:
+        """The current frame of the recorded games (call after reset and after every step, with
+        the engine's ``done``): a game's last frame is the one on which it ended."""
+        if self._stage is None:
+            self._stage = packed.stage[self.rows].copy()
+        self._frames.append(tuple(getattr(packed, name)[self.rows].copy() for name in self._ARRAYS))
+        newly = (self._ended < 0) & np.asarray(done)[self.rows]
+        self._ended[newly] = len(self._frames) - 1
+
+    def state(self, k: int) -> GameState:
+        """Recorded game ``k`` (of ``rows``) as a ``GameState`` over its frames."""
+        from melee_envs.state import PackedState
+
+        end = self._ended[k] if self._ended[k] >= 0 else len(self._frames) - 1
+        first = self._frames[0]
+        packed = PackedState((end + 1,), first[1].shape[1], first[4].shape[1])
+        packed.stage[:] = self._stage[k]
+        for index, name in enumerate(self._ARRAYS):
+            getattr(packed, name)[:] = np.stack([frame[index][k] for frame in self._frames[: end + 1]])
+        return packed.view()
+
+    def write(self, k: int, path: str | Path, names: Sequence[str], winner: int | None, start_time: Any = None) -> Path:
+        """Write recorded game ``k`` (``names`` by port, ``winner`` its index or None)."""
+        state = self.state(k)
+        stocks = state.players.stocks[-1]
+        method = "game" if (stocks <= 0).any() else "time"
+        players = [ReplayPlayer(port=i + 1, name=name) for i, name in enumerate(names)]
+        return write_replay(
+            path, state, players, end_method=method, winner=winner, start_time=start_time, first_frame=-123
+        )

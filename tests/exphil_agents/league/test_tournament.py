@@ -91,3 +91,33 @@ def test_incompatible_network_is_skipped(tmp_path):
         load_actor(tmp_path / "cartpole.zip")
     results = _run(tmp_path, ("idle", "random", str(tmp_path / "cartpole.zip")), games=2)
     assert len(results["skipped"]) == 1 and "values per frame" in results["skipped"][0]["reason"]
+
+
+def test_recorded_games_are_the_games_played_and_the_results_page_links_them(tmp_path):
+    from melee_envs.backends.replay import read_replay
+    from melee_envs.settings import GameSettings
+
+    agents, short = ("scripted:5", "random", "idle"), GameSettings(stocks=1, time_limit_minutes=0.5)
+    plain = _run(tmp_path / "plain", agents, games=4, seed=2, game=short)
+    folder = tmp_path / "replays"
+    recorded = _run(tmp_path / "rec", agents, games=4, seed=2, game=short, record_replays=folder)
+    strip = [{k: v for k, v in g.items() if k != "replay"} for g in recorded["games"]]
+    assert strip == plain["games"]  # recording changes no game
+    assert len(list(folder.glob("*.slp"))) == len(recorded["games"]) == 12
+    for game in recorded["games"]:
+        meta = read_replay(folder / game["replay"]).meta
+        first, second = (game["a"], game["b"]) if game["a_port"] == 1 else (game["b"], game["a"])
+        assert [p.netplay_name for p in meta.players] == [first, second]
+        assert meta.num_frames == game["frames"] + 1
+        won = None if game["winner"] < 0 else game["winner"] + 1
+        assert meta.winner_port == won
+        assert (folder / game["replay"]).with_suffix(".html").is_file()
+    page = (tmp_path / "rec" / "out" / "index.html").read_text()
+    assert page.count(">watch</a>") == 12 and "Win rates" in page and "scripted:5" in page
+    assert "<script" not in page
+
+    some = _run(tmp_path / "some", agents, games=4, seed=2, game=short, record_replays=tmp_path / "some-replays",
+                record_games=1)  # fmt: skip
+    assert sum(bool(g["replay"]) for g in some["games"]) == 3  # the first game of each pairing
+    with pytest.raises(ValueError, match="--record-replays writes the mock engine's games played here"):
+        _run(tmp_path / "ray", agents, record_replays=folder, ray="local", chunk=1)

@@ -1,14 +1,16 @@
 """Steps-per-second benchmark: ``Melee-v0`` next to ``CartPole-v1``, measured in the same run.
 
 Both envs are made with ``gym.make`` (same wrappers) and stepped with pre-drawn random actions so
-that action sampling is not timed; episodes are reset when they end. Also times the raw mock
-backend on a batch of games (frames per second over all games).
+that action sampling is not timed; episodes are reset when they end. Also times ``Melee-v0``
+recording every game as a Slippi replay (``record_replays``, into a temporary folder, files
+written included) and the raw mock backend on a batch of games (frames per second over all games).
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -29,6 +31,8 @@ class BenchConfig:
     """Games in the raw backend measurement (0 to skip)."""
     batch_steps: int = 200
     """Frames stepped in the raw backend measurement."""
+    record: bool = True
+    """Also time Melee-v0 recording every game as a replay (record_replays)."""
     seed: int = 0
 
 
@@ -76,6 +80,17 @@ def run(config: BenchConfig) -> dict[str, float]:
         "Melee-v0 steps/s": time_env("Melee-v0", config.steps, config.seed, opponent=config.opponent),
     }
     results["Melee-v0 / CartPole-v1"] = results["Melee-v0 steps/s"] / results["CartPole-v1 steps/s"]
+    if config.record:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="exphil-bench-record-") as folder:  # 1-stock games: many files
+            settings = {"opponent": config.opponent, "stocks": 1, "time_limit_minutes": 1}
+            plain = time_env("Melee-v0", config.steps, config.seed, **settings)
+            recording = time_env("Melee-v0", config.steps, config.seed, record_replays=folder, **settings)
+            games = len(list(Path(folder).glob("*.slp")))
+        results["Melee-v0 1-stock games steps/s"] = plain
+        results[f"  recording them ({games} .slp files) steps/s"] = recording
+        results["  recording / not"] = recording / plain
     if config.batch_games:
         results[f"mock backend frames/s ({config.batch_games} games, 1 thread)"] = time_backend(
             config.batch_games, config.batch_steps, config.seed
@@ -85,11 +100,15 @@ def run(config: BenchConfig) -> dict[str, float]:
 
 def main(config: BenchConfig) -> dict[str, float]:
     """Run the benchmark and print a table."""
+    import os
+
     from rich.console import Console
     from rich.table import Table
 
+    before = os.getloadavg()[0]
     results = run(config)
-    table = Table(title="Melee-v0 speed (single env, gym.make wrappers included)")
+    load = f"load {before:.2f} before, {os.getloadavg()[0]:.2f} after"
+    table = Table(title=f"Melee-v0 speed (single env, gym.make wrappers included; {load})")
     table.add_column("measure")
     table.add_column("value", justify="right")
     for key, value in results.items():

@@ -205,7 +205,7 @@ class Game:
         self._slot = 0
         self._encode()
         if self.recorder is not None:
-            self.recorder.start(state, seed)
+            self.recorder.start(self.backend.packed, seed)
 
     def play(self, actions: np.ndarray) -> bool:
         """One env step: ``actions`` (2, ACTION_SIZE), checked, held for ``frame_skip`` frames, the delayed
@@ -234,7 +234,7 @@ class Game:
                    self.reward)  # fmt: skip
         self._encode()
         if self.recorder is not None:
-            self.recorder.add(b.state)
+            self.recorder.add(p)
             if b.done[0]:
                 self.recorder.finish(int(b.winner[0]) if b.winner[0] >= 0 else None)
         return bool(b.done[0])

@@ -38,3 +38,12 @@ def test_bench_vector_names_an_unknown_preset() -> None:
 
     with pytest.raises(ValueError, match="unknown \\['compact'\\]; choose from learned, default, seed_1204"):
         run(VectorBenchConfig(presets=("compact",)))
+
+
+def test_bench_env_times_recording_beside_plain_play():
+    from melee_envs.bench import BenchConfig, run
+
+    results = run(BenchConfig(steps=3000, batch_games=0))
+    (recording,) = [k for k in results if k.startswith("  recording them (")]
+    assert int(recording.split("(")[1].split()[0]) >= 1  # at least one game ended and was written
+    assert results["Melee-v0 1-stock games steps/s"] > 0 and 0 < results["  recording / not"] < 5

@@ -542,13 +542,66 @@ def _metadata(
     return _ubjson(meta)
 
 
+class FrameBuffer:
+    """Frames of some games of a :class:`~melee_envs.state.PackedState` (games on its leading
+    axis), appended one frame at a time into arrays that grow by doubling: a few microseconds per
+    frame, about 600 bytes per game and frame."""
+
+    ARRAYS = ("frame", "pi", "pf", "pb", "ji", "jf", "jb")
+
+    def __init__(self, rows: Sequence[int]) -> None:
+        self.rows = np.asarray(rows, np.int64)
+        self.count = 0
+        self._buffers: dict[str, np.ndarray] = {}
+        self._stage: np.ndarray | None = None
+
+    def clear(self) -> None:
+        self.count = 0
+        self._stage = None
+
+    def add(self, packed: Any) -> None:
+        if self._stage is None:
+            self._stage = packed.stage[self.rows].copy()
+        if not self._buffers or self.count == len(self._buffers["frame"]):
+            size = max(256, 2 * self.count)
+            grown = {}
+            for name in self.ARRAYS:
+                current = getattr(packed, name)[self.rows]
+                grown[name] = np.empty((size, *current.shape), current.dtype)
+                if self._buffers:
+                    grown[name][: self.count] = self._buffers[name][: self.count]
+            self._buffers = grown
+        for name in self.ARRAYS:
+            self._buffers[name][self.count] = getattr(packed, name)[self.rows]
+        self.count += 1
+
+    def state(self, k: int, frames: int | None = None) -> GameState:
+        """Game ``k`` (of ``rows``) over its first ``frames`` frames (default: all)."""
+        from melee_envs.state import PackedState
+
+        n = self.count if frames is None else frames
+        b = self._buffers
+        packed = PackedState((n,), b["pi"].shape[2], b["jb"].shape[2])
+        packed.stage[:] = self._stage[k]
+        for name in self.ARRAYS:
+            getattr(packed, name)[:] = b[name][:n, k]
+        return packed.view()
+
+
+def _players_and_method(state: GameState, names: Sequence[str]) -> tuple[list[ReplayPlayer], str]:
+    names = [names[i] if i < len(names) else "" for i in range(state.num_players)]
+    method = "game" if (state.players.stocks[-1] <= 0).any() else "time"
+    return [ReplayPlayer(port=i + 1, name=name) for i, name in enumerate(names)], method
+
+
 class ReplayRecorder:
     """Records one game frame by frame and writes it as a ``.slp`` file when it ends (the envs'
     ``record_replays=DIR``).
 
     Files are named ``DATE_NAME1-vs-NAME2_seedSEED.slp`` (UTC time of the game's start; a
     ``_2``, ``_3``, ... suffix where that name is taken) and written atomically. A game that does
-    not end (an env reset or closed mid-game, a truncation) is not written.
+    not end (an env reset or closed mid-game, a truncation) is not written. Frames are numbered
+    as Slippi numbers a game's, from -123 (the engine's frame 0).
     """
 
     def __init__(self, folder: str | Path, names: Sequence[str]) -> None:
@@ -557,35 +610,31 @@ class ReplayRecorder:
             raise NotADirectoryError(f"record_replays={str(folder)!r} is a file, not a folder")
         self.names = tuple(names)
         self.written: list[Path] = []
-        self._frames: list[GameState] = []
+        self._frames = FrameBuffer([0])
         self._seed: int | None = None
         self._start = _dt.datetime.now(_dt.UTC)
 
-    def start(self, state: GameState, seed: int | None) -> None:
-        """A new game: ``state`` is its first frame (batch shape ``(1,)``: one game)."""
-        self._frames = [state[0].copy()]
+    def start(self, packed: Any, seed: int | None) -> None:
+        """A new game: ``packed`` (a one-game :class:`~melee_envs.state.PackedState`) holds its
+        first frame."""
+        self._frames.clear()
+        self._frames.add(packed)
         self._seed = seed
         self._start = _dt.datetime.now(_dt.UTC)
 
-    def add(self, state: GameState) -> None:
-        if self._frames:
-            self._frames.append(state[0].copy())
+    def add(self, packed: Any) -> None:
+        if self._frames.count:
+            self._frames.add(packed)
 
     def finish(self, winner: int | None) -> Path | None:
         """The game ended (``winner``: player index, None for a draw): write it; returns the path."""
-        if not self._frames:
+        if not self._frames.count:
             return None
-        from melee_envs.state import stack
-
-        state = stack(self._frames)
-        self._frames = []
-        stocks = state.players.stocks[-1]
-        method = "game" if (stocks <= 0).any() else "time"
-        players = [
-            ReplayPlayer(port=i + 1, name=self.names[i] if i < len(self.names) else "")
-            for i in range(state.num_players)
-        ]
-        stem = f"{self._start:%Y%m%dT%H%M%SZ}_{safe_name(self.names[0])}-vs-{safe_name(self.names[1])}_seed{self._seed}"
+        state = self._frames.state(0)
+        self._frames.clear()
+        players, method = _players_and_method(state, self.names)
+        stem = f"{self._start:%Y%m%dT%H%M%SZ}_{safe_name(self.names[0])}-vs-{safe_name(self.names[1])}"
+        stem += f"_seed{self._seed}"
         path = self.folder / f"{stem}.slp"
         n = 1
         while path.exists() or path in self.written:
@@ -609,41 +658,26 @@ class BatchRecorder:
     Memory: about 600 bytes per recorded game and frame (a 4-stock game of 8 minutes, 17 MB).
     """
 
-    _ARRAYS = ("frame", "pi", "pf", "pb", "ji", "jf", "jb")
-
     def __init__(self, rows: Sequence[int]) -> None:
-        self.rows = np.asarray(rows, np.int64)
-        self._frames: list[tuple[np.ndarray, ...]] = []
-        self._stage: np.ndarray | None = None
-        self._ended: np.ndarray = np.full(len(self.rows), -1, np.int64)
+        self._frames = FrameBuffer(rows)
+        self._ended: np.ndarray = np.full(len(self._frames.rows), -1, np.int64)
 
     def capture(self, packed: Any, done: np.ndarray) -> None:
         """The current frame of the recorded games (call after reset and after every step, with
         the engine's ``done``): a game's last frame is the one on which it ended."""
-        if self._stage is None:
-            self._stage = packed.stage[self.rows].copy()
-        self._frames.append(tuple(getattr(packed, name)[self.rows].copy() for name in self._ARRAYS))
-        newly = (self._ended < 0) & np.asarray(done)[self.rows]
-        self._ended[newly] = len(self._frames) - 1
+        self._frames.add(packed)
+        newly = (self._ended < 0) & np.asarray(done)[self._frames.rows]
+        self._ended[newly] = self._frames.count - 1
 
     def state(self, k: int) -> GameState:
-        """Recorded game ``k`` (of ``rows``) as a ``GameState`` over its frames."""
-        from melee_envs.state import PackedState
-
-        end = self._ended[k] if self._ended[k] >= 0 else len(self._frames) - 1
-        first = self._frames[0]
-        packed = PackedState((end + 1,), first[1].shape[1], first[4].shape[1])
-        packed.stage[:] = self._stage[k]
-        for index, name in enumerate(self._ARRAYS):
-            getattr(packed, name)[:] = np.stack([frame[index][k] for frame in self._frames[: end + 1]])
-        return packed.view()
+        """Recorded game ``k`` (of the rows) as a ``GameState`` over its frames."""
+        end = self._ended[k] if self._ended[k] >= 0 else self._frames.count - 1
+        return self._frames.state(k, end + 1)
 
     def write(self, k: int, path: str | Path, names: Sequence[str], winner: int | None, start_time: Any = None) -> Path:
         """Write recorded game ``k`` (``names`` by port, ``winner`` its index or None)."""
         state = self.state(k)
-        stocks = state.players.stocks[-1]
-        method = "game" if (stocks <= 0).any() else "time"
-        players = [ReplayPlayer(port=i + 1, name=name) for i, name in enumerate(names)]
+        players, method = _players_and_method(state, names)
         return write_replay(
             path, state, players, end_method=method, winner=winner, start_time=start_time, first_frame=-123
         )

@@ -268,17 +268,6 @@ class LeagueState:
             return ids
         return [s for s in ids if self.learners.get(self.snapshots[s]["learner"], {}).get("role") == learner_role]
 
-    def pick(
-        self,
-        learner: str,
-        candidates: list[str],
-        scheme: str,
-        weighting: str = "hard",
-        recent_decay: float = 0.8,
-    ) -> str:
-        p = self.weights(learner, candidates, scheme, weighting, recent_decay)
-        return candidates[int(self.rng.choice(len(candidates), p=p))]
-
     def weights(
         self,
         learner: str,

@@ -218,20 +218,8 @@ def _slippi_stats(folder, *files):
     return json.loads(proc.stdout)
 
 
-def test_slippi_js_reads_the_same_game_as_our_statistics(slippi_js, tmp_path):
-    folder = tmp_path / "replays"
-    import gymnasium as gym
-
-    env = gym.make("Melee-v0", opponent="scripted", stocks=1, time_limit_minutes=1, record_replays=folder,
-                   stage="BATTLEFIELD", characters=("FALCO", "MARTH"))  # fmt: skip
-    env.action_space.seed(2)
-    env.reset(seed=2)
-    done = False
-    while not done:
-        _, _, terminated, truncated, info = env.step(env.action_space.sample())
-        done = terminated or truncated
-    ours = info["melee"]
-    (path,) = folder.glob("*.slp")
+def test_slippi_js_reads_the_same_game_as_our_statistics(slippi_js, record_game, tmp_path):
+    path, ours = record_game(tmp_path / "replays")
     theirs = _slippi_stats(slippi_js, path)[str(path)]
     assert "error" not in theirs, theirs.get("error")
     assert theirs["version"] == "3.18.0" and theirs["playedOn"] == "exphil mock engine" and theirs["gameComplete"]

@@ -14,23 +14,9 @@ from melee_envs.backends.replay import read_replay
 
 
 @pytest.fixture(scope="module")
-def game(tmp_path_factory):
+def game(tmp_path_factory, record_game):
     """A seeded 1-stock mock game recorded by Melee-v0 (a real .slp file)."""
-    import gymnasium as gym
-
-    import melee_envs  # noqa: F401
-
-    folder = tmp_path_factory.mktemp("replays")
-    env = gym.make("Melee-v0", opponent="scripted", stocks=1, time_limit_minutes=1, record_replays=folder,
-                   stage="BATTLEFIELD", characters=("FALCO", "MARTH"))  # fmt: skip
-    env.action_space.seed(2)
-    env.reset(seed=2)
-    done = False
-    while not done:
-        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
-        done = terminated or truncated
-    (path,) = folder.glob("*.slp")
-    return path
+    return record_game(tmp_path_factory.mktemp("replays"))[0]
 
 
 def _page_data(page):

@@ -80,177 +80,27 @@ class ReplayPlayer:
     character: int | None = None
 
 
-def _pre_dtype() -> np.dtype:
-    return np.dtype(
-        {
-            "names": [
-                "cmd",
-                "frame",
-                "index",
-                "follower",
-                "seed",
-                "action",
-                "x",
-                "y",
-                "facing",
-                "jx",
-                "jy",
-                "cx",
-                "cy",
-                "trigger",
-                "processed",
-                "physical",
-                "phys_l",
-                "phys_r",
-                "ucf_x",
-                "percent",
-                "raw_y",
-                "raw_cx",
-                "raw_cy",
-            ],
-            "formats": [
-                "u1",
-                ">i4",
-                "u1",
-                "u1",
-                ">u4",
-                ">u2",
-                ">f4",
-                ">f4",
-                ">f4",
-                ">f4",
-                ">f4",
-                ">f4",
-                ">f4",
-                ">f4",
-                ">u4",
-                ">u2",
-                ">f4",
-                ">f4",
-                "i1",
-                ">f4",
-                "i1",
-                "i1",
-                "i1",
-            ],
-        }  # fmt: skip
-    )
+def _dtype(spec: str) -> np.dtype:
+    """A packed big-endian record type from ``"name:format name:format ..."`` (Slippi's layout)."""
+    fields = [item.split(":") for item in spec.split()]
+    return np.dtype({"names": [n for n, _ in fields], "formats": [f for _, f in fields]})
 
 
-def _post_dtype() -> np.dtype:
-    return np.dtype(
-        {
-            "names": [
-                "cmd",
-                "frame",
-                "index",
-                "follower",
-                "character",
-                "action",
-                "x",
-                "y",
-                "facing",
-                "percent",
-                "shield",
-                "last_attack",
-                "combo",
-                "last_hit_by",
-                "stocks",
-                "age",
-                "flags",
-                "misc",
-                "airborne",
-                "ground",
-                "jumps",
-                "l_cancel",
-                "hurtbox",
-                "self_x_air",
-                "self_y",
-                "knockback_x",
-                "knockback_y",
-                "self_x_ground",
-                "hitlag",
-                "animation",
-                "hit_by_instance",
-                "instance",
-            ],
-            "formats": [
-                "u1",
-                ">i4",
-                "u1",
-                "u1",
-                "u1",
-                ">u2",
-                ">f4",
-                ">f4",
-                ">f4",
-                ">f4",
-                ">f4",
-                "u1",
-                "u1",
-                "u1",
-                "u1",
-                ">f4",
-                "V5",
-                ">f4",
-                "u1",
-                ">u2",
-                "u1",
-                "u1",
-                "u1",
-                ">f4",
-                ">f4",
-                ">f4",
-                ">f4",
-                ">f4",
-                ">f4",
-                ">u4",
-                ">u2",
-                ">u2",
-            ],
-        }  # fmt: skip
-    )
-
-
-def _item_dtype() -> np.dtype:
-    return np.dtype(
-        {
-            "names": [
-                "cmd",
-                "frame",
-                "type",
-                "state",
-                "facing",
-                "vx",
-                "vy",
-                "x",
-                "y",
-                "damage",
-                "expiration",
-                "spawn",
-                "misc",
-                "owner",
-                "instance",
-            ],
-            "formats": [
-                "u1",
-                ">i4",
-                ">u2",
-                "u1",
-                ">f4",
-                ">f4",
-                ">f4",
-                ">f4",
-                ">f4",
-                ">u2",
-                ">f4",
-                ">u4",
-                "V4",
-                "i1",
-                ">u2",
-            ],
-        }  # fmt: skip
-    )
+#: Pre-frame (0x37), post-frame (0x38) and item-update (0x3B) events at 3.18.0, field by field.
+PRE_DTYPE = _dtype(
+    "cmd:u1 frame:>i4 index:u1 follower:u1 seed:>u4 action:>u2 x:>f4 y:>f4 facing:>f4 jx:>f4 jy:>f4 cx:>f4 cy:>f4 "
+    "trigger:>f4 processed:>u4 physical:>u2 phys_l:>f4 phys_r:>f4 ucf_x:i1 percent:>f4 raw_y:i1 raw_cx:i1 raw_cy:i1"
+)
+POST_DTYPE = _dtype(
+    "cmd:u1 frame:>i4 index:u1 follower:u1 character:u1 action:>u2 x:>f4 y:>f4 facing:>f4 percent:>f4 shield:>f4 "
+    "last_attack:u1 combo:u1 last_hit_by:u1 stocks:u1 age:>f4 flags:V5 misc:>f4 airborne:u1 ground:>u2 jumps:u1 "
+    "l_cancel:u1 hurtbox:u1 self_x_air:>f4 self_y:>f4 knockback_x:>f4 knockback_y:>f4 self_x_ground:>f4 hitlag:>f4 "
+    "animation:>u4 hit_by_instance:>u2 instance:>u2"
+)
+ITEM_DTYPE = _dtype(
+    "cmd:u1 frame:>i4 type:>u2 state:u1 facing:>f4 vx:>f4 vy:>f4 x:>f4 y:>f4 damage:>u2 expiration:>f4 spawn:>u4 "
+    "misc:V4 owner:i1 instance:>u2"
+)
 
 
 def encode_replay(
@@ -430,8 +280,8 @@ def _character_events(state: GameState, players: Sequence[ReplayPlayer]) -> tupl
     t, num = pl.x.shape
     has_nana = bool(np.asarray(pl.nana.exists).any())
     bodies = [(pl, 0)] + ([(pl.nana, 1)] if has_nana else [])
-    pre = np.zeros((t, num * len(bodies)), _pre_dtype())
-    post = np.zeros((t, num * len(bodies)), _post_dtype())
+    pre = np.zeros((t, num * len(bodies)), PRE_DTYPE)
+    post = np.zeros((t, num * len(bodies)), POST_DTYPE)
     zero_indexed = zero_indexed_table()
     frames = np.asarray(state.frame).astype(np.int64)
     controller = pl.controller
@@ -477,7 +327,7 @@ def _items(state: GameState, ports: list[int]) -> tuple[np.ndarray, bytes]:
     proj = state.projectiles
     exists = np.asarray(proj.exists, bool)
     rows, slots = np.nonzero(exists)
-    rec = np.zeros(len(rows), _item_dtype())
+    rec = np.zeros(len(rows), ITEM_DTYPE)
     rec["cmd"], rec["frame"] = ITEM_UPDATE, np.asarray(state.frame).astype(np.int64)[rows]
     rec["type"] = np.asarray(proj.type)[rows, slots]
     rec["facing"] = 1.0

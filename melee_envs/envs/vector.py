@@ -62,7 +62,7 @@ AUTORESET_CODES = {
 #: The vector env's own arguments (named in the error for an unknown one).
 VECTOR_ARGUMENTS = (
     "num_envs", "mode", "opponent", "action_mode", "autoreset_mode", "frame_skip", "frameskip", "delay", "mirror",
-    "threads", "num_threads", "copy", "max_episode_steps", "render_mode", "seed",
+    "threads", "num_threads", "copy", "max_episode_steps", "render_mode", "seed", "record_replays", "record_games",
 )  # fmt: skip
 
 
@@ -132,6 +132,10 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
       next ``step`` overwrites.
     * ``max_episode_steps``: truncate a game after this many steps (``0``/None: only the game's
       own end). Other arguments as :class:`~melee_envs.envs.single.MeleeEnv`.
+    * ``record_replays``: a folder; every finished game (of the first ``record_games`` games of the
+      batch, default all) is written there as a Slippi replay (``docs/replays.md``). Needs
+      ``frame_skip=1`` and ``NEXT_STEP`` or ``DISABLED`` auto-reset (the engine keeps no frame in
+      between); each recorded game holds about 600 bytes per frame until it ends.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 60, "autoreset_mode": AutoresetMode.NEXT_STEP}
@@ -152,6 +156,8 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
         max_episode_steps: int | None = None,
         render_mode: str | None = None,
         seed: int | None = None,
+        record_replays: Any = None,
+        record_games: int | None = None,
         **kwargs: Any,
     ) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
@@ -193,6 +199,9 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
         }
 
         self.backend = MockBackend(self.num_games, self.config.mock_config())
+        self._recorder: Any = None
+        if record_replays is not None:
+            self._recorder = self._make_recorder(record_replays, record_games, opponent)
         self._start = self.backend.config.start
         self.codec = self.backend.codec
         self.encoder = ObservationEncoder(self.config.obs)
@@ -266,9 +275,40 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
                 self.opponent.seed(seed)
         self._pending[:] = games
         self._kernel(RESTART, self._no_learner, self._no_opponent)
+        if self._recorder is not None:
+            if seed is not None:
+                self._recorder.seed = seed
+            self._record()
         self._clear_delay()
         self._needs_reset = False
         return (self._obs.copy() if self.copy else self._obs), {}
+
+    def _make_recorder(self, folder: Any, games: int | None, opponent: Any) -> Any:
+        from melee_envs.backends.replay.writer import VectorRecorder
+
+        if self.frame_skip != 1 or self.autoreset_mode == AutoresetMode.SAME_STEP:
+            raise ValueError(
+                "record_replays needs frame_skip=1 and autoreset_mode next_step or disabled: the engine keeps no "
+                f"frame inside a skipped step, nor an ended game's last frame under same_step (got frame_skip="
+                f"{self.frame_skip}, autoreset_mode={self.autoreset_mode.name.lower()})"
+            )
+        games = self.num_games if games is None else int(games)
+        if not 1 <= games <= self.num_games:
+            raise ValueError(f"record_games must be in 1..{self.num_games} (the games of the batch); got {games}")
+        names = (
+            ("port_1", "port_2")
+            if self.mode == "self_play"
+            else ("agent", opponent if isinstance(opponent, str) else "opponent")
+        )
+        return VectorRecorder(folder, games, names)
+
+    def _record(self) -> None:
+        """Hand the last engine call's frame and outcomes to the replay recorder."""
+        events, rows = self._events, slice(None, None, self.rows_per_game)
+        ended = (events & ENDED) != 0
+        self._recorder.capture(
+            self.backend.packed, (events & RESTARTED) != 0, ended & self._terminated[rows], ended, self._ended_winner
+        )
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
         if self._needs_reset:
@@ -286,7 +326,10 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
                 opp = self.codec.check_rows(np.reshape(opp, (-1, ACTION_SIZE)), self.num_games)
             opp = _writable_int64(np.reshape(opp, (self.num_games, ACTION_SIZE)))
         info: dict = {}
-        if self._kernel(STEP, learner, opp):  # some game ended or restarted: rare, so looked at only then
+        events = self._kernel(STEP, learner, opp)
+        if self._recorder is not None:
+            self._record()
+        if events:  # some game ended or restarted: rare, so looked at only then
             self._clear_delay()
             ended = np.repeat((self._events & ENDED) != 0, self.rows_per_game)  # ended in this very step
             if ended.any() and self.autoreset_mode == AutoresetMode.SAME_STEP:

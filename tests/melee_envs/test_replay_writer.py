@@ -252,3 +252,69 @@ def test_slippi_js_reads_the_rewritten_shared_replays_as_the_originals(slippi_js
             # but the L-cancel counts: the game's L-cancel status byte is not part of a GameState
             assert {**counts, "lCancelCount": None} == {**b["actions"][player], "lCancelCount": None}
     assert any(c["lCancelCount"]["success"] for c in theirs[str(originals[1])]["actions"].values())
+
+
+def _play_vector(env, steps, rows_per_game=1):
+    """Step with random actions; the finished games of the recorded slots by (slot, episode)."""
+    finished, episodes = {}, {}
+    for _ in range(steps):
+        _, _, terminated, _, info = env.step(env.action_space.sample())
+        if "melee" not in info:
+            continue
+        for row in np.flatnonzero(info["_melee"])[::rows_per_game]:
+            b = int(row) // rows_per_game
+            episodes[b] = episodes.get(b, 0) + 1
+            if terminated[row]:
+                melee = info["melee"]
+                finished[b, episodes[b]] = (
+                    int(melee["frames"][row]),
+                    bool(melee["won"][row]),
+                    bool(melee["draw"][row]),
+                )
+    return finished
+
+
+@pytest.mark.parametrize("mode", ["opponent", "self_play"])
+def test_the_vector_env_records_every_finished_game(mode, tmp_path):
+    import re
+
+    from melee_envs.envs.vector import MeleeVectorEnv
+
+    rows_per_game = 2 if mode == "self_play" else 1
+    env = MeleeVectorEnv(6 * rows_per_game, mode=mode, opponent="scripted:3", stocks=1, time_limit_minutes=0.1,
+                         max_episode_steps=340, record_replays=tmp_path, record_games=4)  # fmt: skip
+    env.reset(seed=4)
+    env.action_space.seed(0)
+    finished = _play_vector(env, 2500, rows_per_game)
+    recorded = {key: value for key, value in finished.items() if key[0] < 4}
+    files = sorted(tmp_path.glob("*.slp"))
+    assert len(files) == len(recorded) >= 5  # truncated games and the slots past record_games are not written
+    for path in files:
+        slot, episode = map(int, re.search(r"_g(\d+)-(\d+)\.slp$", path.name).groups())
+        frames, won, draw = recorded[slot, episode]
+        meta = read_replay(path).meta
+        assert meta.num_frames == frames + 1 and meta.first_frame == -123
+        assert meta.winner_port == (None if draw else 1 if won else 2)
+    names = {"opponent": "agent-vs-scripted-3", "self_play": "port_1-vs-port_2"}[mode]
+    assert all(f"_{names}_seed4_g" in f.name for f in files)
+    buffer = env.unwrapped._recorder._frames
+    assert buffer.count <= 512  # frames no live game needs are dropped, not kept for the whole run
+
+
+def test_the_vector_env_refuses_recording_what_the_engine_does_not_keep(tmp_path):
+    from melee_envs.envs.vector import MeleeVectorEnv
+
+    with pytest.raises(ValueError, match="record_replays needs frame_skip=1 and autoreset_mode"):
+        MeleeVectorEnv(2, frame_skip=4, record_replays=tmp_path)
+    with pytest.raises(ValueError, match="got frame_skip=1, autoreset_mode=same_step"):
+        MeleeVectorEnv(2, autoreset_mode="same_step", record_replays=tmp_path)
+    with pytest.raises(ValueError, match=r"record_games must be in 1\.\.2"):
+        MeleeVectorEnv(2, record_replays=tmp_path, record_games=3)
+    env = MeleeVectorEnv(2, autoreset_mode="disabled", stocks=1, time_limit_minutes=0.05, record_replays=tmp_path)
+    env.reset(seed=1)
+    for _ in range(200):  # both games end by the timer (180 frames) and wait
+        env.step(env.action_space.sample())
+    env.reset(options={"reset_mask": np.array([True, False])})  # game 0 starts again
+    for _ in range(200):
+        env.step(env.action_space.sample())
+    assert len(list(tmp_path.glob("*.slp"))) == 3

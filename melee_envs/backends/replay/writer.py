@@ -173,26 +173,8 @@ def encode_replay(
     frame_start["scene"] = np.maximum(frames + 123, 0)
     bookend = np.zeros(len(frames), np.dtype([("cmd", "u1"), ("frame", ">i4"), ("final", ">i4")]))
     bookend["cmd"], bookend["frame"], bookend["final"] = FRAME_BOOKEND, frames, frames
-    starts, ends = frame_start.tobytes(), bookend.tobytes()
-    pre_b, post_b = pre.tobytes(), post.tobytes()
-    pre_n, post_n = SIZES[PRE_FRAME] + 1, SIZES[POST_FRAME] + 1
-    entities = pre.shape[1]
     exists = _entity_exists(state, has_nana)
-    item_rows, item_bytes = items
-    item_n = SIZES[ITEM_UPDATE] + 1
-    for t in range(len(frames)):
-        chunks.append(starts[13 * t : 13 * (t + 1)])
-        here = [e for e in range(entities) if exists[t, e]]
-        for e in here:
-            k = t * entities + e
-            chunks.append(pre_b[k * pre_n : (k + 1) * pre_n])
-        lo, hi = item_rows[t], item_rows[t + 1]
-        if hi > lo:
-            chunks.append(item_bytes[lo * item_n : hi * item_n])
-        for e in here:
-            k = t * entities + e
-            chunks.append(post_b[k * post_n : (k + 1) * post_n])
-        chunks.append(ends[9 * t : 9 * (t + 1)])
+    chunks.extend(_frames_bytes(frame_start, pre, items, post, bookend, exists))
     placements = [-1, -1, -1, -1]
     if winner is not None:
         for i, port in enumerate(ports):
@@ -218,6 +200,37 @@ def write_replay(
 
 
 # -- events ---------------------------------------------------------------------------------------
+
+
+def _frames_bytes(
+    starts: np.ndarray, pre: np.ndarray, items: tuple[np.ndarray, bytes], post: np.ndarray, ends: np.ndarray,
+    exists: np.ndarray,
+) -> list[bytes]:  # fmt: skip
+    """Every frame's events in order (frame start, pre-frames, items, post-frames, bookend).
+    Runs of frames with every character present and no item are laid out in one array
+    operation; the others one by one."""
+    t_all, entities = pre.shape
+    u8 = [a.view(np.uint8).reshape(t_all, -1) for a in (starts, pre, post, ends)]
+    item_rows, item_bytes = items
+    item_n = SIZES[ITEM_UPDATE] + 1
+    pre_n, post_n = SIZES[PRE_FRAME] + 1, SIZES[POST_FRAME] + 1
+    simple = exists.all(axis=1) & (np.diff(item_rows) == 0)
+    out: list[bytes] = []
+    t = 0
+    while t < t_all:
+        if simple[t]:
+            stop = t + int(np.argmin(simple[t:])) if not simple[t:].all() else t_all
+            out.append(np.concatenate([a[t:stop] for a in u8], axis=1).tobytes())
+            t = stop
+            continue
+        here = np.flatnonzero(exists[t])
+        out.append(u8[0][t].tobytes())
+        out.extend(u8[1][t, e * pre_n : (e + 1) * pre_n].tobytes() for e in here)
+        out.append(item_bytes[item_rows[t] * item_n : item_rows[t + 1] * item_n])
+        out.extend(u8[2][t, e * post_n : (e + 1) * post_n].tobytes() for e in here)
+        out.append(u8[3][t].tobytes())
+        t += 1
+    return out
 
 
 def _payloads() -> bytes:
@@ -397,45 +410,59 @@ class FrameBuffer:
     axis), appended one frame at a time into arrays that grow by doubling: a few microseconds per
     frame, about 600 bytes per game and frame."""
 
-    ARRAYS = ("frame", "pi", "pf", "pb", "ji", "jf", "jb")
+    ARRAYS = ("stage", "frame", "pi", "pf", "pb", "ji", "jf", "jb")
 
     def __init__(self, rows: Sequence[int]) -> None:
         self.rows = np.asarray(rows, np.int64)
         self.count = 0
         self._buffers: dict[str, np.ndarray] = {}
-        self._stage: np.ndarray | None = None
+        # Consecutive rows are read as a slice: a view, where an index array would copy first.
+        consecutive = len(self.rows) and np.array_equal(
+            self.rows, np.arange(self.rows[0], self.rows[0] + len(self.rows))
+        )
+        self._index: Any = slice(int(self.rows[0]), int(self.rows[-1]) + 1) if consecutive else self.rows
 
     def clear(self) -> None:
         self.count = 0
-        self._stage = None
+
+    @property
+    def full(self) -> bool:
+        return bool(self._buffers) and self.count == len(self._buffers["frame"])
 
     def add(self, packed: Any) -> None:
-        if self._stage is None:
-            self._stage = packed.stage[self.rows].copy()
         if not self._buffers or self.count == len(self._buffers["frame"]):
             size = max(256, 2 * self.count)
             grown = {}
             for name in self.ARRAYS:
-                current = getattr(packed, name)[self.rows]
+                current = getattr(packed, name)[self._index]
                 grown[name] = np.empty((size, *current.shape), current.dtype)
                 if self._buffers:
                     grown[name][: self.count] = self._buffers[name][: self.count]
             self._buffers = grown
         for name in self.ARRAYS:
-            self._buffers[name][self.count] = getattr(packed, name)[self.rows]
+            self._buffers[name][self.count] = getattr(packed, name)[self._index]
         self.count += 1
 
     def state(self, k: int, frames: int | None = None) -> GameState:
         """Game ``k`` (of ``rows``) over its first ``frames`` frames (default: all)."""
+        return self.state_range(k, 0, self.count if frames is None else frames)
+
+    def state_range(self, k: int, start: int, stop: int) -> GameState:
+        """Game ``k`` (of ``rows``) over the buffered frames ``start`` to ``stop - 1``."""
         from melee_envs.state import PackedState
 
-        n = self.count if frames is None else frames
         b = self._buffers
-        packed = PackedState((n,), b["pi"].shape[2], b["jb"].shape[2])
-        packed.stage[:] = self._stage[k]
+        packed = PackedState((stop - start,), b["pi"].shape[2], b["jb"].shape[2])
         for name in self.ARRAYS:
-            getattr(packed, name)[:] = b[name][:n, k]
+            getattr(packed, name)[:] = b[name][start:stop, k]
         return packed.view()
+
+    def drop(self, n: int) -> None:
+        """Forget the first ``n`` buffered frames."""
+        for name in self.ARRAYS:
+            buf = self._buffers[name]
+            buf[: self.count - n] = buf[n : self.count]
+        self.count -= n
 
 
 def _players_and_method(state: GameState, names: Sequence[str]) -> tuple[list[ReplayPlayer], str]:
@@ -531,3 +558,61 @@ class BatchRecorder:
         return write_replay(
             path, state, players, end_method=method, winner=winner, start_time=start_time, first_frame=-123
         )
+
+
+class VectorRecorder:
+    """Records the games of the batched vector env (``MeleeVectorEnv(record_replays=DIR)``) and
+    writes each finished one as a ``.slp`` file (a truncated game is not written). Call
+    :meth:`capture` after every engine call with what it reported: one frame of every recorded
+    game goes into one buffer, from which a game's frames are cut when it ends; frames no live
+    game needs any more are dropped as the buffer fills.
+
+    Files are named ``DATE_NAME1-vs-NAME2_seedSEED_gGAME-EPISODE.slp`` (``SEED``: the env's last
+    reset seed; ``GAME``: the game's index in the batch; ``EPISODE``: that game slot's count of
+    games ended so far, truncated ones included).
+    """
+
+    def __init__(self, folder: str | Path, games: int, names: Sequence[str]) -> None:
+        self.folder = Path(folder)
+        if self.folder.exists() and not self.folder.is_dir():
+            raise NotADirectoryError(f"record_replays={str(folder)!r} is a file, not a folder")
+        self.names = tuple(names)
+        self.written: list[Path] = []
+        self._frames = FrameBuffer(range(games))
+        self._first = np.full(games, -1, np.int64)  # buffer index of each game's first frame; -1: not recording
+        self._episodes = np.zeros(games, np.int64)
+        self._dropped = 0  # frames dropped from the buffer's front so far
+        self.seed: int | None = None
+
+    def capture(self, packed: Any, started: np.ndarray, finished: np.ndarray, ended: np.ndarray, winner: Any) -> None:
+        """One engine call's outcome: ``started`` games began a new game in it (their state is its
+        first frame), ``finished`` games ended it by the rules, ``ended`` ones ended by the rules
+        or by truncation (per recorded game); ``winner[b]`` the winner's index (-1: draw)."""
+        n = len(self._first)
+        started, finished, ended = (np.asarray(m, bool)[:n] for m in (started, finished, ended))
+        if self._frames.full:
+            self._compact()
+        self._frames.add(packed)
+        now = self._dropped + self._frames.count - 1
+        self._first[started] = now
+        self._episodes[ended] += 1
+        for b in np.flatnonzero(finished & (self._first >= 0)):
+            first = self._first[b] - self._dropped
+            state = self._frames.state_range(int(b), int(first), self._frames.count)
+            players, method = _players_and_method(state, self.names)
+            stem = f"{_dt.datetime.now(_dt.UTC):%Y%m%dT%H%M%SZ}_{safe_name(self.names[0])}-vs-"
+            stem += f"{safe_name(self.names[1])}_seed{self.seed}_g{b}-{self._episodes[b]}"
+            won = int(winner[b])
+            path = write_replay(self.folder / f"{stem}.slp", state, players, end_method=method,
+                                winner=won if won >= 0 else None, first_frame=-123)  # fmt: skip
+            self.written.append(path)
+        self._first[ended] = -1
+
+    def _compact(self) -> None:
+        """Drop the frames before the oldest live game's first when that frees a quarter of the
+        buffer or more (otherwise it doubles: each frame is copied a bounded number of times)."""
+        live = self._first[self._first >= 0]
+        keep_from = (int(live.min()) if len(live) else self._dropped + self._frames.count) - self._dropped
+        if keep_from >= self._frames.count // 4:
+            self._frames.drop(keep_from)
+            self._dropped += keep_from

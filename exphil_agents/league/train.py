@@ -91,7 +91,7 @@ class LeagueConfig:
     tensorboard: bool = True
     """TensorBoard logs under DIR/tb."""
     ray: str | None = None
-    """Play the games on a Ray cluster: its ADDRESS (HOST:PORT), auto (the one ``ray start`` made
+    """Play the games on a Ray cluster: its ADDRESS (HOST:PORT), auto (the one `ray start` made
     on this machine) or local (start one here); learning, history and snapshots stay here
     (docs/scaling.md). Needs pip install -e '.[scale]'."""
     workers: int = 2

@@ -113,13 +113,40 @@ def _select(state: GameState, index: int | tuple[int, ...] | None) -> GameState:
     return state[index]
 
 
+def drawn_size(character: Any) -> np.ndarray:
+    """Characters' sizes as drawn (libmelee's size attribute; 10 where it has none), for one id or
+    an array of them."""
+    from melee_envs.data.characters import attribute_arrays
+
+    sizes = attribute_arrays()["size"]
+    ch = np.asarray(character, np.int64)
+    size = sizes[ch.clip(0, len(sizes) - 1)]
+    return np.where((ch >= 0) & (ch < len(sizes)) & (size > 0), size, 10.0)
+
+
+def active_hitbox(
+    character: Any, action: Any, action_frame: Any, x: Any, y: Any, facing: Any
+) -> tuple[np.ndarray, ...]:
+    """``(x, y, radius, out)``: the hitbox of the move each character is playing, and whether it is
+    out (in the frames the move data gives it; never where the move data knows no hitbox). Takes
+    one character's values or arrays of them (a replay's frames)."""
+    from melee_envs.data.moves import move_of_action, move_table
+
+    lookup, moves = move_of_action(), move_table().values
+    ch, act = np.asarray(character, np.int64), np.asarray(action, np.int64)
+    known = (ch >= 0) & (ch < lookup.shape[0]) & (act >= 0) & (act < lookup.shape[1])
+    ch, act = ch.clip(0, lookup.shape[0] - 1), act.clip(0, lookup.shape[1] - 1)
+    move = np.where(known, lookup[ch, act], -1)
+    mv = moves[ch, move.clip(0)]
+    frame = np.asarray(action_frame)
+    out = (move >= 0) & (mv[..., 2] <= frame) & (frame <= mv[..., 3]) & (mv[..., 7] > 0)
+    return np.asarray(x) + np.asarray(facing) * mv[..., 5], np.asarray(y) + mv[..., 6], mv[..., 7], out
+
+
 def render_state(
     state: GameState, index: int | tuple[int, ...] | None = None, width: int = 640, height: int = 400
 ) -> np.ndarray:
     """An ``(height, width, 3)`` uint8 image of one frame of ``state`` (``index`` into its batch)."""
-    from melee_envs.data.characters import attribute_arrays
-    from melee_envs.data.moves import move_of_action, move_table
-
     s = _select(state, index)
     info = stages.get(int(s.stage))
     p = s.players
@@ -139,14 +166,12 @@ def render_state(
         cv.world_rect(ledge - 1.0, -2.0, ledge + 1.0, 0.0, TEXT_COLOUR)
     for height_, p_left, p_right in info.platforms:
         cv.world_rect(p_left, height_ - 1.0, p_right, height_, PLATFORM_COLOUR)
-    sizes = attribute_arrays()["size"]
-    moves, lookup = move_table().values, move_of_action()
     num = p.x.shape[-1]
     for i in range(num):
         if not bool(p.exists[i]) or int(p.stocks[i]) <= 0:
             continue
         ch, action = int(p.character[i]), int(p.action[i])
-        size = float(sizes[ch]) if 0 <= ch < len(sizes) and sizes[ch] > 0 else 10.0
+        size = float(drawn_size(ch))
         x, y, face = float(p.x[i]), float(p.y[i]), float(p.facing[i])
         colour = PORT_COLOURS[i % 4]
         if float(p.hitstun[i]) > 0:
@@ -154,12 +179,9 @@ def render_state(
         w, h = 0.35 * size, 1.2 * size
         cv.world_rect(x - w, y, x + w, y + h, colour, 0.5 if bool(p.invulnerable[i]) else 1.0)
         cv.world_rect(x + face * w * 0.2, y + 0.65 * h, x + face * (w + 0.3 * size), y + 0.8 * h, TEXT_COLOUR)
-        move = lookup[ch, action] if 0 <= ch < lookup.shape[0] and 0 <= action < lookup.shape[1] else -1
-        if move >= 0:
-            mv = moves[ch, move]
-            af = float(p.action_frame[i])
-            if mv[2] <= af <= mv[3] and mv[7] > 0:
-                cv.circle(x + face * float(mv[5]), y + float(mv[6]), float(mv[7]), HITBOX_COLOUR, 0.6)
+        hx, hy, radius, out = active_hitbox(ch, action, p.action_frame[i], x, y, face)
+        if out:
+            cv.circle(float(hx), float(hy), float(radius), HITBOX_COLOUR, 0.6)
         if 178 <= action <= 181:  # SHIELD_START .. SHIELD_STUN
             radius = 0.9 * size * max(0.2, float(p.shield[i]) / 60.0)
             cv.circle(x, y + 0.6 * h, radius, SHIELD_COLOUR, 0.8, ring=True)

@@ -48,16 +48,12 @@ def game_data(replay: Any) -> dict[str, Any]:
     from melee_envs.backends.replay.meta import character_name
     from melee_envs.data import stages
     from melee_envs.data.actions import name_of
-    from melee_envs.data.characters import attribute_arrays
-    from melee_envs.data.moves import move_of_action, move_table
+    from melee_envs.render import active_hitbox, drawn_size
 
     state, meta = replay.state, replay.meta
     info = stages.get(int(state.stage[0]))
     p = state.players
-    sizes = attribute_arrays()["size"]
-    moves, lookup = move_table().values, move_of_action()
-    actions = sorted({int(a) for a in np.unique(p.action)})
-    action_names = {a: name_of(a) for a in actions}
+    action_names = {int(a): name_of(int(a)) for a in np.unique(p.action)}
     players = []
     for i in range(state.num_players):
         info_i = meta.players[i] if i < len(meta.players) else None
@@ -66,22 +62,10 @@ def game_data(replay: Any) -> dict[str, Any]:
         face = np.where(np.asarray(p.facing[:, i]) < 0, -1, 1)
         x, y = np.asarray(p.x[:, i], np.float64), np.asarray(p.y[:, i], np.float64)
         # The active hitbox of the move being played, where the move data knows one.
-        hit: list[Any] = [None] * len(x)
-        ch_ok = (character >= 0) & (character < lookup.shape[0])
-        act_ok = (action >= 0) & (action < lookup.shape[1])
-        move = np.where(
-            ch_ok & act_ok, lookup[character.clip(0, lookup.shape[0] - 1), action.clip(0, lookup.shape[1] - 1)], -1
-        )
-        for t in np.flatnonzero(move >= 0):
-            mv = moves[character[t], move[t]]
-            af = float(p.action_frame[t, i])
-            if mv[2] <= af <= mv[3] and mv[7] > 0:
-                hit[t] = [
-                    round(x[t] + face[t] * float(mv[5]), 1),
-                    round(y[t] + float(mv[6]), 1),
-                    round(float(mv[7]), 1),
-                ]
-        size = [float(sizes[c]) if 0 <= c < len(sizes) and sizes[c] > 0 else 10.0 for c in character]
+        hx, hy, radius, out = active_hitbox(character, action, p.action_frame[:, i], x, y, face)
+        boxes = np.round(np.stack([hx, hy, radius], axis=1), 1).tolist()
+        hit = [box if on else None for box, on in zip(boxes, out, strict=True)]
+        size = drawn_size(character)
         players.append(
             {
                 "port": info_i.port if info_i else i + 1,

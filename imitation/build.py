@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -32,6 +32,7 @@ from imitation.cache import (
 )
 from imitation.dataset import DatasetConfig, Extractor, Skip
 from melee_envs.backends.replay import ReplayError, read_replay
+from melee_envs.backends.replay.files import find_replays
 
 
 class FailFast(ValueError):
@@ -80,41 +81,6 @@ class BuildReport:
         lines += [f"  skipped {path}: {reason}" for path, reason in self.skipped]
         lines += [f"  FAILED  {path}: {reason}" for path, reason in self.failed]
         return "\n".join(lines)
-
-
-def find_replays(sources: str | Path | Iterable[str | Path], errors: list[tuple[str, str]] | None = None) -> list[Path]:
-    """Every ``.slp`` file under the given files/directories (recursive), sorted, de-duplicated.
-
-    A folder that cannot be listed (permissions, I/O) is never passed over silently: it goes to
-    ``errors`` as ``(folder, reason)``, or, without that list, is named on stderr.
-
-    Raises:
-        FileNotFoundError: naming a source that does not exist.
-    """
-    items = [sources] if isinstance(sources, (str, Path)) else list(sources)
-    found: dict[Path, None] = {}
-
-    def unreadable(exc: OSError) -> None:
-        entry = (str(exc.filename), f"cannot read this folder: {exc.strerror or exc}")
-        if errors is not None:
-            errors.append(entry)
-        else:
-            print(f"skipping {entry[0]}: {entry[1]}", file=sys.stderr)
-
-    for item in items:
-        p = Path(item)
-        if p.is_dir():
-            files = []
-            for folder, _, names in os.walk(p, onerror=unreadable):
-                files += [Path(folder) / n for n in names if n.lower().endswith(".slp")]
-            for f in sorted(files):
-                if f.is_file():
-                    found[f] = None
-        elif p.exists():
-            found[p] = None
-        else:
-            raise FileNotFoundError(f"{p}: no such file or directory")
-    return list(found)
 
 
 #: The end of a failure reason that is about this build, not the file (not remembered).
@@ -268,12 +234,11 @@ def _run(
 
 
 def die_with_parent(parent: int) -> None:
-    """Worker initializer: the kernel ends this worker when the build's process dies, however it
-    dies (SIGKILL included), so no worker outlives an interrupted build (Linux; elsewhere the
-    pool's own shutdown is all there is)."""
+    """Ask the kernel to end this process when ``parent`` dies, however it dies (SIGKILL
+    included): a build's pool workers and BC's torchrun processes never outlive their launcher
+    (Linux; elsewhere the pool's own shutdown is all there is)."""
     import ctypes
     import signal
-    import sys
 
     if not sys.platform.startswith("linux"):
         return

@@ -62,7 +62,11 @@ def start(device: str) -> World:
 
     here = world()
     if here.distributed:
-        _die_with_launcher()
+        # torchrun starts each process in a session of its own, so a SIGKILL of torchrun (or of
+        # the --nproc command above it) would leave the training processes running, orphaned.
+        from imitation.build import die_with_parent
+
+        die_with_parent(os.getppid())
     if here.distributed and not dist.is_initialized():
         if device == "cuda":
             dist.init_process_group("nccl", device_id=_own_gpu(here))
@@ -85,26 +89,6 @@ def _own_gpu(here: World) -> object:
         )
     torch.cuda.set_device(here.local_rank)
     return torch.device("cuda", here.local_rank)
-
-
-def _die_with_launcher() -> None:
-    """torchrun starts each process in a session of its own, so a SIGKILL of torchrun (or of the
-    ``--nproc`` command above it) would leave the training processes running on, orphaned. On
-    Linux each asks to be killed when its launcher dies (and stops now if it already has)."""
-    import ctypes
-    import signal
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return
-    parent = os.getppid()
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # the launcher died before the request took effect
-        os._exit(1)
 
 
 def barrier() -> None:

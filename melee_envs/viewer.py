@@ -231,29 +231,18 @@ if (hash.has("advance")) {
 """
 
 
-def _replays(paths: tuple[Path, ...]) -> list[Path]:
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found.extend(sorted(path.rglob("*.slp")))
-        elif path.exists():
-            found.append(path)
-        else:
-            raise FileNotFoundError(f"{path}: no such file or folder")
-    return found
-
-
 def main(cfg: ViewConfig) -> int:
     """Write the pages; with ``--serve`` serve them and open the browser. Exit status 1 when some
     file could not be read (each named with why; the others still get their page)."""
     from melee_envs.atomic import write_text_atomic
     from melee_envs.backends.replay import ReplayError, read_replay
+    from melee_envs.backends.replay.files import find_replays
 
-    files = _replays(cfg.paths)
-    if not files:
+    failed: list[tuple[Any, str]] = []  # folders that cannot be listed, files that cannot be read
+    files = find_replays(cfg.paths, failed)
+    if not files and not failed:
         raise FileNotFoundError(f"no .slp files in {', '.join(map(str, cfg.paths))}")
     written: list[Path] = []
-    failed: list[tuple[Path, str]] = []
     for path in files:
         try:
             replay = read_replay(path)

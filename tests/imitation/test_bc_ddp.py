@@ -108,7 +108,9 @@ def test_a_process_without_a_gpu_of_its_own_is_refused_before_nccl_starts(monkey
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "1")
     monkeypatch.setenv("LOCAL_RANK", "1")
-    monkeypatch.setattr(distributed, "_die_with_launcher", lambda: None)  # this test process has no launcher
+    from imitation import build
+
+    monkeypatch.setattr(build, "die_with_parent", lambda parent: None)  # this test process has no launcher
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     with pytest.raises(ValueError, match=r"LOCAL_RANK 1\) has no GPU of its own: this machine has 1"):
         distributed.start("cuda")

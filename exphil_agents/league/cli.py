@@ -89,8 +89,9 @@ def train(cfg: LeagueConfig) -> dict[str, Any]:
 
         connect(cfg.ray)
         remote = RemoteRollouts(league, cfg.workers)
+    stand_in = None if remote is None else driver_env(cfg, league.obs_config)  # the workers play the games
     for learner in league.roles:
-        league.load_or_create(learner, env=None if remote is None else driver_env(cfg, league.obs_config))
+        league.load_or_create(learner, env=stand_in)
     if remote is not None:
         remote.start(next(iter(league.models.values())))
         progress.print(f"  on Ray ({cfg.ray}): {cfg.workers} rollout workers, {remote.sizes} games each")

@@ -137,16 +137,15 @@ class _Finished(BaseCallback):
 
     def _on_step(self) -> bool:
         t = int(self.locals["n_steps"])
-        for row, info in enumerate(self.locals["infos"]):
+        for info in self.locals["infos"]:
             if "league_opponent" in info:
                 self.games.append(
                     {
                         "t": t,
-                        "row": row,
                         "league_opponent": info["league_opponent"],
                         "league_game": self.worker.next_game_id(),
                         "melee": info["melee"],
-                        **{k: info[k] for k in ("episode", "TimeLimit.truncated") if k in info},
+                        **({"episode": info["episode"]} if "episode" in info else {}),
                     }
                 )
         return True
@@ -206,15 +205,15 @@ class RolloutWorker:
     ) -> dict[str, Any]:
         """Play ``n_steps`` decisions of this shard's games for ``learner`` at ``step`` with these
         weights (the learner's, and those of any other learner the menu names)."""
-        for name, packed in weights.items():
-            self._policy(name).load_state_dict(unpacked_weights(packed))
         ids, p = menu
         self._menu = (list(ids), np.asarray(p, np.float64))
         self._blobs = blobs
         self._unusable = []
         index = self.learners.index(learner)
         self._rng = np.random.default_rng(derived_seed(self.cfg.seed, index, step, self.shard, self.generation))
-        model = self._model(learner, step)
+        model = self._model(learner, step)  # its games start here on its first rollout, drawing from the menu
+        for name, packed in weights.items():
+            self._policy(name).load_state_dict(unpacked_weights(packed))
         finished = _Finished(self)
         finished.init_callback(model)
         model.collect_rollouts(model.env, finished, model.rollout_buffer, model.n_steps)
@@ -223,7 +222,6 @@ class RolloutWorker:
             "columns": {name: getattr(buffer, name) for name in COLUMNS},
             "games": finished.games,
             "unusable": self._unusable,
-            "pid": os.getpid(),
         }
 
     def close(self) -> None:
@@ -232,18 +230,15 @@ class RolloutWorker:
     # -- networks and games ----------------------------------------------------------------------
 
     def _policy(self, learner: str) -> Any:
+        """The learner's network here: one object for as long as the worker lives, so that a game
+        playing it as an opponent always plays its latest weights."""
         if learner not in self._policies:
             policy_class, kwargs = self.policy_spec
-            env = self._spaces_env()
+            spaces = next(iter(self._models.values()))  # every learner plays the same games' spaces
             self._policies[learner] = policy_class(
-                env.observation_space, env.action_space, lambda _: self.cfg.learning_rate, **kwargs
+                spaces.observation_space, spaces.action_space, lambda _: self.cfg.learning_rate, **kwargs
             )
         return self._policies[learner]
-
-    def _spaces_env(self) -> Any:
-        if not hasattr(self, "_spaces"):
-            self._spaces = driver_env(self.cfg, self.obs_config)
-        return self._spaces
 
     def _model(self, learner: str, step: int) -> Any:
         """The learner's PPO model over this shard's games (made at its first rollout here, on a
@@ -272,15 +267,18 @@ class RolloutWorker:
             policy_class, env, policy_kwargs=kwargs, n_steps=cfg.n_steps, batch_size=cfg.batch_size,
             gamma=cfg.gamma, seed=seed, device="cpu", verbose=0,
         )  # fmt: skip
-        model.policy.load_state_dict(self._policy(learner).state_dict())
-        self._policies[learner] = model.policy  # the weights collect() loads go straight into the player
-        model._setup_learn(1, None)  # the info buffers and the games' first observations
         self._models[learner] = model
+        if learner in self._policies:  # already an opponent in another learner's games: keep that one network
+            model.policy = self._policies[learner]
+        else:
+            self._policies[learner] = model.policy
+        model._setup_learn(1, None)  # the info buffers and the games' first observations
         return model
 
     def _sample(self, _game: int) -> str:
         ids, p = self._menu
-        keep = np.array([k not in {u for u, _ in self._unusable} for k in ids])
+        unusable = {opponent for opponent, _ in self._unusable}
+        keep = np.array([k not in unusable for k in ids])
         if not keep.any():
             raise RuntimeError(f"shard {self.shard}: no opponent left to draw ({self._unusable})")
         q = np.where(keep, p, 0.0)
@@ -367,11 +365,16 @@ class RemoteRollouts:
         )  # fmt: skip
 
     def close(self) -> None:
+        """Stop the workers, each removing its snapshot copies first (a dead one cannot)."""
         import ray
 
-        for worker in self.workers:
-            if worker is not None:
-                ray.kill(worker)
+        live = [worker for worker in self.workers if worker is not None]
+        try:
+            ray.get([worker.close.remote() for worker in live], timeout=30)
+        except Exception as exc:  # noqa: BLE001 - a dead or stuck worker: its folder stays, the run still ends
+            print(f"league: a rollout worker could not clean up ({type(exc).__name__})", file=sys.stderr)
+        for worker in live:
+            ray.kill(worker)
         self.workers = [None] * len(self.workers)
 
     # -- one rollout -----------------------------------------------------------------------------

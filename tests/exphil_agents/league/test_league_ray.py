@@ -6,10 +6,12 @@ twice."""
 import json
 import os
 import signal
+import tempfile
 import threading
 import time
 from collections import defaultdict
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -61,7 +63,9 @@ def test_league_on_two_remote_workers_matches_the_local_kind_and_reproduces(clus
     from exphil_agents.league.cli import train
 
     local = train(_config(tmp_path / "local"))
+    copies = set(Path(tempfile.gettempdir()).glob("exphil-league-shard*"))
     remote = train(_config(tmp_path / "ray", ray="auto", workers=2))
+    assert set(Path(tempfile.gettempdir()).glob("exphil-league-shard*")) == copies  # the workers cleaned up
     assert remote["workers_replaced"] == 0
     events = {k: _events(tmp_path / k) for k in ("local", "ray")}
     kinds = {k: {(e["type"], *sorted(set(e) - {"game"})) for e in v} for k, v in events.items()}

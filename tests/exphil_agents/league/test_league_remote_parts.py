@@ -60,3 +60,33 @@ def test_weights_go_out_once_per_tensor_and_load_back_whole(tmp_path):
     assert sent == sum(p.numel() for p in source.parameters())  # every parameter once, not three times
     target.load_state_dict(unpacked_weights(packed))
     assert all(torch.equal(a, b) for a, b in zip(source.parameters(), target.parameters(), strict=True))
+
+
+def test_a_worker_keeps_one_network_per_learner(tmp_path):
+    """A worker whose first rollout is an exploiter's meets the main agent as an opponent before
+    it plays the main agent's own games; both must be the same network, so that the exploiter's
+    games see every weight update of the main agent (a worker started mid-run does this)."""
+    from exphil_agents.league.remote import RolloutWorker, driver_env, packed_weights
+    from exphil_agents.league.train import League, LeagueConfig
+
+    cfg = LeagueConfig(dir=tmp_path, games=2, n_steps=8, batch_size=16, main_exploiters=1, tensorboard=False,
+                       game=GameSettings(time_limit_minutes=0.05))  # fmt: skip
+    league = League(cfg)
+    stand_in = driver_env(cfg, league.obs_config)
+    for learner in league.roles:
+        league.load_or_create(learner, env=stand_in)
+    main = league.models["main-0"]
+    worker = RolloutWorker(cfg, league.obs_config, (main.policy_class, dict(main.policy_kwargs)), list(league.roles),
+                           shard=0, generation=0, games=2)  # fmt: skip
+    weights = {name: packed_weights(model.policy) for name, model in league.models.items()}
+    worker.collect("main_exploiter-0", 0, weights, (["self:main-0"], [1.0]), {})
+    worker.collect("main-0", 0, weights, (["bot:idle"], [1.0]), {})
+    opponent = worker._models["main_exploiter-0"].env.player("self:main-0")
+    assert opponent.frame_network.module is worker._models["main-0"].policy
+    with torch.no_grad():
+        for p in main.policy.parameters():
+            p.add_(1.0)
+    worker.collect("main-0", 8, {"main-0": packed_weights(main.policy)}, (["bot:idle"], [1.0]), {})
+    played = dict(opponent.frame_network.module.named_parameters())
+    assert all(torch.equal(played[n], p) for n, p in main.policy.named_parameters())  # the update reached it
+    league.state.close()

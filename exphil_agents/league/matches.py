@@ -106,12 +106,12 @@ def play_round(
     if record_to is not None:
         from melee_envs.backends.replay.writer import BatchRecorder
 
-        chosen = []
+        to_record: list[int] = []
         for p in range(len(pairs)):
             in_pairing = [g for q, _, start, count in blocks if q == p for g in range(start, start + count)]
-            chosen.extend(in_pairing[: record_games or None])
-        recorded[chosen] = np.arange(len(chosen))
-        recorder = BatchRecorder(chosen)
+            to_record.extend(in_pairing[: record_games or None])
+        recorded[to_record] = np.arange(len(to_record))
+        recorder = BatchRecorder(to_record)
         recorder.capture(backend.packed, backend.done)
     while not backend.done.all():
         live = ~backend.done
@@ -134,32 +134,18 @@ def play_round(
         i, j = pairs[p]
         for g in range(start, start + count):
             record = _record(names[i], names[j], order, seed, g, int(winners[g]), int(frames[g]))
-            if recorder is not None:
-                record["replay"] = _write_game(recorder, recorded[g], record_to, names, (i, j), order, seed, g,
-                                               int(winners[g]))  # fmt: skip
+            if recorder is not None:  # named with port 1's player first
+                players = (names[i], names[j]) if order == 0 else (names[j], names[i])
+                won = int(winners[g])
+                record["replay"] = (
+                    ""
+                    if recorded[g] < 0
+                    else recorder.write(
+                        int(recorded[g]), record_to, players, seed, won if won >= 0 else None, f"_game{g}"
+                    ).name
+                )
             out[p].append(record)
     return out
-
-
-def _write_game(
-    recorder: Any, k: int, folder: str, names: list[str], pair: tuple[int, int], order: int, seed: int, game: int,
-    winner: int,
-) -> str:  # fmt: skip
-    """Recorded game ``k`` written into ``folder``, named by date, players (port 1 first), seed and
-    game; its file name ("" for a game left unrecorded)."""
-    import datetime as dt
-    from pathlib import Path
-
-    from melee_envs.backends.replay.writer import safe_name
-
-    if k < 0:
-        return ""
-    first, second = (pair[0], pair[1]) if order == 0 else (pair[1], pair[0])
-    now = dt.datetime.now(dt.UTC)
-    name = (f"{now:%Y%m%dT%H%M%SZ}_{safe_name(names[first])}-vs-{safe_name(names[second])}_seed{seed}"
-            f"_game{game}.slp")  # fmt: skip
-    path = recorder.write(k, Path(folder) / name, (names[first], names[second]), winner if winner >= 0 else None, now)
-    return path.name
 
 
 def play_dolphin(first: Any, second: Any, num_games: int, seed: int, settings: MatchSetup) -> dict[str, np.ndarray]:

@@ -62,7 +62,7 @@ _RULES = bytes.fromhex(
 # One 0x24-byte player slot of the game-info block (character, type, stocks, costume at 0-3; the
 # player bitfield at 12; the CPU level at 15; offense, defense and model scale 1.0 at 24-35).
 _SLOT = bytes.fromhex("1a03040000ff0000090078004000040100000000000000003f8000003f8000003f800000")
-_PLAYER_TYPES = {"human": 0, "cpu": 1, "empty": 3}
+_PLAYER_TYPES = {"human": 0, "cpu": 1}
 
 
 @dataclass(frozen=True)
@@ -182,7 +182,7 @@ def encode_replay(
     lras = -1 if lras_port is None else lras_port - 1
     chunks.append(struct.pack(">BBb4b", GAME_END, END_METHOD_IDS[end_method], lras, *placements))
     raw = b"".join(chunks)
-    meta = _metadata(players, characters, int(frames[-1]), pl, start_time, played_on)
+    meta = _metadata(players, int(frames[-1]), pl, start_time, played_on)
     return MAGIC + struct.pack(">I", len(raw)) + raw + b"U\x08metadata" + meta + b"}"
 
 
@@ -257,7 +257,7 @@ def _game_start(
     for i, player in enumerate(players):
         o = 0x65 + 0x24 * (player.port - 1)
         kind = _PLAYER_TYPES.get(player.kind)
-        if kind is None or kind == 3:
+        if kind is None:
             raise ValueError(f"port {player.port}: kind {player.kind!r} must be 'human' or 'cpu'")
         out[o] = externals[i]
         out[o + 1] = kind
@@ -366,8 +366,6 @@ def _ubjson(value: Any) -> bytes:
     if isinstance(value, str):
         data = value.encode("utf-8")
         return b"S" + _length(len(data)) + data
-    if isinstance(value, (bool, np.bool_)):
-        return b"T" if value else b"F"
     if isinstance(value, (int, np.integer)):
         return b"l" + struct.pack(">i", int(value))
     raise TypeError(f"metadata value {value!r}: only dicts, strings and integers")
@@ -382,9 +380,7 @@ def _key(key: str) -> bytes:
     return _length(len(data)) + data
 
 
-def _metadata(
-    players: Sequence[ReplayPlayer], characters: list[int], last_frame: int, pl: Any, start: Any, played_on: str
-) -> bytes:
+def _metadata(players: Sequence[ReplayPlayer], last_frame: int, pl: Any, start: Any, played_on: str) -> bytes:
     start = start or _dt.datetime.now(_dt.UTC)
     if start.tzinfo is not None:
         start = start.astimezone(_dt.UTC)
@@ -417,9 +413,7 @@ class FrameBuffer:
         self.count = 0
         self._buffers: dict[str, np.ndarray] = {}
         # Consecutive rows are read as a slice: a view, where an index array would copy first.
-        consecutive = len(self.rows) and np.array_equal(
-            self.rows, np.arange(self.rows[0], self.rows[0] + len(self.rows))
-        )
+        consecutive = len(self.rows) > 0 and bool(np.all(np.diff(self.rows) == 1))
         self._index: Any = slice(int(self.rows[0]), int(self.rows[-1]) + 1) if consecutive else self.rows
 
     def clear(self) -> None:
@@ -430,7 +424,7 @@ class FrameBuffer:
         return bool(self._buffers) and self.count == len(self._buffers["frame"])
 
     def add(self, packed: Any) -> None:
-        if not self._buffers or self.count == len(self._buffers["frame"]):
+        if not self._buffers or self.full:
             size = max(256, 2 * self.count)
             grown = {}
             for name in self.ARRAYS:
@@ -465,10 +459,26 @@ class FrameBuffer:
         self.count -= n
 
 
-def _players_and_method(state: GameState, names: Sequence[str]) -> tuple[list[ReplayPlayer], str]:
-    names = [names[i] if i < len(names) else "" for i in range(state.num_players)]
+def write_game(
+    path: str | Path, state: GameState, names: Sequence[str], winner: int | None, start_time: Any = None
+) -> Path:
+    """Write a recorded game (the engine's frames, renumbered from -123 as Slippi numbers a
+    game's): ``names`` by port, ``winner`` its player index or None; ended by stocks, else time."""
+    players = [ReplayPlayer(port=i + 1, name=names[i] if i < len(names) else "") for i in range(state.num_players)]
     method = "game" if (state.players.stocks[-1] <= 0).any() else "time"
-    return [ReplayPlayer(port=i + 1, name=name) for i, name in enumerate(names)], method
+    return write_replay(path, state, players, end_method=method, winner=winner, start_time=start_time, first_frame=-123)
+
+
+def replay_name(names: Sequence[str], seed: Any, when: _dt.datetime, suffix: str = "") -> str:
+    """A recorded game's file name: ``DATE_NAME1-vs-NAME2_seedSEED{suffix}.slp`` (UTC)."""
+    return f"{when:%Y%m%dT%H%M%SZ}_{safe_name(names[0])}-vs-{safe_name(names[1])}_seed{seed}{suffix}.slp"
+
+
+def _recording_folder(folder: str | Path) -> Path:
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"record_replays={str(folder)!r} is a file, not a folder")
+    return folder
 
 
 class ReplayRecorder:
@@ -482,9 +492,7 @@ class ReplayRecorder:
     """
 
     def __init__(self, folder: str | Path, names: Sequence[str]) -> None:
-        self.folder = Path(folder)
-        if self.folder.exists() and not self.folder.is_dir():
-            raise NotADirectoryError(f"record_replays={str(folder)!r} is a file, not a folder")
+        self.folder = _recording_folder(folder)
         self.names = tuple(names)
         self.written: list[Path] = []
         self._frames = FrameBuffer([0])
@@ -509,16 +517,11 @@ class ReplayRecorder:
             return None
         state = self._frames.state(0)
         self._frames.clear()
-        players, method = _players_and_method(state, self.names)
-        stem = f"{self._start:%Y%m%dT%H%M%SZ}_{safe_name(self.names[0])}-vs-{safe_name(self.names[1])}"
-        stem += f"_seed{self._seed}"
-        path = self.folder / f"{stem}.slp"
-        n = 1
+        path, n = self.folder / replay_name(self.names, self._seed, self._start), 1
         while path.exists() or path in self.written:
             n += 1
-            path = self.folder / f"{stem}_{n}.slp"
-        write_replay(path, state, players, end_method=method, winner=winner, start_time=self._start, first_frame=-123)
-        self.written.append(path)
+            path = self.folder / replay_name(self.names, self._seed, self._start, f"_{n}")
+        self.written.append(write_game(path, state, self.names, winner, self._start))
         return path
 
 
@@ -551,13 +554,13 @@ class BatchRecorder:
         end = self._ended[k] if self._ended[k] >= 0 else self._frames.count - 1
         return self._frames.state(k, end + 1)
 
-    def write(self, k: int, path: str | Path, names: Sequence[str], winner: int | None, start_time: Any = None) -> Path:
-        """Write recorded game ``k`` (``names`` by port, ``winner`` its index or None)."""
-        state = self.state(k)
-        players, method = _players_and_method(state, names)
-        return write_replay(
-            path, state, players, end_method=method, winner=winner, start_time=start_time, first_frame=-123
-        )
+    def write(
+        self, k: int, folder: str | Path, names: Sequence[str], seed: Any, winner: int | None, suffix: str
+    ) -> Path:
+        """Write recorded game ``k`` into ``folder`` (``names`` by port, ``winner`` its index or
+        None), named by :func:`replay_name`."""
+        now = _dt.datetime.now(_dt.UTC)
+        return write_game(Path(folder) / replay_name(names, seed, now, suffix), self.state(k), names, winner, now)
 
 
 class VectorRecorder:
@@ -573,9 +576,7 @@ class VectorRecorder:
     """
 
     def __init__(self, folder: str | Path, games: int, names: Sequence[str]) -> None:
-        self.folder = Path(folder)
-        if self.folder.exists() and not self.folder.is_dir():
-            raise NotADirectoryError(f"record_replays={str(folder)!r} is a file, not a folder")
+        self.folder = _recording_folder(folder)
         self.names = tuple(names)
         self.written: list[Path] = []
         self._frames = FrameBuffer(range(games))
@@ -599,13 +600,10 @@ class VectorRecorder:
         for b in np.flatnonzero(finished & (self._first >= 0)):
             first = self._first[b] - self._dropped
             state = self._frames.state_range(int(b), int(first), self._frames.count)
-            players, method = _players_and_method(state, self.names)
-            stem = f"{_dt.datetime.now(_dt.UTC):%Y%m%dT%H%M%SZ}_{safe_name(self.names[0])}-vs-"
-            stem += f"{safe_name(self.names[1])}_seed{self.seed}_g{b}-{self._episodes[b]}"
+            now = _dt.datetime.now(_dt.UTC)
+            name = replay_name(self.names, self.seed, now, f"_g{b}-{self._episodes[b]}")
             won = int(winner[b])
-            path = write_replay(self.folder / f"{stem}.slp", state, players, end_method=method,
-                                winner=won if won >= 0 else None, first_frame=-123)  # fmt: skip
-            self.written.append(path)
+            self.written.append(write_game(self.folder / name, state, self.names, won if won >= 0 else None, now))
         self._first[ended] = -1
 
     def _compact(self) -> None:

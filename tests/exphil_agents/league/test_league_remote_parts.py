@@ -89,4 +89,5 @@ def test_a_worker_keeps_one_network_per_learner(tmp_path):
     worker.collect("main-0", 8, {"main-0": packed_weights(main.policy)}, (["bot:idle"], [1.0]), {})
     played = dict(opponent.frame_network.module.named_parameters())
     assert all(torch.equal(played[n], p) for n, p in main.policy.named_parameters())  # the update reached it
+    worker.close()
     league.state.close()

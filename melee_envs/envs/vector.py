@@ -34,6 +34,7 @@ from melee_envs.backends.mock.batch import (
     Scores,
     Starts,
     compiled_entry,
+    make_tape,
     step_parallel,
     step_serial,
 )
@@ -133,9 +134,9 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
     * ``max_episode_steps``: truncate a game after this many steps (``0``/None: only the game's
       own end). Other arguments as :class:`~melee_envs.envs.single.MeleeEnv`.
     * ``record_replays``: a folder; every finished game (of the first ``record_games`` games of the
-      batch, default all) is written there as a Slippi replay (``docs/replays.md``). Needs
-      ``frame_skip=1`` and ``NEXT_STEP`` or ``DISABLED`` auto-reset (the engine keeps no frame in
-      between); each recorded game holds about 600 bytes per frame until it ends.
+      batch, default all) is written there as a Slippi replay (``docs/replays.md``), every frame
+      of it (those inside a ``frame_skip`` too) in any auto-reset mode; each recorded game holds
+      about 600 bytes per frame until it ends.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 60, "autoreset_mode": AutoresetMode.NEXT_STEP}
@@ -199,6 +200,7 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
         }
 
         self.backend = MockBackend(self.num_games, self.config.mock_config())
+        self._no_tape = make_tape(self.backend.packed, 0, 1)  # the kernel's tape when nothing is recorded
         self._recorder: Any = None
         if record_replays is not None:
             self._recorder = self._make_recorder(record_replays, record_games, opponent)
@@ -274,10 +276,9 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
             if self.opponent is not None and hasattr(self.opponent, "seed"):
                 self.opponent.seed(seed)
         self._pending[:] = games
-        self._kernel(RESTART, self._no_learner, self._no_opponent)
-        if self._recorder is not None:
-            if seed is not None:
-                self._recorder.seed = seed
+        if self._recorder is not None and seed is not None:
+            self._recorder.seed = seed
+        if self._kernel(RESTART, self._no_learner, self._no_opponent) and self._recorder is not None:
             self._record()
         self._clear_delay()
         self._needs_reset = False
@@ -286,12 +287,6 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
     def _make_recorder(self, folder: Any, games: int | None, opponent: Any) -> Any:
         from melee_envs.backends.replay.writer import VectorRecorder
 
-        if self.frame_skip != 1 or self.autoreset_mode == AutoresetMode.SAME_STEP:
-            raise ValueError(
-                "record_replays needs frame_skip=1 and autoreset_mode next_step or disabled: the engine keeps no "
-                f"frame inside a skipped step, nor an ended game's last frame under same_step (got frame_skip="
-                f"{self.frame_skip}, autoreset_mode={self.autoreset_mode.name.lower()})"
-            )
         games = self.num_games if games is None else int(games)
         if not 1 <= games <= self.num_games:
             raise ValueError(f"record_games must be in 1..{self.num_games} (the games of the batch); got {games}")
@@ -300,15 +295,13 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
             if self.mode == "self_play"
             else ("agent", opponent if isinstance(opponent, str) else "opponent")
         )
-        return VectorRecorder(folder, games, names)
+        return VectorRecorder(folder, games, names, self.backend.packed, self.frame_skip)
 
     def _record(self) -> None:
-        """Hand the last engine call's frame and outcomes to the replay recorder."""
+        """Hand the last engine call's events to the replay recorder (its frames are on the tape)."""
         events, rows = self._events, slice(None, None, self.rows_per_game)
         ended = (events & ENDED) != 0
-        self._recorder.capture(
-            self.backend.packed, (events & RESTARTED) != 0, ended & self._terminated[rows], ended, self._ended_winner
-        )
+        self._recorder.capture((events & RESTARTED) != 0, ended & self._terminated[rows], ended, self._ended_winner)
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
         if self._needs_reset:
@@ -327,9 +320,9 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
             opp = _writable_int64(np.reshape(opp, (self.num_games, ACTION_SIZE)))
         info: dict = {}
         events = self._kernel(STEP, learner, opp)
-        if self._recorder is not None:
-            self._record()
         if events:  # some game ended or restarted: rare, so looked at only then
+            if self._recorder is not None:
+                self._record()
             self._clear_delay()
             ended = np.repeat((self._events & ENDED) != 0, self.rows_per_game)  # ended in this very step
             if ended.any() and self.autoreset_mode == AutoresetMode.SAME_STEP:
@@ -360,9 +353,10 @@ class MeleeVectorEnv(gym.vector.VectorEnv):
                         self._ended_frames, self._ended_stocks, self._ended_stats, self._obs, self._final_obs),
                 Encoding(p.ji, p.jf, p.jb, *self._enc),
             )  # fmt: skip
+        tape = self._no_tape if self._recorder is None else self._recorder.make_room()
         args = (
             phase, AUTORESET_CODES[self.autoreset_mode], learner, opp, self._stage_seed, self.frame_skip,
-            self.max_episode_steps, *self._bound,
+            self.max_episode_steps, *self._bound, tape,
         )  # fmt: skip
         if self._warm:
             return self._call(args)

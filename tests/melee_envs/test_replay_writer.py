@@ -259,6 +259,7 @@ def _play_vector(env, steps, rows_per_game=1):
     finished, episodes = {}, {}
     for _ in range(steps):
         _, _, terminated, _, info = env.step(env.action_space.sample())
+        info = info.get("final_info", info)  # same_step: the ended games' info
         if "melee" not in info:
             continue
         for row in np.flatnonzero(info["_melee"])[::rows_per_game]:
@@ -274,40 +275,74 @@ def _play_vector(env, steps, rows_per_game=1):
     return finished
 
 
-@pytest.mark.parametrize("mode", ["opponent", "self_play"])
-def test_the_vector_env_records_every_finished_game(mode, tmp_path):
+def _recorded(folder):
+    """The replays in ``folder`` by (slot, episode)."""
     import re
 
+    return {
+        tuple(map(int, re.search(r"_g(\d+)-(\d+)\.slp$", path.name).groups())): path for path in folder.glob("*.slp")
+    }
+
+
+@pytest.mark.parametrize(
+    ("mode", "frame_skip", "autoreset"),
+    [("opponent", 1, "next_step"), ("self_play", 1, "next_step"), ("opponent", 3, "same_step"),
+     ("self_play", 4, "next_step")],
+)  # fmt: skip
+def test_the_vector_env_records_every_finished_game(mode, frame_skip, autoreset, tmp_path):
     from melee_envs.envs.vector import MeleeVectorEnv
 
     rows_per_game = 2 if mode == "self_play" else 1
     env = MeleeVectorEnv(6 * rows_per_game, mode=mode, opponent="scripted:3", stocks=1, time_limit_minutes=0.1,
-                         max_episode_steps=340, record_replays=tmp_path, record_games=4)  # fmt: skip
+                         max_episode_steps=340 // frame_skip, frame_skip=frame_skip, autoreset_mode=autoreset,
+                         record_replays=tmp_path, record_games=4)  # fmt: skip
     env.reset(seed=4)
     env.action_space.seed(0)
-    finished = _play_vector(env, 2500, rows_per_game)
+    finished = _play_vector(env, 2500 // frame_skip, rows_per_game)
     recorded = {key: value for key, value in finished.items() if key[0] < 4}
-    files = sorted(tmp_path.glob("*.slp"))
-    assert len(files) == len(recorded) >= 5  # truncated games and the slots past record_games are not written
-    for path in files:
-        slot, episode = map(int, re.search(r"_g(\d+)-(\d+)\.slp$", path.name).groups())
-        frames, won, draw = recorded[slot, episode]
-        meta = read_replay(path).meta
-        assert meta.num_frames == frames + 1 and meta.first_frame == -123
-        assert meta.winner_port == (None if draw else 1 if won else 2)
+    files = _recorded(tmp_path)
+    assert files.keys() == recorded.keys() and len(files) >= 5  # truncated games and slots past 4 are not written
+    for key, path in files.items():
+        frames, won, draw = recorded[key]
+        replay = read_replay(path)
+        assert replay.meta.num_frames == frames + 1 and replay.meta.first_frame == -123
+        np.testing.assert_array_equal(replay.state.frame, np.arange(-123, frames - 122))  # no frame left out
+        assert replay.meta.winner_port == (None if draw else 1 if won else 2)
     names = {"opponent": "agent-vs-scripted-3", "self_play": "port_1-vs-port_2"}[mode]
-    assert all(f"_{names}_seed4_g" in f.name for f in files)
-    buffer = env.unwrapped._recorder._frames
-    assert buffer.count <= 512  # frames no live game needs are dropped, not kept for the whole run
+    assert all(f"_{names}_seed4_g" in path.name for path in files.values())
+    assert env.unwrapped._recorder.capacity <= 1024  # frames no live game needs are dropped, not kept all run
 
 
-def test_the_vector_env_refuses_recording_what_the_engine_does_not_keep(tmp_path):
+def test_recording_keeps_every_frame_of_a_skipped_step_and_a_same_step_restart(tmp_path):
+    """Self-play games with each action held 4 frames are the same games whether the env skips
+    the frames (``frame_skip=4``) or is stepped 4 times per action: the replays must be equal,
+    frame for frame, in every auto-reset mode."""
     from melee_envs.envs.vector import MeleeVectorEnv
 
-    with pytest.raises(ValueError, match="record_replays needs frame_skip=1 and autoreset_mode"):
-        MeleeVectorEnv(2, frame_skip=4, record_replays=tmp_path)
-    with pytest.raises(ValueError, match="got frame_skip=1, autoreset_mode=same_step"):
-        MeleeVectorEnv(2, autoreset_mode="same_step", record_replays=tmp_path)
+    env = MeleeVectorEnv(6, mode="self_play", stocks=1, time_limit_minutes=0.05)
+    env.action_space.seed(3)
+    actions = [env.action_space.sample() for _ in range(60)]  # games end by the timer at step 45
+    states = {}
+    for frame_skip, autoreset in [(1, "next_step"), (4, "next_step"), (4, "same_step"), (4, "disabled")]:
+        folder = tmp_path / f"{frame_skip}-{autoreset}"
+        env = MeleeVectorEnv(6, mode="self_play", stocks=1, time_limit_minutes=0.05, frame_skip=frame_skip,
+                             autoreset_mode=autoreset, record_replays=folder)  # fmt: skip
+        env.reset(seed=7)
+        for action in actions:
+            for _ in range(4 // frame_skip):
+                env.step(action)
+        files = _recorded(folder)
+        assert sorted(files) == [(b, 1) for b in range(3)], (frame_skip, autoreset)
+        states[frame_skip, autoreset] = {key: read_replay(path).state for key, path in files.items()}
+    reference = states.pop((1, "next_step"))
+    for run in states.values():
+        for key, state in reference.items():
+            assert _differences(run[key], state) == [], key
+
+
+def test_the_vector_env_records_games_that_wait_for_a_reset(tmp_path):
+    from melee_envs.envs.vector import MeleeVectorEnv
+
     with pytest.raises(ValueError, match=r"record_games must be in 1\.\.2"):
         MeleeVectorEnv(2, record_replays=tmp_path, record_games=3)
     env = MeleeVectorEnv(2, autoreset_mode="disabled", stocks=1, time_limit_minutes=0.05, record_replays=tmp_path)

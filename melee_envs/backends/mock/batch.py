@@ -1,9 +1,10 @@
 """The vector env's fused kernel: step, reward, auto-reset and observation for every game at once.
 
-One call of :func:`step_batch` advances every game ``frame_skip`` frames with the actions given,
+One call of :func:`step_serial` advances every game ``frame_skip`` frames with the actions given,
 adds up each player's reward, restarts games as the auto-reset mode says (``NEXT_STEP``: on the
 call after they end; ``SAME_STEP``: at once, keeping their last observation in ``final_obs``;
-``DISABLED``: when ``reset`` asks) and writes every row's observation in place. ``reset`` is the
+``DISABLED``: when ``reset`` asks), writes every row's observation in place and copies every frame
+the recorded games play onto a :data:`Tape`. ``reset`` is the
 same call in its ``RESTART`` phase, so the vector env compiles this one kernel and nothing else.
 Games are independent, so the loop over games runs in parallel (``numba.prange``) on
 ``numba.get_num_threads()`` threads (see :mod:`melee_envs.threads` for how many).
@@ -61,6 +62,47 @@ Outputs = namedtuple(
 )
 #: The encoder's inputs (:mod:`melee_envs.obs_kernel`): projectiles, offsets, tables, bounds.
 Encoding = namedtuple("Encoding", "ji jf jb enc_offsets cats ext_stage compact_stage clip low high")
+#: Recorded frames (:class:`~melee_envs.backends.replay.writer.VectorRecorder`): each game ``b``
+#: below ``len(pos)`` writes every frame it plays, then the first frame of a game it restarts, at
+#: ``[b, pos[b]]`` of the :class:`~melee_envs.state.PackedState` arrays ``stage frame pi pf pb ji
+#: jf jb`` (shape ``(games, capacity, ...)``), advancing ``pos[b]``. The caller leaves room for
+#: ``frame_skip + 1`` frames per game and call. ``pos`` empty: nothing is recorded.
+Tape = namedtuple("Tape", "pos stage frame pi pf pb ji jf jb")
+
+
+def make_tape(packed, games: int, capacity: int) -> Tape:
+    """A zeroed :data:`Tape` for the first ``games`` games of ``packed``, ``capacity`` frames each."""
+    arrays = {
+        name: np.zeros((games, capacity, *getattr(packed, name).shape[1:]), getattr(packed, name).dtype)
+        for name in Tape._fields[1:]
+    }
+    return Tape(np.zeros(games, np.int64), **arrays)
+
+
+@numba.njit(cache=True, _nrt=False, inline="always")
+def _tape_frame(G, b, tape):
+    """Game ``b``'s current frame onto its row of ``tape`` if it is recorded (element loops:
+    slice copies would need Numba's runtime)."""
+    if b >= tape.pos.shape[0]:
+        return
+    k = tape.pos[b]
+    tape.stage[b, k] = G.stage[b]
+    tape.frame[b, k] = G.frame[b]
+    for p in range(G.pi.shape[1]):
+        for e in range(G.pi.shape[2]):
+            for c in range(G.pi.shape[3]):
+                tape.pi[b, k, p, e, c] = G.pi[b, p, e, c]
+            for c in range(G.pf.shape[3]):
+                tape.pf[b, k, p, e, c] = G.pf[b, p, e, c]
+            for c in range(G.pb.shape[3]):
+                tape.pb[b, k, p, e, c] = G.pb[b, p, e, c]
+    for j in range(G.ji.shape[1]):
+        for c in range(G.ji.shape[2]):
+            tape.ji[b, k, j, c] = G.ji[b, j, c]
+        for c in range(G.jf.shape[2]):
+            tape.jf[b, k, j, c] = G.jf[b, j, c]
+        tape.jb[b, k, j] = G.jb[b, j]
+    tape.pos[b] = k + 1
 
 
 @numba.njit(cache=True, _nrt=False, inline="always")
@@ -77,7 +119,9 @@ def _restart(G, b, T, S, C, stocks, seed):
 
 def _make_advance(salt: int):
     @numba.njit(cache=True, nogil=True, _nrt=False, error_model="numpy")
-    def advance(lo, hi, phase, autoreset, learner, opponent, stage_seed, frame_skip, max_steps, T, G, R, S, C, O, E):
+    def advance(
+        lo, hi, phase, autoreset, learner, opponent, stage_seed, frame_skip, max_steps, T, G, R, S, C, O, E, tape
+    ):
         """Games ``lo`` to ``hi - 1`` of :func:`step_serial`; returns how many had an event. One
         compiled function serves the serial and the parallel driver: the engine is inlined here
         once, and Numba's parallel passes see only a small loop over chunks, which keeps the first
@@ -129,6 +173,7 @@ def _make_advance(salt: int):
                     f0, f1 = score_frame(pi, pf, b, prev_stocks, prev_pct, ep_stats, weights)
                     r0 += f0
                     r1 += f1
+                    _tape_frame(G, b, tape)
                     if done[b]:
                         break
                 steps[b] += 1
@@ -164,6 +209,7 @@ def _make_advance(salt: int):
                 clip_rows(final_obs, b * rows_per_game, (b + 1) * rows_per_game, clip, low, high)
             if restart:
                 _restart(G, b, T, S, C, stocks, stage_seed)
+                _tape_frame(G, b, tape)
                 events[b] |= RESTARTED
             if events[b]:
                 count += 1
@@ -184,7 +230,7 @@ def _make_advance(salt: int):
 
 
 @numba.njit(nogil=True, _nrt=False, error_model="numpy")
-def _blocks(lo, end, phase, autoreset, learner, opponent, stage_seed, frame_skip, max_steps, T, G, R, S, C, O, E):
+def _blocks(lo, end, phase, autoreset, learner, opponent, stage_seed, frame_skip, max_steps, T, G, R, S, C, O, E, tape):
     """Games ``lo`` to ``end - 1`` in blocks small enough that their rows stay in cache, each
     block's rows clipped as a pass of its own, outside the big loop body, where it vectorises.
     Called, not inlined: inside the parallel driver's ``prange`` an inlined copy would be
@@ -194,7 +240,23 @@ def _blocks(lo, end, phase, autoreset, learner, opponent, stage_seed, frame_skip
     for first in range(lo, end, BLOCK_GAMES):
         stop = min(end, first + BLOCK_GAMES)
         count += advance(
-            first, stop, phase, autoreset, learner, opponent, stage_seed, frame_skip, max_steps, T, G, R, S, C, O, E
+            first,
+            stop,
+            phase,
+            autoreset,
+            learner,
+            opponent,
+            stage_seed,
+            frame_skip,
+            max_steps,
+            T,
+            G,
+            R,
+            S,
+            C,
+            O,
+            E,
+            tape,
         )
         clip_rows(O.obs, first * rows, stop * rows, E.clip, E.low, E.high)
     return count
@@ -202,7 +264,7 @@ def _blocks(lo, end, phase, autoreset, learner, opponent, stage_seed, frame_skip
 
 def _make_drivers(salt: int):
     @numba.njit(cache=True, nogil=True, _nrt=False, error_model="numpy")
-    def step_serial(phase, autoreset, learner, opponent, stage_seed, frame_skip, max_steps, T, G, R, S, C, O, E):
+    def step_serial(phase, autoreset, learner, opponent, stage_seed, frame_skip, max_steps, T, G, R, S, C, O, E, tape):
         """One call per ``step`` (``phase=STEP``) or ``reset`` (``phase=RESTART``) of the vector env.
 
         STEP: a game flagged ``pending`` (it ended on the previous step) restarts instead of
@@ -214,19 +276,19 @@ def _make_drivers(salt: int):
         or is flagged ``pending``. RESTART: only the ``pending`` games restart.
         ``events[b]`` says what happened to game ``b`` in this call (bits ``RESTARTED``, ``ENDED``);
         returns the number of games with any event, so the caller looks at ``events`` only when
-        something happened."""
+        something happened. Recorded games append their frames to ``tape`` (see :data:`Tape`)."""
         if salt == -1:  # never true: ties this compiled code to the sources (see SALT)
             return 0
         n = G.stage.shape[0]
         return _blocks(
-            0, n, phase, autoreset, learner, opponent, stage_seed, frame_skip, max_steps, T, G, R, S, C, O, E
+            0, n, phase, autoreset, learner, opponent, stage_seed, frame_skip, max_steps, T, G, R, S, C, O, E, tape
         )
 
     # Numba's runtime on here alone: its parfor lowering passes the named tuples to the threads
     # through it (the per-game code it calls still runs without it).
     @numba.njit(cache=True, parallel=True, nogil=True, error_model="numpy")
     def step_parallel(
-        chunk, phase, autoreset, learner, opponent, stage_seed, frame_skip, max_steps, T, G, R, S, C, O, E
+        chunk, phase, autoreset, learner, opponent, stage_seed, frame_skip, max_steps, T, G, R, S, C, O, E, tape
     ):
         """:func:`step_serial` on Numba's threads, ``chunk`` games at a time."""
         if salt == -1:
@@ -236,7 +298,23 @@ def _make_drivers(salt: int):
         for c in numba.prange((n + chunk - 1) // chunk):
             lo, end = c * chunk, min(n, (c + 1) * chunk)
             count += _blocks(
-                lo, end, phase, autoreset, learner, opponent, stage_seed, frame_skip, max_steps, T, G, R, S, C, O, E
+                lo,
+                end,
+                phase,
+                autoreset,
+                learner,
+                opponent,
+                stage_seed,
+                frame_skip,
+                max_steps,
+                T,
+                G,
+                R,
+                S,
+                C,
+                O,
+                E,
+                tape,
             )
         return count
 

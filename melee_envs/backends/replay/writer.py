@@ -565,52 +565,89 @@ class BatchRecorder:
 
 class VectorRecorder:
     """Records the games of the batched vector env (``MeleeVectorEnv(record_replays=DIR)``) and
-    writes each finished one as a ``.slp`` file (a truncated game is not written). Call
-    :meth:`capture` after every engine call with what it reported: one frame of every recorded
-    game goes into one buffer, from which a game's frames are cut when it ends; frames no live
-    game needs any more are dropped as the buffer fills.
+    writes each finished one as a ``.slp`` file (a truncated game is not written).
+
+    The env's kernel copies every frame a recorded game plays onto that game's row of
+    :attr:`tape` (a :data:`~melee_envs.backends.mock.batch.Tape`), the frames inside a
+    ``frame_skip`` and an ended game's last frame before a ``same_step`` restart included. Call
+    :meth:`make_room` before every engine call and :meth:`capture` after each one that reported an
+    event: a finished game's frames are cut from its row; frames no live game needs are dropped.
 
     Files are named ``DATE_NAME1-vs-NAME2_seedSEED_gGAME-EPISODE.slp`` (``SEED``: the env's last
     reset seed; ``GAME``: the game's index in the batch; ``EPISODE``: that game slot's count of
     games ended so far, truncated ones included).
     """
 
-    def __init__(self, folder: str | Path, games: int, names: Sequence[str]) -> None:
+    def __init__(self, folder: str | Path, games: int, names: Sequence[str], packed: Any, frame_skip: int = 1) -> None:
+        from melee_envs.backends.mock.batch import make_tape
+
         self.folder = _recording_folder(folder)
         self.names = tuple(names)
         self.written: list[Path] = []
-        self._frames = FrameBuffer(range(games))
-        self._first = np.full(games, -1, np.int64)  # buffer index of each game's first frame; -1: not recording
+        self.tape = make_tape(packed, games, 256)
+        self._per_call = int(frame_skip) + 1  # most frames a game adds in one call (a restart's first)
+        self._calls_left = 0  # engine calls that surely fit on the tape before it must be looked at
+        self._first = np.full(games, -1, np.int64)  # tape index of each game's first frame; -1: not recording
         self._episodes = np.zeros(games, np.int64)
-        self._dropped = 0  # frames dropped from the buffer's front so far
         self.seed: int | None = None
 
-    def capture(self, packed: Any, started: np.ndarray, finished: np.ndarray, ended: np.ndarray, winner: Any) -> None:
-        """One engine call's outcome: ``started`` games began a new game in it (their state is its
-        first frame), ``finished`` games ended it by the rules, ``ended`` ones ended by the rules
-        or by truncation (per recorded game); ``winner[b]`` the winner's index (-1: draw)."""
+    @property
+    def capacity(self) -> int:
+        return self.tape.frame.shape[1]
+
+    def make_room(self) -> Any:
+        """Call before every engine call: returns the tape to hand it, with room for one more call.
+        Now and then drops the frames before each live game's first and, where a row is still over
+        three quarters full, doubles the tape (so each frame is copied a bounded number of times)."""
+        if self._calls_left > 0:
+            self._calls_left -= 1
+            return self.tape
+        pos = self.tape.pos
+        pos[self._first < 0] = 0  # a game not being recorded keeps no frame
+        for b in np.flatnonzero(self._first > 0):
+            keep = self._first[b]
+            for name in self.tape._fields[1:]:
+                row = getattr(self.tape, name)[b]
+                row[: pos[b] - keep] = row[keep : pos[b]]
+            pos[b] -= keep
+            self._first[b] = 0
+        used = int(pos.max(initial=0))
+        if used + self._per_call > self.capacity * 3 // 4:
+            size = max(2 * self.capacity, used + 2 * self._per_call)
+            grown = {}
+            for name in self.tape._fields[1:]:
+                old = getattr(self.tape, name)
+                grown[name] = np.empty((old.shape[0], size, *old.shape[2:]), old.dtype)
+                grown[name][:, :used] = old[:, :used]
+            self.tape = self.tape._replace(**grown)
+        self._calls_left = (self.capacity - used) // self._per_call - 1
+        return self.tape
+
+    def capture(self, started: np.ndarray, finished: np.ndarray, ended: np.ndarray, winner: Any) -> None:
+        """One engine call's events: ``started`` games began a new game in it (the last frame on
+        their row is its first), ``finished`` games ended it by the rules, ``ended`` ones ended by
+        the rules or by truncation (per game of the batch); ``winner[b]`` the winner's index (-1:
+        draw)."""
         n = len(self._first)
         started, finished, ended = (np.asarray(m, bool)[:n] for m in (started, finished, ended))
-        if self._frames.full:
-            self._compact()
-        self._frames.add(packed)
-        now = self._dropped + self._frames.count - 1
-        self._first[started] = now
-        self._episodes[ended] += 1
+        pos = self.tape.pos
         for b in np.flatnonzero(finished & (self._first >= 0)):
-            first = self._first[b] - self._dropped
-            state = self._frames.state_range(int(b), int(first), self._frames.count)
+            stop = pos[b] - 1 if started[b] else pos[b]  # a same-step restart's first frame is not this game's
+            state = self._state(int(b), int(self._first[b]), int(stop))
             now = _dt.datetime.now(_dt.UTC)
-            name = replay_name(self.names, self.seed, now, f"_g{b}-{self._episodes[b]}")
+            name = replay_name(self.names, self.seed, now, f"_g{b}-{self._episodes[b] + 1}")
             won = int(winner[b])
             self.written.append(write_game(self.folder / name, state, self.names, won if won >= 0 else None, now))
+        self._episodes[ended] += 1
         self._first[ended] = -1
+        self._first[started] = pos[started] - 1
 
-    def _compact(self) -> None:
-        """Drop the frames before the oldest live game's first when that frees a quarter of the
-        buffer or more (otherwise it doubles: each frame is copied a bounded number of times)."""
-        live = self._first[self._first >= 0]
-        keep_from = (int(live.min()) if len(live) else self._dropped + self._frames.count) - self._dropped
-        if keep_from >= self._frames.count // 4:
-            self._frames.drop(keep_from)
-            self._dropped += keep_from
+    def _state(self, b: int, start: int, stop: int) -> GameState:
+        """Game ``b``'s frames ``start`` to ``stop - 1`` on the tape as a ``GameState``."""
+        from melee_envs.state import PackedState
+
+        t = self.tape
+        packed = PackedState((stop - start,), t.pi.shape[2], t.jb.shape[2])
+        for name in t._fields[1:]:
+            getattr(packed, name)[:] = getattr(t, name)[b, start:stop]
+        return packed.view()

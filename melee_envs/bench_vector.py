@@ -1,4 +1,4 @@
-"""Vector-env benchmark (``exphil bench-vector``): agent-steps/s of :class:`MeleeVectorEnv` for
+"""Vector-env benchmark (``exphil bench vector``): agent-steps/s of :class:`MeleeVectorEnv` for
 several batch sizes, thread counts and observation presets, measured in one run next to
 
 * the *memory ceiling*: a Numba kernel on the same threads that only writes the same observation
@@ -10,12 +10,14 @@ CartPole's included, is the best of ``repeats`` timings (this machine's speed va
 30% between runs). The vector env is
 driven through its public ``step`` with ``copy=False`` (``copy=True`` adds one copy of the
 observation batch per step; measured separately at the largest N). Numba's compile time is
-reported on its own: the first process compiles and caches, later ones load the cache.
+reported on its own: the first process compiles and caches, later ones load the cache. With
+``--record-games K`` every row is timed again recording its first K games as Slippi replays.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from dataclasses import dataclass
 
@@ -51,6 +53,12 @@ class VectorBenchConfig:
     mode: str = "opponent"
     """opponent or self_play (two agent rows per game)."""
     cartpole_steps: int = 50_000
+    record_games: int = 0
+    """Also time every row recording its first ``record_games`` games as replays
+    (``record_replays`` into a temporary folder, files written included; 0: not timed). Each
+    recorded game holds about 600 bytes per frame until it ends."""
+    frame_skip: int = 1
+    """Frames per step (agent-steps/s counts steps, not frames)."""
     seed: int = 0
 
 
@@ -107,9 +115,31 @@ def compile_seconds() -> dict[str, float]:
     return {"first env + step (s)": time.perf_counter() - start}
 
 
+def _stepper(config: VectorBenchConfig, num_envs: int, obs_cfg, threads: int, mode: str, folder=None, games=None):
+    """A reset env of the benchmark's kind and its step function (pre-drawn actions, cycled;
+    under ``disabled`` the finished games are reset by mask)."""
+    from melee_envs.envs.vector import MeleeVectorEnv
+
+    env = MeleeVectorEnv(
+        num_envs, mode=config.mode, opponent=config.opponent if config.mode == "opponent" else "idle", obs=obs_cfg,
+        copy=False, stage="random", seed=config.seed, threads=threads, autoreset_mode=mode,
+        frame_skip=config.frame_skip, record_replays=folder, record_games=games,
+    )  # fmt: skip
+    env.reset(seed=config.seed)
+    pool = np.random.default_rng(config.seed).integers(0, env.codec.nvec, size=(16, num_envs, ACTION_SIZE))
+    k = [0]
+
+    def step() -> None:
+        _, _, term, trunc, _ = env.step(pool[k[0] & 15])
+        k[0] += 1
+        if env.autoreset_mode == AutoresetMode.DISABLED and (term | trunc).any():
+            env.reset(options={"reset_mask": term | trunc})
+
+    return env, step
+
+
 def run(config: VectorBenchConfig) -> list[dict]:
     from melee_envs.backends.mock.batch import write_only
-    from melee_envs.envs.vector import MeleeVectorEnv
 
     unknown = [p for p in config.presets if p not in PRESETS]
     if unknown or not config.presets:
@@ -127,22 +157,18 @@ def run(config: VectorBenchConfig) -> list[dict]:
                 continue
             for n in config.sizes:
                 num_envs = n * (2 if config.mode == "self_play" else 1)
-                env = MeleeVectorEnv(
-                    num_envs, mode=config.mode, opponent=config.opponent if config.mode == "opponent" else "idle",
-                    obs=obs_cfg, copy=False, stage="random", seed=config.seed, threads=threads, autoreset_mode=mode,
-                )  # fmt: skip
-                env.reset(seed=config.seed)
-                rng = np.random.default_rng(config.seed)
-                pool = rng.integers(0, env.codec.nvec, size=(16, num_envs, ACTION_SIZE))
-                k = [0]
-
-                def step(env=env, pool=pool, k=k) -> None:
-                    _, _, term, trunc, _ = env.step(pool[k[0] & 15])
-                    k[0] += 1
-                    if env.autoreset_mode == AutoresetMode.DISABLED and (term | trunc).any():
-                        env.reset(options={"reset_mask": term | trunc})
-
+                env, step = _stepper(config, num_envs, obs_cfg, threads, mode)
                 rate = _timed(step, num_envs, config.seconds, config.repeats)
+                recording = {}
+                if config.record_games:
+                    with tempfile.TemporaryDirectory(prefix="exphil-bench-record-") as folder:
+                        rec_env, rec_step = _stepper(
+                            config, num_envs, obs_cfg, threads, mode, folder, min(n, config.record_games)
+                        )
+                        rec_rate = _timed(rec_step, num_envs, config.seconds, config.repeats)
+                        recording = {"recording": rec_rate, "rec / not": rec_rate / rate,
+                                     "files": len(rec_env._recorder.written)}  # fmt: skip
+                        rec_env.close()
                 buf = np.zeros((num_envs, env.encoder.size), np.float32)
                 numba.set_num_threads(threads)
                 ceiling = _timed(lambda buf=buf: write_only(buf, 1.0), num_envs, config.seconds, config.repeats)
@@ -158,6 +184,7 @@ def run(config: VectorBenchConfig) -> list[dict]:
                         "no-op ceiling": ceiling,
                         "vs ceiling": rate / ceiling,
                         "vs CartPole": rate / cart,
+                        **recording,
                         "load": os.getloadavg()[0],
                     }
                 )
@@ -185,6 +212,7 @@ def main(config: VectorBenchConfig) -> list[dict]:
         "no-op ceiling",
         "vs ceiling",
         "vs CartPole",
+        *(["recording", "rec / not", "files"] if config.record_games else []),
         "load",
     ]
     for c in columns:

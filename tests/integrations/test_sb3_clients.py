@@ -59,3 +59,23 @@ def test_maskable_ppo_reads_the_envs_action_masks():
     masks = get_action_masks(vec)
     assert masks.shape == (4, 28) and masks.all()
     MaskablePPO("MlpPolicy", vec, n_steps=32, batch_size=64, n_epochs=1, seed=0).learn(256)
+
+
+def test_ppo_on_the_batched_sb3_view_records_its_games(tmp_path):
+    """SB3's batched view restarts games in the same step and skips frames: every game PPO
+    finishes on it is written with all its frames."""
+    from stable_baselines3.common.vec_env import VecMonitor
+
+    from melee_envs.backends.replay import read_replay
+    from melee_envs.envs.vector import sb3_vec_env
+
+    vec = VecMonitor(sb3_vec_env(4, action_mode="discrete", record_replays=tmp_path, **SHORT))
+    model = PPO("MlpPolicy", vec, n_steps=64, batch_size=64, n_epochs=1, seed=0)
+    model.learn(512)
+    episodes = _episodes(model)
+    files = sorted(tmp_path.glob("*.slp"))
+    assert episodes and len(files) == len(episodes)  # every finished game (none is truncated here)
+    for path in files:
+        replay = read_replay(path)
+        np.testing.assert_array_equal(replay.state.frame, np.arange(-123, replay.meta.num_frames - 123))
+    print(f"PPO on sb3_vec_env(record_replays=...): {len(episodes)} episodes, {len(files)} replays")

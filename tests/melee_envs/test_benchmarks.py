@@ -31,6 +31,14 @@ def test_bench_vector_reports_every_mode() -> None:
     print(f"bench-vector ran {len(rows)} rows")
 
 
+def test_bench_vector_times_recording_with_frame_skip() -> None:
+    config = VectorBenchConfig(sizes=(2,), threads=(1,), presets=("learned",), autoreset_modes=("same_step",),
+                               seconds=0.01, repeats=1, cartpole_steps=200, record_games=1, frame_skip=4)  # fmt: skip
+    (row,) = [r for r in run_vector(config) if "N" in r]
+    assert row["recording"] > 0 and row["rec / not"] == row["recording"] / row["agent-steps/s"]
+    assert isinstance(row["files"], int)
+
+
 def test_bench_vector_names_an_unknown_preset() -> None:
     import pytest
 

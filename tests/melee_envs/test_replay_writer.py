@@ -323,18 +323,19 @@ def test_recording_keeps_every_frame_of_a_skipped_step_and_a_same_step_restart(t
     env.action_space.seed(3)
     actions = [env.action_space.sample() for _ in range(60)]  # games end by the timer at step 45
     states = {}
-    for frame_skip, autoreset in [(1, "next_step"), (4, "next_step"), (4, "same_step"), (4, "disabled")]:
-        folder = tmp_path / f"{frame_skip}-{autoreset}"
+    runs = [(1, "next_step", 1), (4, "next_step", 1), (4, "same_step", 1), (4, "disabled", 1), (4, "same_step", 2)]
+    for frame_skip, autoreset, threads in runs:  # threads=2: the parallel kernel
+        folder = tmp_path / f"{frame_skip}-{autoreset}-{threads}"
         env = MeleeVectorEnv(6, mode="self_play", stocks=1, time_limit_minutes=0.05, frame_skip=frame_skip,
-                             autoreset_mode=autoreset, record_replays=folder)  # fmt: skip
+                             autoreset_mode=autoreset, threads=threads, record_replays=folder)  # fmt: skip
         env.reset(seed=7)
         for action in actions:
             for _ in range(4 // frame_skip):
                 env.step(action)
         files = _recorded(folder)
         assert sorted(files) == [(b, 1) for b in range(3)], (frame_skip, autoreset)
-        states[frame_skip, autoreset] = {key: read_replay(path).state for key, path in files.items()}
-    reference = states.pop((1, "next_step"))
+        states[frame_skip, autoreset, threads] = {key: read_replay(path).state for key, path in files.items()}
+    reference = states.pop((1, "next_step", 1))
     for run in states.values():
         for key, state in reference.items():
             assert _differences(run[key], state) == [], key

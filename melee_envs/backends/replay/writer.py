@@ -568,15 +568,20 @@ class VectorRecorder:
     writes each finished one as a ``.slp`` file (a truncated game is not written).
 
     The env's kernel copies every frame a recorded game plays onto that game's row of
-    :attr:`tape` (a :data:`~melee_envs.backends.mock.batch.Tape`), the frames inside a
-    ``frame_skip`` and an ended game's last frame before a ``same_step`` restart included. Call
-    :meth:`make_room` before every engine call and :meth:`capture` after each one that reported an
-    event: a finished game's frames are cut from its row; frames no live game needs are dropped.
+    :attr:`tape` (a :data:`~melee_envs.backends.mock.batch.Tape` of :attr:`TAPE_FRAMES` frames a
+    game), the frames inside a ``frame_skip`` and an ended game's last frame before a
+    ``same_step`` restart included. Call :meth:`make_room` before every engine call and
+    :meth:`capture` after each one that reported an event. Every ``TAPE_FRAMES`` frames or so the
+    rows are moved into each live game's own list of arrays, so a game holds only its own frames
+    (about 600 bytes each) until it ends, however long the others last.
 
     Files are named ``DATE_NAME1-vs-NAME2_seedSEED_gGAME-EPISODE.slp`` (``SEED``: the env's last
     reset seed; ``GAME``: the game's index in the batch; ``EPISODE``: that game slot's count of
     games ended so far, truncated ones included).
     """
+
+    #: Frames a tape row holds: the rows are emptied about this often (8 copies per game each time).
+    TAPE_FRAMES = 256
 
     def __init__(self, folder: str | Path, games: int, names: Sequence[str], packed: Any, frame_skip: int = 1) -> None:
         from melee_envs.backends.mock.batch import make_tape
@@ -584,43 +589,25 @@ class VectorRecorder:
         self.folder = _recording_folder(folder)
         self.names = tuple(names)
         self.written: list[Path] = []
-        self.tape = make_tape(packed, games, 256)
         self._per_call = int(frame_skip) + 1  # most frames a game adds in one call (a restart's first)
-        self._calls_left = 0  # engine calls that surely fit on the tape before it must be looked at
-        self._first = np.full(games, -1, np.int64)  # tape index of each game's first frame; -1: not recording
+        self.tape = make_tape(packed, games, max(self.TAPE_FRAMES, 4 * self._per_call))
+        self._fields = self.tape._fields[1:]
+        self._calls_left = 0  # engine calls that surely fit on the tape before it must be emptied
+        self._parts: list[list[tuple[np.ndarray, ...]]] = [[] for _ in range(games)]  # each live game's frames
+        self._live = np.zeros(games, np.bool_)
         self._episodes = np.zeros(games, np.int64)
         self.seed: int | None = None
 
-    @property
-    def capacity(self) -> int:
-        return self.tape.frame.shape[1]
-
     def make_room(self) -> Any:
-        """Call before every engine call: returns the tape to hand it, with room for one more call.
-        Now and then drops the frames before each live game's first and, where a row is still over
-        three quarters full, doubles the tape (so each frame is copied a bounded number of times)."""
+        """Call before every engine call: returns the tape to hand it, with room for that call."""
         if self._calls_left > 0:
             self._calls_left -= 1
             return self.tape
         pos = self.tape.pos
-        pos[self._first < 0] = 0  # a game not being recorded keeps no frame
-        for b in np.flatnonzero(self._first > 0):
-            keep = self._first[b]
-            for name in self.tape._fields[1:]:
-                row = getattr(self.tape, name)[b]
-                row[: pos[b] - keep] = row[keep : pos[b]]
-            pos[b] -= keep
-            self._first[b] = 0
-        used = int(pos.max(initial=0))
-        if used + self._per_call > self.capacity * 3 // 4:
-            size = max(2 * self.capacity, used + 2 * self._per_call)
-            grown = {}
-            for name in self.tape._fields[1:]:
-                old = getattr(self.tape, name)
-                grown[name] = np.empty((old.shape[0], size, *old.shape[2:]), old.dtype)
-                grown[name][:, :used] = old[:, :used]
-            self.tape = self.tape._replace(**grown)
-        self._calls_left = (self.capacity - used) // self._per_call - 1
+        for b in np.flatnonzero(self._live & (pos > 0)):
+            self._parts[b].append(self._row(b, 0, pos[b]))
+        pos[:] = 0  # a game not being recorded keeps nothing
+        self._calls_left = self.tape.frame.shape[1] // self._per_call - 1
         return self.tape
 
     def capture(self, started: np.ndarray, finished: np.ndarray, ended: np.ndarray, winner: Any) -> None:
@@ -628,26 +615,32 @@ class VectorRecorder:
         their row is its first), ``finished`` games ended it by the rules, ``ended`` ones ended by
         the rules or by truncation (per game of the batch); ``winner[b]`` the winner's index (-1:
         draw)."""
-        n = len(self._first)
+        n = len(self._live)
         started, finished, ended = (np.asarray(m, bool)[:n] for m in (started, finished, ended))
         pos = self.tape.pos
-        for b in np.flatnonzero(finished & (self._first >= 0)):
-            stop = pos[b] - 1 if started[b] else pos[b]  # a same-step restart's first frame is not this game's
-            state = self._state(int(b), int(self._first[b]), int(stop))
-            now = _dt.datetime.now(_dt.UTC)
-            name = replay_name(self.names, self.seed, now, f"_g{b}-{self._episodes[b] + 1}")
-            won = int(winner[b])
-            self.written.append(write_game(self.folder / name, state, self.names, won if won >= 0 else None, now))
+        for b in np.flatnonzero(started | ended):
+            stop = pos[b] - 1 if started[b] else pos[b]  # a restart's first frame is not the ended game's
+            if finished[b] and self._live[b]:
+                state = self._state([*self._parts[b], self._row(b, 0, stop)])
+                now = _dt.datetime.now(_dt.UTC)
+                name = replay_name(self.names, self.seed, now, f"_g{b}-{self._episodes[b] + 1}")
+                won = int(winner[b])
+                self.written.append(write_game(self.folder / name, state, self.names, won if won >= 0 else None, now))
+            self._parts[b] = [self._row(b, stop, pos[b])] if started[b] else []
+            self._live[b] = started[b]
+            pos[b] = 0
         self._episodes[ended] += 1
-        self._first[ended] = -1
-        self._first[started] = pos[started] - 1
 
-    def _state(self, b: int, start: int, stop: int) -> GameState:
-        """Game ``b``'s frames ``start`` to ``stop - 1`` on the tape as a ``GameState``."""
+    def _row(self, b: int, start: int, stop: int) -> tuple[np.ndarray, ...]:
+        """Copies of game ``b``'s frames ``start`` to ``stop - 1`` on the tape, one per field."""
+        return tuple(getattr(self.tape, name)[b, start:stop].copy() for name in self._fields)
+
+    def _state(self, parts: list[tuple[np.ndarray, ...]]) -> GameState:
+        """A game's frames, in parts, as one ``GameState``."""
         from melee_envs.state import PackedState
 
-        t = self.tape
-        packed = PackedState((stop - start,), t.pi.shape[2], t.jb.shape[2])
-        for name in t._fields[1:]:
-            getattr(packed, name)[:] = getattr(t, name)[b, start:stop]
+        frames = sum(len(part[0]) for part in parts)
+        packed = PackedState((frames,), self.tape.pi.shape[2], self.tape.jb.shape[2])
+        for k, name in enumerate(self._fields):
+            np.concatenate([part[k] for part in parts], out=getattr(packed, name))
         return packed.view()

@@ -80,9 +80,14 @@ class TrainConfig:
     (the 'league' extra), a PNG beside it."""
     tensorboard: str | None = None
     """TensorBoard log directory (optional)."""
+    record_replays: str | None = None
+    """Write the training games of the first --record-games games as Slippi replays into this
+    folder, every frame (docs/replays.md); evaluation games are not recorded."""
+    record_games: int = 8
+    """With --record-replays: how many of the --n-envs games are recorded (at most all)."""
 
     def __post_init__(self) -> None:
-        positive = ("timesteps", "frame_skip", "n_envs", "n_steps", "batch_size", "window", "n_epochs")
+        positive = ("timesteps", "frame_skip", "n_envs", "n_steps", "batch_size", "window", "n_epochs", "record_games")
         bad = [f"--{k.replace('_', '-')} {getattr(self, k)!r} (must be >= 1)" for k in positive if getattr(self, k) < 1]
         if self.minutes is not None and not (math.isfinite(self.minutes) and self.minutes > 0):
             bad.append(f"--minutes {self.minutes!r} (must be a finite number > 0)")
@@ -262,7 +267,10 @@ def _make_model(cfg: TrainConfig) -> Any:
     from melee_envs.envs.vector import sb3_vec_env
 
     # one batched env: one compiled call per step for every game
-    venv = VecMonitor(sb3_vec_env(cfg.n_envs, seed=cfg.seed, **_env_kwargs(cfg)))
+    record = {}
+    if cfg.record_replays is not None:
+        record = {"record_replays": cfg.record_replays, "record_games": min(cfg.record_games, cfg.n_envs)}
+    venv = VecMonitor(sb3_vec_env(cfg.n_envs, seed=cfg.seed, **_env_kwargs(cfg), **record))
     venv.seed(cfg.seed)
     if cfg.recurrent:  # RecurrentPPO carrying the LSTM / GRU backbone's state
         from sb3_contrib import RecurrentPPO
@@ -455,6 +463,11 @@ def main(cfg: TrainConfig) -> dict[str, dict[str, Any]]:
     shares = ", ".join(f"{k} {split[k]:.0%}" for k in ("env", "inference", "learning") if k in split)
     shares = f": {shares}" if shares else ""
     console.print(f"trained in {elapsed:.1f}s ({model.num_timesteps / elapsed:,.0f} steps/s{shares})", markup=False)
+    if cfg.record_replays is not None:
+        from exphil_agents.ppo import vector_env_of
+
+        written = vector_env_of(model)._recorder.written
+        console.print(f"recorded {len(written)} training games in {cfg.record_replays}", markup=False)
     if cfg.save:
         from pathlib import Path
 

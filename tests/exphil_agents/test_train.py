@@ -43,6 +43,10 @@ def test_cli_train_smoke(tmp_path):
             "0.2",
             "--save",
             str(tmp_path / "model.zip"),
+            "--record-replays",
+            str(tmp_path / "replays"),
+            "--record-games",
+            "1",
         ],
         capture_output=True,
         text=True,
@@ -55,6 +59,13 @@ def test_cli_train_smoke(tmp_path):
     assert "batched trainer" in words and "inference" in words  # the time split
     assert out.stdout.count("threads: torch 1 (") == 1  # the thread choice, printed once
     assert (tmp_path / "model.zip").exists()
+    from melee_envs.backends.replay import read_replay
+
+    replays = sorted((tmp_path / "replays").glob("*.slp"))  # game 0's games, every frame: 720 at most
+    assert len(replays) >= 2 and f"recorded {len(replays)} training games in" in words
+    for path in replays:
+        frames = read_replay(path).state.frame
+        assert "_g0-" in path.name and np.array_equal(frames, np.arange(-123, len(frames) - 123)) and len(frames) <= 721
 
 
 @pytest.mark.slow

@@ -79,12 +79,11 @@ def make_tape(packed, games: int, capacity: int) -> Tape:
     return Tape(np.zeros(games, np.int64), **arrays)
 
 
-@numba.njit(cache=True, _nrt=False, inline="always")
+@numba.njit(cache=True, _nrt=False)
 def _tape_frame(G, b, tape):
-    """Game ``b``'s current frame onto its row of ``tape`` if it is recorded (element loops:
-    slice copies would need Numba's runtime)."""
-    if b >= tape.pos.shape[0]:
-        return
+    """Game ``b``'s current frame onto its row of ``tape`` (element loops: slice copies would need
+    Numba's runtime). A call, not inlined: the step loop that calls it for recorded games only
+    stays as small as it was without it."""
     k = tape.pos[b]
     tape.stage[b, k] = G.stage[b]
     tape.frame[b, k] = G.frame[b]
@@ -138,6 +137,7 @@ def _make_advance(salt: int):
         obs, final_obs = O.obs, O.final_obs
         ji, jf, jb, enc_offsets, cats, ext_stage, compact_stage, clip, low, high = E
         count = 0
+        recorded = tape.pos.shape[0]  # games below this are recorded
         for b in range(lo, hi):
             events[b] = 0
             restart = False  # start this game's next game in this call
@@ -173,7 +173,8 @@ def _make_advance(salt: int):
                     f0, f1 = score_frame(pi, pf, b, prev_stocks, prev_pct, ep_stats, weights)
                     r0 += f0
                     r1 += f1
-                    _tape_frame(G, b, tape)
+                    if b < recorded:
+                        _tape_frame(G, b, tape)
                     if done[b]:
                         break
                 steps[b] += 1
@@ -209,7 +210,8 @@ def _make_advance(salt: int):
                 clip_rows(final_obs, b * rows_per_game, (b + 1) * rows_per_game, clip, low, high)
             if restart:
                 _restart(G, b, T, S, C, stocks, stage_seed)
-                _tape_frame(G, b, tape)
+                if b < recorded:
+                    _tape_frame(G, b, tape)
                 events[b] |= RESTARTED
             if events[b]:
                 count += 1

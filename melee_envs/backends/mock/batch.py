@@ -242,24 +242,9 @@ def _blocks(lo, end, phase, autoreset, learner, opponent, stage_seed, frame_skip
     for first in range(lo, end, BLOCK_GAMES):
         stop = min(end, first + BLOCK_GAMES)
         count += advance(
-            first,
-            stop,
-            phase,
-            autoreset,
-            learner,
-            opponent,
-            stage_seed,
-            frame_skip,
-            max_steps,
-            T,
-            G,
-            R,
-            S,
-            C,
-            O,
-            E,
-            tape,
-        )
+            first, stop, phase, autoreset, learner, opponent, stage_seed, frame_skip, max_steps,
+            T, G, R, S, C, O, E, tape,
+        )  # fmt: skip
         clip_rows(O.obs, first * rows, stop * rows, E.clip, E.low, E.high)
     return count
 
@@ -300,24 +285,9 @@ def _make_drivers(salt: int):
         for c in numba.prange((n + chunk - 1) // chunk):
             lo, end = c * chunk, min(n, (c + 1) * chunk)
             count += _blocks(
-                lo,
-                end,
-                phase,
-                autoreset,
-                learner,
-                opponent,
-                stage_seed,
-                frame_skip,
-                max_steps,
-                T,
-                G,
-                R,
-                S,
-                C,
-                O,
-                E,
-                tape,
-            )
+                lo, end, phase, autoreset, learner, opponent, stage_seed, frame_skip, max_steps,
+                T, G, R, S, C, O, E, tape,
+            )  # fmt: skip
         return count
 
     return step_serial, step_parallel

@@ -439,24 +439,20 @@ class FrameBuffer:
 
     def state(self, k: int, frames: int | None = None) -> GameState:
         """Game ``k`` (of ``rows``) over its first ``frames`` frames (default: all)."""
-        return self.state_range(k, 0, self.count if frames is None else frames)
+        stop = self.count if frames is None else frames
+        return _game_state({name: [self._buffers[name][:stop, k]] for name in self.ARRAYS})
 
-    def state_range(self, k: int, start: int, stop: int) -> GameState:
-        """Game ``k`` (of ``rows``) over the buffered frames ``start`` to ``stop - 1``."""
-        from melee_envs.state import PackedState
 
-        b = self._buffers
-        packed = PackedState((stop - start,), b["pi"].shape[2], b["jb"].shape[2])
-        for name in self.ARRAYS:
-            getattr(packed, name)[:] = b[name][start:stop, k]
-        return packed.view()
+def _game_state(parts: dict[str, list[np.ndarray]]) -> GameState:
+    """One game's frames as a ``GameState``, from the parts of each
+    :class:`~melee_envs.state.PackedState` array (frames on their leading axis), joined in order."""
+    from melee_envs.state import PackedState
 
-    def drop(self, n: int) -> None:
-        """Forget the first ``n`` buffered frames."""
-        for name in self.ARRAYS:
-            buf = self._buffers[name]
-            buf[: self.count - n] = buf[n : self.count]
-        self.count -= n
+    frames = sum(len(part) for part in parts["frame"])
+    packed = PackedState((frames,), parts["pi"][0].shape[1], parts["jb"][0].shape[1])
+    for name, arrays in parts.items():
+        np.concatenate(arrays, out=getattr(packed, name))
+    return packed.view()
 
 
 def write_game(
@@ -621,7 +617,8 @@ class VectorRecorder:
         for b in np.flatnonzero(started | ended):
             stop = pos[b] - 1 if started[b] else pos[b]  # a restart's first frame is not the ended game's
             if finished[b] and self._live[b]:
-                state = self._state([*self._parts[b], self._row(b, 0, stop)])
+                parts = [*self._parts[b], self._row(b, 0, stop)]
+                state = _game_state({name: [part[k] for part in parts] for k, name in enumerate(self._fields)})
                 now = _dt.datetime.now(_dt.UTC)
                 name = replay_name(self.names, self.seed, now, f"_g{b}-{self._episodes[b] + 1}")
                 won = int(winner[b])
@@ -634,13 +631,3 @@ class VectorRecorder:
     def _row(self, b: int, start: int, stop: int) -> tuple[np.ndarray, ...]:
         """Copies of game ``b``'s frames ``start`` to ``stop - 1`` on the tape, one per field."""
         return tuple(getattr(self.tape, name)[b, start:stop].copy() for name in self._fields)
-
-    def _state(self, parts: list[tuple[np.ndarray, ...]]) -> GameState:
-        """A game's frames, in parts, as one ``GameState``."""
-        from melee_envs.state import PackedState
-
-        frames = sum(len(part[0]) for part in parts)
-        packed = PackedState((frames,), self.tape.pi.shape[2], self.tape.jb.shape[2])
-        for k, name in enumerate(self._fields):
-            np.concatenate([part[k] for part in parts], out=getattr(packed, name))
-        return packed.view()
